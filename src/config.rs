@@ -1,0 +1,413 @@
+//! Typed configuration of the whole testbed, read once at start-up.
+//!
+//! Sources, later ones winning: built-in defaults, an optional TOML file (`--config`), then the
+//! command-line flags of `ntjp serve` (each of which also reads an `NTJP_*` environment variable).
+//! Everything is validated here into typed values; the servers never parse configuration text.
+//! `ntjp config show` prints the effective configuration as TOML.
+//!
+//! This module does not open sockets or read certificates; it only says where they are.
+
+use std::{
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use serde::{Deserialize, Serialize};
+
+/// The real VP's maximum request size (`vp.max.receive.length`): 15 MiB.
+pub const DEFAULT_MAX_REQUEST_BYTES: usize = 15 * 1024 * 1024;
+
+/// Configuration error, naming the file or the key at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    /// The TOML file could not be read.
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The TOML file is not valid for this schema.
+    #[error("invalid config file {path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// Why (names the key, line and column).
+        source: Box<toml::de::Error>,
+    },
+    /// A value is out of range or contradicts another one.
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole testbed.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where the generated PKI, `endpoints.json` and (later) the order journal live.
+    /// Default `.ntjp` in the working directory.
+    pub state_dir: PathBuf,
+    /// Admin HTTP listener (health and status for every environment). Default `127.0.0.1:24000`.
+    pub admin: SocketAddr,
+    /// HTTPS listener of the built-in mock producers (mutual TLS). Default `127.0.0.1:25000`.
+    pub mocks: SocketAddr,
+    /// Settings shared by the routers of every environment.
+    pub router: RouterConfig,
+    /// The three platforms, each with its own TAK and router listeners.
+    pub environments: Environments,
+}
+
+/// The routing core's settings, shared by all environments (VP's `application.properties`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct RouterConfig {
+    /// Largest request body accepted, in bytes (VP: 15728640). Larger requests get VP015 and
+    /// the connection is closed without reading the rest.
+    pub max_request_bytes: usize,
+    /// How long a consumer may take to complete its TLS handshake, its request head, and each
+    /// part of its request body, in milliseconds. A client that stops sending is cut off then.
+    pub client_read_timeout_ms: u64,
+    /// TCP connect timeout towards producers, ms (VP: `producer.http(s).connect.timeout` 2000).
+    pub producer_connect_timeout_ms: u64,
+    /// Response timeout towards producers when `timeout_config` names none for the contract, ms
+    /// (VP's `default_timeouts` entry: 29000).
+    pub producer_timeout_ms: u64,
+    /// Optional `timeoutconfig.json` in the real VP's shape: `[{"tjanstekontrakt": ns,
+    /// "producertimeout": ms}, ...]` with a `default_timeouts` entry.
+    pub timeout_config: Option<PathBuf>,
+    /// Retries after a failed connect to a producer (VP: `vp.producer.retry.attempts` 1).
+    pub producer_retry_attempts: u32,
+    /// Pause before such a retry, ms (VP: `vp.producer.retry.delay` 2000).
+    pub producer_retry_delay_ms: u64,
+    /// Send `x-skltp-correlation-id` to `https://` producers too (VP:
+    /// `propagate.correlation.id.for.https`, default false; always sent to `http://` producers).
+    pub propagate_correlation_id_for_https: bool,
+    /// `User-Agent` towards producers (VP: `vp.header.user.agent`).
+    pub user_agent: String,
+    /// Idle keep-alive connections kept per producer host.
+    pub producer_pool_max_idle_per_host: usize,
+}
+
+/// One entry per platform. TOML: `[environments.sit]`, `[environments.qa]`, `[environments.prod]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Environments {
+    /// SIT (first test): platform `NTJP-TEST`.
+    #[serde(default = "EnvConfig::default_sit")]
+    pub sit: EnvConfig,
+    /// QA (end-to-end tests): platform `NTJP-QA`.
+    #[serde(default = "EnvConfig::default_qa")]
+    pub qa: EnvConfig,
+    /// PROD: platform `NTJP-PROD`.
+    #[serde(default = "EnvConfig::default_prod")]
+    pub prod: EnvConfig,
+}
+
+/// The name of an environment, as used in URLs, flags and `endpoints.json`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EnvName {
+    /// First test environment.
+    Sit,
+    /// End-to-end test environment.
+    Qa,
+    /// Production.
+    Prod,
+}
+
+impl EnvName {
+    /// All environments, in start-up order.
+    pub const ALL: [EnvName; 3] = [EnvName::Sit, EnvName::Qa, EnvName::Prod];
+
+    /// Lower-case name: `sit`, `qa`, `prod`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            EnvName::Sit => "sit",
+            EnvName::Qa => "qa",
+            EnvName::Prod => "prod",
+        }
+    }
+}
+
+impl std::fmt::Display for EnvName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// One platform instance: its TAK and its router listeners.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EnvConfig {
+    /// TAK platform name; orders must name it in `plattform` (e.g. `NTJP-TEST`).
+    pub platform: String,
+    /// `vp.instance.name`: shown in every fault string, `VPxxx [<name>] ...`.
+    pub instance_name: String,
+    /// `vp.instance.id`: compared with `x-vp-instance-id` and written to
+    /// `x-rivta-routing-history`.
+    pub instance_id: String,
+    /// HTTPS listener with mandatory client certificates.
+    pub https: SocketAddr,
+    /// Plain-HTTP listener for whitelisted callers.
+    pub http: SocketAddr,
+    /// `ip.whitelist`: prefixes of peer addresses allowed on the plain-HTTP listener.
+    /// Empty refuses everyone (VP011), as the real VP's code does.
+    #[serde(default = "default_whitelist")]
+    pub ip_whitelist: Vec<String>,
+    /// `sender.id.allowed.list`: consumers allowed to set
+    /// `x-rivta-original-serviceconsumer-hsaid`; empty allows everyone.
+    #[serde(default)]
+    pub original_consumer_allowed: Vec<String>,
+    /// `throw.vp013.when.originalconsumer.not.allowed`: refuse (VP013) instead of logging a
+    /// warning when a sender outside `original_consumer_allowed` sets the header.
+    #[serde(default)]
+    pub refuse_original_consumer: bool,
+    /// Directory of order files (`*.json`, applied in file-name order) that fill this
+    /// environment's TAK at start-up. Unset: the orders built into the binary (the same files
+    /// as `fixtures/orders/<env>/`). The token `{{mocks}}` in an order is replaced by the base
+    /// URL of the built-in mock producers before the order is parsed.
+    #[serde(default)]
+    pub orders_dir: Option<PathBuf>,
+    /// RIVTA profiles this TAK knows besides `RIVTABP20` and `RIVTABP21`. Orders cannot
+    /// create profiles (the real TAK's administrators do); a route with a profile the router
+    /// cannot convert to gets VP005.
+    #[serde(default)]
+    pub extra_rivta_profiles: Vec<String>,
+}
+
+fn default_whitelist() -> Vec<String> {
+    vec!["127.0.0.1".to_string()]
+}
+
+fn addr(s: &str) -> SocketAddr {
+    // Only called on the literals below.
+    s.parse().unwrap_or(SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+impl EnvConfig {
+    fn new(platform: &str, https: &str, http: &str) -> Self {
+        EnvConfig {
+            platform: platform.to_string(),
+            instance_name: platform.to_string(),
+            instance_id: platform.to_string(),
+            https: addr(https),
+            http: addr(http),
+            ip_whitelist: default_whitelist(),
+            original_consumer_allowed: Vec::new(),
+            refuse_original_consumer: false,
+            orders_dir: None,
+            extra_rivta_profiles: Vec::new(),
+        }
+    }
+    /// SIT defaults: `NTJP-TEST`, HTTPS 20000, HTTP 20080.
+    pub fn default_sit() -> Self {
+        Self::new("NTJP-TEST", "127.0.0.1:20000", "127.0.0.1:20080")
+    }
+    /// QA defaults: `NTJP-QA`, HTTPS 21000, HTTP 21080.
+    pub fn default_qa() -> Self {
+        Self::new("NTJP-QA", "127.0.0.1:21000", "127.0.0.1:21080")
+    }
+    /// PROD defaults: `NTJP-PROD`, HTTPS 22000, HTTP 22080.
+    pub fn default_prod() -> Self {
+        Self::new("NTJP-PROD", "127.0.0.1:22000", "127.0.0.1:22080")
+    }
+}
+
+impl Default for Environments {
+    fn default() -> Self {
+        Environments {
+            sit: EnvConfig::default_sit(),
+            qa: EnvConfig::default_qa(),
+            prod: EnvConfig::default_prod(),
+        }
+    }
+}
+
+impl Environments {
+    /// The environment's settings.
+    pub fn get(&self, name: EnvName) -> &EnvConfig {
+        match name {
+            EnvName::Sit => &self.sit,
+            EnvName::Qa => &self.qa,
+            EnvName::Prod => &self.prod,
+        }
+    }
+    /// The environment's settings, mutable.
+    pub fn get_mut(&mut self, name: EnvName) -> &mut EnvConfig {
+        match name {
+            EnvName::Sit => &mut self.sit,
+            EnvName::Qa => &mut self.qa,
+            EnvName::Prod => &mut self.prod,
+        }
+    }
+}
+
+impl Default for RouterConfig {
+    fn default() -> Self {
+        RouterConfig {
+            max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
+            client_read_timeout_ms: 30_000,
+            producer_connect_timeout_ms: 2_000,
+            producer_timeout_ms: 29_000,
+            timeout_config: None,
+            producer_retry_attempts: 1,
+            producer_retry_delay_ms: 2_000,
+            propagate_correlation_id_for_https: false,
+            user_agent: "SKLTP VP/4.3.x".to_string(),
+            producer_pool_max_idle_per_host: 64,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            state_dir: PathBuf::from(".ntjp"),
+            admin: addr("127.0.0.1:24000"),
+            mocks: addr("127.0.0.1:25000"),
+            router: RouterConfig::default(),
+            environments: Environments::default(),
+        }
+    }
+}
+
+impl RouterConfig {
+    /// See [`RouterConfig::client_read_timeout_ms`].
+    pub fn client_read_timeout(&self) -> Duration {
+        Duration::from_millis(self.client_read_timeout_ms)
+    }
+    /// See [`RouterConfig::producer_connect_timeout_ms`].
+    pub fn producer_connect_timeout(&self) -> Duration {
+        Duration::from_millis(self.producer_connect_timeout_ms)
+    }
+    /// See [`RouterConfig::producer_retry_delay_ms`].
+    pub fn producer_retry_delay(&self) -> Duration {
+        Duration::from_millis(self.producer_retry_delay_ms)
+    }
+}
+
+impl Config {
+    /// Reads a TOML file; keys not given keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        let config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_path_buf(),
+            source: Box::new(source),
+        })?;
+        Ok(config)
+    }
+
+    /// Sets every listener's port to 0, so the OS picks free ports (`endpoints.json` shows them).
+    pub fn use_ephemeral_ports(&mut self) {
+        self.admin.set_port(0);
+        self.mocks.set_port(0);
+        for env in EnvName::ALL {
+            let e = self.environments.get_mut(env);
+            e.https.set_port(0);
+            e.http.set_port(0);
+        }
+    }
+
+    /// Checks values that serde cannot: ranges, uniqueness of fixed ports and platform names.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let r = &self.router;
+        if r.max_request_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "router.max_request_bytes must be greater than 0".into(),
+            ));
+        }
+        for (key, value) in [
+            ("router.client_read_timeout_ms", r.client_read_timeout_ms),
+            (
+                "router.producer_connect_timeout_ms",
+                r.producer_connect_timeout_ms,
+            ),
+            ("router.producer_timeout_ms", r.producer_timeout_ms),
+        ] {
+            if value == 0 {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} must be greater than 0"
+                )));
+            }
+        }
+        let mut seen: Vec<(String, SocketAddr)> = Vec::new();
+        let mut listeners = vec![
+            ("admin".to_string(), self.admin),
+            ("mocks".to_string(), self.mocks),
+        ];
+        let mut platforms: Vec<&str> = Vec::new();
+        for env in EnvName::ALL {
+            let e = self.environments.get(env);
+            listeners.push((format!("environments.{env}.https"), e.https));
+            listeners.push((format!("environments.{env}.http"), e.http));
+            if e.platform.trim().is_empty() {
+                return Err(ConfigError::Invalid(format!(
+                    "environments.{env}.platform must not be empty"
+                )));
+            }
+            if platforms.contains(&e.platform.as_str()) {
+                return Err(ConfigError::Invalid(format!(
+                    "environments.{env}.platform {:?} is used by another environment",
+                    e.platform
+                )));
+            }
+            platforms.push(&e.platform);
+        }
+        for (key, a) in listeners {
+            if a.port() != 0
+                && let Some((other, _)) = seen.iter().find(|(_, b)| *b == a)
+            {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} and {other} both listen on {a}"
+                )));
+            }
+            seen.push((key, a));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, for `ntjp config show`.
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_and_roundtrip_through_toml() {
+        let c = Config::default();
+        c.validate().unwrap();
+        let back: Config = toml::from_str(&c.to_toml()).unwrap();
+        assert_eq!(back.environments.sit.platform, "NTJP-TEST");
+        assert_eq!(back.environments.qa.platform, "NTJP-QA");
+        assert_eq!(back.environments.prod.platform, "NTJP-PROD");
+        assert_eq!(back.router.max_request_bytes, 15_728_640);
+    }
+
+    #[test]
+    fn partial_file_keeps_defaults_and_unknown_keys_are_named() {
+        let c: Config = toml::from_str("[environments.qa]\nplatform = \"X\"\ninstance_name = \"X\"\ninstance_id = \"x\"\nhttps = \"127.0.0.1:1\"\nhttp = \"127.0.0.1:2\"\n").unwrap();
+        assert_eq!(c.environments.qa.platform, "X");
+        assert_eq!(c.environments.sit.platform, "NTJP-TEST");
+        let err = toml::from_str::<Config>("[router]\nmax_request_byte = 1\n").unwrap_err();
+        assert!(err.to_string().contains("max_request_byte"), "{err}");
+    }
+
+    #[test]
+    fn clashing_ports_are_refused_but_ephemeral_ones_are_not() {
+        let mut c = Config::default();
+        c.mocks = c.admin;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("mocks and admin"), "{err}");
+        c.use_ephemeral_ports();
+        c.validate().unwrap();
+    }
+}

@@ -1,0 +1,37 @@
+//! ntjp-testbed: a local copy of Sweden's national service platform (NTjP).
+//!
+//! # Layout
+//!
+//! The pure core does no IO and is unit-tested without sockets:
+//! - [`tak`]: the address catalogue (tjänsteadresseringskatalog): entities, the mutable store
+//!   that orders change, and the immutable published [`tak::snapshot::Snapshot`] the router reads.
+//! - [`orders`]: Beställningsstödet orders in the real JSON format: parsing, validation with the
+//!   real Swedish messages, and execution (date arithmetic) against a [`tak::store::Store`].
+//! - [`soap`]: the streaming sniff of a SOAP envelope (header + first body element), the VP
+//!   fault writer (every VP error code is produced there) and RIVTA profile conversion.
+//! - [`contract`]: ProcessCervixScreeningInformation names and responses.
+//!
+//! Around it sit the servers and tools:
+//! - [`pki`]: the embedded test PKI (CA and SITHS-like function certificates) and the reading of
+//!   HSA-ids from certificates.
+//! - [`tls`]: rustls server/client configurations built from the PKI.
+//! - [`router`]: the VP emulation: listeners, the request pipeline, the pooled producer client.
+//! - [`mocks`]: mock producers for ProcessCervixScreeningInformation.
+//! - [`admin`]: health and status.
+//! - [`config`]: the typed configuration.
+//! - [`server`]: wires environments, listeners, shutdown and `endpoints.json` together.
+#![forbid(unsafe_code)]
+#![deny(rust_2018_idioms)]
+
+pub mod admin;
+pub mod config;
+pub mod contract;
+pub mod mocks;
+pub mod net;
+pub mod orders;
+pub mod pki;
+pub mod router;
+pub mod server;
+pub mod soap;
+pub mod tak;
+pub mod tls;

@@ -1,0 +1,194 @@
+//! `ntjp`: the command line of ntjp-testbed.
+
+use std::path::PathBuf;
+
+use anyhow::{Context, Result};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use ntjp_testbed::{config::Config, pki, server};
+
+/// A local copy of Sweden's national service platform (NTjP): the VP router, TAK filled from
+/// Beställningsstödet orders, mock producers for ProcessCervixScreeningInformation, and a test
+/// PKI with SITHS-like function certificates.
+#[derive(Debug, Parser)]
+#[command(name = "ntjp", version, propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Start the whole testbed: SIT, QA and PROD routers, their TAKs (from the built-in orders
+    /// or --config), the mock producers and the admin listener. On first start a test CA and
+    /// function certificates are created in the state directory; later starts reuse them.
+    /// Prints how to call it and writes <state-dir>/endpoints.json with every URL and path.
+    #[command(
+        after_help = "Examples:\n  ntjp serve\n  ntjp serve --ephemeral-ports --state-dir /tmp/ntjp\n  ntjp serve --config ntjp.toml   (see `ntjp config show` for every key)"
+    )]
+    Serve(ServeArgs),
+    /// Issue certificates from the testbed's CA.
+    #[command(subcommand)]
+    Certs(CertsCommand),
+    /// Inspect the configuration.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Args)]
+struct CommonArgs {
+    /// TOML configuration file; keys not given keep their defaults.
+    #[arg(long, env = "NTJP_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// State directory (PKI, endpoints.json). Overrides `state_dir` of the config file.
+    #[arg(long, env = "NTJP_STATE_DIR", value_name = "DIR")]
+    state_dir: Option<PathBuf>,
+}
+
+impl CommonArgs {
+    fn load(&self) -> Result<Config> {
+        let mut config = match &self.config {
+            Some(path) => Config::from_file(path)?,
+            None => Config::default(),
+        };
+        if let Some(dir) = &self.state_dir {
+            config.state_dir = dir.clone();
+        }
+        Ok(config)
+    }
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    #[command(flatten)]
+    common: CommonArgs,
+    /// Let the OS choose every port (the real ones are in endpoints.json and the banner).
+    #[arg(long, env = "NTJP_EPHEMERAL_PORTS")]
+    ephemeral_ports: bool,
+    /// Log format on stderr.
+    #[arg(long, env = "NTJP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
+    log_format: LogFormat,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line, with the platform's field names (event.action, trace.id, ...).
+    Json,
+}
+
+#[derive(Debug, Subcommand)]
+enum CertsCommand {
+    /// Issue a SITHS-like function certificate (HSA-id in the subject's serialNumber and CN)
+    /// signed by the testbed's CA: writes <ID>.pem, <ID>-key.pem and <ID>.p12 to --out.
+    #[command(
+        after_help = "Example:\n  ntjp certs issue --hsa-id SE2321000016-ABCD --out ./certs\n\nThe CA is the one `ntjp serve` created in <state-dir>/pki (created now if missing)."
+    )]
+    Issue {
+        /// The system's HSA-id, e.g. SE2321000016-ABCD (letters, digits, '-' and '_').
+        #[arg(long, value_name = "ID")]
+        hsa_id: String,
+        /// Directory to write the files to (created if missing).
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Password of the PKCS#12 bundle (for Java keystores and SoapUI).
+        #[arg(long, default_value = "changeit")]
+        p12_password: String,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (defaults + file + flags) as TOML.
+    Show(CommonArgs),
+}
+
+fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+}
+
+#[tokio::main]
+async fn main() -> Result<()> {
+    let cli = Cli::parse();
+    match cli.command {
+        Command::Serve(args) => serve(args).await,
+        Command::Certs(CertsCommand::Issue {
+            hsa_id,
+            out,
+            p12_password,
+            common,
+        }) => {
+            let config = common.load()?;
+            let dir = config.state_dir.join("pki");
+            let state = pki::ensure_state_pki(&dir)
+                .with_context(|| format!("test PKI in {}", dir.display()))?;
+            let ca = pki::Ca::load(&state.ca_cert, &state.ca_key)?;
+            let files = pki::issue_to_dir(&ca, &hsa_id, &out, &p12_password)?;
+            println!(
+                "Issued a function certificate for {hsa_id}, signed by {}:\n  certificate  {}\n  private key  {}\n  PKCS#12      {} (password {p12_password:?})",
+                state.ca_cert.display(),
+                files.cert.display(),
+                files.key.display(),
+                files.p12.display()
+            );
+            Ok(())
+        }
+        Command::Config(ConfigCommand::Show(common)) => {
+            let config = common.load()?;
+            config.validate()?;
+            print!("{}", config.to_toml());
+            Ok(())
+        }
+    }
+}
+
+async fn serve(args: ServeArgs) -> Result<()> {
+    init_logging(args.log_format);
+    let mut config = args.common.load()?;
+    if args.ephemeral_ports {
+        config.use_ephemeral_ports();
+    }
+    let testbed = server::start(config).await?;
+    println!("{}", testbed.banner());
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    testbed.shutdown().await;
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for Ctrl-C");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}

@@ -1,0 +1,124 @@
+//! Accept loops of a router: HTTPS with mandatory client certificates (the handshake refuses
+//! a missing certificate or one from another CA, as VP's `needClientAuth`), and plain HTTP.
+//!
+//! The consumer's HSA-id is read from the peer certificate once per connection, not per
+//! request. Slow clients are bounded: the handshake, the request head and every body read
+//! have the configured client read timeout. On shutdown the loops stop accepting and let
+//! in-flight requests finish.
+
+use std::{net::SocketAddr, sync::Arc};
+
+use hyper_util::server::graceful::Watcher;
+use tokio::{net::TcpListener, sync::watch};
+use tokio_rustls::TlsAcceptor;
+
+use super::{Router, pipeline};
+use crate::net;
+
+/// Who is calling, as far as the connection tells.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// Mutual TLS: the consumer's HSA-id from the certificate subject's serialNumber, or, when
+    /// the certificate has none, its subject (for the VP002 details).
+    Https(Result<Arc<str>, Arc<str>>),
+    /// Plain HTTP: identity comes from headers, after the whitelist check.
+    Http,
+}
+
+/// What the pipeline knows about the connection a request came on.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The TCP peer.
+    pub peer: SocketAddr,
+    /// HTTPS with its certificate identity, or plain HTTP.
+    pub transport: Transport,
+}
+
+/// Serves mutual-TLS consumers until `shutdown` turns true.
+pub async fn serve_https(
+    listener: TcpListener,
+    tls: Arc<rustls::ServerConfig>,
+    router: Arc<Router>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let acceptor = TlsAcceptor::from(tls);
+    let name = format!("{}-https", router.env);
+    net::accept_loop(listener, shutdown, &name, move |tcp, peer, graceful| {
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let timeout = router.config.client_read_timeout();
+            let tls = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), error = %e, "TLS handshake refused");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), "TLS handshake timed out");
+                    return;
+                }
+            };
+            let identity = identity_of(tls.get_ref().1.peer_certificates());
+            let info = ConnInfo {
+                peer,
+                transport: Transport::Https(identity),
+            };
+            serve_connection(tls, info, router, graceful).await;
+        });
+    })
+    .await;
+}
+
+/// Serves plain-HTTP callers until `shutdown` turns true. The whitelist is checked per
+/// request (VP011 is a SOAP fault, not a refused connection).
+pub async fn serve_http(
+    listener: TcpListener,
+    router: Arc<Router>,
+    shutdown: watch::Receiver<bool>,
+) {
+    let name = format!("{}-http", router.env);
+    net::accept_loop(listener, shutdown, &name, move |tcp, peer, graceful| {
+        let router = router.clone();
+        tokio::spawn(async move {
+            let info = ConnInfo {
+                peer,
+                transport: Transport::Http,
+            };
+            serve_connection(tcp, info, router, graceful).await;
+        });
+    })
+    .await;
+}
+
+/// Reads the HSA-id once per connection.
+fn identity_of(
+    certs: Option<&[rustls_pki_types::CertificateDer<'_>]>,
+) -> Result<Arc<str>, Arc<str>> {
+    let Some(cert) = certs.and_then(|c| c.first()) else {
+        return Err("no client certificate".into());
+    };
+    match crate::pki::hsa_id_from_der(cert.as_ref()) {
+        Ok(Some(id)) if !id.is_empty() => Ok(id.into()),
+        Ok(_) => {
+            let subject = crate::pki::subject_from_der(cert.as_ref())
+                .unwrap_or_else(|e| format!("unreadable subject: {e}"));
+            Err(format!("Certificate subject: {subject}").into())
+        }
+        Err(e) => Err(format!("Certificate could not be read: {e}").into()),
+    }
+}
+
+async fn serve_connection<I>(io: I, info: ConnInfo, router: Arc<Router>, watcher: Watcher)
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let timeout = router.config.client_read_timeout();
+    let info = Arc::new(info);
+    net::serve_http1(io, timeout, watcher, move |req| {
+        let router = router.clone();
+        let info = info.clone();
+        async move { pipeline::handle(&router, &info, req).await }
+    })
+    .await;
+}

@@ -1,0 +1,587 @@
+//! One consumer request through VP's phases, in VP's order (which decides which error wins):
+//!
+//! 1. identity: the certificate's HSA-id (HTTPS), or the whitelist, internal headers or the
+//!    forwarded certificate and routing history (plain HTTP) — VP002, VP011, VP014;
+//! 2. body: bounded by size and read timeout — VP015;
+//! 3. sniff: the SOAP header and the first body element only — VP015;
+//! 4. original consumer header — VP013 (when configured to refuse);
+//! 5. TAK loaded — VP008; logical address present — VP003;
+//! 6. route (vägval) — VP004, VP006, VP010;
+//! 7. authorisation (anropsbehörighet) — VP007;
+//! 8. RIVTA profile conversion — VP005, VP012;
+//! 9. forward to the producer — VP009 — and stream the answer back.
+//!
+//! Every failure is a [`VpFault`] rendered by [`crate::soap::fault`]; this module never writes
+//! fault text itself.
+
+use std::{net::IpAddr, time::Instant};
+
+use bytes::{Bytes, BytesMut};
+use http::{
+    HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri,
+    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT},
+};
+use http_body_util::{BodyExt, Full};
+use hyper::body::Incoming;
+
+use crate::soap::{self, Profile, VpFault, rivta};
+
+use super::{
+    BoxError, RespBody, Router,
+    forward::ForwardError,
+    listener::{ConnInfo, Transport},
+    today,
+};
+
+/// `x-skltp-correlation-id`: kept from the request, else a new UUID; always returned.
+pub const CORRELATION_ID: &str = "x-skltp-correlation-id";
+/// `x-skltp-prt`: producer response time in ms, added to the consumer's answer.
+pub const PRODUCER_RESPONSE_TIME: &str = "x-skltp-prt";
+/// `x-vp-sender-id`: the consumer, from an internal caller, and towards `http://` producers.
+pub const SENDER_ID: &str = "x-vp-sender-id";
+/// `x-vp-instance-id`: the platform instance an internal caller claims to be.
+pub const INSTANCE_ID: &str = "x-vp-instance-id";
+/// `x-vp-auth-cert`: a consumer certificate forwarded by a TLS-terminating proxy.
+pub const AUTH_CERT: &str = "x-vp-auth-cert";
+/// `x-rivta-original-serviceconsumer-hsaid`.
+pub const ORIGINAL_CONSUMER: &str = "x-rivta-original-serviceconsumer-hsaid";
+/// `x-rivta-routing-history`: `#`-separated platforms a call passed.
+pub const ROUTING_HISTORY: &str = "x-rivta-routing-history";
+/// `X-Forwarded-For`, checked against the whitelist for internal calls.
+const FORWARDED_FOR: &str = "x-forwarded-for";
+/// What VP names when the TCP peer itself failed the whitelist.
+const REMOTE_ADDRESS: &str = "CamelNettyRemoteAddress";
+/// Content type of everything VP sends.
+const SOAP_CONTENT_TYPE_OUT: &str = "text/xml;charset=UTF-8";
+const SOAP_CONTENT_TYPE_BACK: &str = "text/xml; charset=UTF-8";
+
+/// A failed request: the fault, and whether the connection must close (request body unread).
+struct Failure {
+    fault: VpFault,
+    close: bool,
+}
+
+impl From<VpFault> for Failure {
+    fn from(fault: VpFault) -> Self {
+        Failure {
+            fault,
+            close: false,
+        }
+    }
+}
+
+/// Who the consumer is and how it called.
+struct Caller {
+    /// The consumer's HSA-id (senderId).
+    sender: String,
+    /// Internal call (x-vp-sender-id + our x-vp-instance-id): trusted headers.
+    internal: bool,
+    /// The routing history to send on, if any.
+    routing_history: Option<String>,
+}
+
+/// Handles one request; never fails (errors become SOAP faults).
+pub async fn handle(
+    router: &Router,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+) -> Response<RespBody> {
+    let started = Instant::now();
+    let correlation_id = req
+        .headers()
+        .get(CORRELATION_ID)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let path = req.uri().path();
+    if path != "/vp" && !path.starts_with("/vp/") {
+        return not_found(&correlation_id);
+    }
+    match route_request(router, conn, req, &correlation_id).await {
+        Ok(resp) => {
+            tracing::info!(
+                event.action = "resp-out",
+                trace.id = %correlation_id,
+                env = %router.env,
+                http.response.status_code = resp.status().as_u16(),
+                event.duration = started.elapsed().as_nanos() as u64,
+                "resp-out"
+            );
+            resp
+        }
+        Err(failure) => {
+            tracing::info!(
+                event.action = "resp-out",
+                trace.id = %correlation_id,
+                env = %router.env,
+                labels.errorCode = failure.fault.code().as_str(),
+                error.message = failure.fault.details(),
+                event.duration = started.elapsed().as_nanos() as u64,
+                "resp-out"
+            );
+            fault_response(router, &failure.fault, &correlation_id, failure.close)
+        }
+    }
+}
+
+async fn route_request(
+    router: &Router,
+    conn: &ConnInfo,
+    req: Request<Incoming>,
+    correlation_id: &str,
+) -> Result<Response<RespBody>, Failure> {
+    let (parts, body) = req.into_parts();
+    let headers = &parts.headers;
+
+    // 1. Identity.
+    let caller = identify(router, conn, headers)?;
+
+    // 2. Body, bounded.
+    let body = read_body(router, headers, body).await?;
+
+    // 3. Sniff the header and the first body element.
+    let sniffed = soap::sniff(&body).map_err(|e| VpFault::malformed(&e.to_string()))?;
+    let Some(contract) = sniffed.contract.as_deref() else {
+        return Err(VpFault::malformed(
+            "The SOAP Body has no element: the service contract is the namespace of its first child element.",
+        )
+        .into());
+    };
+    tracing::info!(
+        event.action = "req-in",
+        trace.id = %correlation_id,
+        env = %router.env,
+        labels.senderid = %caller.sender,
+        labels.receiverid = sniffed.logical_address.as_deref().unwrap_or(""),
+        labels.servicecontract_namespace = contract,
+        labels.rivversion = sniffed.profile.map(|p| p.tak_name()).unwrap_or(""),
+        source.ip = %conn.peer.ip(),
+        "req-in"
+    );
+
+    // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
+    let original = header_str(headers, ORIGINAL_CONSUMER).filter(|v| !v.trim().is_empty());
+    if original.is_some() && !caller.internal {
+        let allowed = &router.settings.original_consumer_allowed;
+        let ok = allowed.is_empty()
+            || allowed
+                .iter()
+                .any(|a| a.trim().eq_ignore_ascii_case(&caller.sender));
+        if !ok {
+            if router.settings.refuse_original_consumer {
+                return Err(VpFault::original_consumer_not_allowed().into());
+            }
+            tracing::warn!(sender = %caller.sender, "Sender '{}' not allowed to set header {ORIGINAL_CONSUMER}", caller.sender);
+        }
+    }
+
+    // 5. TAK and logical address.
+    let snapshot = router.tak.load_full().ok_or_else(VpFault::no_tak)?;
+    let receiver = match sniffed.logical_address.as_deref() {
+        Some(r) if !r.trim().is_empty() => r,
+        _ => return Err(VpFault::no_logical_address().into()),
+    };
+    let day = today();
+
+    // 6. Route.
+    let lookup = snapshot.route(contract, receiver, day);
+    let target = match lookup.matches.as_slice() {
+        [] => return Err(VpFault::no_route(contract, receiver).into()),
+        [one] => *one,
+        _ => return Err(VpFault::several_routes(contract, receiver).into()),
+    };
+    if target.url.trim().is_empty() {
+        return Err(VpFault::empty_url(contract, receiver).into());
+    }
+
+    // 7. Authorisation.
+    let auth = snapshot.authorise(&caller.sender, contract, receiver, day);
+    if !auth.granted {
+        return Err(VpFault::not_authorised(contract, receiver, &caller.sender).into());
+    }
+
+    // 8. Profile.
+    let incoming = sniffed.profile.ok_or_else(VpFault::no_rivta_version)?;
+    let outgoing = Profile::from_tak_name(&target.profile)
+        .ok_or_else(|| VpFault::profile_mismatch(&incoming.tak_name().to_ascii_lowercase()))?;
+    let body = if incoming == outgoing {
+        body
+    } else {
+        Bytes::from(
+            rivta::convert(&body, outgoing)
+                .map_err(|e| VpFault::platform_resource(&e.to_string()))?,
+        )
+    };
+
+    // 9. Forward.
+    let uri: Uri = target
+        .url
+        .parse()
+        .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
+    let to_http = uri.scheme_str() == Some("http");
+    let out_headers = producer_headers(router, headers, &caller, correlation_id, to_http);
+    let timeout = router.timeouts.for_contract(contract);
+    tracing::info!(
+        event.action = "req-out",
+        trace.id = %correlation_id,
+        env = %router.env,
+        url.original = %target.url,
+        labels.routerVagvalTrace = %lookup.trace,
+        labels.routerBehorighetTrace = %auth.trace,
+        "req-out"
+    );
+    // The snapshot must not be held across the producer call: a publish may swap it meanwhile.
+    let url = target.url.clone();
+    drop(snapshot);
+    let answer = router
+        .producers
+        .send(&uri, &out_headers, body, timeout)
+        .await
+        .map_err(|e| forward_fault(&url, e))?;
+    tracing::info!(
+        event.action = "resp-in",
+        trace.id = %correlation_id,
+        env = %router.env,
+        http.response.status_code = answer.response.status().as_u16(),
+        labels.producer_ms = answer.producer_ms as u64,
+        "resp-in"
+    );
+    let (mut parts, body) = answer.response.into_parts();
+    consumer_headers(&mut parts.headers, correlation_id, answer.producer_ms);
+    Ok(Response::from_parts(parts, body))
+}
+
+fn forward_fault(url: &str, e: ForwardError) -> Failure {
+    VpFault::producer(url, &e.to_string()).into()
+}
+
+/// Phase 1: who is calling.
+fn identify(router: &Router, conn: &ConnInfo, headers: &HeaderMap) -> Result<Caller, Failure> {
+    match &conn.transport {
+        Transport::Https(Ok(id)) => Ok(Caller {
+            sender: id.to_string(),
+            internal: false,
+            // VP's HTTPS route never touches the routing history: pass it on as it came.
+            routing_history: header_str(headers, ROUTING_HISTORY).map(str::to_owned),
+        }),
+        Transport::Https(Err(reason)) => Err(VpFault::certificate(reason).into()),
+        Transport::Http => identify_http(router, conn.peer.ip(), headers),
+    }
+}
+
+fn whitelisted(router: &Router, ip: &str) -> bool {
+    router
+        .settings
+        .ip_whitelist
+        .iter()
+        .any(|entry| ip.trim().starts_with(entry.trim()))
+}
+
+fn identify_http(router: &Router, peer: IpAddr, headers: &HeaderMap) -> Result<Caller, Failure> {
+    let peer = peer.to_string();
+    if !whitelisted(router, &peer) {
+        return Err(VpFault::not_whitelisted(&peer, REMOTE_ADDRESS).into());
+    }
+    let sender_header = header_str(headers, SENDER_ID).filter(|v| !v.trim().is_empty());
+    let instance = header_str(headers, INSTANCE_ID);
+    if let (Some(sender), Some(instance)) = (sender_header, instance)
+        && instance.trim() == router.settings.instance_id
+    {
+        if let Some(xff) = header_str(headers, FORWARDED_FOR)
+            && !whitelisted(router, xff)
+        {
+            return Err(VpFault::not_whitelisted(xff.trim(), "X-Forwarded-For").into());
+        }
+        return Ok(Caller {
+            sender: sender.trim().to_string(),
+            internal: true,
+            routing_history: header_str(headers, ROUTING_HISTORY).map(str::to_owned),
+        });
+    }
+    let Some(cert) = header_str(headers, AUTH_CERT).filter(|v| !v.trim().is_empty()) else {
+        return Err(VpFault::certificate(&format!(
+            "No certificate found in httpheader {AUTH_CERT}"
+        ))
+        .into());
+    };
+    let der = crate::pki::cert_from_header(cert).map_err(|e| {
+        VpFault::certificate(&format!(
+            "Exception occured parsing certificate in httpheader {AUTH_CERT}: {e}"
+        ))
+    })?;
+    let sender = match crate::pki::hsa_id_from_der(&der) {
+        Ok(Some(id)) if !id.is_empty() => id,
+        Ok(_) => {
+            let subject = crate::pki::subject_from_der(&der).unwrap_or_default();
+            return Err(VpFault::certificate(&format!(
+                "No senderId found in Certificate: {subject}"
+            ))
+            .into());
+        }
+        Err(e) => {
+            return Err(VpFault::certificate(&format!(
+                "Exception occured parsing certificate in httpheader {AUTH_CERT}: {e}"
+            ))
+            .into());
+        }
+    };
+    let own = router.settings.instance_id.as_str();
+    let history = match header_str(headers, ROUTING_HISTORY).map(str::trim) {
+        Some(h) if !h.is_empty() => {
+            if h.split('#').any(|hop| hop.trim() == own) {
+                return Err(VpFault::routing_loop().into());
+            }
+            format!("{h}#{own}")
+        }
+        _ => format!("{sender}#{own}"),
+    };
+    Ok(Caller {
+        sender,
+        internal: false,
+        routing_history: Some(history),
+    })
+}
+
+/// Phase 2: the whole body, refusing more than the limit without reading it.
+async fn read_body(
+    router: &Router,
+    headers: &HeaderMap,
+    mut body: Incoming,
+) -> Result<Bytes, Failure> {
+    let max = router.config.max_request_bytes;
+    let too_large = || Failure {
+        fault: VpFault::malformed(&format!(
+            "The request body is larger than the maximum of {max} bytes."
+        )),
+        close: true,
+    };
+    let declared =
+        header_str(headers, CONTENT_LENGTH.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
+    if let Some(n) = declared
+        && n > max as u64
+    {
+        return Err(too_large());
+    }
+    let timeout = router.config.client_read_timeout();
+    let mut buf = BytesMut::with_capacity(declared.map(|n| n as usize).unwrap_or(8 * 1024));
+    loop {
+        match tokio::time::timeout(timeout, body.frame()).await {
+            Err(_) => {
+                return Err(Failure {
+                    fault: VpFault::malformed(&format!(
+                        "The client sent no data for {} ms while sending the request body.",
+                        timeout.as_millis()
+                    )),
+                    close: true,
+                });
+            }
+            Ok(None) => break,
+            Ok(Some(Err(e))) => {
+                return Err(Failure {
+                    fault: VpFault::malformed(&format!("The request body could not be read: {e}")),
+                    close: true,
+                });
+            }
+            Ok(Some(Ok(frame))) => {
+                if let Ok(data) = frame.into_data() {
+                    if buf.len() + data.len() > max {
+                        return Err(too_large());
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+        }
+    }
+    Ok(buf.freeze())
+}
+
+fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+    headers.get(name).and_then(|v| v.to_str().ok())
+}
+
+/// Whether VP strips an incoming header before forwarding (VP's
+/// `requestHeadersToRemove`), or sets it itself.
+fn dropped_towards_producer(name: &str) -> bool {
+    name.starts_with("x-vp")
+        || name.starts_with("x-forwarded")
+        || name.starts_with("mule_")
+        || name.starts_with("x-mule_")
+        || matches!(
+            name,
+            "peer_certificates"
+                | "connection"
+                | "keep-alive"
+                | "proxy-connection"
+                | "te"
+                | "upgrade"
+                | "accept-encoding"
+                | "host"
+                | "content-length"
+                | "transfer-encoding"
+                | "content-type"
+                | "user-agent"
+                | CORRELATION_ID
+                | ORIGINAL_CONSUMER
+                | ROUTING_HISTORY
+        )
+}
+
+fn producer_headers(
+    router: &Router,
+    incoming: &HeaderMap,
+    caller: &Caller,
+    correlation_id: &str,
+    to_http: bool,
+) -> HeaderMap {
+    let mut out = HeaderMap::with_capacity(incoming.len() + 6);
+    for (name, value) in incoming {
+        if !dropped_towards_producer(name.as_str()) {
+            out.append(name.clone(), value.clone());
+        }
+    }
+    out.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(SOAP_CONTENT_TYPE_OUT),
+    );
+    if let Ok(v) = HeaderValue::from_str(&router.config.user_agent) {
+        out.insert(USER_AGENT, v);
+    }
+    let original = incoming
+        .get(ORIGINAL_CONSUMER)
+        .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
+        .cloned()
+        .or_else(|| HeaderValue::from_str(&caller.sender).ok());
+    if let Some(v) = original {
+        out.insert(HeaderName::from_static(ORIGINAL_CONSUMER), v);
+    }
+    if (to_http || router.config.propagate_correlation_id_for_https)
+        && let Ok(v) = HeaderValue::from_str(correlation_id)
+    {
+        out.insert(HeaderName::from_static(CORRELATION_ID), v);
+    }
+    if to_http {
+        if let Ok(v) = HeaderValue::from_str(&caller.sender) {
+            out.insert(HeaderName::from_static(SENDER_ID), v);
+        }
+        if let Ok(v) = HeaderValue::from_str(&router.settings.instance_id) {
+            out.insert(HeaderName::from_static(INSTANCE_ID), v);
+        }
+    }
+    if let Some(h) = &caller.routing_history
+        && let Ok(v) = HeaderValue::from_str(h)
+    {
+        out.insert(HeaderName::from_static(ROUTING_HISTORY), v);
+    }
+    out
+}
+
+/// Producer headers as the consumer gets them: SOAPAction and hop-by-hop headers dropped,
+/// content type normalised, correlation id and producer response time added.
+fn consumer_headers(headers: &mut HeaderMap, correlation_id: &str, producer_ms: u128) {
+    for name in [
+        "soapaction",
+        "connection",
+        "keep-alive",
+        "transfer-encoding",
+    ] {
+        headers.remove(name);
+    }
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(SOAP_CONTENT_TYPE_BACK),
+    );
+    if let Ok(v) = HeaderValue::from_str(correlation_id) {
+        headers.insert(HeaderName::from_static(CORRELATION_ID), v);
+    }
+    headers.insert(
+        HeaderName::from_static(PRODUCER_RESPONSE_TIME),
+        HeaderValue::from(producer_ms as u64),
+    );
+}
+
+fn full(body: impl Into<Bytes>) -> RespBody {
+    Full::new(body.into())
+        .map_err(|e| -> BoxError { match e {} })
+        .boxed()
+}
+
+fn fault_response(
+    router: &Router,
+    fault: &VpFault,
+    correlation_id: &str,
+    close: bool,
+) -> Response<RespBody> {
+    let mut resp = Response::new(full(fault.to_soap(&router.settings.instance_name)));
+    *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static(SOAP_CONTENT_TYPE_BACK),
+    );
+    if let Ok(v) = HeaderValue::from_str(correlation_id) {
+        h.insert(HeaderName::from_static(CORRELATION_ID), v);
+    }
+    if close {
+        h.insert(CONNECTION, HeaderValue::from_static("close"));
+    }
+    resp
+}
+
+fn not_found(correlation_id: &str) -> Response<RespBody> {
+    let mut resp = Response::new(full(
+        "Not found. Consumers call POST /vp/<any path>; the path is not used for routing.\n",
+    ));
+    *resp.status_mut() = StatusCode::NOT_FOUND;
+    let h = resp.headers_mut();
+    h.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    if let Ok(v) = HeaderValue::from_str(correlation_id) {
+        h.insert(HeaderName::from_static(CORRELATION_ID), v);
+    }
+    resp
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn vp_strips_platform_and_hop_headers_but_keeps_soapaction_and_rivta() {
+        for h in [
+            "x-vp-sender-id",
+            "x-vp-auth-cert",
+            "x-forwarded-for",
+            "x-forwarded-tls-client-cert",
+            "accept-encoding",
+            "connection",
+            "host",
+        ] {
+            assert!(dropped_towards_producer(h), "{h}");
+        }
+        for h in [
+            "soapaction",
+            "x-rivta-acting-on-behalf-of-hsaid",
+            "x-custom",
+        ] {
+            assert!(!dropped_towards_producer(h), "{h}");
+        }
+    }
+
+    #[test]
+    fn consumer_headers_drop_soapaction_and_add_prt_and_correlation() {
+        let mut h = HeaderMap::new();
+        h.insert("soapaction", HeaderValue::from_static("x"));
+        h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
+        h.insert("x-producer", HeaderValue::from_static("kept"));
+        consumer_headers(&mut h, "abc", 12);
+        assert!(h.get("soapaction").is_none());
+        assert_eq!(h[CONTENT_TYPE], SOAP_CONTENT_TYPE_BACK);
+        assert_eq!(h[CORRELATION_ID], "abc");
+        assert_eq!(h[PRODUCER_RESPONSE_TIME], "12");
+        assert_eq!(h["x-producer"], "kept");
+    }
+}

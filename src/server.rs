@@ -1,0 +1,475 @@
+//! Wires the testbed together: the PKI, one TAK and router per environment (filled from
+//! orders), the mock producers, the admin listener, `endpoints.json`, and shutdown.
+//!
+//! [`start`] returns once every listener is bound and every TAK published, so a test or a
+//! tool can call it immediately; [`Testbed::shutdown`] stops accepting and lets in-flight
+//! requests finish. This is the only module besides `main` that knows every part.
+
+use std::{
+    collections::BTreeMap,
+    net::SocketAddr,
+    path::{Path, PathBuf},
+    sync::{Arc, atomic::Ordering},
+    time::Instant,
+};
+
+use arc_swap::ArcSwapOption;
+use serde::{Deserialize, Serialize};
+use tokio::{net::TcpListener, sync::watch, task::JoinSet};
+
+use crate::{
+    admin::{self, AdminState, EnvHealth},
+    config::{Config, ConfigError, EnvConfig, EnvName},
+    mocks::{self, Recorder},
+    orders,
+    pki::{self, StatePki},
+    router::{self, ProducerClient, Router, TakCell, TimeoutTable},
+    tak::Store,
+    tls,
+};
+
+include!(concat!(env!("OUT_DIR"), "/embedded_orders.rs"));
+
+/// The token in order files replaced by the mock producers' base URL.
+pub const MOCKS_TOKEN: &str = "{{mocks}}";
+
+/// Why the testbed could not start. Each names the file, address or order at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// Invalid configuration.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// The PKI could not be created or loaded.
+    #[error("test PKI in {dir}: {source}")]
+    Pki {
+        /// The PKI directory.
+        dir: PathBuf,
+        /// Why.
+        source: pki::PkiError,
+    },
+    /// A TLS configuration could not be built.
+    #[error("TLS set-up: {0}")]
+    Tls(#[from] tls::TlsError),
+    /// A listener could not be bound.
+    #[error("cannot listen on {addr} for {what}: {source}")]
+    Bind {
+        /// Which listener.
+        what: String,
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An order file could not be read.
+    #[error("cannot read orders for {env} from {path}: {source}")]
+    OrdersDir {
+        /// Which environment.
+        env: EnvName,
+        /// The directory or file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// An order was refused; nothing of it reached TAK.
+    #[error("order {file} for {env} ({platform}) was refused:\n  {}", messages.join("\n  "))]
+    Order {
+        /// Which environment.
+        env: EnvName,
+        /// Its platform name.
+        platform: String,
+        /// The order file.
+        file: String,
+        /// The validation messages, as the real TAK words them.
+        messages: Vec<String>,
+    },
+    /// The timeout configuration file is unusable.
+    #[error(transparent)]
+    Timeouts(#[from] router::forward::TimeoutConfigError),
+    /// `endpoints.json` could not be written.
+    #[error("cannot write {path}: {source}")]
+    Endpoints {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
+/// Everything a tool needs to call the testbed, written to `<state-dir>/endpoints.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Endpoints {
+    /// Admin base URL (health, status).
+    pub admin: String,
+    /// Base URL of the mock producers (`<mocks>/<address>/ProcessCervixScreeningInformation/1/rivtabp21`).
+    pub mocks: String,
+    /// Per environment (`sit`, `qa`, `prod`).
+    pub environments: BTreeMap<String, EnvEndpoints>,
+    /// Certificates and keys.
+    pub pki: PkiPaths,
+}
+
+/// One environment's addresses.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct EnvEndpoints {
+    /// TAK platform name (`plattform` in orders).
+    pub platform: String,
+    /// The platform instance id (`x-vp-instance-id`).
+    pub instance_id: String,
+    /// Consumers call here with their client certificate: `https://localhost:<port>/vp`.
+    pub router_https: String,
+    /// Plain HTTP for whitelisted callers: `http://127.0.0.1:<port>/vp`.
+    pub router_http: String,
+}
+
+/// Where the PKI's files are.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct PkiPaths {
+    /// The test CA certificate (trust it to call the routers).
+    pub ca: PathBuf,
+    /// HSA-id of the consumer the default orders authorise.
+    pub consumer_hsa_id: String,
+    /// Its certificate (PEM).
+    pub consumer_cert: PathBuf,
+    /// Its private key (PEM).
+    pub consumer_key: PathBuf,
+    /// HSA-id of a consumer with a valid certificate but no authorisation.
+    pub unauthorised_hsa_id: String,
+    /// Its certificate (PEM).
+    pub unauthorised_cert: PathBuf,
+    /// Its private key (PEM).
+    pub unauthorised_key: PathBuf,
+    /// HSA-id of the platform (its certificate is the routers' server certificate and the
+    /// client certificate towards producers).
+    pub platform_hsa_id: String,
+}
+
+/// A running testbed.
+pub struct Testbed {
+    endpoints: Endpoints,
+    endpoints_file: PathBuf,
+    recorder: Arc<Recorder>,
+    pki: StatePki,
+    taks: BTreeMap<EnvName, TakCell>,
+    /// Stops the routers (consumers' side) first, so in-flight requests can still reach
+    /// the mocks.
+    stop_routers: watch::Sender<bool>,
+    routers: JoinSet<()>,
+    /// Then the mock producers and the admin listener.
+    stop_backends: watch::Sender<bool>,
+    backends: JoinSet<()>,
+}
+
+async fn bind(what: &str, addr: SocketAddr) -> Result<TcpListener, StartError> {
+    TcpListener::bind(addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            what: what.to_string(),
+            addr,
+            source,
+        })
+}
+
+fn local_addr(l: &TcpListener, what: &str, addr: SocketAddr) -> Result<SocketAddr, StartError> {
+    l.local_addr().map_err(|source| StartError::Bind {
+        what: what.to_string(),
+        addr,
+        source,
+    })
+}
+
+/// The order files of an environment: from its `orders_dir`, or the built-in ones.
+fn order_files(env: EnvName, cfg: &EnvConfig) -> Result<Vec<(String, String)>, StartError> {
+    let Some(dir) = &cfg.orders_dir else {
+        return Ok(EMBEDDED_ORDERS
+            .iter()
+            .filter(|(e, _, _)| *e == env.as_str())
+            .map(|(_, name, text)| (name.to_string(), text.to_string()))
+            .collect());
+    };
+    let io = |path: &Path, source| StartError::OrdersDir {
+        env,
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|e| io(dir, e))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .collect();
+    paths.sort();
+    paths
+        .into_iter()
+        .map(|p| {
+            let text = std::fs::read_to_string(&p).map_err(|e| io(&p, e))?;
+            Ok((p.display().to_string(), text))
+        })
+        .collect()
+}
+
+/// Fills a fresh TAK for `env` from its orders and publishes it.
+fn load_tak(env: EnvName, cfg: &EnvConfig, mocks_base: &str) -> Result<Store, StartError> {
+    let mut store = Store::new(&cfg.platform);
+    for profile in &cfg.extra_rivta_profiles {
+        store.add_rivta_profile(profile);
+    }
+    for (file, text) in order_files(env, cfg)? {
+        let refused = |messages: Vec<String>| StartError::Order {
+            env,
+            platform: cfg.platform.clone(),
+            file: file.clone(),
+            messages,
+        };
+        let text = text.replace(MOCKS_TOKEN, mocks_base);
+        let order = orders::parse(&text).map_err(|e| refused(vec![e.to_string()]))?;
+        let report = orders::apply(&mut store, &order).map_err(|r| refused(r.messages))?;
+        tracing::debug!(env = %env, file = %file, report = %report.to_text(), "order executed");
+    }
+    Ok(store)
+}
+
+/// Starts everything; returns when every listener is bound and every TAK is published.
+pub async fn start(config: Config) -> Result<Testbed, StartError> {
+    config.validate()?;
+    let started = Instant::now();
+    let pki_dir = config.state_dir.join("pki");
+    let pki = pki::ensure_state_pki(&pki_dir).map_err(|source| StartError::Pki {
+        dir: pki_dir.clone(),
+        source,
+    })?;
+    let server_tls = tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
+    let client_tls =
+        tls::client_config(&pki.ca_cert, Some((&pki.platform.cert, &pki.platform.key)))?;
+    let timeouts = match &config.router.timeout_config {
+        Some(path) => TimeoutTable::load(
+            path,
+            std::time::Duration::from_millis(config.router.producer_timeout_ms),
+        )?,
+        None => TimeoutTable::uniform(std::time::Duration::from_millis(
+            config.router.producer_timeout_ms,
+        )),
+    };
+
+    let (stop_routers, routers_rx) = watch::channel(false);
+    let (stop_backends, backends_rx) = watch::channel(false);
+    let mut routers = JoinSet::new();
+    let mut backends = JoinSet::new();
+
+    // Mock producers first: their address goes into the orders.
+    let mocks_listener = bind("mocks", config.mocks).await?;
+    let mocks_addr = local_addr(&mocks_listener, "mocks", config.mocks)?;
+    let mocks_base = format!("https://{}/mocks", display_addr(mocks_addr));
+    let recorder = Arc::new(Recorder::new());
+    backends.spawn(mocks::serve(
+        mocks_listener,
+        server_tls.clone(),
+        recorder.clone(),
+        config.router.client_read_timeout(),
+        backends_rx.clone(),
+    ));
+
+    let mut envs = BTreeMap::new();
+    let mut taks = BTreeMap::new();
+    let mut health = Vec::new();
+    for env in EnvName::ALL {
+        let cfg = config.environments.get(env).clone();
+        let mut store = load_tak(env, &cfg, &mocks_base)?;
+        let snapshot = store.publish("ntjp serve", "Beställningar vid start", chrono::Utc::now());
+        let tak: TakCell = Arc::new(ArcSwapOption::from(Some(snapshot)));
+        let producers = ProducerClient::new(client_tls.clone(), &config.router);
+        let router = Arc::new(Router::new(
+            env,
+            cfg.clone(),
+            config.router.clone(),
+            tak.clone(),
+            producers,
+            timeouts.clone(),
+        ));
+        let https_name = format!("{env} router (https)");
+        let http_name = format!("{env} router (http)");
+        let https = bind(&https_name, cfg.https).await?;
+        let http = bind(&http_name, cfg.http).await?;
+        let https_addr = local_addr(&https, &https_name, cfg.https)?;
+        let http_addr = local_addr(&http, &http_name, cfg.http)?;
+        routers.spawn(router::serve_https(
+            https,
+            server_tls.clone(),
+            router.clone(),
+            routers_rx.clone(),
+        ));
+        routers.spawn(router::serve_http(http, router, routers_rx.clone()));
+        envs.insert(
+            env.to_string(),
+            EnvEndpoints {
+                platform: cfg.platform.clone(),
+                instance_id: cfg.instance_id.clone(),
+                router_https: format!("https://localhost:{}/vp", https_addr.port()),
+                router_http: format!("http://{}/vp", display_addr(http_addr)),
+            },
+        );
+        health.push(EnvHealth {
+            name: env,
+            platform: cfg.platform.clone(),
+            tak: tak.clone(),
+        });
+        taks.insert(env, tak);
+    }
+
+    let admin_listener = bind("admin", config.admin).await?;
+    let admin_addr = local_addr(&admin_listener, "admin", config.admin)?;
+    let admin_state = Arc::new(AdminState {
+        envs: health,
+        listeners_bound: false.into(),
+        started,
+    });
+    backends.spawn(admin::serve(
+        admin_listener,
+        admin_state.clone(),
+        backends_rx,
+    ));
+
+    let endpoints = Endpoints {
+        admin: format!("http://{}", display_addr(admin_addr)),
+        mocks: mocks_base,
+        environments: envs,
+        pki: PkiPaths {
+            ca: absolute(&pki.ca_cert),
+            consumer_hsa_id: pki.consumer.hsa_id.clone(),
+            consumer_cert: absolute(&pki.consumer.cert),
+            consumer_key: absolute(&pki.consumer.key),
+            unauthorised_hsa_id: pki.unauthorised.hsa_id.clone(),
+            unauthorised_cert: absolute(&pki.unauthorised.cert),
+            unauthorised_key: absolute(&pki.unauthorised.key),
+            platform_hsa_id: pki.platform.hsa_id.clone(),
+        },
+    };
+    let endpoints_file = config.state_dir.join("endpoints.json");
+    write_atomically(&endpoints_file, &endpoints)?;
+    admin_state.listeners_bound.store(true, Ordering::Release);
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "testbed ready"
+    );
+    Ok(Testbed {
+        endpoints,
+        endpoints_file,
+        recorder,
+        pki,
+        taks,
+        stop_routers,
+        routers,
+        stop_backends,
+        backends,
+    })
+}
+
+/// `127.0.0.1:1234`, or `[::1]:1234`.
+fn display_addr(a: SocketAddr) -> String {
+    if a.ip().is_unspecified() {
+        // Bound to every interface: callers on this machine use loopback.
+        format!("127.0.0.1:{}", a.port())
+    } else {
+        a.to_string()
+    }
+}
+
+fn absolute(p: &Path) -> PathBuf {
+    std::path::absolute(p).unwrap_or_else(|_| p.to_path_buf())
+}
+
+/// Writes JSON to a temporary file beside `path` and renames it over `path`, so a reader
+/// never sees a half-written file.
+fn write_atomically(path: &Path, value: &impl Serialize) -> Result<(), StartError> {
+    let err = |source| StartError::Endpoints {
+        path: path.to_path_buf(),
+        source,
+    };
+    let text = serde_json::to_string_pretty(value).map_err(|e| err(std::io::Error::other(e)))?;
+    let tmp = path.with_extension("json.tmp");
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    std::fs::write(&tmp, text + "\n").map_err(err)?;
+    std::fs::rename(&tmp, path).map_err(err)
+}
+
+impl Testbed {
+    /// Every base URL and certificate path (also in `endpoints.json`).
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Where `endpoints.json` was written.
+    pub fn endpoints_file(&self) -> &Path {
+        &self.endpoints_file
+    }
+
+    /// What the mock producers received.
+    pub fn recorder(&self) -> &Arc<Recorder> {
+        &self.recorder
+    }
+
+    /// The generated PKI.
+    pub fn pki(&self) -> &StatePki {
+        &self.pki
+    }
+
+    /// The published TAK of an environment.
+    pub fn tak(&self, env: EnvName) -> Option<&TakCell> {
+        self.taks.get(&env)
+    }
+
+    /// A short, copy-pasteable description of how to call the testbed.
+    pub fn banner(&self) -> String {
+        let e = &self.endpoints;
+        let p = &e.pki;
+        let mut s = String::from("ntjp-testbed is ready.\n\n");
+        for (name, env) in &e.environments {
+            s.push_str(&format!(
+                "  {name:<4} {:<10} {}  (plain HTTP, whitelisted: {})\n",
+                env.platform, env.router_https, env.router_http
+            ));
+        }
+        s.push_str(&format!("  mock producers  {}/<logical address>/ProcessCervixScreeningInformation/1/rivtabp21\n", e.mocks));
+        s.push_str(&format!(
+            "  admin           {}/health/ready  {}/status\n\n",
+            e.admin, e.admin
+        ));
+        let sit = e
+            .environments
+            .get("sit")
+            .map(|x| x.router_https.clone())
+            .unwrap_or_default();
+        s.push_str(&format!(
+            "Call ProcessCervixScreeningInformation for county 01 in SIT as the default consumer {}:\n\n  curl --cert {} --key {} --cacert {} \\\n    -H 'Content-Type: text/xml; charset=UTF-8' \\\n    --data-binary @fixtures/requests/cervix-01.xml \\\n    {}/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21\n\n",
+            p.consumer_hsa_id,
+            p.consumer_cert.display(),
+            p.consumer_key.display(),
+            p.ca.display(),
+            sit
+        ));
+        s.push_str(&format!(
+            "Unauthorised consumer (gets VP007): {} ({}).\nEverything above is in {}. Ctrl-C stops.\n",
+            p.unauthorised_hsa_id,
+            p.unauthorised_cert.display(),
+            self.endpoints_file.display()
+        ));
+        s
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for every listener.
+    pub async fn shutdown(mut self) {
+        let _ = self.stop_routers.send(true);
+        join_all(&mut self.routers).await;
+        let _ = self.stop_backends.send(true);
+        join_all(&mut self.backends).await;
+    }
+}
+
+async fn join_all(tasks: &mut JoinSet<()>) {
+    while let Some(r) = tasks.join_next().await {
+        if let Err(e) = r {
+            tracing::error!(error = %e, "a listener task failed");
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The TAK entities (tjänsteadresseringskatalogens tabeller) as plain data, and the tables that
+//! hold them.
+//!
+//! Every row has a surrogate id and is either active or deleted (soft delete, as in real TAK where
+//! `deleted = NULL` means deleted); a row also remembers whether it has changes that are not yet
+//! published (`pending`, the real `updatedBy != null`). At most one active row exists per natural
+//! key; the store and the order service keep that invariant, this module does not check it.
+//! This module does no lookups by name and knows nothing about orders or publishing.
+
+use chrono::NaiveDate;
+use serde::Serialize;
+
+/// A calendar day. TAK validity is whole days (SQL `date`).
+pub type Day = NaiveDate;
+
+/// Surrogate row id (the real auto-increment `id`), unique within one table.
+pub type Id = u64;
+
+/// Validity (giltighet) of a route or an authorisation: whole days, inclusive at both ends
+/// (`fromTidpunkt` .. `tomTidpunkt`). Our choice where the real components disagree at the edges.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Validity {
+    /// First valid day (`fromTidpunkt`).
+    pub from: Day,
+    /// Last valid day (`tomTidpunkt`), inclusive.
+    pub to: Day,
+}
+
+impl Validity {
+    /// A validity from `from` to `to`, both inclusive.
+    pub fn new(from: Day, to: Day) -> Self {
+        Validity { from, to }
+    }
+
+    /// Whether `day` lies within the validity, both ends included.
+    pub fn contains(&self, day: Day) -> bool {
+        self.from <= day && day <= self.to
+    }
+
+    /// Whether two validities share at least one day (the real overlap rule:
+    /// not `a.to < b.from` and not `a.from > b.to`).
+    pub fn overlaps(&self, other: &Validity) -> bool {
+        !(self.to < other.from || self.from > other.to)
+    }
+}
+
+/// Active or deleted (the real `deleted` column: `false` = active, `NULL` = deleted).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum RowState {
+    /// Visible to lookups and orders.
+    Active,
+    /// Soft-deleted; kept for history, never matched.
+    Deleted,
+}
+
+/// One row of a TAK table: the surrogate id, the versioning columns and the entity itself.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Row<T> {
+    /// Surrogate id, unique within its table.
+    pub id: Id,
+    /// Active or deleted.
+    pub state: RowState,
+    /// Changed since the last publish (real TAK: `updatedBy` set).
+    pub pending: bool,
+    /// The publish version in which the row was last published (`pubVersion`); `None` = never.
+    pub published_in: Option<u64>,
+    /// The entity.
+    pub item: T,
+}
+
+impl<T> Row<T> {
+    /// Whether the row is active (not deleted).
+    pub fn is_active(&self) -> bool {
+        self.state == RowState::Active
+    }
+}
+
+impl<T> std::ops::Deref for Row<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}
+
+/// RIVTA profile (RIV-TA profil), e.g. `RIVTABP21`. Orders cannot create profiles.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct RivtaProfile {
+    /// `namn`, the natural key.
+    pub name: String,
+    /// `beskrivning`.
+    pub description: String,
+}
+
+/// Service component (tjänstekomponent): a system, consumer or producer, keyed by HSA-id.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceComponent {
+    /// `hsaId`, the natural key.
+    pub hsa_id: String,
+    /// `beskrivning`.
+    pub description: String,
+}
+
+/// Service contract (tjänstekontrakt), keyed by its responder namespace alone.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct ServiceContract {
+    /// `namnrymd`, e.g. `urn:riv:…:ProcessCervixScreeningInformationResponder:1`; the natural key.
+    pub namespace: String,
+    /// `beskrivning`.
+    pub description: String,
+    /// `majorVersion`.
+    pub major_version: i64,
+    /// `minorVersion` (orders always create 0).
+    pub minor_version: i64,
+}
+
+/// Logical address (logisk adress): the receiver named in the message header; may be `*`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct LogicalAddress {
+    /// `hsaId`, the natural key (for ProcessCervixScreeningInformation a county code like `01`).
+    pub hsa_id: String,
+    /// `beskrivning`.
+    pub description: String,
+}
+
+/// Call address (anropsadress): where a producer component is called, with which RIVTA profile.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct CallAddress {
+    /// The producer (tjänstekomponent) row id.
+    pub producer: Id,
+    /// The RIVTA profile row id.
+    pub profile: Id,
+    /// `adress`, the URL; case-sensitive.
+    pub url: String,
+}
+
+/// Route (vägval): (logical address, contract) → call address, for a validity. Active routes
+/// for the same (address, contract) never overlap in time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Route {
+    /// Logical address row id.
+    pub logical_address: Id,
+    /// Service contract row id.
+    pub contract: Id,
+    /// Call address row id.
+    pub call_address: Id,
+    /// `fromTidpunkt` .. `tomTidpunkt`.
+    pub validity: Validity,
+}
+
+/// Authorisation (anropsbehörighet): a consumer may call a logical address through a contract.
+/// Active authorisations for the same triple never overlap in time.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Authorisation {
+    /// Consumer (tjänstekonsument) component row id.
+    pub consumer: Id,
+    /// Service contract row id.
+    pub contract: Id,
+    /// Logical address row id.
+    pub logical_address: Id,
+    /// `fromTidpunkt` .. `tomTidpunkt`.
+    pub validity: Validity,
+    /// `integrationsavtal`; orders set `AUTOTAKNING`.
+    pub integration_agreement: String,
+}
+
+/// One TAK table: rows in id order. Rows are never removed, only soft-deleted.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Table<T> {
+    rows: Vec<Row<T>>,
+    next_id: Id,
+}
+
+impl<T> Default for Table<T> {
+    fn default() -> Self {
+        Table {
+            rows: Vec::new(),
+            next_id: 1,
+        }
+    }
+}
+
+impl<T> Table<T> {
+    /// All rows, active and deleted, in id order.
+    pub fn rows(&self) -> &[Row<T>] {
+        &self.rows
+    }
+
+    /// The active rows, in id order.
+    pub fn active(&self) -> impl Iterator<Item = &Row<T>> {
+        self.rows.iter().filter(|r| r.is_active())
+    }
+
+    /// The row with this id, active or deleted.
+    pub fn get(&self, id: Id) -> Option<&Row<T>> {
+        self.rows
+            .binary_search_by_key(&id, |r| r.id)
+            .ok()
+            .map(|i| &self.rows[i])
+    }
+
+    /// Number of rows, active and deleted.
+    pub fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    /// Whether the table has no rows at all.
+    pub fn is_empty(&self) -> bool {
+        self.rows.is_empty()
+    }
+
+    /// Whether any row has unpublished changes.
+    pub fn has_pending(&self) -> bool {
+        self.rows.iter().any(|r| r.pending)
+    }
+
+    /// Inserts a new active, pending row and returns its id.
+    pub(crate) fn insert(&mut self, item: T) -> Id {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.rows.push(Row {
+            id,
+            state: RowState::Active,
+            pending: true,
+            published_in: None,
+            item,
+        });
+        id
+    }
+
+    /// Mutable access to a row; the caller marks it pending.
+    pub(crate) fn get_mut(&mut self, id: Id) -> Option<&mut Row<T>> {
+        self.rows
+            .binary_search_by_key(&id, |r| r.id)
+            .ok()
+            .map(|i| &mut self.rows[i])
+    }
+
+    /// Drops the deleted rows (for a published view; ids are unchanged).
+    pub(crate) fn retain_active(&mut self) {
+        self.rows.retain(|r| r.is_active());
+    }
+
+    /// Marks every pending row as published in `version`.
+    pub(crate) fn mark_published(&mut self, version: u64) {
+        for row in self.rows.iter_mut().filter(|r| r.pending) {
+            row.pending = false;
+            row.published_in = Some(version);
+        }
+    }
+}
+
+/// All TAK tables of one environment.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Catalogue {
+    /// RIVTA profiles (rivtaprofil).
+    pub profiles: Table<RivtaProfile>,
+    /// Service components (tjanstekomponent).
+    pub components: Table<ServiceComponent>,
+    /// Service contracts (tjanstekontrakt).
+    pub contracts: Table<ServiceContract>,
+    /// Logical addresses (logiskadress).
+    pub logical_addresses: Table<LogicalAddress>,
+    /// Call addresses (anropsadress).
+    pub call_addresses: Table<CallAddress>,
+    /// Routes (vagval).
+    pub routes: Table<Route>,
+    /// Authorisations (anropsbehorighet).
+    pub authorisations: Table<Authorisation>,
+}
+
+impl Catalogue {
+    /// Whether any table has unpublished changes.
+    pub fn has_pending(&self) -> bool {
+        self.profiles.has_pending()
+            || self.components.has_pending()
+            || self.contracts.has_pending()
+            || self.logical_addresses.has_pending()
+            || self.call_addresses.has_pending()
+            || self.routes.has_pending()
+            || self.authorisations.has_pending()
+    }
+
+    /// Marks every pending row of every table as published in `version`.
+    pub(crate) fn mark_published(&mut self, version: u64) {
+        self.profiles.mark_published(version);
+        self.components.mark_published(version);
+        self.contracts.mark_published(version);
+        self.logical_addresses.mark_published(version);
+        self.call_addresses.mark_published(version);
+        self.routes.mark_published(version);
+        self.authorisations.mark_published(version);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn day(s: &str) -> Day {
+        s.parse().unwrap()
+    }
+
+    #[test]
+    fn validity_is_inclusive_at_both_ends() {
+        let v = Validity::new(day("2025-01-01"), day("2025-01-31"));
+        assert!(v.contains(day("2025-01-01")));
+        assert!(v.contains(day("2025-01-31")));
+        assert!(!v.contains(day("2024-12-31")));
+        assert!(!v.contains(day("2025-02-01")));
+    }
+
+    #[test]
+    fn overlap_counts_a_shared_edge_day() {
+        let a = Validity::new(day("2025-01-01"), day("2025-01-31"));
+        assert!(a.overlaps(&Validity::new(day("2025-01-31"), day("2025-03-01"))));
+        assert!(!a.overlaps(&Validity::new(day("2025-02-01"), day("2025-03-01"))));
+        assert!(a.overlaps(&Validity::new(day("2024-01-01"), day("2026-01-01"))));
+    }
+
+    #[test]
+    fn table_ids_increase_and_rows_start_pending() {
+        let mut t: Table<LogicalAddress> = Table::default();
+        let a = t.insert(LogicalAddress {
+            hsa_id: "01".into(),
+            description: String::new(),
+        });
+        let b = t.insert(LogicalAddress {
+            hsa_id: "03".into(),
+            description: String::new(),
+        });
+        assert_eq!((a, b), (1, 2));
+        assert!(t.has_pending());
+        assert_eq!(t.get(2).map(|r| r.hsa_id.as_str()), Some("03"));
+        t.mark_published(7);
+        assert!(!t.has_pending());
+        assert_eq!(t.get(1).and_then(|r| r.published_in), Some(7));
+        assert!(t.get(3).is_none());
+    }
+}

@@ -1,0 +1,339 @@
+//! Headers in both directions, RIVTA profile conversion, and bad input that must neither
+//! panic nor hang the router.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+fn header<'a>(rec: &'a ntjp_testbed::mocks::Recording, name: &str) -> Option<&'a str> {
+    rec.headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+#[tokio::test]
+async fn headers_towards_the_producer_and_back_are_as_vp_sets_them() {
+    let bed = start().await;
+    let sit = bed.https_addr("sit");
+    let a = bed
+        .consumer()
+        .post(
+            sit,
+            cervix_request("12"),
+            &[
+                ("x-skltp-correlation-id", "corr-from-consumer-1"),
+                ("soapaction", "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1:ProcessCervixScreeningInformation"),
+                ("x-vp-sender-id", "SPOOFED"),
+                ("x-forwarded-for", "10.0.0.1"),
+                ("accept-encoding", "gzip"),
+                ("x-rivta-acting-on-behalf-of-hsaid", "SE123-ACTOR"),
+                ("user-agent", "consumer/1.0"),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(assert_ok(&a), "12");
+    // Back to the consumer.
+    assert_eq!(a.headers["x-skltp-correlation-id"], "corr-from-consumer-1");
+    assert!(
+        a.headers["x-skltp-prt"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .is_ok()
+    );
+    assert_eq!(a.headers["content-type"], "text/xml; charset=UTF-8");
+    assert!(a.headers.get("soapaction").is_none());
+    // Towards the (https) producer.
+    let rec = &bed.testbed.recorder().for_address("12")[0];
+    assert_eq!(
+        header(rec, "x-rivta-original-serviceconsumer-hsaid"),
+        Some("TSTNMT2321000156-KONS")
+    );
+    assert_eq!(header(rec, "user-agent"), Some("SKLTP VP/4.3.x"));
+    assert_eq!(header(rec, "content-type"), Some("text/xml;charset=UTF-8"));
+    assert!(
+        header(rec, "soapaction")
+            .unwrap()
+            .ends_with(":ProcessCervixScreeningInformation")
+    );
+    assert_eq!(
+        header(rec, "x-rivta-acting-on-behalf-of-hsaid"),
+        Some("SE123-ACTOR")
+    );
+    for stripped in [
+        "x-vp-sender-id",
+        "x-vp-instance-id",
+        "x-forwarded-for",
+        "accept-encoding",
+    ] {
+        assert_eq!(
+            header(rec, stripped),
+            None,
+            "{stripped} must not reach the producer"
+        );
+    }
+    // Correlation id goes to https producers only when configured (VP default: off).
+    assert_eq!(header(rec, "x-skltp-correlation-id"), None);
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn correlation_id_is_generated_when_absent_and_propagated_when_configured() {
+    let bed = start_with(|c, _| c.router.propagate_correlation_id_for_https = true).await;
+    let sit = bed.https_addr("sit");
+    let client = bed.consumer();
+    let a = client.post(sit, cervix_request("13"), &[]).await.unwrap();
+    assert_ok(&a);
+    let generated = a.headers["x-skltp-correlation-id"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(generated.len(), 36, "a UUID: {generated}");
+    let rec = &bed.testbed.recorder().for_address("13")[0];
+    assert_eq!(
+        header(rec, "x-skltp-correlation-id"),
+        Some(generated.as_str())
+    );
+    // Faults carry the consumer's correlation id too.
+    let f = client
+        .post(
+            sit,
+            cervix_request("99"),
+            &[("x-skltp-correlation-id", "kept-on-fault")],
+        )
+        .await
+        .unwrap();
+    f.vp("VP004");
+    assert_eq!(f.headers["x-skltp-correlation-id"], "kept-on-fault");
+    // An original consumer given by the consumer is passed on unchanged.
+    let a = client
+        .post(
+            sit,
+            cervix_request("13"),
+            &[("x-rivta-original-serviceconsumer-hsaid", "SE123-ORIGINAL")],
+        )
+        .await
+        .unwrap();
+    assert_ok(&a);
+    let rec = &bed.testbed.recorder().for_address("13")[1];
+    assert_eq!(
+        header(rec, "x-rivta-original-serviceconsumer-hsaid"),
+        Some("SE123-ORIGINAL")
+    );
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn rivtabp20_request_reaches_a_rivtabp21_producer_rewritten_and_the_reverse() {
+    let bed = start_with(|c, dir| {
+        let o = order(
+            chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap(),
+            &format!(
+                r#"{{"logiskadresser": [{{"hsaId": "TEST-BP20", "beskrivning": "Producent med RIVTABP20"}}],
+                    "vagval": [{{"adress": "{{{{mocks}}}}/TEST-BP20/ProcessCervixScreeningInformation/1/rivtabp20", "logiskAdress": "TEST-BP20", "tjanstekontrakt": "{CONTRACT}", "rivtaprofil": "RIVTABP20", "tjanstekomponent": "TSTNMT2321000156-MOCK01"}}]}}"#
+            ),
+            "{}",
+        );
+        sit_orders_with(c, dir, &[("90-bp20.json", o)]);
+    })
+    .await;
+    let sit = bed.https_addr("sit");
+    let client = bed.consumer();
+    // BP20 in, BP21 producer.
+    let a = client
+        .post(sit, cervix_request_bp20("01"), &[])
+        .await
+        .unwrap();
+    assert_eq!(assert_ok(&a), "01");
+    let rec = &bed.testbed.recorder().for_address("01")[0];
+    assert_eq!(rec.message_profile.as_deref(), Some("RIVTABP21"));
+    assert_eq!(rec.logical_address.as_deref(), Some("01"));
+    assert!(
+        rec.body.contains("urn:riv:itintegration:registry:1"),
+        "{}",
+        rec.body
+    );
+    // BP21 in, BP20 producer.
+    let a = client
+        .post(sit, cervix_request("TEST-BP20"), &[])
+        .await
+        .unwrap();
+    assert_eq!(assert_ok(&a), "TEST-BP20");
+    let rec = &bed.testbed.recorder().for_address("TEST-BP20")[0];
+    assert_eq!(rec.message_profile.as_deref(), Some("RIVTABP20"));
+    assert_eq!(rec.logical_address.as_deref(), Some("TEST-BP20"));
+    assert!(
+        rec.body.contains("http://www.w3.org/2005/08/addressing"),
+        "{}",
+        rec.body
+    );
+    bed.stop().await;
+}
+
+/// Sends a raw request head (and optional body bytes) over mutual TLS and reads the answer
+/// until the server closes; bounded so a hang fails the test instead of stalling it.
+async fn raw_exchange(bed: &Bed, head: &str, body: &[u8], keep_open: Duration) -> String {
+    let mut tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let _ = tls.write_all(body).await;
+    let _ = tls.flush().await;
+    let mut out = Vec::new();
+    let read = async {
+        let mut buf = [0u8; 8192];
+        loop {
+            match tls.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+    };
+    tokio::time::timeout(keep_open, read)
+        .await
+        .expect("the router neither answered nor closed the connection");
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn an_oversized_declared_body_is_refused_without_reading_it() {
+    let bed = start().await;
+    let head = "POST /vp/x HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/xml\r\ncontent-length: 15728641\r\n\r\n";
+    let answer = raw_exchange(&bed, head, b"<soap:Envelope", Duration::from_secs(20)).await;
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(answer.contains("VP015 [NTJP-TEST]"), "{answer}");
+    assert!(
+        answer.contains("larger than the maximum of 15728640 bytes"),
+        "{answer}"
+    );
+    // The router is still there.
+    assert_ok(
+        &bed.consumer()
+            .post(bed.https_addr("sit"), cervix_request("01"), &[])
+            .await
+            .unwrap(),
+    );
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn an_oversized_chunked_body_is_cut_off_at_the_limit() {
+    let bed = start().await;
+    let mut tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    tls.write_all(b"POST /vp/x HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\n")
+        .await
+        .unwrap();
+    let chunk = vec![b'a'; 1024 * 1024];
+    let mut sent = 0usize;
+    // Send up to 20 MiB; the router answers and closes once it has seen more than 15 MiB.
+    let (mut rd, mut wr) = tokio::io::split(tls);
+    let writer = async {
+        for _ in 0..20 {
+            let head = format!("{:x}\r\n", chunk.len());
+            if wr.write_all(head.as_bytes()).await.is_err()
+                || wr.write_all(&chunk).await.is_err()
+                || wr.write_all(b"\r\n").await.is_err()
+            {
+                break;
+            }
+            sent += chunk.len();
+        }
+    };
+    let reader = async {
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        loop {
+            match rd.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => out.extend_from_slice(&buf[..n]),
+            }
+        }
+        out
+    };
+    let (_, out) = tokio::time::timeout(Duration::from_secs(60), async {
+        tokio::join!(writer, reader)
+    })
+    .await
+    .expect("the router must answer and close");
+    let answer = String::from_utf8_lossy(&out);
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(answer.contains("VP015"), "{answer}");
+    assert!(sent <= 20 * 1024 * 1024);
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_stops_sending_is_cut_off_after_the_read_timeout() {
+    let bed = start().await; // client_read_timeout_ms = 1000 in tests
+    let head = "POST /vp/x HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/xml\r\ncontent-length: 5000\r\n\r\n";
+    let answer = raw_exchange(
+        &bed,
+        head,
+        b"<soap:Envelope xmlns:soap=",
+        Duration::from_secs(20),
+    )
+    .await;
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(answer.contains("VP015"), "{answer}");
+    assert!(answer.contains("sent no data"), "{answer}");
+    // A client that sends nothing at all after the handshake is disconnected too.
+    let mut tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    let mut buf = [0u8; 64];
+    let n = tokio::time::timeout(Duration::from_secs(20), tls.read(&mut buf))
+        .await
+        .expect("must be cut off");
+    assert!(matches!(n, Ok(0) | Err(_) | Ok(_)));
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_lets_an_in_flight_request_finish() {
+    let bed = start().await;
+    let body = cervix_request("17");
+    let mut tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    let head = format!(
+        "POST /vp/x HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    tls.write_all(&body.as_bytes()[..100]).await.unwrap();
+    tls.flush().await.unwrap();
+    // Let the router read the head: from then on the request is in flight.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let recorder = bed.testbed.recorder().clone();
+    let shutdown = tokio::spawn(bed.stop());
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    tls.write_all(&body.as_bytes()[100..]).await.unwrap();
+    tls.flush().await.unwrap();
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    tokio::time::timeout(Duration::from_secs(20), async {
+        loop {
+            match tls.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => {
+                    out.extend_from_slice(&buf[..n]);
+                    if String::from_utf8_lossy(&out).contains("</soap:Envelope>")
+                        || String::from_utf8_lossy(&out).contains("Envelope>")
+                    {
+                        break;
+                    }
+                }
+            }
+        }
+    })
+    .await
+    .expect("in-flight request must be answered");
+    let answer = String::from_utf8_lossy(&out);
+    assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+    assert!(answer.contains("OK"), "{answer}");
+    assert_eq!(recorder.for_address("17").len(), 1);
+    drop(tls);
+    tokio::time::timeout(Duration::from_secs(40), shutdown)
+        .await
+        .unwrap()
+        .unwrap();
+}
