@@ -175,6 +175,14 @@ pub struct EnvConfig {
     /// cannot convert to gets VP005.
     #[serde(default)]
     pub extra_rivta_profiles: Vec<String>,
+    /// Publish every order right after it is executed (default). Off: orders leave pending
+    /// changes the router does not see until `POST /api/<env>/publish`, as in real TAK.
+    #[serde(default = "yes")]
+    pub auto_publish: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 fn default_whitelist() -> Vec<String> {
@@ -199,6 +207,7 @@ impl EnvConfig {
             refuse_original_consumer: false,
             orders_dir: None,
             extra_rivta_profiles: Vec::new(),
+            auto_publish: true,
         }
     }
     /// SIT defaults: `NTJP-TEST`, HTTPS 20000, HTTP 20080.

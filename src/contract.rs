@@ -246,6 +246,70 @@ fn push(reading: Option<bool>, code: &mut Option<String>, text: &mut Option<Stri
     target.get_or_insert_default().push_str(s);
 }
 
+/// PingForConfiguration's responder namespace: the monitoring contract every producer offers.
+pub const PING_NS: &str = "urn:riv:itintegration:monitoring:PingForConfigurationResponder:1";
+
+/// A PingForConfiguration request to `logical_address` (RIVTABP21), as the platform's
+/// operators send after configuring a producer.
+pub fn ping_request(logical_address: &str) -> String {
+    let la = escape_text(logical_address);
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<soap:Envelope xmlns:soap="{soap}" xmlns:reg="urn:riv:itintegration:registry:1" xmlns:ping="{ns}">"#,
+            "<soap:Header><reg:LogicalAddress>{la}</reg:LogicalAddress></soap:Header>",
+            "<soap:Body><ping:PingForConfiguration><ping:serviceContractNamespace>{contract}</ping:serviceContractNamespace>",
+            "<ping:logicalAddress>{la}</ping:logicalAddress></ping:PingForConfiguration></soap:Body></soap:Envelope>"
+        ),
+        soap = SOAP11_NS,
+        ns = PING_NS,
+        contract = RESPONDER_NS,
+        la = la,
+    )
+}
+
+/// A PingForConfiguration answer: `version`, `pingDateTime` (`YYYYMMDDhhmmss`) and
+/// `configuration` name/value pairs.
+pub fn ping_response(
+    version: &str,
+    ping_date_time: &str,
+    configuration: &[(&str, &str)],
+) -> String {
+    let config: String = configuration
+        .iter()
+        .map(|(n, v)| {
+            format!(
+                "<configuration><name>{}</name><value>{}</value></configuration>",
+                escape_text(n),
+                escape_text(v)
+            )
+        })
+        .collect();
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<soap:Envelope xmlns:soap="{soap}"><soap:Header/><soap:Body>"#,
+            r#"<PingForConfigurationResponse xmlns="{ns}"><version>{version}</version><pingDateTime>{at}</pingDateTime>{config}</PingForConfigurationResponse>"#,
+            "</soap:Body></soap:Envelope>"
+        ),
+        soap = SOAP11_NS,
+        ns = PING_NS,
+        version = escape_text(version),
+        at = escape_text(ping_date_time),
+        config = config,
+    )
+}
+
+/// The `version` of a PingForConfigurationResponse, if `xml` is one.
+pub fn parse_ping_response(xml: &[u8]) -> Option<String> {
+    let text = std::str::from_utf8(xml).ok()?;
+    let start = text.find("PingForConfigurationResponse")?;
+    let rest = &text[start..];
+    let open = rest.find("version>")? + "version>".len();
+    let close = rest[open..].find('<')?;
+    Some(rest[open..open + close].trim().to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

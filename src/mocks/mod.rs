@@ -224,6 +224,17 @@ pub fn respond(address: &str, path_profile: Profile, body: &[u8]) -> Answer {
     };
     match sniffed.contract.as_deref() {
         Some(contract::RESPONDER_NS) => {}
+        Some(contract::PING_NS) => {
+            return Answer {
+                status: StatusCode::OK,
+                label: "OK",
+                body: contract::ping_response(
+                    env!("CARGO_PKG_VERSION"),
+                    &chrono::Local::now().format("%Y%m%d%H%M%S").to_string(),
+                    &[("mock", "ntjp-testbed"), ("address", address)],
+                ),
+            };
+        }
         Some(other) => {
             return fault(&format!(
                 "This mock implements {} only, not {other}.",
