@@ -24,6 +24,7 @@
 #![deny(rust_2018_idioms)]
 
 pub mod admin;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contract;

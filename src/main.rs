@@ -4,7 +4,11 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use ntjp_testbed::{config::Config, pki, server};
+use ntjp_testbed::{
+    cli::{self, ClockArgs, OrderCommand, PreStudyArgs, SystemArgs, TakCommand},
+    config::{Config, EnvName},
+    pki, server,
+};
 
 /// A local copy of Sweden's national service platform (NTjP): the VP router, TAK filled from
 /// Beställningsstödet orders, mock producers for ProcessCervixScreeningInformation, and a test
@@ -26,6 +30,21 @@ enum Command {
         after_help = "Examples:\n  ntjp serve\n  ntjp serve --ephemeral-ports --state-dir /tmp/ntjp\n  ntjp serve --config ntjp.toml   (see `ntjp config show` for every key)"
     )]
     Serve(ServeArgs),
+    /// Submit orders to a running testbed's TAK: raw Beställningsstödet JSON, or the consumer
+    /// and producer forms; list them and their reports.
+    #[command(subcommand)]
+    Order(OrderCommand),
+    /// Read a running testbed's TAK; publish, roll back, list versions.
+    #[command(subcommand)]
+    Tak(TakCommand),
+    /// Read or move an environment's clock (validity days and execution days follow it).
+    Clock(ClockArgs),
+    /// Beställningsstödet's system information: register a system before ordering for it.
+    #[command(subcommand)]
+    System(SystemCommand),
+    /// Register a pre-study (förstudie) and the environments it is approved for.
+    #[command(subcommand)]
+    Prestudy(PreStudyCommand),
     /// Issue certificates from the testbed's CA.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -100,6 +119,18 @@ enum CertsCommand {
 }
 
 #[derive(Debug, Subcommand)]
+enum SystemCommand {
+    /// Register a system (organisation, name, HSA-id, contacts) for an environment.
+    Register(SystemArgs),
+}
+
+#[derive(Debug, Subcommand)]
+enum PreStudyCommand {
+    /// Register an approved pre-study.
+    Register(PreStudyArgs),
+}
+
+#[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration (defaults + file + flags) as TOML.
     Show(CommonArgs),
@@ -122,6 +153,17 @@ async fn main() -> Result<()> {
     let cli = Cli::parse();
     match cli.command {
         Command::Serve(args) => serve(args).await,
+        Command::Order(cmd) => {
+            let config = Config::default();
+            cli::order(cmd, |env: EnvName| {
+                config.environments.get(env).platform.clone()
+            })
+            .await
+        }
+        Command::Tak(cmd) => cli::tak(cmd).await,
+        Command::Clock(args) => cli::clock(args).await,
+        Command::System(SystemCommand::Register(args)) => cli::system(args).await,
+        Command::Prestudy(PreStudyCommand::Register(args)) => cli::prestudy(args).await,
         Command::Certs(CertsCommand::Issue {
             hsa_id,
             out,

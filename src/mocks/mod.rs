@@ -43,6 +43,8 @@ pub struct Recording {
     pub mock_address: String,
     /// The profile of the URL path: `RIVTABP21` or `RIVTABP20`.
     pub path_profile: String,
+    /// The request's path and query, as the producer URL in TAK named it.
+    pub path_and_query: String,
     /// The logical address in the message header, as sniffed.
     pub logical_address: Option<String>,
     /// The header profile found in the message.
@@ -149,6 +151,11 @@ async fn handle(
     recorder: &Recorder,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
+    let path_and_query = req
+        .uri()
+        .path_and_query()
+        .map(|p| p.as_str().to_string())
+        .unwrap_or_else(|| path.clone());
     let Some((address, path_profile)) = parse_path(&path) else {
         return plain(
             StatusCode::NOT_FOUND,
@@ -182,6 +189,7 @@ async fn handle(
     recorder.record(Recording {
         mock_address: address.clone(),
         path_profile: path_profile.tak_name().to_string(),
+        path_and_query,
         logical_address: sniffed.as_ref().and_then(|s| s.logical_address.clone()),
         message_profile: sniffed
             .as_ref()
