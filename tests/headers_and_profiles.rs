@@ -337,3 +337,115 @@ async fn shutdown_lets_an_in_flight_request_finish() {
         .unwrap()
         .unwrap();
 }
+
+/// An external plain-HTTP producer: records each request head, then answers with a contract
+/// response, or (when `silent`) never answers.
+async fn http_producer(
+    silent: bool,
+) -> (
+    std::net::SocketAddr,
+    tokio::sync::mpsc::UnboundedReceiver<String>,
+) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            let tx = tx.clone();
+            tokio::spawn(async move {
+                let mut buf = vec![0u8; 64 * 1024];
+                let mut got = Vec::new();
+                while !String::from_utf8_lossy(&got).contains("</soap:Envelope>")
+                    && !String::from_utf8_lossy(&got).contains("Envelope>")
+                {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let _ = tx.send(String::from_utf8_lossy(&got).into_owned());
+                if silent {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    return;
+                }
+                let body =
+                    ntjp_testbed::contract::response(ntjp_testbed::contract::ResultCode::Ok, None);
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+                    body.len()
+                );
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(body.as_bytes()).await;
+            });
+        }
+    });
+    (addr, rx)
+}
+
+#[tokio::test]
+async fn an_http_producer_gets_vp_headers_and_a_silent_one_times_out_with_vp009() {
+    let (fast, mut fast_heads) = http_producer(false).await;
+    let (slow, _slow_heads) = http_producer(true).await;
+    let bed = start_with(|c, dir| {
+        let timeouts = dir.join("timeoutconfig.json");
+        std::fs::write(
+            &timeouts,
+            format!(r#"[{{"tjanstekontrakt": "default_timeouts", "routetimeout": 30000, "producertimeout": 29000}},
+                       {{"tjanstekontrakt": "{CONTRACT}", "routetimeout": 1000, "producertimeout": 700}}]"#),
+        )
+        .unwrap();
+        c.router.timeout_config = Some(timeouts);
+        let route = |address: &str, addr: std::net::SocketAddr| {
+            format!(r#"{{"adress": "http://{addr}/{address}/ProcessCervixScreeningInformation/1/rivtabp21", "logiskAdress": "{address}", "tjanstekontrakt": "{CONTRACT}", "rivtaprofil": "RIVTABP21", "tjanstekomponent": "TSTNMT2321000156-MOCK01"}}"#)
+        };
+        let o = order(
+            chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap(),
+            &format!(
+                r#"{{"logiskadresser": [{{"hsaId": "TEST-HTTP", "beskrivning": "HTTP-producent"}}, {{"hsaId": "TEST-SLOW", "beskrivning": "Tyst producent"}}],
+                    "vagval": [{}, {}]}}"#,
+                route("TEST-HTTP", fast),
+                route("TEST-SLOW", slow)
+            ),
+            "{}",
+        );
+        sit_orders_with(c, dir, &[("90-http.json", o)]);
+    })
+    .await;
+    let sit = bed.https_addr("sit");
+    let client = bed.consumer();
+    let a = client
+        .post(
+            sit,
+            cervix_request("TEST-HTTP"),
+            &[("x-skltp-correlation-id", "corr-http-1")],
+        )
+        .await
+        .unwrap();
+    assert_ok(&a);
+    let head = fast_heads.recv().await.unwrap().to_ascii_lowercase();
+    assert!(
+        head.contains("x-vp-sender-id: tstnmt2321000156-kons"),
+        "{head}"
+    );
+    assert!(head.contains("x-vp-instance-id: ntjp-test"), "{head}");
+    assert!(
+        head.contains("x-skltp-correlation-id: corr-http-1"),
+        "always sent to http producers: {head}"
+    );
+    assert!(
+        head.contains("x-rivta-original-serviceconsumer-hsaid: tstnmt2321000156-kons"),
+        "{head}"
+    );
+
+    let f = client
+        .post(sit, cervix_request("TEST-SLOW"), &[])
+        .await
+        .unwrap()
+        .vp("VP009");
+    let detail = f.detail.unwrap_or_default();
+    assert!(
+        detail.contains("Timeout when waiting on response from producer."),
+        "{detail}"
+    );
+    bed.stop().await;
+}
