@@ -424,7 +424,10 @@ impl Testbed {
         let e = &self.endpoints;
         let p = &e.pki;
         let mut s = String::from("ntjp-testbed is ready.\n\n");
-        for (name, env) in &e.environments {
+        for name in EnvName::ALL.map(EnvName::as_str) {
+            let Some(env) = e.environments.get(name) else {
+                continue;
+            };
             s.push_str(&format!(
                 "  {name:<4} {:<10} {}  (plain HTTP, whitelisted: {})\n",
                 env.platform, env.router_https, env.router_http
