@@ -248,6 +248,19 @@ impl<T> Table<T> {
             row.published_in = Some(version);
         }
     }
+
+    /// Undoes [`Table::mark_published`] for a rolled-back `version`: its rows become pending
+    /// again and, as in tak-web (`pubVersion = null`), lose their publish version.
+    pub(crate) fn unpublish(&mut self, version: u64) {
+        for row in self
+            .rows
+            .iter_mut()
+            .filter(|r| r.published_in == Some(version))
+        {
+            row.pending = true;
+            row.published_in = None;
+        }
+    }
 }
 
 /// All TAK tables of one environment.
@@ -290,6 +303,17 @@ impl Catalogue {
         self.call_addresses.mark_published(version);
         self.routes.mark_published(version);
         self.authorisations.mark_published(version);
+    }
+
+    /// Makes the rows published in `version` pending again (rollback).
+    pub(crate) fn unpublish(&mut self, version: u64) {
+        self.profiles.unpublish(version);
+        self.components.unpublish(version);
+        self.contracts.unpublish(version);
+        self.logical_addresses.unpublish(version);
+        self.call_addresses.unpublish(version);
+        self.routes.unpublish(version);
+        self.authorisations.unpublish(version);
     }
 }
 
@@ -336,5 +360,13 @@ mod tests {
         assert!(!t.has_pending());
         assert_eq!(t.get(1).and_then(|r| r.published_in), Some(7));
         assert!(t.get(3).is_none());
+        t.unpublish(6);
+        assert!(!t.has_pending());
+        t.unpublish(7);
+        assert!(
+            t.rows()
+                .iter()
+                .all(|r| r.pending && r.published_in.is_none())
+        );
     }
 }

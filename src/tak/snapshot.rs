@@ -107,6 +107,21 @@ pub struct Snapshot {
     authorisation_index: HashMap<String, Vec<Validity>>,
 }
 
+/// Two snapshots are equal when their metadata and published rows are: the lookup indexes are
+/// derived from the rows. Used to check that a replay gives the same versions.
+impl PartialEq for Snapshot {
+    fn eq(&self, other: &Self) -> bool {
+        self.version == other.version
+            && self.platform == other.platform
+            && self.published_at == other.published_at
+            && self.executor == other.executor
+            && self.comment == other.comment
+            && self.catalogue == other.catalogue
+    }
+}
+
+impl Eq for Snapshot {}
+
 fn route_key(contract: &str, address: &str) -> String {
     format!("{}|{}", contract.to_lowercase(), address.to_lowercase())
 }

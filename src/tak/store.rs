@@ -1,9 +1,16 @@
 //! The mutable TAK catalogue of one environment (one platform, e.g. `NTJP-QA`).
 //!
 //! Orders change the store (see [`crate::orders::apply`]); every change is pending until
-//! [`Store::publish`] freezes the active rows into an immutable [`Snapshot`]. The store offers the
-//! case-insensitive natural-key lookups that order validation needs. It does no IO and never reads
-//! the clock: the publish time is passed in. Rollback and publish history are not here (yet).
+//! [`Store::publish`] freezes the active rows into an immutable [`Snapshot`]. The store keeps every
+//! published version (publiceringshistorik) and can roll back the latest one as tak-web does: the
+//! rows published in it become pending again and the version is dropped. It shows the pending
+//! changes ([`Store::pending`]) and offers the case-insensitive natural-key lookups that order
+//! validation needs.
+//!
+//! Everything is deterministic: version ids come from a counter (like the real auto-increment id,
+//! never reused after a rollback) and the publish time is passed in, so replaying the same orders,
+//! publishes and rollbacks on a fresh store gives identical snapshots. It does no IO and never
+//! reads the clock.
 
 use std::sync::Arc;
 
@@ -13,7 +20,35 @@ use super::model::{
     Authorisation, CallAddress, Catalogue, Id, LogicalAddress, RivtaProfile, Route, Row,
     ServiceComponent, ServiceContract, Validity,
 };
+use super::pending::{self, PendingChanges};
 use super::snapshot::Snapshot;
+
+/// tak-web's refusal to publish when nothing is pending (`PublishDataWrapper.getPublishErrors`).
+pub const NOTHING_TO_PUBLISH: &str =
+    "Det finns inga ändringar, genomförda av inloggad användare, att publicera";
+/// tak-web's refusal to roll back anything but the latest version (`PubVersionService.rollback`).
+pub const ROLLBACK_NOT_LATEST: &str = "Rollback får endast göras på senaste version.";
+
+/// Why [`Store::try_publish`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum PublishError {
+    /// Nothing is pending.
+    #[error("{}", NOTHING_TO_PUBLISH)]
+    NothingToPublish,
+}
+
+/// Why [`Store::rollback`] refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum RollbackError {
+    /// `requested` is not the latest version (`latest`; `None` when nothing is published).
+    #[error("{}", ROLLBACK_NOT_LATEST)]
+    NotLatest {
+        /// The version asked for.
+        requested: u64,
+        /// The latest published version, if any.
+        latest: Option<u64>,
+    },
+}
 
 /// The RIVTA profiles every TAK is seeded with (orders cannot create profiles).
 pub const SEEDED_PROFILES: [(&str, &str); 2] = [
@@ -26,13 +61,19 @@ pub(crate) fn same_key(a: &str, b: &str) -> bool {
     a == b || a.to_lowercase() == b.to_lowercase()
 }
 
-/// The catalogue of one TAK instance plus its publish state.
+/// The catalogue of one TAK instance plus its publish history.
 #[derive(Debug, Clone)]
 pub struct Store {
+    /// The instance name orders must name (`tak.platform`).
     platform: String,
+    /// The live tables, with pending and deleted rows.
     pub(crate) catalogue: Catalogue,
-    published_version: u64,
-    latest: Option<Arc<Snapshot>>,
+    /// The highest version id ever issued (the PubVersion auto-increment); not lowered by a
+    /// rollback, so a rolled-back id is never reused.
+    last_version_id: u64,
+    /// The published versions, oldest first; the last one is what the read APIs and the router
+    /// serve.
+    history: Vec<Arc<Snapshot>>,
 }
 
 impl Store {
@@ -50,8 +91,8 @@ impl Store {
         Store {
             platform: platform.to_string(),
             catalogue,
-            published_version: 0,
-            latest: None,
+            last_version_id: 0,
+            history: Vec::new(),
         }
     }
 
@@ -79,28 +120,45 @@ impl Store {
         &self.catalogue
     }
 
-    /// Whether some change has not been published yet.
+    /// Whether some change has not been published yet: whether [`Store::pending`] lists anything.
     pub fn has_pending_changes(&self) -> bool {
-        self.catalogue.has_pending()
+        pending::has_pending(&self.catalogue, self.history.last().map(|s| s.as_ref()))
     }
 
-    /// The latest published version id (0 before the first publish).
+    /// The unpublished changes per entity kind, against the latest published version.
+    pub fn pending(&self) -> PendingChanges {
+        pending::pending(&self.catalogue, self.history.last().map(|s| s.as_ref()))
+    }
+
+    /// The latest published version id (0 when nothing is published).
     pub fn published_version(&self) -> u64 {
-        self.published_version
+        self.history.last().map_or(0, |s| s.version())
     }
 
     /// The latest published snapshot, if any.
     pub fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.latest.clone()
+        self.history.last().cloned()
+    }
+
+    /// Every published version still in the history, oldest first.
+    pub fn versions(&self) -> &[Arc<Snapshot>] {
+        &self.history
+    }
+
+    /// The published version with this id, if it is in the history (rolled-back versions are not).
+    pub fn snapshot(&self, version: u64) -> Option<Arc<Snapshot>> {
+        self.history
+            .iter()
+            .find(|s| s.version() == version)
+            .cloned()
     }
 
     /// Publishes: freezes the current active rows into a new [`Snapshot`] with the next version
-    /// id, and clears the pending marks. Publishing without pending changes still makes a new
-    /// version (real tak-web refuses that in its GUI; callers may check
-    /// [`Store::has_pending_changes`] first).
+    /// id, appends it to the history and clears the pending marks. Publishing without pending
+    /// changes still makes a new version (real tak-web refuses; see [`Store::try_publish`]).
     pub fn publish(&mut self, executor: &str, comment: &str, at: DateTime<Utc>) -> Arc<Snapshot> {
-        self.published_version += 1;
-        let version = self.published_version;
+        self.last_version_id += 1;
+        let version = self.last_version_id;
         self.catalogue.mark_published(version);
         let snapshot = Arc::new(Snapshot::build(
             version,
@@ -110,8 +168,40 @@ impl Store {
             comment,
             &self.catalogue,
         ));
-        self.latest = Some(Arc::clone(&snapshot));
+        self.history.push(Arc::clone(&snapshot));
         snapshot
+    }
+
+    /// Publishes as tak-web does: refused with [`NOTHING_TO_PUBLISH`] when nothing is pending.
+    pub fn try_publish(
+        &mut self,
+        executor: &str,
+        comment: &str,
+        at: DateTime<Utc>,
+    ) -> Result<Arc<Snapshot>, PublishError> {
+        if !self.has_pending_changes() {
+            return Err(PublishError::NothingToPublish);
+        }
+        Ok(self.publish(executor, comment, at))
+    }
+
+    /// Rolls back the latest version as tak-web does: only the latest may be rolled back
+    /// ([`ROLLBACK_NOT_LATEST`] otherwise, also when nothing is published); every row published
+    /// in it becomes pending again (losing its publish version, as tak-web sets
+    /// `pubVersion = null`) and the version leaves the history. The live tables are not changed,
+    /// so publishing again gives the same content. Returns the now-latest snapshot (`None` when
+    /// no version is left), which the router should serve from now on.
+    pub fn rollback(&mut self, version: u64) -> Result<Option<Arc<Snapshot>>, RollbackError> {
+        let latest = self.history.last().map(|s| s.version());
+        if latest != Some(version) {
+            return Err(RollbackError::NotLatest {
+                requested: version,
+                latest,
+            });
+        }
+        self.catalogue.unpublish(version);
+        self.history.pop();
+        Ok(self.latest_snapshot())
     }
 
     /// The active RIVTA profile with this name (case-insensitive).
@@ -224,6 +314,221 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    use crate::tak::model::RowState;
+    use crate::tak::testutil::{self, at, v};
+    use crate::tak::{diff, export};
+
+    #[test]
+    fn try_publish_refuses_without_changes_with_the_real_text() {
+        let mut s = Store::new("NTJP-QA");
+        let err = s.try_publish("admin", "tomt", at(0)).unwrap_err();
+        assert_eq!(err, PublishError::NothingToPublish);
+        assert_eq!(
+            err.to_string(),
+            "Det finns inga ändringar, genomförda av inloggad användare, att publicera"
+        );
+        assert!(s.versions().is_empty());
+
+        let (mut s, _) = testutil::store();
+        let first = s.try_publish("admin", "första", at(1)).unwrap();
+        assert_eq!(first.version(), 1);
+        assert_eq!(
+            s.try_publish("admin", "igen", at(2)),
+            Err(PublishError::NothingToPublish)
+        );
+        // The unconditional publish still makes a version.
+        assert_eq!(s.publish("admin", "igen", at(3)).version(), 2);
+        assert_eq!(s.published_version(), 2);
+    }
+
+    #[test]
+    fn every_publish_is_kept_in_the_history_oldest_first() {
+        let (mut s, ids) = testutil::store();
+        let one = s.publish("anna", "ett", at(10));
+        if let Some(r) = s.catalogue.routes.get_mut(ids.route_se) {
+            r.item.validity = v("2025-07-01", "2025-09-30");
+            r.pending = true;
+        }
+        let two = s.publish("bertil", "två", at(20));
+        let versions: Vec<_> = s.versions().iter().map(|v| v.version()).collect();
+        assert_eq!(versions, vec![1, 2]);
+        assert_eq!(s.versions()[0].executor(), "anna");
+        assert_eq!(s.versions()[1].comment(), "två");
+        assert_eq!(s.versions()[1].published_at(), at(20));
+        assert!(Arc::ptr_eq(&s.versions()[0], &one));
+        assert!(Arc::ptr_eq(&s.latest_snapshot().unwrap(), &two));
+        assert_eq!(
+            s.snapshot(1).map(|v| v.comment().to_string()),
+            Some("ett".into())
+        );
+        assert!(s.snapshot(3).is_none());
+    }
+
+    #[test]
+    fn only_the_latest_version_may_be_rolled_back() {
+        let mut s = Store::new("NTJP-QA");
+        let err = s.rollback(1).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "Rollback får endast göras på senaste version."
+        );
+        assert_eq!(
+            err,
+            RollbackError::NotLatest {
+                requested: 1,
+                latest: None
+            }
+        );
+
+        let (mut s, ids) = testutil::store();
+        s.publish("admin", "ett", at(1));
+        if let Some(r) = s.catalogue.authorisations.get_mut(ids.auth_se) {
+            r.state = RowState::Deleted;
+            r.pending = true;
+        }
+        s.publish("admin", "två", at(2));
+        for wrong in [1, 3, 0] {
+            assert_eq!(
+                s.rollback(wrong),
+                Err(RollbackError::NotLatest {
+                    requested: wrong,
+                    latest: Some(2)
+                })
+            );
+        }
+        assert_eq!(s.versions().len(), 2);
+    }
+
+    #[test]
+    fn rollback_makes_the_rows_pending_again_and_drops_the_version() {
+        let (mut s, ids) = testutil::store();
+        let one = s.publish("admin", "ett", at(1));
+        if let Some(r) = s.catalogue.authorisations.get_mut(ids.auth_se) {
+            r.state = RowState::Deleted;
+            r.pending = true;
+        }
+        if let Some(r) = s.catalogue.routes.get_mut(ids.route_se) {
+            r.item.validity = v("2025-07-01", "2025-08-31");
+            r.pending = true;
+        }
+        let two = s.publish("admin", "två", at(2));
+        assert!(!s.has_pending_changes());
+
+        let now = s.rollback(2).unwrap();
+        assert!(Arc::ptr_eq(now.as_ref().unwrap(), &one));
+        assert_eq!(s.published_version(), 1);
+        assert_eq!(s.versions().len(), 1);
+        // The live tables are unchanged; the two rows of version 2 are pending again.
+        let pending = s.pending();
+        assert_eq!(pending.base_version, Some(1));
+        assert_eq!(pending.len(), 2);
+        assert_eq!(pending.routes[0].row.id, ids.route_se);
+        assert_eq!(pending.routes[0].change, pending::Change::Changed);
+        assert_eq!(pending.authorisations[0].row.id, ids.auth_se);
+        assert_eq!(pending.authorisations[0].change, pending::Change::Deleted);
+        assert_eq!(
+            s.catalogue()
+                .routes
+                .get(ids.route_se)
+                .and_then(|r| r.published_in),
+            None
+        );
+        assert_eq!(
+            s.catalogue()
+                .routes
+                .get(ids.route_01)
+                .and_then(|r| r.published_in),
+            Some(1)
+        );
+
+        // Publishing again gives the rolled-back content under a new id (never reused).
+        let three = s.try_publish("admin", "tre", at(3)).unwrap();
+        assert_eq!(three.version(), 3);
+        assert!(diff(&two, &three).is_empty());
+
+        // Rolling back everything leaves no version; every row is new again.
+        assert!(Arc::ptr_eq(s.rollback(3).unwrap().as_ref().unwrap(), &one));
+        assert_eq!(s.rollback(1), Ok(None));
+        assert!(s.latest_snapshot().is_none());
+        assert_eq!(s.published_version(), 0);
+        let pending = s.pending();
+        assert_eq!(pending.base_version, None);
+        assert!(
+            pending
+                .routes
+                .iter()
+                .all(|r| r.change == pending::Change::New)
+        );
+        // The deleted, never (any more) published authorisation is nothing to publish.
+        assert_eq!(pending.authorisations.len(), 1);
+        assert_eq!(pending.authorisations[0].row.id, ids.auth_01);
+        assert_eq!(s.publish("admin", "fyra", at(4)).version(), 4);
+    }
+
+    /// One scripted session: orders, publishes, a refused publish, a refused and a real rollback.
+    fn session() -> (Store, Vec<String>) {
+        let mocks = "https://127.0.0.1:25000/mocks";
+        let orders = [
+            include_str!("../../fixtures/orders/sit/01-producer-cervix-mocks.json"),
+            include_str!("../../fixtures/orders/sit/02-consumer-testbed.json"),
+            include_str!("../../fixtures/orders/examples/replace-route-14.json"),
+            include_str!("../../fixtures/orders/examples/exclude-route-25.json"),
+        ]
+        .map(|t| crate::orders::parse(&t.replace("{{mocks}}", mocks)).unwrap());
+        let mut s = Store::new("NTJP-TEST");
+        let mut log = Vec::new();
+        crate::orders::apply(&mut s, &orders[0]).unwrap();
+        crate::orders::apply(&mut s, &orders[1]).unwrap();
+        s.publish("ntjp serve", "Beställningar vid start", at(0));
+        log.push(format!("{:?}", s.try_publish("admin", "tomt", at(1))));
+        crate::orders::apply(&mut s, &orders[2]).unwrap();
+        s.publish("admin", "byte 14", at(100));
+        log.push(format!("{:?}", s.rollback(1)));
+        log.push(format!(
+            "{:?}",
+            s.rollback(2).map(|v| v.map(|v| v.version()))
+        ));
+        crate::orders::apply(&mut s, &orders[3]).unwrap();
+        log.push(format!(
+            "{:?}",
+            s.try_publish("admin", "byte 14 och 25", at(200))
+                .map(|v| v.version())
+        ));
+        (s, log)
+    }
+
+    #[test]
+    fn replaying_a_session_on_a_fresh_store_gives_identical_versions() {
+        let (a, log_a) = session();
+        let (b, log_b) = session();
+        assert_eq!(log_a, log_b);
+        assert_eq!(
+            log_a,
+            vec![
+                "Err(NothingToPublish)".to_string(),
+                "Err(NotLatest { requested: 1, latest: Some(2) })".to_string(),
+                "Ok(Some(1))".to_string(),
+                "Ok(3)".to_string(),
+            ]
+        );
+        let ids = |s: &Store| s.versions().iter().map(|v| v.version()).collect::<Vec<_>>();
+        assert_eq!(ids(&a), vec![1, 3]);
+        assert_eq!(a.versions(), b.versions());
+        assert_eq!(a.catalogue(), b.catalogue());
+        assert_eq!(a.pending(), b.pending());
+        for (x, y) in a.versions().iter().zip(b.versions()) {
+            assert_eq!(export::export(x), export::export(y));
+        }
+        // Version 3 holds the replaced route 14 and no route 25.
+        let latest = a.latest_snapshot().unwrap();
+        let today = testutil::day("2026-12-02");
+        let r14 = latest.route(testutil::NS, "14", today);
+        assert_eq!(r14.matches.len(), 1);
+        assert!(r14.matches[0].url.ends_with("?nytt"));
+        assert!(latest.route(testutil::NS, "25", today).matches.is_empty());
+        assert_eq!(latest.published_at(), at(200));
+    }
 
     #[test]
     fn new_store_is_seeded_and_clean() {
