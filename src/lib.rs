@@ -28,6 +28,7 @@ pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod contract;
+pub mod journal;
 pub mod mocks;
 pub mod net;
 pub mod orders;
