@@ -8,6 +8,7 @@
 
 pub mod execute;
 pub mod format;
+pub mod forms;
 pub mod report;
 pub mod validate;
 
