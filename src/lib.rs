@@ -33,6 +33,7 @@ pub mod mocks;
 pub mod net;
 pub mod orders;
 pub mod pki;
+pub mod platform;
 pub mod router;
 pub mod server;
 pub mod soap;

@@ -13,25 +13,22 @@ use std::{
     time::Instant,
 };
 
-use arc_swap::ArcSwapOption;
 use serde::{Deserialize, Serialize};
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 
 use crate::{
-    admin::{self, AdminState, EnvHealth},
+    admin::{self, AdminState},
     config::{Config, ConfigError, EnvConfig, EnvName},
     mocks::{self, Recorder},
-    orders,
     pki::{self, StatePki},
+    platform::{OpenError, Platforms},
     router::{self, ProducerClient, Router, TakCell, TimeoutTable},
-    tak::Store,
     tls,
 };
 
 include!(concat!(env!("OUT_DIR"), "/embedded_orders.rs"));
 
-/// The token in order files replaced by the mock producers' base URL.
-pub const MOCKS_TOKEN: &str = "{{mocks}}";
+pub use crate::platform::MOCKS_TOKEN;
 
 /// Why the testbed could not start. Each names the file, address or order at fault.
 #[derive(Debug, thiserror::Error)]
@@ -60,28 +57,10 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
-    /// An order file could not be read.
-    #[error("cannot read orders for {env} from {path}: {source}")]
-    OrdersDir {
-        /// Which environment.
-        env: EnvName,
-        /// The directory or file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
-    /// An order was refused; nothing of it reached TAK.
-    #[error("order {file} for {env} ({platform}) was refused:\n  {}", messages.join("\n  "))]
-    Order {
-        /// Which environment.
-        env: EnvName,
-        /// Its platform name.
-        platform: String,
-        /// The order file.
-        file: String,
-        /// The validation messages, as the real TAK words them.
-        messages: Vec<String>,
-    },
+    /// The order service could not be built: a start-up order was refused, or the journal
+    /// is damaged.
+    #[error(transparent)]
+    Orders(#[from] OpenError),
     /// The timeout configuration file is unusable.
     #[error(transparent)]
     Timeouts(#[from] router::forward::TimeoutConfigError),
@@ -149,7 +128,7 @@ pub struct Testbed {
     endpoints_file: PathBuf,
     recorder: Arc<Recorder>,
     pki: StatePki,
-    taks: BTreeMap<EnvName, TakCell>,
+    platforms: Arc<Platforms>,
     /// Stops the routers (consumers' side) first, so in-flight requests can still reach
     /// the mocks.
     stop_routers: watch::Sender<bool>,
@@ -177,8 +156,8 @@ fn local_addr(l: &TcpListener, what: &str, addr: SocketAddr) -> Result<SocketAdd
     })
 }
 
-/// The order files of an environment: from its `orders_dir`, or the built-in ones.
-fn order_files(env: EnvName, cfg: &EnvConfig) -> Result<Vec<(String, String)>, StartError> {
+/// The start-up order files of an environment: from its `orders_dir`, or the built-in ones.
+fn order_files(env: EnvName, cfg: &EnvConfig) -> Result<Vec<(String, String)>, OpenError> {
     let Some(dir) = &cfg.orders_dir else {
         return Ok(EMBEDDED_ORDERS
             .iter()
@@ -186,7 +165,7 @@ fn order_files(env: EnvName, cfg: &EnvConfig) -> Result<Vec<(String, String)>, S
             .map(|(_, name, text)| (name.to_string(), text.to_string()))
             .collect());
     };
-    let io = |path: &Path, source| StartError::OrdersDir {
+    let io = |path: &Path, source| OpenError::OrdersDir {
         env,
         path: path.to_path_buf(),
         source,
@@ -205,27 +184,6 @@ fn order_files(env: EnvName, cfg: &EnvConfig) -> Result<Vec<(String, String)>, S
             Ok((p.display().to_string(), text))
         })
         .collect()
-}
-
-/// Fills a fresh TAK for `env` from its orders and publishes it.
-fn load_tak(env: EnvName, cfg: &EnvConfig, mocks_base: &str) -> Result<Store, StartError> {
-    let mut store = Store::new(&cfg.platform);
-    for profile in &cfg.extra_rivta_profiles {
-        store.add_rivta_profile(profile);
-    }
-    for (file, text) in order_files(env, cfg)? {
-        let refused = |messages: Vec<String>| StartError::Order {
-            env,
-            platform: cfg.platform.clone(),
-            file: file.clone(),
-            messages,
-        };
-        let text = text.replace(MOCKS_TOKEN, mocks_base);
-        let order = orders::parse(&text).map_err(|e| refused(vec![e.to_string()]))?;
-        let report = orders::apply(&mut store, &order).map_err(|r| refused(r.messages))?;
-        tracing::debug!(env = %env, file = %file, report = %report.to_text(), "order executed");
-    }
-    Ok(store)
 }
 
 /// Starts everything; returns when every listener is bound and every TAK is published.
@@ -268,22 +226,31 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         backends_rx.clone(),
     ));
 
+    // Every environment's TAK: replayed from the journal, or filled from the start-up orders.
+    let journal_path = config.state_dir.join("journal.jsonl");
+    let opened = Platforms::open(&config, &mocks_base, Some(&journal_path), &|env| {
+        order_files(env, config.environments.get(env))
+    })?;
+    if let Some(w) = &opened.warning {
+        tracing::warn!("{w}");
+    }
+    if opened.replayed > 0 {
+        tracing::info!(entries = opened.replayed, journal = %journal_path.display(), "state rebuilt from the journal");
+    }
+    let platforms = opened.platforms;
     let mut envs = BTreeMap::new();
-    let mut taks = BTreeMap::new();
-    let mut health = Vec::new();
     for env in EnvName::ALL {
         let cfg = config.environments.get(env).clone();
-        let mut store = load_tak(env, &cfg, &mocks_base)?;
-        let snapshot = store.publish("ntjp serve", "Beställningar vid start", chrono::Utc::now());
-        let tak: TakCell = Arc::new(ArcSwapOption::from(Some(snapshot)));
+        let platform = platforms.platform(env).clone();
         let producers = ProducerClient::new(client_tls.clone(), &config.router);
         let router = Arc::new(Router::new(
             env,
             cfg.clone(),
             config.router.clone(),
-            tak.clone(),
+            platform.tak.clone(),
             producers,
             timeouts.clone(),
+            platform.clock.clone(),
         ));
         let https_name = format!("{env} router (https)");
         let http_name = format!("{env} router (http)");
@@ -307,18 +274,17 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
                 router_http: format!("http://{}/vp", display_addr(http_addr)),
             },
         );
-        health.push(EnvHealth {
-            name: env,
-            platform: cfg.platform.clone(),
-            tak: tak.clone(),
-        });
-        taks.insert(env, tak);
     }
+    backends.spawn(crate::platform::connection_tests(
+        platforms.clone(),
+        ProducerClient::new(client_tls.clone(), &config.router),
+        backends_rx.clone(),
+    ));
 
     let admin_listener = bind("admin", config.admin).await?;
     let admin_addr = local_addr(&admin_listener, "admin", config.admin)?;
     let admin_state = Arc::new(AdminState {
-        envs: health,
+        platforms: platforms.clone(),
         listeners_bound: false.into(),
         started,
     });
@@ -355,7 +321,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         endpoints_file,
         recorder,
         pki,
-        taks,
+        platforms,
         stop_routers,
         routers,
         stop_backends,
@@ -416,7 +382,12 @@ impl Testbed {
 
     /// The published TAK of an environment.
     pub fn tak(&self, env: EnvName) -> Option<&TakCell> {
-        self.taks.get(&env)
+        Some(&self.platforms.platform(env).tak)
+    }
+
+    /// The order service (orders, publishing, clocks, forms).
+    pub fn platforms(&self) -> &Arc<Platforms> {
+        &self.platforms
     }
 
     /// A short, copy-pasteable description of how to call the testbed.
@@ -424,10 +395,7 @@ impl Testbed {
         let e = &self.endpoints;
         let p = &e.pki;
         let mut s = String::from("ntjp-testbed is ready.\n\n");
-        for name in EnvName::ALL.map(EnvName::as_str) {
-            let Some(env) = e.environments.get(name) else {
-                continue;
-            };
+        for (name, env) in &e.environments {
             s.push_str(&format!(
                 "  {name:<4} {:<10} {}  (plain HTTP, whitelisted: {})\n",
                 env.platform, env.router_https, env.router_http

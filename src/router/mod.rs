@@ -21,8 +21,9 @@ use arc_swap::ArcSwapOption;
 use bytes::Bytes;
 
 use crate::{
+    clock::Clock,
     config::{EnvConfig, EnvName, RouterConfig},
-    tak::{Day, Snapshot},
+    tak::Snapshot,
 };
 
 pub use forward::{ProducerClient, TimeoutTable};
@@ -36,11 +37,6 @@ pub type RespBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
 /// The published TAK of one environment as the router sees it: `None` until the first
 /// snapshot is published (then every call gets VP008), swapped atomically on publish.
 pub type TakCell = Arc<ArcSwapOption<Snapshot>>;
-
-/// The calendar day lookups are valid on. The machine's local date: validity is whole days.
-pub fn today() -> Day {
-    chrono::Local::now().date_naive()
-}
 
 /// State shared by every connection of one environment's router.
 pub struct Router {
@@ -56,6 +52,8 @@ pub struct Router {
     pub producers: ProducerClient,
     /// Producer response timeouts per contract (`timeoutconfig.json`).
     pub timeouts: TimeoutTable,
+    /// The environment's (simulated) clock: validity is checked against its day.
+    pub clock: Arc<Clock>,
 }
 
 impl Router {
@@ -67,6 +65,7 @@ impl Router {
         tak: TakCell,
         producers: ProducerClient,
         timeouts: TimeoutTable,
+        clock: Arc<Clock>,
     ) -> Self {
         Router {
             env,
@@ -75,6 +74,7 @@ impl Router {
             tak,
             producers,
             timeouts,
+            clock,
         }
     }
 }

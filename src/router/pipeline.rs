@@ -30,7 +30,6 @@ use super::{
     BoxError, RespBody, Router,
     forward::ForwardError,
     listener::{ConnInfo, Transport},
-    today,
 };
 
 /// `x-skltp-correlation-id`: kept from the request, else a new UUID; always returned.
@@ -183,7 +182,7 @@ async fn route_request(
         Some(r) if !r.trim().is_empty() => r,
         _ => return Err(VpFault::no_logical_address().into()),
     };
-    let day = today();
+    let day = router.clock.today();
 
     // 6. Route.
     let lookup = snapshot.route(contract, receiver, day);

@@ -1,4 +1,5 @@
-//! The admin HTTP listener: health and status for every environment.
+//! The admin HTTP listener: health and status for every environment, and (in [`api`]) the
+//! order service's JSON API and the real TAK read APIs.
 //!
 //! - `GET /health/live`: 200 `{"status":"UP"}` while the process serves.
 //! - `GET /health/ready` (and `GET /health`): 200 when every environment has a published TAK
@@ -6,7 +7,7 @@
 //!   Spring Boot Actuator shape Java teams' monitors already parse.
 //! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime).
 //!
-//! The order API and the real TAK read APIs join this listener in a later issue.
+//! - `/api/...` and `/tak/<env>/...`: see [`api`].
 
 use std::{
     sync::{
@@ -18,27 +19,22 @@ use std::{
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header::CONTENT_TYPE};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::{config::EnvName, net, router::TakCell};
+use crate::{net, platform::Platforms};
 
-/// One environment as the admin API sees it.
-pub struct EnvHealth {
-    /// Which environment.
-    pub name: EnvName,
-    /// Its TAK platform name.
-    pub platform: String,
-    /// Its published TAK.
-    pub tak: TakCell,
-}
+pub mod api;
 
-/// Everything the admin endpoints report on.
+/// Largest request body the admin API reads (an order, a form).
+const MAX_ADMIN_BODY: usize = crate::config::DEFAULT_MAX_REQUEST_BYTES;
+
+/// Everything the admin endpoints report on and act on.
 pub struct AdminState {
-    /// The environments.
-    pub envs: Vec<EnvHealth>,
+    /// The order service of every environment.
+    pub platforms: Arc<Platforms>,
     /// Set once every listener is bound.
     pub listeners_bound: AtomicBool,
     /// For the uptime in `/status`.
@@ -49,7 +45,7 @@ impl AdminState {
     /// Whether every environment has a TAK and every listener is bound.
     pub fn ready(&self) -> bool {
         self.listeners_bound.load(Ordering::Acquire)
-            && self.envs.iter().all(|e| e.tak.load().is_some())
+            && self.platforms.all().all(|p| p.tak.load().is_some())
     }
 }
 
@@ -60,7 +56,7 @@ pub async fn serve(listener: TcpListener, state: Arc<AdminState>, shutdown: watc
         tokio::spawn(async move {
             net::serve_http1(tcp, Duration::from_secs(30), watcher, move |req| {
                 let state = state.clone();
-                async move { handle(&state, req) }
+                async move { handle(state, req).await }
             })
             .await;
         });
@@ -68,28 +64,43 @@ pub async fn serve(listener: TcpListener, state: Arc<AdminState>, shutdown: watc
     .await;
 }
 
-fn handle(state: &AdminState, req: Request<Incoming>) -> Response<Full<Bytes>> {
+async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let path = req.uri().path().to_string();
+    if path.starts_with("/api/") || path.starts_with("/tak/") {
+        let (parts, body) = req.into_parts();
+        let body = match http_body_util::Limited::new(body, MAX_ADMIN_BODY)
+            .collect()
+            .await
+        {
+            Ok(b) => b.to_bytes(),
+            Err(e) => {
+                return json_response(
+                    StatusCode::BAD_REQUEST,
+                    &json!({"error": format!("cannot read the request body (at most {MAX_ADMIN_BODY} bytes): {e}")}),
+                );
+            }
+        };
+        return api::handle(&state.platforms, &parts, body).await;
+    }
     if req.method() != Method::GET {
         return json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"error": "use GET"}));
     }
+    let state = &*state;
     match req.uri().path() {
         "/health/live" => json_response(StatusCode::OK, &json!({"status": "UP"})),
         "/health/ready" | "/health" => {
             let mut components = serde_json::Map::new();
-            for e in &state.envs {
+            for e in state.platforms.all() {
                 let snapshot = e.tak.load();
                 let (status, details) = match snapshot.as_deref() {
-                    Some(s) => (
-                        "UP",
-                        json!({"platform": e.platform, "takVersion": s.version()}),
-                    ),
+                    Some(s) => ("UP", json!({"platform": e.name, "takVersion": s.version()})),
                     None => (
                         "DOWN",
-                        json!({"platform": e.platform, "refreshStatus": "Not initialized"}),
+                        json!({"platform": e.name, "refreshStatus": "Not initialized"}),
                     ),
                 };
                 components.insert(
-                    format!("takCache.{}", e.name),
+                    format!("takCache.{}", e.env),
                     json!({"status": status, "details": details}),
                 );
             }
@@ -111,26 +122,28 @@ fn handle(state: &AdminState, req: Request<Incoming>) -> Response<Full<Bytes>> {
         "/status" => {
             let up = state.started.elapsed().as_secs();
             let envs: serde_json::Map<String, Value> = state
-                .envs
-                .iter()
+                .platforms
+                .all()
                 .map(|e| {
                     let snapshot = e.tak.load();
                     let v = match snapshot.as_deref() {
                         Some(s) => {
                             let c = s.counts();
                             json!({
-                                "Platform": e.platform,
+                                "Platform": e.name,
                                 "TakCacheInitialized": "true",
                                 "TakCacheResetInfo": format!(
                                     "Date:{} Status:REFRESH_OK vagval:{} behorigheter:{}",
                                     s.published_at().format("%Y-%m-%dT%H:%M"), c.routes, c.authorisations
                                 ),
                                 "TakVersion": s.version().to_string(),
+                                "Today": e.clock.today().to_string(),
+                                "AutoPublish": e.auto_publish(),
                             })
                         }
-                        None => json!({"Platform": e.platform, "TakCacheInitialized": "false", "TakCacheResetInfo": "Not initialized"}),
+                        None => json!({"Platform": e.name, "TakCacheInitialized": "false", "TakCacheResetInfo": "Not initialized"}),
                     };
-                    (e.name.to_string(), v)
+                    (e.env.to_string(), v)
                 })
                 .collect();
             json_response(
@@ -146,12 +159,12 @@ fn handle(state: &AdminState, req: Request<Incoming>) -> Response<Full<Bytes>> {
         }
         other => json_response(
             StatusCode::NOT_FOUND,
-            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status"]}),
+            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
         ),
     }
 }
 
-fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
+pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     let text = serde_json::to_string_pretty(body).unwrap_or_else(|_| "{}".into());
     let mut resp = Response::new(Full::new(Bytes::from(text)));
     *resp.status_mut() = status;

@@ -1,0 +1,455 @@
+//! The order service's HTTP API (JSON) and the real TAK read APIs (SOAP), per environment
+//! (`sit`, `qa`, `prod`):
+//!
+//! | Method and path | What |
+//! |---|---|
+//! | `POST /api/<env>/orders[?publish=true\|false]` | submit a raw Beställningsstödet JSON order |
+//! | `POST /api/<env>/orders/consumer`, `.../producer` | submit a consumer or producer form |
+//! | `GET /api/<env>/orders`, `GET /api/<env>/orders/<id>` | accepted orders, reports, connection tests |
+//! | `GET /api/<env>/tak[?version=N]` | the published TAK as tables (routes, authorisations, ...) |
+//! | `GET /api/<env>/tak/pending` | executed but unpublished changes |
+//! | `GET /api/<env>/tak/export[?version=N]` | the snapshot in TAK's JSON export format |
+//! | `GET /api/<env>/versions`, `GET /api/<env>/versions/<a>/diff/<b>` | version history and diffs |
+//! | `POST /api/<env>/publish`, `POST /api/<env>/rollback` | publish pending changes; roll back the latest version |
+//! | `GET\|POST /api/<env>/clock` | read or move the environment's clock |
+//! | `GET\|POST /api/<env>/settings` | automatic publishing on or off |
+//! | `GET\|POST /api/<env>/resetcache` | VP's cache reset: what the router has loaded |
+//! | `GET\|POST /api/systems`, `/api/prestudies` | Beställningsstödet's system information and pre-studies |
+//! | `POST /tak/<env>/SokVagvalsInfo/v2` | SOAP: `hamtaAllaVirtualiseringar`, `hamtaAllaAnropsBehorigheter`, ... |
+//! | `POST /tak/<env>/GetLogicalAddresseesByServiceContract/v2` | SOAP |
+//!
+//! Mutations block on the journal's fsync, so they run on the blocking pool; the answer is
+//! sent only after the journal entry is durable.
+
+// Handlers return the finished error response as `Err`; the admin API is not a hot path, so
+// the size of `Response` in `Result` does not matter here.
+#![allow(clippy::result_large_err)]
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::{HeaderValue, Method, StatusCode, header::CONTENT_TYPE, request::Parts};
+use http_body_util::Full;
+use hyper::Response;
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::json_response;
+use crate::{
+    clock::Clock,
+    config::EnvName,
+    orders::forms::{ConsumerForm, PreStudy, ProducerForm, SystemInfo},
+    platform::{OrderSource, Platforms, PublishInfo, ServiceError},
+    tak::{self, Snapshot},
+};
+
+type Resp = Response<Full<Bytes>>;
+
+fn error(status: StatusCode, message: impl Into<String>) -> Resp {
+    json_response(status, &json!({"error": message.into()}))
+}
+
+fn service_error(e: ServiceError) -> Resp {
+    match e {
+        ServiceError::Parse(m) => json_response(
+            StatusCode::BAD_REQUEST,
+            &json!({"error": format!("the order is not readable JSON: {m}"), "text": format!("JsonBestallning ERROR:::\n{m}")}),
+        ),
+        ServiceError::Rejected { messages, json } => {
+            let text = format!("JsonBestallning ERROR:::\n{}", messages.join("\n"));
+            json_response(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &json!({"error": "TAK refused the order; nothing was changed", "messages": messages, "text": text, "order": json}),
+            )
+        }
+        ServiceError::Form(f) => json_response(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &json!({"error": f.to_string(), "messages": [f.to_string()]}),
+        ),
+        ServiceError::Conflict(m) => error(StatusCode::CONFLICT, m),
+        ServiceError::NotFound(m) => error(StatusCode::NOT_FOUND, m),
+        ServiceError::Journal(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("the journal could not be written, nothing was changed: {e}"),
+        ),
+    }
+}
+
+fn env_of(segment: &str) -> Result<EnvName, Resp> {
+    match segment {
+        "sit" => Ok(EnvName::Sit),
+        "qa" => Ok(EnvName::Qa),
+        "prod" => Ok(EnvName::Prod),
+        other => Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no environment {other:?}: use sit, qa or prod"),
+        )),
+    }
+}
+
+fn query<'a>(parts: &'a Parts, key: &str) -> Option<&'a str> {
+    parts.uri.query()?.split('&').find_map(|kv| {
+        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
+        (k == key).then_some(v)
+    })
+}
+
+fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes, what: &str) -> Result<T, Resp> {
+    serde_json::from_slice(body)
+        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid {what}: {e}")))
+}
+
+/// Runs a blocking service call (journal fsync) off the async workers.
+async fn blocking<T: Send + 'static>(
+    platforms: &Arc<Platforms>,
+    f: impl FnOnce(&Platforms) -> Result<T, ServiceError> + Send + 'static,
+) -> Result<T, Resp> {
+    let p = platforms.clone();
+    match tokio::task::spawn_blocking(move || f(&p)).await {
+        Ok(r) => r.map_err(service_error),
+        Err(e) => Err(error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("internal error: {e}"),
+        )),
+    }
+}
+
+fn publish_flag(parts: &Parts) -> Result<Option<bool>, Resp> {
+    match query(parts, "publish") {
+        None => Ok(None),
+        Some("true") => Ok(Some(true)),
+        Some("false") => Ok(Some(false)),
+        Some(other) => Err(error(
+            StatusCode::BAD_REQUEST,
+            format!("publish={other}: use true or false"),
+        )),
+    }
+}
+
+fn snapshot_of(platforms: &Platforms, env: EnvName, parts: &Parts) -> Result<Arc<Snapshot>, Resp> {
+    match query(parts, "version") {
+        None => platforms
+            .platform(env)
+            .tak
+            .load_full()
+            .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("nothing published in {env}"))),
+        Some(v) => {
+            let v: u64 = v.parse().map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("version={v}: not a number"),
+                )
+            })?;
+            platforms
+                .with_store(env, |s| {
+                    s.versions().iter().find(|x| x.version() == v).cloned()
+                })
+                .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no version {v} in {env}")))
+        }
+    }
+}
+
+fn version_summary(s: &Snapshot) -> Value {
+    json!({
+        "version": s.version(),
+        "published_at": s.published_at(),
+        "executor": s.executor(),
+        "comment": s.comment(),
+        "counts": s.counts(),
+    })
+}
+
+fn text(status: StatusCode, content_type: &'static str, body: String) -> Resp {
+    let mut r = Response::new(Full::new(Bytes::from(body)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    r
+}
+
+/// A request for the clock of an environment.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ClockChange {
+    /// Make this day today (`YYYY-MM-DD`).
+    today: Option<chrono::NaiveDate>,
+    /// Move this many days (negative: back).
+    advance_days: Option<i64>,
+    /// Back to real time.
+    #[serde(default)]
+    reset: bool,
+}
+
+#[derive(Debug, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct PublishRequest {
+    executor: Option<String>,
+    comment: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RollbackRequest {
+    version: u64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Settings {
+    auto_publish: bool,
+}
+
+fn clock_json(clock: &Clock) -> Value {
+    json!({"today": clock.today(), "real_today": Clock::real_today(), "offset_days": clock.offset_days()})
+}
+
+/// Dispatches `/api/...` and `/tak/...`.
+pub async fn handle(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Resp {
+    match route(platforms, parts, body).await {
+        Ok(r) | Err(r) => r,
+    }
+}
+
+async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result<Resp, Resp> {
+    let path = parts.uri.path().trim_end_matches('/').to_string();
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let method = &parts.method;
+    match (method, segments.as_slice()) {
+        (&Method::POST, ["tak", env, "SokVagvalsInfo", "v2"])
+        | (&Method::POST, ["tak", env, "GetLogicalAddresseesByServiceContract", "v2"]) => {
+            let env = env_of(env)?;
+            let soap = |status, body| text(status, "text/xml; charset=UTF-8", body);
+            let req = match tak::readapi::parse_request(&body) {
+                Ok(r) => r,
+                Err(e) => {
+                    return Ok(soap(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        tak::readapi::fault(&e),
+                    ));
+                }
+            };
+            let Some(snapshot) = platforms.platform(env).tak.load_full() else {
+                return Ok(soap(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    tak::readapi::fault("Nothing is published in this TAK"),
+                ));
+            };
+            Ok(soap(StatusCode::OK, tak::readapi::respond(&snapshot, &req)))
+        }
+        (&Method::GET, ["api", "systems"]) => Ok(json_response(
+            StatusCode::OK,
+            &json!(platforms.forms().systems()),
+        )),
+        (&Method::POST, ["api", "systems"]) => {
+            let system: SystemInfo = parse_json(&body, "system information")?;
+            blocking(platforms, move |p| p.register_system(system)).await?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                &json!({"registered": true}),
+            ))
+        }
+        (&Method::GET, ["api", "prestudies"]) => Ok(json_response(
+            StatusCode::OK,
+            &json!(platforms.forms().prestudies()),
+        )),
+        (&Method::POST, ["api", "prestudies"]) => {
+            let prestudy: PreStudy = parse_json(&body, "pre-study")?;
+            blocking(platforms, move |p| p.register_prestudy(prestudy)).await?;
+            Ok(json_response(
+                StatusCode::CREATED,
+                &json!({"registered": true}),
+            ))
+        }
+        (_, ["api", env, rest @ ..]) => {
+            let env = env_of(env)?;
+            env_route(platforms, env, method, rest, parts, body).await
+        }
+        _ => Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no API endpoint {method} {path}"),
+        )),
+    }
+}
+
+async fn env_route(
+    platforms: &Arc<Platforms>,
+    env: EnvName,
+    method: &Method,
+    rest: &[&str],
+    parts: &Parts,
+    body: Bytes,
+) -> Result<Resp, Resp> {
+    match (method, rest) {
+        (&Method::POST, ["orders"]) => {
+            let publish = publish_flag(parts)?;
+            let text_body = String::from_utf8(body.to_vec()).map_err(|e| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("the order is not UTF-8: {e}"),
+                )
+            })?;
+            let record = blocking(platforms, move |p| {
+                p.submit(env, &text_body, OrderSource::Api, publish, None)
+            })
+            .await?;
+            if query(parts, "format") == Some("text") {
+                return Ok(text(
+                    StatusCode::CREATED,
+                    "text/plain; charset=utf-8",
+                    record.report_text,
+                ));
+            }
+            Ok(json_response(StatusCode::CREATED, &json!(record)))
+        }
+        (&Method::POST, ["orders", "consumer"]) => {
+            let publish = publish_flag(parts)?;
+            let mut form: ConsumerForm = parse_json(&body, "consumer form")?;
+            form.environment = env;
+            let record = blocking(platforms, move |p| p.consumer_order(&form, publish)).await?;
+            Ok(json_response(StatusCode::CREATED, &json!(record)))
+        }
+        (&Method::POST, ["orders", "producer"]) => {
+            let publish = publish_flag(parts)?;
+            let mut form: ProducerForm = parse_json(&body, "producer form")?;
+            form.environment = env;
+            let record = blocking(platforms, move |p| p.producer_order(&form, publish)).await?;
+            Ok(json_response(StatusCode::CREATED, &json!(record)))
+        }
+        (&Method::GET, ["orders"]) => {
+            Ok(json_response(StatusCode::OK, &json!(platforms.orders(env))))
+        }
+        (&Method::GET, ["orders", id]) => {
+            let id: u64 = id.parse().map_err(|_| {
+                error(
+                    StatusCode::BAD_REQUEST,
+                    format!("order id {id:?} is not a number"),
+                )
+            })?;
+            let record = platforms.order(env, id).map_err(service_error)?;
+            Ok(json_response(StatusCode::OK, &json!(record)))
+        }
+        (&Method::GET, ["tak"]) => {
+            let s = snapshot_of(platforms, env, parts)?;
+            let mut v = tak::export::tables(&s);
+            if let Some(o) = v.as_object_mut() {
+                o.insert("version".into(), version_summary(&s));
+                o.insert("today".into(), json!(platforms.platform(env).clock.today()));
+            }
+            Ok(json_response(StatusCode::OK, &v))
+        }
+        (&Method::GET, ["tak", "pending"]) => Ok(json_response(
+            StatusCode::OK,
+            &json!(platforms.with_store(env, |s| s.pending())),
+        )),
+        (&Method::GET, ["tak", "export"]) => {
+            let s = snapshot_of(platforms, env, parts)?;
+            Ok(json_response(StatusCode::OK, &tak::export::export(&s)))
+        }
+        (&Method::GET, ["versions"]) => {
+            let list: Vec<Value> = platforms.with_store(env, |s| {
+                s.versions().iter().map(|v| version_summary(v)).collect()
+            });
+            Ok(json_response(StatusCode::OK, &json!(list)))
+        }
+        (&Method::GET, ["versions", a, "diff", b]) => {
+            let find = |v: &str| -> Result<Arc<Snapshot>, Resp> {
+                let n: u64 = v.parse().map_err(|_| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        format!("version {v:?} is not a number"),
+                    )
+                })?;
+                platforms
+                    .with_store(env, |s| {
+                        s.versions().iter().find(|x| x.version() == n).cloned()
+                    })
+                    .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no version {n} in {env}")))
+            };
+            let (old, new) = (find(a)?, find(b)?);
+            Ok(json_response(
+                StatusCode::OK,
+                &json!(tak::diff::diff(&old, &new)),
+            ))
+        }
+        (&Method::POST, ["publish"]) => {
+            let req: PublishRequest = if body.is_empty() {
+                PublishRequest::default()
+            } else {
+                parse_json(&body, "publish request")?
+            };
+            let info = PublishInfo {
+                executor: req.executor.unwrap_or_else(|| "ntjp".into()),
+                comment: req.comment.unwrap_or_default(),
+            };
+            let s = blocking(platforms, move |p| p.publish(env, info)).await?;
+            Ok(json_response(StatusCode::OK, &version_summary(&s)))
+        }
+        (&Method::POST, ["rollback"]) => {
+            let req: RollbackRequest = parse_json(&body, "rollback request")?;
+            let s = blocking(platforms, move |p| p.rollback(env, req.version)).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"rolled_back": req.version, "published": s.as_deref().map(version_summary)}),
+            ))
+        }
+        (&Method::GET, ["clock"]) => Ok(json_response(
+            StatusCode::OK,
+            &clock_json(&platforms.platform(env).clock),
+        )),
+        (&Method::POST, ["clock"]) => {
+            let change: ClockChange = parse_json(&body, "clock change")?;
+            let clock = &platforms.platform(env).clock;
+            let offset = match (change.today, change.advance_days, change.reset) {
+                (Some(day), None, false) => (day - Clock::real_today()).num_days(),
+                (None, Some(days), false) => clock.offset_days() + days,
+                (None, None, true) => 0,
+                _ => {
+                    return Err(error(
+                        StatusCode::BAD_REQUEST,
+                        "give exactly one of {\"today\": \"YYYY-MM-DD\"}, {\"advance_days\": N} or {\"reset\": true}",
+                    ));
+                }
+            };
+            blocking(platforms, move |p| p.set_clock(env, offset)).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &clock_json(&platforms.platform(env).clock),
+            ))
+        }
+        (&Method::GET, ["settings"]) => Ok(json_response(
+            StatusCode::OK,
+            &json!({"auto_publish": platforms.platform(env).auto_publish()}),
+        )),
+        (&Method::POST, ["settings"]) => {
+            let s: Settings = parse_json(&body, "settings")?;
+            blocking(platforms, move |p| p.set_auto_publish(env, s.auto_publish)).await?;
+            Ok(json_response(
+                StatusCode::OK,
+                &json!({"auto_publish": s.auto_publish}),
+            ))
+        }
+        (&Method::GET | &Method::POST, ["resetcache"]) => {
+            // The router always reads the latest published snapshot; a reset reports it, in
+            // the shape of VP's /resetcache answer.
+            let platform = platforms.platform(env);
+            let body = match platform.tak.load_full() {
+                Some(s) => {
+                    let c = s.counts();
+                    format!(
+                        "<br>Time: {}<br>Initialize TAK cache resources...<br>Init TAK cache loaded number of permissions: {}<br>Init TAK cache loaded number of virtualizations: {}<br>Init done, was successful: true",
+                        chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
+                        c.authorisations,
+                        c.routes
+                    )
+                }
+                None => "<br>Initialize TAK cache resources...<br>Init done, was successful: false"
+                    .into(),
+            };
+            Ok(text(StatusCode::OK, "text/html;", body))
+        }
+        _ => Err(error(
+            StatusCode::NOT_FOUND,
+            format!("no API endpoint {method} /api/{env}/{}", rest.join("/")),
+        )),
+    }
+}
