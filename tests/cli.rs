@@ -195,3 +195,62 @@ fn config_show_prints_the_effective_configuration() {
     assert!(text.contains("platform = \"NTJP-TEST\""), "{text}");
     assert!(text.contains("max_request_bytes = 15728640"), "{text}");
 }
+
+/// The README's order workflow block.
+fn readme_block(marker: &str) -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme
+        .find(marker)
+        .unwrap_or_else(|| panic!("README has a {marker} marker"));
+    let rest = &readme[start..];
+    let open = rest
+        .find("```sh\n")
+        .expect("a ```sh block after the marker")
+        + 6;
+    let close = rest[open..].find("```").unwrap();
+    rest[open..open + close].to_string()
+}
+
+#[test]
+fn the_readme_order_workflow_works_as_printed() {
+    let state = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--ephemeral-ports", "--state-dir"])
+        .arg(state.path())
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve(child);
+    wait_for_file(&state.path().join("endpoints.json"), &mut serve.0);
+    // `ntjp` is this build's binary; the commands find the testbed through NTJP_STATE_DIR.
+    let script = format!(
+        "set -e\nntjp() {{ {BIN:?} \"$@\"; }}\n{}",
+        readme_block("<!-- order-workflow -->")
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(repo())
+        .env("NTJP_STATE_DIR", state.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the README workflow failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("Registered system SE2321000016-ABCD"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Nyskapad"), "{stdout}");
+    assert!(stdout.contains("refused, as it should be"), "{stdout}");
+    assert!(stdout.contains("today is 2026-12-01"), "{stdout}");
+    assert!(
+        stdout.contains("SE2321000131-E000000000001"),
+        "the replaced route is in TAK: {stdout}"
+    );
+}

@@ -200,7 +200,7 @@ async fn exclusion_producer_order_and_replacement_change_routing_on_their_day() 
 
     // Replacing county 14's URL from tomorrow: today the old URL, tomorrow the new one.
     let tomorrow = today().succ_opt().unwrap();
-    let new_url = format!("{{{{mocks}}}}/14/ProcessCervixScreeningInformation/1/rivtabp21?v2");
+    let new_url = "{{mocks}}/14/ProcessCervixScreeningInformation/1/rivtabp21?v2".to_string();
     let a = post_text(
         &bed,
         "/api/sit/orders",

@@ -182,9 +182,9 @@ pub enum TakCommand {
         /// Environment: sit, qa or prod.
         #[arg(long, value_parser = env_arg)]
         env: EnvName,
-        /// A published version (default: the latest).
-        #[arg(long)]
-        version: Option<u64>,
+        /// A published version number (default: the latest).
+        #[arg(long, value_name = "N")]
+        snapshot: Option<u64>,
         /// Print the JSON the admin API returns.
         #[arg(long)]
         json: bool,
@@ -207,9 +207,9 @@ pub enum TakCommand {
         /// Environment: sit, qa or prod.
         #[arg(long, value_parser = env_arg)]
         env: EnvName,
-        /// The version to roll back (must be the latest).
-        #[arg(long)]
-        version: u64,
+        /// The version number to roll back (must be the latest).
+        #[arg(value_name = "N")]
+        snapshot: u64,
         #[command(flatten)]
         target: Target,
     },
@@ -526,11 +526,11 @@ pub async fn tak(cmd: TakCommand) -> Result<()> {
     match cmd {
         TakCommand::Show {
             env,
-            version,
+            snapshot,
             json,
             target,
         } => {
-            let url = match version {
+            let url = match snapshot {
                 Some(v) => format!("{}/api/{env}/tak?version={v}", target.base()),
                 None => format!("{}/api/{env}/tak", target.base()),
             };
@@ -558,7 +558,7 @@ pub async fn tak(cmd: TakCommand) -> Result<()> {
         }
         TakCommand::Rollback {
             env,
-            version,
+            snapshot: version,
             target,
         } => {
             let answer = client::post(
