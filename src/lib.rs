@@ -6,7 +6,8 @@
 //! - [`tak`]: the address catalogue (tjänsteadresseringskatalog): entities, the mutable store
 //!   that orders change, and the immutable published [`tak::snapshot::Snapshot`] the router reads.
 //! - [`orders`]: Beställningsstödet orders in the real JSON format: parsing, validation with the
-//!   real Swedish messages, and execution (date arithmetic) against a [`tak::store::Store`].
+//!   real Swedish messages, and execution (date arithmetic) against a [`tak::store::Store`];
+//!   the forms of Beställningsstödet.
 //! - [`soap`]: the streaming sniff of a SOAP envelope (header + first body element), the VP
 //!   fault writer (every VP error code is produced there) and RIVTA profile conversion.
 //! - [`contract`]: ProcessCervixScreeningInformation names and responses.
@@ -17,7 +18,13 @@
 //! - [`tls`]: rustls server/client configurations built from the PKI.
 //! - [`router`]: the VP emulation: listeners, the request pipeline, the pooled producer client.
 //! - [`mocks`]: mock producers for ProcessCervixScreeningInformation.
-//! - [`admin`]: health and status.
+//! - [`clock`]: each environment's simulated day.
+//! - [`journal`]: the durable, checksummed log of every accepted change.
+//! - [`platform`]: the order service: per environment its TAK store, published snapshot,
+//!   clock and orders; forms, publishing, rollback, connection tests.
+//! - [`admin`]: health, status, the order/TAK JSON API and TAK's SOAP read APIs.
+//! - [`cli`]: the order workflow on the command line.
+//! - [`net`]: accept loops and HTTP/1.1 serving shared by every listener.
 //! - [`config`]: the typed configuration.
 //! - [`server`]: wires environments, listeners, shutdown and `endpoints.json` together.
 #![forbid(unsafe_code)]

@@ -652,3 +652,104 @@ async fn unpublished_changes_are_invisible_and_publishing_is_atomic_for_requests
     assert!(diff.status.is_success(), "{}", diff.json);
     bed.stop().await;
 }
+
+#[tokio::test]
+async fn a_restart_rebuilds_tak_versions_clock_and_orders_from_the_journal() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = test_config(dir.path());
+    let snapshot = |tb: &ntjp_testbed::server::Testbed| {
+        let admin = tb.endpoints().admin.clone();
+        let mocks = tb.endpoints().mocks.clone();
+        async move {
+            let mut out = Vec::new();
+            for path in [
+                "/api/sit/versions",
+                "/api/sit/tak/export",
+                "/api/sit/clock",
+                "/api/sit/orders",
+                "/api/sit/settings",
+                "/api/qa/clock",
+            ] {
+                let v = client::get(&format!("{admin}{path}")).await.unwrap().json;
+                // The mocks listen on another port after the restart; everything else must match.
+                let text = v.to_string().replace(&mocks, "{{mocks}}");
+                out.push((path, text));
+            }
+            out
+        }
+    };
+    let first = ntjp_testbed::server::start(config.clone()).await.unwrap();
+    let admin = first.endpoints().admin.clone();
+    let post = |path: &str, body: String| {
+        let url = format!("{admin}{path}");
+        async move { client::post(&url, body.into_bytes()).await.unwrap() }
+    };
+    assert_eq!(
+        post("/api/sit/clock", r#"{"advance_days": 5}"#.into())
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        post("/api/sit/orders", exclude_route("25", today()))
+            .await
+            .status
+            .as_u16(),
+        201
+    );
+    assert_eq!(
+        post("/api/sit/settings", r#"{"auto_publish": false}"#.into())
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        post("/api/sit/orders", exclude_route("24", today()))
+            .await
+            .status
+            .as_u16(),
+        201
+    );
+    assert_eq!(
+        post("/api/sit/publish", r#"{"comment": "v3"}"#.into())
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        post("/api/sit/rollback", r#"{"version": 3}"#.into())
+            .await
+            .status
+            .as_u16(),
+        200
+    );
+    assert_eq!(
+        post("/api/sit/orders", exclude_route("23", today()))
+            .await
+            .status
+            .as_u16(),
+        201
+    );
+    let before = snapshot(&first).await;
+    first.shutdown().await;
+
+    let second = ntjp_testbed::server::start(config).await.unwrap();
+    let after = snapshot(&second).await;
+    for ((path, a), (_, b)) in before.iter().zip(after.iter()) {
+        assert_eq!(a, b, "{path} differs after the restart");
+    }
+    // The router uses the rebuilt TAK: 25 was excluded and published, 24 rolled back.
+    let p = &second.endpoints().pki;
+    let consumer = Client::new(&p.ca, Some((&p.consumer_cert, &p.consumer_key)));
+    let sit = addr_of(&second.endpoints().environments["sit"].router_https);
+    consumer
+        .post(sit, cervix_request("25"), &[])
+        .await
+        .unwrap()
+        .vp("VP004");
+    assert_ok(&consumer.post(sit, cervix_request("24"), &[]).await.unwrap());
+    second.shutdown().await;
+}
