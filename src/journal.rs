@@ -1,22 +1,49 @@
 //! The journal: an append-only file in the state directory in which every accepted change of
-//! the order service is written, and made durable, before the API answers. A restart replays
-//! it.
+//! the order service (order, publish, rollback, clock change, form registration, settings) is
+//! written, and made durable, before the admin API answers. A restart replays it (the replay
+//! itself lives in [`crate::platform`]; this module only stores and verifies entries).
 //!
-//! Format: one JSON object per line, readable with `cat`:
-//! `{"seq":1,"at":"2026-11-22T10:00:00Z","crc":"1a2b3c4d","event":{...}}`. `crc` is the CRC-32
-//! (IEEE) of the exact bytes of the serialised `event` as written, in hex. One append is one
-//! `write_all` of the whole line followed by `sync_data`, so a crash leaves at most one torn
-//! line, at the end.
+//! # Line format
 //!
-//! Opening verifies every line. A damaged *last* line (no newline, unreadable JSON, checksum
-//! mismatch) is a torn write: it is cut off with a warning. Damage anywhere else, or a
-//! sequence gap, is an error naming the line and the entry; nothing is truncated then.
+//! One JSON object per line (UTF-8, `\n`-terminated), readable with `cat`:
 //!
-//! Not here: compaction, or several writers (one process owns a state directory).
+//! ```text
+//! {"seq":1,"at":"2026-11-22T10:00:00Z","crc":"1a2b3c4d","event":{"kind":"clock",...}}
+//! ```
+//!
+//! - `seq`: 1, 2, 3, ... without gaps, in file order.
+//! - `at`: when the change was accepted (RFC 3339, UTC).
+//! - `event`: the change, any JSON value, written compactly (never contains a raw newline).
+//! - `crc`: CRC-32 (IEEE 802.3, the one of zip/PNG), 8 lowercase hex digits, of the bytes
+//!   `{"seq":<seq>,"at":<at>,"event":<event>}` — that is, the line itself without its `crc`
+//!   member — where `<seq>` is the decimal number, and `<at>` and `<event>` are the exact
+//!   JSON texts found in the line (not re-serialised values). Verification rebuilds those bytes
+//!   from the line, so it is deterministic and covers all three fields.
+//!
+//! # Durability
+//!
+//! One append is one `write_all` of the whole line (newline included) followed by
+//! `sync_data`, so a crash leaves at most one torn line, at the end. Creating the file (and
+//! any missing directories) also fsyncs the directories that gained an entry. If a write or
+//! sync fails, the partial line is cut off again; after a failed sync the journal refuses
+//! further appends until the process restarts and [`Journal::open`] verifies it again.
+//!
+//! # Recovery
+//!
+//! [`Journal::open`] verifies every line. A damaged *last* line (no newline, unreadable JSON,
+//! checksum mismatch) is a torn write: the file is truncated to the end of the last whole
+//! entry and a warning is returned. Damage anywhere else (a bad line followed by good ones, a
+//! sequence gap or reordering) is an error naming the file, the line and the entry; nothing
+//! is truncated then. Blank lines are ignored.
+//!
+//! # Not here
+//!
+//! No compaction or rotation (the journal only grows), and no concurrent writers: one process
+//! owns the state directory and opens its journal once.
 
 use std::{
     fs::{File, OpenOptions},
-    io::{Read, Seek, SeekFrom, Write},
+    io::{ErrorKind, Read, Write},
     path::{Path, PathBuf},
 };
 
@@ -24,7 +51,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-/// One journal entry: sequence number, time, and the event as JSON.
+/// One journal line: sequence number, time, and the event as JSON.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Entry {
     /// 1, 2, 3, ... without gaps.
@@ -35,11 +62,11 @@ pub struct Entry {
     pub event: serde_json::Value,
 }
 
-/// A journal that cannot be used.
+/// A journal that cannot be read or written.
 #[derive(Debug, thiserror::Error)]
 pub enum JournalError {
-    /// Reading, writing or syncing failed.
-    #[error("journal {path}: {source}")]
+    /// Creating, reading, writing or syncing failed.
+    #[error("journal {}: {source}", path.display())]
     Io {
         /// The journal.
         path: PathBuf,
@@ -48,22 +75,34 @@ pub enum JournalError {
     },
     /// A line other than the last is damaged, or the sequence is broken.
     #[error(
-        "journal {path}: line {line} (entry {seq}) is damaged: {reason}; the journal was not changed — repair or move it away to start afresh"
+        "journal {}: line {line} (entry seq {seq}) is damaged: {reason}; the journal was left unchanged — repair the line or move the file away to start afresh",
+        path.display()
     )]
     Damaged {
         /// The journal.
         path: PathBuf,
         /// 1-based line number.
         line: usize,
-        /// The entry's sequence number, as far as it could be read (or the expected one).
+        /// The sequence number the line claims, or the expected one when it cannot be read.
         seq: u64,
         /// What is wrong.
         reason: String,
     },
+    /// An earlier append failed in a way that leaves the file's state uncertain.
+    #[error(
+        "journal {}: not written, an earlier write failed ({reason}); restart so the journal is verified again",
+        path.display()
+    )]
+    Unusable {
+        /// The journal.
+        path: PathBuf,
+        /// The earlier failure.
+        reason: String,
+    },
 }
 
-/// What `open` found.
-#[derive(Debug)]
+/// What [`Journal::open`] found.
+#[derive(Debug, Clone, PartialEq)]
 pub struct Recovered {
     /// Every whole entry, in order.
     pub entries: Vec<Entry>,
@@ -77,20 +116,18 @@ pub struct Journal {
     file: File,
     path: PathBuf,
     last_seq: u64,
+    /// Length of the file up to the end of the last whole entry.
+    end: u64,
+    /// Set after a failure that makes further appends unsafe.
+    broken: Option<String>,
 }
 
-#[derive(Serialize)]
-struct LineOut<'a> {
-    seq: u64,
-    at: DateTime<Utc>,
-    crc: String,
-    event: &'a RawValue,
-}
-
+/// A line as read: `at` and `event` kept as their exact text for the checksum.
 #[derive(Deserialize)]
 struct LineIn<'a> {
     seq: u64,
-    at: DateTime<Utc>,
+    #[serde(borrow)]
+    at: &'a RawValue,
     crc: String,
     #[serde(borrow)]
     event: &'a RawValue,
@@ -109,153 +146,266 @@ fn crc32(bytes: &[u8]) -> u32 {
     !crc
 }
 
-fn check(line: &str) -> Result<Entry, String> {
+/// The checksum of an entry, from the exact JSON texts of `at` and `event`.
+fn checksum(seq: u64, at: &str, event: &str) -> String {
+    let body = format!(r#"{{"seq":{seq},"at":{at},"event":{event}}}"#);
+    format!("{:08x}", crc32(body.as_bytes()))
+}
+
+/// The full line (with its newline) for one entry.
+fn encode(seq: u64, at: &DateTime<Utc>, event: &serde_json::Value) -> serde_json::Result<String> {
+    let at = serde_json::to_string(at)?;
+    let event = serde_json::to_string(event)?;
+    let crc = checksum(seq, &at, &event);
+    Ok(format!(
+        "{{\"seq\":{seq},\"at\":{at},\"crc\":\"{crc}\",\"event\":{event}}}\n"
+    ))
+}
+
+/// Why a line is not a valid entry: the reason, and the seq it claims if readable.
+struct Bad {
+    reason: String,
+    seq: Option<u64>,
+}
+
+/// Verifies one line (without its newline).
+fn decode(line: &[u8]) -> Result<Entry, Bad> {
+    let bad = |reason: String, seq| Bad { reason, seq };
+    let text = std::str::from_utf8(line).map_err(|e| bad(format!("not UTF-8 text ({e})"), None))?;
     let parsed: LineIn<'_> =
-        serde_json::from_str(line).map_err(|e| format!("not a journal entry: {e}"))?;
-    let crc = format!("{:08x}", crc32(parsed.event.get().as_bytes()));
-    if crc != parsed.crc {
-        return Err(format!(
-            "checksum {} does not match the content ({crc})",
-            parsed.crc
+        serde_json::from_str(text).map_err(|e| bad(format!("not a journal entry ({e})"), None))?;
+    let expected = checksum(parsed.seq, parsed.at.get(), parsed.event.get());
+    if parsed.crc != expected {
+        return Err(bad(
+            format!(
+                "checksum mismatch: the line says {:?}, its content gives \"{expected}\"",
+                parsed.crc
+            ),
+            Some(parsed.seq),
         ));
     }
-    let event = serde_json::from_str(parsed.event.get()).map_err(|e| format!("event: {e}"))?;
+    let at = serde_json::from_str(parsed.at.get())
+        .map_err(|e| bad(format!("bad time ({e})"), Some(parsed.seq)))?;
+    let event = serde_json::from_str(parsed.event.get())
+        .map_err(|e| bad(format!("bad event ({e})"), Some(parsed.seq)))?;
     Ok(Entry {
         seq: parsed.seq,
-        at: parsed.at,
+        at,
         event,
     })
 }
 
+fn is_blank(line: &[u8]) -> bool {
+    line.iter().all(u8::is_ascii_whitespace)
+}
+
+/// Creates `dir` and its missing ancestors, returning the directories that gained an entry
+/// (the parents of the created ones), deepest first.
+fn create_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut missing = Vec::new();
+    let mut cur = dir;
+    while !cur.as_os_str().is_empty() && !cur.exists() {
+        missing.push(cur.to_path_buf());
+        match cur.parent() {
+            Some(p) => cur = p,
+            None => break,
+        }
+    }
+    std::fs::create_dir_all(dir)?;
+    Ok(missing
+        .iter()
+        .map(|d| match d.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        })
+        .collect())
+}
+
+/// Makes a directory's entries durable.
+fn sync_dir(dir: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        File::open(dir)?.sync_all()
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = dir;
+        Ok(())
+    }
+}
+
 impl Journal {
-    /// Opens (creating it and its directory if missing) and verifies the journal at `path`.
+    /// Opens (creating it and its parent directories if missing) the journal at `path`,
+    /// verifies every entry and returns them. A torn last line is cut off with a warning;
+    /// damage elsewhere is [`JournalError::Damaged`] and leaves the file untouched.
     pub fn open(path: &Path) -> Result<(Journal, Recovered), JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
         };
-        let created = !path.exists();
-        if let Some(dir) = path.parent()
-            && !dir.as_os_str().is_empty()
-        {
-            std::fs::create_dir_all(dir).map_err(io)?;
-        }
-        let mut file = OpenOptions::new()
-            .read(true)
-            .append(true)
-            .create(true)
-            .open(path)
-            .map_err(io)?;
-        if created {
-            file.sync_all().map_err(io)?;
-            if let Some(dir) = path.parent()
-                && let Ok(d) = File::open(if dir.as_os_str().is_empty() {
-                    Path::new(".")
-                } else {
-                    dir
-                })
-            {
-                let _ = d.sync_all();
+        let parent = match path.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let mut to_sync = create_dirs(&parent).map_err(io)?;
+        let mut options = OpenOptions::new();
+        options.read(true).append(true);
+        let mut file = match options.clone().create_new(true).open(path) {
+            Ok(f) => {
+                f.sync_all().map_err(io)?;
+                to_sync.insert(0, parent);
+                f
             }
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => options.open(path).map_err(io)?,
+            Err(e) => return Err(io(e)),
+        };
+        for dir in &to_sync {
+            sync_dir(dir).map_err(io)?;
+        }
+        if !file.metadata().map_err(io)?.is_file() {
+            return Err(io(std::io::Error::new(
+                ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
         }
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
-        let mut entries = Vec::new();
-        let mut good_end = 0usize;
-        let mut warning = None;
+
+        // Split into lines: (line number, start, end without newline, has newline).
+        let mut lines = Vec::new();
         let mut pos = 0usize;
-        let mut line_no = 0usize;
         while pos < bytes.len() {
-            line_no += 1;
             let (end, complete) = match bytes[pos..].iter().position(|&b| b == b'\n') {
                 Some(i) => (pos + i, true),
                 None => (bytes.len(), false),
             };
-            let is_last = !complete || end + 1 >= bytes.len();
-            let text = String::from_utf8_lossy(&bytes[pos..end]);
-            let next = if complete { end + 1 } else { end };
-            if text.trim().is_empty() && complete {
-                pos = next;
-                good_end = pos;
+            lines.push((lines.len() + 1, pos, end, complete));
+            pos = if complete { end + 1 } else { end };
+        }
+        let last_content = lines
+            .iter()
+            .rposition(|&(_, start, end, _)| !is_blank(&bytes[start..end]));
+
+        let mut entries: Vec<Entry> = Vec::new();
+        let mut good_end = 0usize;
+        let mut warning = None;
+        for (index, &(line, start, end, complete)) in lines.iter().enumerate() {
+            let text = &bytes[start..end];
+            if complete && is_blank(text) {
+                good_end = end + 1;
                 continue;
             }
-            let expected = entries.last().map_or(1, |e: &Entry| e.seq + 1);
+            let expected = entries.last().map_or(1, |e| e.seq + 1);
             let result = if complete {
-                check(&text)
+                decode(text)
             } else {
-                Err("incomplete write (no end of line)".into())
+                Err(Bad {
+                    reason: "incomplete write (no end of line)".into(),
+                    seq: None,
+                })
             };
             match result {
                 Ok(entry) if entry.seq == expected => {
                     entries.push(entry);
-                    pos = next;
-                    good_end = pos;
+                    good_end = end + 1;
                 }
                 Ok(entry) => {
                     return Err(JournalError::Damaged {
                         path: path.to_path_buf(),
-                        line: line_no,
+                        line,
                         seq: entry.seq,
-                        reason: format!("expected entry {expected}"),
+                        reason: format!(
+                            "out of sequence: seq {} follows seq {} (expected {expected})",
+                            entry.seq,
+                            expected - 1
+                        ),
                     });
                 }
-                Err(reason) if is_last => {
+                Err(bad) if last_content.is_none_or(|l| index >= l) => {
                     warning = Some(format!(
-                        "journal {}: the last entry (line {line_no}) was torn ({reason}); recovered {} entries and cut it off",
+                        "journal {}: the last entry (line {line}) was torn ({}); recovered {} entries and truncated it",
                         path.display(),
+                        bad.reason,
                         entries.len()
                     ));
                     break;
                 }
-                Err(reason) => {
+                Err(bad) => {
                     return Err(JournalError::Damaged {
                         path: path.to_path_buf(),
-                        line: line_no,
-                        seq: expected,
-                        reason,
+                        line,
+                        seq: bad.seq.unwrap_or(expected),
+                        reason: bad.reason,
                     });
                 }
             }
         }
+        let end = good_end as u64;
         if good_end < bytes.len() {
-            file.set_len(good_end as u64).map_err(io)?;
+            file.set_len(end).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
-        file.seek(SeekFrom::End(0)).map_err(io)?;
         let last_seq = entries.last().map_or(0, |e| e.seq);
         Ok((
             Journal {
                 file,
                 path: path.to_path_buf(),
                 last_seq,
+                end,
+                broken: None,
             },
             Recovered { entries, warning },
         ))
     }
 
-    /// Appends one entry and makes it durable before returning it.
+    /// Appends one entry (seq = last + 1) and makes it durable (write + `sync_data`) before
+    /// returning it. On failure nothing is appended (the partial line is cut off again).
     pub fn append(
         &mut self,
         at: DateTime<Utc>,
         event: serde_json::Value,
     ) -> Result<Entry, JournalError> {
-        let io = |source| JournalError::Io {
-            path: self.path.clone(),
-            source,
-        };
-        let raw_text = serde_json::to_string(&event).map_err(|e| io(std::io::Error::other(e)))?;
-        let raw = RawValue::from_string(raw_text).map_err(|e| io(std::io::Error::other(e)))?;
+        if let Some(reason) = &self.broken {
+            return Err(JournalError::Unusable {
+                path: self.path.clone(),
+                reason: reason.clone(),
+            });
+        }
         let seq = self.last_seq + 1;
-        let line = LineOut {
-            seq,
-            at,
-            crc: format!("{:08x}", crc32(raw.get().as_bytes())),
-            event: &raw,
-        };
-        let mut text = serde_json::to_string(&line).map_err(|e| io(std::io::Error::other(e)))?;
-        text.push('\n');
-        self.file.write_all(text.as_bytes()).map_err(io)?;
-        self.file.sync_data().map_err(io)?;
+        let line = encode(seq, &at, &event).map_err(|e| JournalError::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other(e),
+        })?;
+        let written = self
+            .file
+            .write_all(line.as_bytes())
+            .map_err(|e| ("write", e))
+            .and_then(|()| self.file.sync_data().map_err(|e| ("sync", e)));
+        if let Err((step, source)) = written {
+            // Cut off whatever part of the line reached the file, so that a later append
+            // does not follow a torn line. A failed sync leaves durability uncertain: refuse
+            // further appends until a restart verifies the file.
+            let undone = self
+                .file
+                .set_len(self.end)
+                .and_then(|()| self.file.sync_data());
+            match undone {
+                Err(e) => {
+                    self.broken = Some(format!(
+                        "{step} failed ({source}) and the partial entry {seq} could not be cut off ({e})"
+                    ));
+                }
+                Ok(()) if step == "sync" => {
+                    self.broken = Some(format!("sync of entry {seq} failed ({source})"));
+                }
+                Ok(()) => {}
+            }
+            return Err(JournalError::Io {
+                path: self.path.clone(),
+                source,
+            });
+        }
+        self.end += line.len() as u64;
         self.last_seq = seq;
         Ok(Entry { seq, at, event })
     }
@@ -281,118 +431,330 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn at() -> DateTime<Utc> {
-        DateTime::from_timestamp(1_790_000_000, 0).unwrap()
+    fn at(i: u64) -> DateTime<Utc> {
+        DateTime::from_timestamp(
+            1_795_000_000 + i as i64 * 61,
+            (i as u32 * 7_919) % 1_000_000_000,
+        )
+        .unwrap()
     }
 
-    #[test]
-    fn crc_matches_the_standard_check_value() {
-        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+    fn event(i: u64) -> serde_json::Value {
+        json!({"kind": "order", "i": i, "text": format!("å\"\n{}", "x".repeat(i as usize % 7))})
     }
 
-    #[test]
-    fn append_reopen_and_continue() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("j/journal.jsonl");
-        let (mut j, r) = Journal::open(&p).unwrap();
-        assert!(r.entries.is_empty() && j.is_empty());
-        j.append(at(), json!({"kind": "a", "text": "å\"\n"}))
-            .unwrap();
-        j.append(at(), json!({"kind": "b"})).unwrap();
-        drop(j);
-        let (mut j, r) = Journal::open(&p).unwrap();
-        assert_eq!(r.entries.len(), 2);
-        assert_eq!(r.entries[0].event["text"], "å\"\n");
-        assert_eq!(j.append(at(), json!({})).unwrap().seq, 3);
+    /// Writes `n` entries to a fresh journal at `p`; returns the entries and the file.
+    fn write_n(p: &Path, n: u64) -> (Vec<Entry>, Vec<u8>) {
+        let (mut j, r) = Journal::open(p).unwrap();
+        assert!(r.entries.is_empty() && r.warning.is_none());
+        let entries = (0..n).map(|i| j.append(at(i), event(i)).unwrap()).collect();
+        (entries, std::fs::read(p).unwrap())
     }
 
-    fn write_n(p: &Path, n: u64) -> Vec<u8> {
-        let (mut j, _) = Journal::open(p).unwrap();
-        for i in 0..n {
-            j.append(at(), json!({"i": i, "pad": "x".repeat(i as usize % 7)}))
-                .unwrap();
-        }
-        std::fs::read(p).unwrap()
-    }
-
-    #[test]
-    fn a_torn_tail_is_cut_off_with_a_warning_and_the_journal_stays_usable() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("journal.jsonl");
-        let bytes = write_n(&p, 3);
-        std::fs::write(&p, &bytes[..bytes.len() - 10]).unwrap();
-        let (mut j, r) = Journal::open(&p).unwrap();
-        assert_eq!(r.entries.len(), 2);
-        let w = r.warning.unwrap();
-        assert!(
-            w.contains("line 3") && w.contains(&p.display().to_string()),
-            "{w}"
-        );
-        j.append(at(), json!({"after": true})).unwrap();
-        drop(j);
-        let (_, r) = Journal::open(&p).unwrap();
-        assert_eq!(r.entries.len(), 3);
-        assert!(r.warning.is_none());
-        // A flipped byte in a complete last line is a torn write too.
-        let mut bytes = std::fs::read(&p).unwrap();
-        let n = bytes.len();
-        bytes[n - 4] ^= 0x01;
-        std::fs::write(&p, &bytes).unwrap();
-        let (_, r) = Journal::open(&p).unwrap();
-        assert_eq!(r.entries.len(), 2);
-        assert!(r.warning.is_some());
-    }
-
-    #[test]
-    fn damage_in_the_middle_is_an_error_naming_line_and_entry() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("journal.jsonl");
-        let mut bytes = write_n(&p, 5);
-        let second = bytes.iter().position(|&b| b == b'\n').unwrap() + 1;
-        let target = second + bytes[second..].iter().position(|&b| b == b'"').unwrap() + 30;
-        bytes[target] ^= 0x02;
-        std::fs::write(&p, &bytes).unwrap();
-        let err = Journal::open(&p).unwrap_err().to_string();
-        assert!(err.contains("line 2") && err.contains("entry 2"), "{err}");
-        assert_eq!(std::fs::read(&p).unwrap(), bytes, "nothing truncated");
-    }
-
-    #[test]
-    fn a_sequence_gap_is_an_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("journal.jsonl");
-        let bytes = write_n(&p, 3);
-        let text = String::from_utf8(bytes).unwrap();
-        let lines: Vec<&str> = text.lines().collect();
-        std::fs::write(&p, format!("{}\n{}\n", lines[0], lines[2])).unwrap();
-        let err = Journal::open(&p).unwrap_err().to_string();
-        assert!(
-            err.contains("line 2") && err.contains("expected entry 2"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn truncation_at_any_offset_recovers_exactly_the_whole_entries() {
-        let dir = tempfile::tempdir().unwrap();
-        let p = dir.path().join("journal.jsonl");
-        let full = write_n(&p, 12);
-        let ends: Vec<usize> = full
+    /// Byte offsets just after each newline.
+    fn line_ends(bytes: &[u8]) -> Vec<usize> {
+        let mut ends: Vec<usize> = bytes
             .iter()
             .enumerate()
             .filter(|(_, b)| **b == b'\n')
             .map(|(i, _)| i + 1)
             .collect();
+        ends.insert(0, 0);
+        ends
+    }
+
+    /// The journal is valid and clean: reopen, append, reopen.
+    fn assert_usable(p: &Path, expected: &[Entry]) {
+        let (mut j, r) = Journal::open(p).unwrap();
+        assert!(r.warning.is_none(), "{:?}", r.warning);
+        assert_eq!(r.entries, expected);
+        let n = expected.len() as u64;
+        let e = j.append(at(n), json!({"after": n})).unwrap();
+        assert_eq!(e.seq, n + 1);
+        drop(j);
+        let (j, r) = Journal::open(p).unwrap();
+        assert!(r.warning.is_none(), "{:?}", r.warning);
+        assert_eq!(r.entries.len() as u64, n + 1);
+        assert_eq!(r.entries.last(), Some(&e));
+        assert_eq!(j.len(), n + 1);
+    }
+
+    #[test]
+    fn crc_matches_the_standard_check_value() {
+        assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
+        assert_eq!(crc32(b""), 0);
+    }
+
+    #[test]
+    fn lines_are_readable_json_in_the_documented_format() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (mut j, _) = Journal::open(&p).unwrap();
+        let t = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
+            .unwrap()
+            .to_utc();
+        j.append(t, json!({"kind": "clock", "offset_days": 3}))
+            .unwrap();
+        let text = std::fs::read_to_string(&p).unwrap();
+        let body =
+            r#"{"seq":1,"at":"2026-11-22T10:00:00Z","event":{"kind":"clock","offset_days":3}}"#;
+        let crc = format!("{:08x}", crc32(body.as_bytes()));
+        assert_eq!(
+            text,
+            format!(
+                "{{\"seq\":1,\"at\":\"2026-11-22T10:00:00Z\",\"crc\":\"{crc}\",\"event\":{{\"kind\":\"clock\",\"offset_days\":3}}}}\n"
+            )
+        );
+    }
+
+    #[test]
+    fn append_reopen_round_trip_and_the_sequence_continues() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("state/deeper/journal.jsonl");
+        let (mut j, r) = Journal::open(&p).unwrap();
+        assert!(r.entries.is_empty() && r.warning.is_none());
+        assert!(j.is_empty());
+        assert_eq!(j.len(), 0);
+        assert_eq!(j.path(), p);
+        let mut written = Vec::new();
+        for i in 0..3 {
+            written.push(j.append(at(i), event(i)).unwrap());
+        }
+        assert_eq!(written.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
+        drop(j);
+        let (mut j, r) = Journal::open(&p).unwrap();
+        assert_eq!(r.entries, written);
+        assert!(r.warning.is_none());
+        assert_eq!(j.len(), 3);
+        assert_eq!(j.append(at(9), json!(null)).unwrap().seq, 4);
+        drop(j);
+        let (j, r) = Journal::open(&p).unwrap();
+        assert_eq!(r.entries.len(), 4);
+        assert_eq!(r.entries[3].event, json!(null));
+        assert_eq!(j.len(), 4);
+    }
+
+    #[test]
+    fn half_a_line_without_newline_is_cut_off_with_a_warning() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (entries, bytes) = write_n(&p, 3);
+        let ends = line_ends(&bytes);
+        let cut = (ends[2] + ends[3]) / 2;
+        std::fs::write(&p, &bytes[..cut]).unwrap();
+        let (j, r) = Journal::open(&p).unwrap();
+        assert_eq!(r.entries, entries[..2]);
+        assert_eq!(j.len(), 2);
+        let w = r.warning.unwrap();
+        assert!(
+            w.contains("line 3") && w.contains(&p.display().to_string()) && w.contains("torn"),
+            "{w}"
+        );
+        drop(j);
+        assert_eq!(std::fs::read(&p).unwrap(), bytes[..ends[2]], "truncated");
+        assert_usable(&p, &entries[..2]);
+    }
+
+    #[test]
+    fn a_whole_last_line_without_its_newline_is_torn() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (entries, bytes) = write_n(&p, 3);
+        std::fs::write(&p, &bytes[..bytes.len() - 1]).unwrap();
+        let (_, r) = Journal::open(&p).unwrap();
+        assert_eq!(r.entries, entries[..2]);
+        assert!(r.warning.unwrap().contains("no end of line"));
+        assert_usable(&p, &entries[..2]);
+    }
+
+    #[test]
+    fn a_flipped_byte_in_the_last_line_is_a_torn_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (entries, mut bytes) = write_n(&p, 4);
+        let n = bytes.len();
+        bytes[n - 5] ^= 0x01; // inside the event, full length, newline intact
+        std::fs::write(&p, &bytes).unwrap();
+        let (_, r) = Journal::open(&p).unwrap();
+        assert_eq!(r.entries, entries[..3]);
+        let w = r.warning.unwrap();
+        assert!(
+            w.contains("line 4") && w.contains("checksum") && w.contains(&p.display().to_string()),
+            "{w}"
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), bytes[..line_ends(&bytes)[3]]);
+        assert_usable(&p, &entries[..3]);
+    }
+
+    #[test]
+    fn no_bit_flip_in_the_last_line_is_accepted() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (entries, bytes) = write_n(&p, 3);
+        let ends = line_ends(&bytes);
+        for i in ends[2]..ends[3] {
+            for bit in 0..8 {
+                let mut damaged = bytes.clone();
+                damaged[i] ^= 1 << bit;
+                std::fs::write(&p, &damaged).unwrap();
+                // A flip that makes a newline splits the line: then it is not the last one.
+                if let Ok((_, r)) = Journal::open(&p) {
+                    assert_eq!(r.entries, entries[..2], "byte {i} bit {bit}");
+                    assert!(r.warning.is_some(), "byte {i} bit {bit}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_trailing_lines_are_fine() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (entries, mut bytes) = write_n(&p, 2);
+        bytes.extend_from_slice(b"\n \n");
+        std::fs::write(&p, &bytes).unwrap();
+        let (_, r) = Journal::open(&p).unwrap();
+        assert_eq!(r.entries, entries);
+        assert!(r.warning.is_none());
+        assert_eq!(std::fs::read(&p).unwrap(), bytes, "left as it is");
+        assert_usable(&p, &entries);
+    }
+
+    #[test]
+    fn a_torn_line_followed_by_blank_lines_is_still_the_last() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (entries, mut bytes) = write_n(&p, 2);
+        bytes.extend_from_slice(b"{\"seq\":3,\"at\n\n");
+        std::fs::write(&p, &bytes).unwrap();
+        let (_, r) = Journal::open(&p).unwrap();
+        assert_eq!(r.entries, entries);
+        assert!(r.warning.unwrap().contains("line 3"));
+        assert_usable(&p, &entries);
+    }
+
+    #[test]
+    fn damage_in_the_middle_is_an_error_naming_the_file_line_and_seq() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (_, mut bytes) = write_n(&p, 5);
+        let ends = line_ends(&bytes);
+        bytes[ends[1] + 40] ^= 0x02;
+        std::fs::write(&p, &bytes).unwrap();
+        let err = Journal::open(&p).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                JournalError::Damaged {
+                    line: 2,
+                    seq: 2,
+                    ..
+                }
+            ),
+            "{err:?}"
+        );
+        let msg = err.to_string();
+        assert!(
+            msg.contains("line 2")
+                && msg.contains("seq 2")
+                && msg.contains(&p.display().to_string()),
+            "{msg}"
+        );
+        assert_eq!(std::fs::read(&p).unwrap(), bytes, "nothing truncated");
+    }
+
+    #[test]
+    fn every_bit_flip_in_a_middle_line_is_an_error_at_that_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (_, bytes) = write_n(&p, 5);
+        let ends = line_ends(&bytes);
+        for i in ends[1]..ends[2] {
+            for bit in 0..8 {
+                let mut damaged = bytes.clone();
+                damaged[i] ^= 1 << bit;
+                std::fs::write(&p, &damaged).unwrap();
+                match Journal::open(&p) {
+                    Err(JournalError::Damaged { line: 2, .. }) => {}
+                    other => panic!("byte {i} bit {bit}: {:?}", other.map(|r| r.1)),
+                }
+                assert_eq!(std::fs::read(&p).unwrap(), damaged);
+            }
+        }
+    }
+
+    #[test]
+    fn a_sequence_gap_or_reordering_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (_, bytes) = write_n(&p, 3);
+        let text = String::from_utf8(bytes).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+
+        let gap = format!("{}\n{}\n", lines[0], lines[2]);
+        std::fs::write(&p, &gap).unwrap();
+        let err = Journal::open(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("seq 3") && err.contains("expected 2"),
+            "{err}"
+        );
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), gap);
+
+        std::fs::write(&p, format!("{}\n{}\n{}\n", lines[0], lines[2], lines[1])).unwrap();
+        let err = Journal::open(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("line 2") && err.contains("out of sequence"),
+            "{err}"
+        );
+
+        std::fs::write(&p, format!("{}\n", lines[1])).unwrap();
+        let err = Journal::open(&p).unwrap_err().to_string();
+        assert!(
+            err.contains("line 1") && err.contains("expected 1"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn not_a_regular_file_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let err = Journal::open(dir.path()).unwrap_err().to_string();
+        assert!(err.contains(&dir.path().display().to_string()), "{err}");
+    }
+
+    #[test]
+    fn a_crash_at_any_byte_recovers_exactly_the_whole_entries() {
+        let dir = tempfile::tempdir().unwrap();
+        // Journals of 0..=12 entries, each written once.
+        let full: Vec<(Vec<Entry>, Vec<u8>)> = (0..=12)
+            .map(|n| write_n(&dir.path().join(format!("full-{n}.jsonl")), n))
+            .collect();
+        let p = dir.path().join("journal.jsonl");
         let mut state = 0x2545_F491_4F6C_DD1Du64;
-        for _ in 0..200 {
+        let mut next = move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
-            let cut = (state % (full.len() as u64 + 1)) as usize;
-            std::fs::write(&p, &full[..cut]).unwrap();
+            state
+        };
+        let mut torn = 0;
+        for iteration in 0..200 {
+            let (entries, bytes) = &full[(next() % full.len() as u64) as usize];
+            let cut = (next() % (bytes.len() as u64 + 1)) as usize;
+            std::fs::write(&p, &bytes[..cut]).unwrap();
+            let ends = line_ends(bytes);
+            let whole = ends.iter().filter(|&&e| e > 0 && e <= cut).count();
             let (_, r) = Journal::open(&p).unwrap();
-            let whole = ends.iter().filter(|&&e| e <= cut).count();
-            assert_eq!(r.entries.len(), whole, "cut at {cut}");
+            assert_eq!(
+                r.entries,
+                entries[..whole],
+                "iteration {iteration}, cut at {cut}"
+            );
+            assert_eq!(r.warning.is_some(), cut != ends[whole], "cut at {cut}");
+            torn += usize::from(r.warning.is_some());
+            assert_eq!(std::fs::read(&p).unwrap(), bytes[..ends[whole]]);
+            assert_usable(&p, &entries[..whole]);
         }
+        assert!(torn > 150, "most cuts tear a line ({torn})");
     }
 }

@@ -1,126 +1,148 @@
-//! The forms of Beställningsstödet: system information, pre-studies, the consumer order and
-//! the producer order. A form is checked against the rules Beställningsstödet's procedure sets
-//! and turned into a real-format JSON order (the same JSON a user could submit raw), which the
-//! caller shows to the user and submits to TAK with [`crate::orders::apply`].
+//! The forms of Beställningsstödet (the ordering tool): system information (systeminformation),
+//! pre-studies (förstudier), the consumer order and the producer order.
 //!
-//! Pure: no IO, no clock (times are passed in). It does not execute orders and does not know
-//! the router.
+//! A form is typed input (it arrives as JSON over the admin API or from CLI flags). [`Forms`]
+//! checks it against the rules of Beställningsstödet's procedure — the system is registered for
+//! the environment, an approved pre-study exists, one order per system, connection type and
+//! environment, a producer is addressed by a current county code, one producing system per
+//! county and contract, `LOAD-MOCKS` only in SIT, RIVTABP21 only, TAK's URL rule — and turns it
+//! into a real-format JSON order ([`PreparedOrder::json`]): the same JSON a user could submit raw,
+//! shown to the user. Every [`FormError`] names the offending input and says what to do.
+//!
+//! What it does not do: it does not submit or execute orders (the caller passes the JSON to
+//! [`crate::orders::parse`] and [`crate::orders::apply`], and then calls [`Forms::record`]), it
+//! repeats none of TAK's own validation beyond what gives a clearer message here, and it is a pure
+//! core: no IO, no clock (times and days are passed in), no router.
+
+use std::fmt;
 
 use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 
+use super::format::{AuthorisationItem, ContractItem, PlainItem, RouteItem, Section};
 use crate::{
     config::EnvName,
     contract::{COUNTY_CODES, LOAD_MOCKS, RESPONDER_NS},
-    tak::Store,
+    tak::{Store, Validity},
 };
+
+/// The only RIVTA profile of ProcessCervixScreeningInformation.
+const PROFILE: &str = "RIVTABP21";
+/// The mock producer's addresses: `LOAD-MOCKS` and its newer name. They exist in SIT only.
+const MOCK_ADDRESSES: [&str; 2] = [LOAD_MOCKS, "NTJP-MOCKS"];
+/// The national level: an authorisation to `SE` is the open authorisation to every region.
+const NATIONAL: &str = "SE";
+/// TAK keeps at most this many characters of a description or comment.
+const TAK_TEXT_MAX: usize = 255;
 
 /// A contact person (kontaktperson).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Contact {
-    /// Name (namn).
+    /// Namn.
     pub name: String,
-    /// E-mail (e-post).
+    /// E-post.
     pub email: String,
-    /// Phone (telefon).
+    /// Telefon (optional).
     #[serde(default)]
     pub phone: Option<String>,
 }
 
-/// System information (systeminformation), registered before ordering for a system.
+/// Systeminformation: a system, registered per environment before anything is ordered for it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SystemInfo {
-    /// Organisation (organisation).
+    /// Organisation.
     pub organisation: String,
-    /// System name (systemnamn).
+    /// Systemnamn.
     pub system_name: String,
-    /// HSA-id, as in the system's function certificate.
+    /// HSA-id, as in the system's function certificate (funktionscertifikat).
     pub hsa_id: String,
-    /// Main contact (huvudkontakt).
+    /// Huvudkontakt.
     pub main_contact: Contact,
-    /// Technical contact (teknisk kontakt).
+    /// Teknisk kontakt.
     pub technical_contact: Contact,
-    /// Environment (miljö).
+    /// Miljö.
     pub environment: EnvName,
 }
 
-/// A pre-study (förstudie) and the environments it is approved for.
+/// Förstudie: a pre-study by its case number and the environments it approves connection to.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreStudy {
-    /// Case number (ärendenummer).
+    /// Ärendenummer.
     pub case_number: String,
     /// Organisation.
     pub organisation: String,
-    /// Environments the connection is approved for.
+    /// Godkänd för miljö: the environments the connection is approved for.
     pub approved_for: Vec<EnvName>,
 }
 
-/// The consumer order form (beställning av tjänstekonsument).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Beställning av anslutning som tjänstekonsument: the consumer order form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConsumerForm {
-    /// Environment (miljö).
+    /// Miljö.
     pub environment: EnvName,
-    /// Execution day (genomförandedatum).
+    /// Genomförandedatum: the first day of the authorisations.
     pub execution_date: NaiveDate,
-    /// The consumer system's HSA-id.
+    /// Tjänstekonsument: the consumer system's HSA-id.
     pub consumer_hsa_id: String,
-    /// Service contract (tjänstekontrakt); default ProcessCervixScreeningInformation.
+    /// Tjänstekontrakt (responder namespace); default ProcessCervixScreeningInformation v1.
     #[serde(default = "default_contract")]
     pub contract: String,
-    /// Logical addresses; empty: `SE`, plus `LOAD-MOCKS` in SIT.
+    /// Logiska adresser; empty = the default: `SE` (national level, open authorisation), plus
+    /// `LOAD-MOCKS` in SIT.
     #[serde(default)]
     pub logical_addresses: Vec<String>,
-    /// Pre-study case number (förstudiens ärendenummer).
+    /// Förstudiens ärendenummer.
     pub prestudy_case: String,
-    /// The region's name when an agent (ombud) orders on its behalf.
+    /// Regionens namn, when an agent (ombud) orders on a region's behalf.
     #[serde(default)]
     pub region_name: Option<String>,
-    /// Who orders (beställare).
-    #[serde(default = "default_by")]
+    /// Beställare: who orders (the order's `utforare`).
+    #[serde(default = "default_ordered_by")]
     pub ordered_by: String,
 }
 
-/// The producer order form (beställning av tjänsteproducent).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// Beställning av anslutning som tjänsteproducent: the producer order form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ProducerForm {
-    /// Environment (miljö).
+    /// Miljö.
     pub environment: EnvName,
-    /// Execution day (genomförandedatum).
+    /// Genomförandedatum: the first day of the route.
     pub execution_date: NaiveDate,
-    /// The producing system's HSA-id.
+    /// Tjänsteproducent: the producing system's HSA-id.
     pub producer_hsa_id: String,
-    /// Service contract; default ProcessCervixScreeningInformation.
+    /// Tjänstekontrakt (responder namespace); default ProcessCervixScreeningInformation v1.
     #[serde(default = "default_contract")]
     pub contract: String,
-    /// The region's two-digit county code (länskod): the logical address.
+    /// Logisk adress = länskod: the region's two-digit county code, not an HSA-id.
     pub county_code: String,
-    /// RIVTA profile; must be RIVTABP21.
+    /// RIV-TA-profil; must be `RIVTABP21`.
     #[serde(default = "default_profile")]
     pub rivta_profile: String,
-    /// The URL the platform shall call.
+    /// Adress (URL) the platform shall call.
     pub url: String,
-    /// Pre-study case number.
+    /// Förstudiens ärendenummer.
     pub prestudy_case: String,
-    /// The region's name when an agent orders on its behalf.
+    /// Regionens namn, when an agent (ombud) orders on a region's behalf.
     #[serde(default)]
     pub region_name: Option<String>,
-    /// Who orders.
-    #[serde(default = "default_by")]
+    /// Beställare: who orders (the order's `utforare`).
+    #[serde(default = "default_ordered_by")]
     pub ordered_by: String,
 }
 
 fn default_contract() -> String {
     RESPONDER_NS.to_string()
 }
+
 fn default_profile() -> String {
-    "RIVTABP21".to_string()
+    PROFILE.to_string()
 }
-fn default_by() -> String {
+
+fn default_ordered_by() -> String {
     "Beställningsstödet".to_string()
 }
 
-/// Consumer or producer connection (anslutningstyp).
+/// Anslutningstyp: consumer or producer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ConnectionKind {
@@ -130,133 +152,233 @@ pub enum ConnectionKind {
     Producer,
 }
 
-/// A checked form turned into a real-format order.
+impl ConnectionKind {
+    /// `consumer` or `producer`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConnectionKind::Consumer => "consumer",
+            ConnectionKind::Producer => "producer",
+        }
+    }
+}
+
+impl fmt::Display for ConnectionKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A checked form turned into a real-format order; not yet submitted.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PreparedOrder {
-    /// The order JSON (pretty-printed), as it is submitted to TAK.
+    /// The order, pretty-printed in Beställningsstödet's JSON format, as it is submitted to TAK.
     pub json: String,
-    /// Consumer or producer.
+    /// Consumer or producer connection.
     pub kind: ConnectionKind,
-    /// For which environment.
+    /// The environment it is for.
     pub environment: EnvName,
-    /// For which system.
+    /// The system's HSA-id (upper-cased, as TAK stores it).
     pub hsa_id: String,
-    /// The logical addresses it concerns (for the one-producer-per-county rule).
+    /// The logical addresses it concerns (for a producer: its county code).
+    #[serde(default)]
     pub logical_addresses: Vec<String>,
-    /// The contract.
+    /// The contract's namespace.
+    #[serde(default)]
     pub contract: String,
 }
 
-/// A form rule that was broken; each message names the input and says what to do.
+/// A form rule that was broken. Each message starts with the offending input and says what to do.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FormError {
     /// A required field is empty.
-    #[error("{field} must not be empty")]
+    #[error("{form}: {field} must not be empty")]
     Missing {
+        /// Which form.
+        form: &'static str,
         /// The field.
         field: &'static str,
     },
-    /// An HSA-id with characters TAK does not allow.
-    #[error("HSA-id {0:?} is not valid: only 0-9, a-z, A-Z, '_' and '-' are allowed")]
-    HsaId(String),
-    /// Registered twice.
-    #[error("system {hsa_id} is already registered for {environment}")]
+    /// An e-mail address without `@`.
+    #[error("{form}: {field} {value:?} is not an e-mail address")]
+    Email {
+        /// Which form.
+        form: &'static str,
+        /// The field.
+        field: &'static str,
+        /// The input.
+        value: String,
+    },
+    /// An HSA-id TAK would refuse.
+    #[error(
+        "{field}: {value:?} is not a valid HSA-id: TAK allows 1 to 255 of the characters 0-9, a-z, A-Z, '_' and '-'"
+    )]
+    HsaId {
+        /// The field.
+        field: &'static str,
+        /// The input.
+        value: String,
+    },
+    /// The same system registered twice for one environment.
+    #[error(
+        "hsa_id: system {hsa_id} is already registered for {environment} (\"{system_name}\", {organisation}); a system is registered once per environment"
+    )]
     SystemExists {
         /// HSA-id.
         hsa_id: String,
         /// Environment.
         environment: EnvName,
+        /// The registered system's name.
+        system_name: String,
+        /// The registered system's organisation.
+        organisation: String,
     },
-    /// Pre-study registered twice.
-    #[error("pre-study {0} is already registered")]
-    PreStudyExists(String),
+    /// The same pre-study registered twice.
+    #[error(
+        "case_number: pre-study {case} is already registered (for {organisation}); case numbers are unique"
+    )]
+    PreStudyExists {
+        /// Case number.
+        case: String,
+        /// The registered pre-study's organisation.
+        organisation: String,
+    },
     /// The system is not registered for the environment.
     #[error(
-        "system {hsa_id} is not registered for {environment}: register its system information first (POST /api/systems, or `ntjp system register --env {environment} --hsa-id {hsa_id} ...`)"
+        "{field}: system {hsa_id} is not registered for {environment}: register its system information for {environment} first (POST /api/systems with \"environment\": \"{environment}\", or `ntjp system register --env {environment} --hsa-id {hsa_id} --organisation ... --name ...`)"
     )]
     UnknownSystem {
+        /// The field.
+        field: &'static str,
         /// HSA-id.
         hsa_id: String,
         /// Environment.
         environment: EnvName,
     },
-    /// No such pre-study.
+    /// No pre-study with that case number.
     #[error(
-        "pre-study {0} is not registered: register the approved pre-study first (POST /api/prestudies, or `ntjp prestudy register`)"
+        "prestudy_case: pre-study {case} is not registered: an approved pre-study is required before connection; register it first (POST /api/prestudies, or `ntjp prestudy register --case {case} --organisation ... --env {environment}`)"
     )]
-    UnknownPreStudy(String),
-    /// The pre-study is not approved for this environment.
+    UnknownPreStudy {
+        /// Case number.
+        case: String,
+        /// The environment ordered for.
+        environment: EnvName,
+    },
+    /// The pre-study exists but is not approved for the environment.
     #[error(
-        "pre-study {case} is not approved for {environment} (approved for: {approved}); an approved pre-study for the environment is required before connection"
+        "prestudy_case: pre-study {case} is not approved for {environment} (approved for: {approved}); an approved pre-study for {environment} is required before connection"
     )]
     NotApproved {
         /// Case number.
         case: String,
-        /// Environment.
+        /// The environment ordered for.
         environment: EnvName,
-        /// Where it is approved.
+        /// The environments it is approved for, or `none`.
         approved: String,
     },
     /// One order per system, connection type and environment.
     #[error(
-        "{hsa_id} already has a {kind} order in {environment}; Beställningsstödet takes one order per system, connection type and environment"
+        "{field}: {hsa_id} already has a {kind} order in {environment} ({earlier}); Beställningsstödet takes one order per system, connection type and environment: change an existing connection with a raw order (POST /api/{environment}/orders, or `ntjp order apply FILE --env {environment}`)"
     )]
     AlreadyOrdered {
+        /// The field.
+        field: &'static str,
         /// HSA-id.
         hsa_id: String,
-        /// consumer/producer.
-        kind: &'static str,
+        /// Consumer or producer.
+        kind: ConnectionKind,
         /// Environment.
         environment: EnvName,
+        /// The earlier order: when it was made, its execution day, its addresses.
+        earlier: String,
     },
     /// Not a current county code.
     #[error(
-        "logical address {code:?} is not a current county code ({codes}); a producer of ProcessCervixScreeningInformation is addressed by its region's two-digit county code, not an HSA-id{retired}"
+        "{field}: logical address {value} is not a current county code ({}); a producer of {contract} is addressed by its region's two-digit county code, not an HSA-id{why}",
+        county_list()
     )]
     NotCounty {
+        /// The field.
+        field: &'static str,
         /// The input.
-        code: String,
-        /// The current codes.
-        codes: String,
-        /// Extra text for retired codes.
-        retired: &'static str,
+        value: String,
+        /// The contract's name.
+        contract: String,
+        /// Extra reason for retired codes and 00 (starting with `; `), else empty.
+        why: String,
     },
-    /// Another system produces for the county.
+    /// Another system already produces for the county and contract.
     #[error(
-        "county {county} already has a producing system for this contract in {environment}: {holder}; there is one producing system per county"
+        "county_code: county {county} ({region}) already has a producing system for {contract} in {environment}: {holder} ({detail}); there is one producing system per county and contract, so {holder}'s route must end before another system can be ordered for the county"
     )]
     CountyTaken {
         /// County code.
         county: String,
+        /// The region's name.
+        region: String,
+        /// The contract's name.
+        contract: String,
         /// Environment.
         environment: EnvName,
-        /// The system holding it.
+        /// The HSA-id of the system holding the county.
         holder: String,
+        /// Where that was found: its route in TAK or an earlier order.
+        detail: String,
     },
-    /// LOAD-MOCKS outside SIT.
+    /// `LOAD-MOCKS` outside SIT.
     #[error(
-        "LOAD-MOCKS exists only in SIT (the platform's test mocks); {environment} has no LOAD-MOCKS address"
+        "logical_addresses: {value} exists only in SIT (the platform's mock producer in the test environment); {environment} has no {value}: order SE (and county codes) only"
     )]
-    LoadMocksOutsideSit {
+    MocksOutsideSit {
+        /// The input.
+        value: String,
         /// Environment.
         environment: EnvName,
+    },
+    /// The same logical address listed twice.
+    #[error(
+        "logical_addresses: {value} is listed more than once (TAK refuses an order with the same authorisation twice)"
+    )]
+    DuplicateAddress {
+        /// The input.
+        value: String,
     },
     /// Not RIVTABP21.
-    #[error(
-        "RIVTA profile {0:?} is not allowed: ProcessCervixScreeningInformation is RIVTABP21 only"
-    )]
-    Profile(String),
-    /// A URL TAK would refuse.
-    #[error("URL {url:?} is not valid: {reason}")]
+    #[error("rivta_profile: {value:?} is not allowed: {contract} is RIVTABP21 only")]
+    Profile {
+        /// The input.
+        value: String,
+        /// The contract's name.
+        contract: String,
+    },
+    /// A URL TAK (or the platform) would refuse.
+    #[error("url: {value:?} is not valid: {reason}")]
     Url {
         /// The input.
-        url: String,
+        value: String,
+        /// Why.
+        reason: String,
+    },
+    /// A contract that is not a responder namespace.
+    #[error("contract: {value:?} is not a service contract namespace: {reason}")]
+    Contract {
+        /// The input.
+        value: String,
         /// Why.
         reason: String,
     },
 }
 
-/// Registered systems and pre-studies, and the orders the forms produced.
+fn county_list() -> String {
+    COUNTY_CODES
+        .iter()
+        .map(|(c, _)| *c)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The form registry of one testbed (all environments): registered systems, pre-studies and
+/// which orders the forms produced and TAK accepted.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Forms {
     systems: Vec<SystemInfo>,
@@ -264,176 +386,458 @@ pub struct Forms {
     orders: Vec<PreparedOrder>,
 }
 
-fn hsa_ok(id: &str) -> bool {
+fn same(a: &str, b: &str) -> bool {
+    a == b || a.to_lowercase() == b.to_lowercase()
+}
+
+fn is_hsa_id(id: &str) -> bool {
     !id.is_empty()
+        && id.chars().count() <= TAK_TEXT_MAX
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-fn need(field: &'static str, value: &str) -> Result<(), FormError> {
+fn need(form: &'static str, field: &'static str, value: &str) -> Result<(), FormError> {
     if value.trim().is_empty() {
-        return Err(FormError::Missing { field });
+        return Err(FormError::Missing { form, field });
     }
     Ok(())
 }
 
+fn need_hsa_id(field: &'static str, value: &str) -> Result<(), FormError> {
+    if !is_hsa_id(value) {
+        return Err(FormError::HsaId {
+            field,
+            value: value.to_string(),
+        });
+    }
+    Ok(())
+}
+
+fn need_contact(
+    form: &'static str,
+    (name_field, email_field): (&'static str, &'static str),
+    c: &Contact,
+) -> Result<(), FormError> {
+    need(form, name_field, &c.name)?;
+    need(form, email_field, &c.email)?;
+    if !c.email.contains('@') {
+        return Err(FormError::Email {
+            form,
+            field: email_field,
+            value: c.email.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// The contract's namespace must follow TAK's namespace rule and end in `:<major version>`.
+fn check_contract(contract: &str) -> Result<i64, FormError> {
+    let err = |reason: &str| FormError::Contract {
+        value: contract.to_string(),
+        reason: reason.to_string(),
+    };
+    if contract.chars().count() > TAK_TEXT_MAX
+        || !contract
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | ':' | '-'))
+    {
+        return Err(err(
+            "TAK allows at most 255 of the characters 0-9, a-z, A-Z, '_', '.', ':' and '-'",
+        ));
+    }
+    contract
+        .rsplit_once(':')
+        .and_then(|(_, v)| v.parse::<i64>().ok())
+        .ok_or_else(|| {
+            err(&format!(
+                "a responder namespace ends in its major version, like {RESPONDER_NS}"
+            ))
+        })
+}
+
+/// `urn:…:ProcessCervixScreeningInformationResponder:1` → `ProcessCervixScreeningInformation`.
+fn contract_name(contract: &str) -> String {
+    contract
+        .rsplit(':')
+        .nth(1)
+        .map(|n| n.strip_suffix("Responder").unwrap_or(n).to_string())
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| contract.to_string())
+}
+
+fn clip(text: &str) -> String {
+    text.chars().take(TAK_TEXT_MAX).collect()
+}
+
+fn non_empty(v: &Option<String>) -> Option<&str> {
+    v.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+fn county_region(code: &str) -> Option<&'static str> {
+    COUNTY_CODES
+        .iter()
+        .find(|(c, _)| *c == code)
+        .map(|(_, r)| *r)
+}
+
+/// Checks that `value` is a current county code; the reason otherwise.
+fn check_county(field: &'static str, value: &str, contract: &str) -> Result<(), FormError> {
+    if county_region(value).is_some() {
+        return Ok(());
+    }
+    let why = match value {
+        "02" | "11" | "15" | "16" => format!(
+            "; {value} is a retired county code (02, 11, 15 and 16 no longer name a region)"
+        ),
+        "00" => "; 00 is not a region".to_string(),
+        _ => String::new(),
+    };
+    Err(FormError::NotCounty {
+        field,
+        value: value.to_string(),
+        contract: contract_name(contract),
+        why,
+    })
+}
+
+fn check_url(value: &str) -> Result<(), FormError> {
+    let err = |reason: &str| FormError::Url {
+        value: value.to_string(),
+        reason: reason.to_string(),
+    };
+    if !(value.starts_with("http://") || value.starts_with("https://")) {
+        return Err(err("the platform calls producers over HTTP(S): it must start with https:// (or http://)"));
+    }
+    if let Some(c) = value
+        .chars()
+        .find(|c| !(c.is_ascii_alphanumeric() || "_.:/-?&".contains(*c)))
+    {
+        return Err(err(&format!(
+            "TAK allows only 0-9, a-z, A-Z and _ . : / - ? & in an address, not {c:?}"
+        )));
+    }
+    if !(5..=TAK_TEXT_MAX).contains(&value.chars().count()) {
+        return Err(err("TAK allows 5 to 255 characters"));
+    }
+    Ok(())
+}
+
+/// `2026-12-01T00:00:00+0000`: the order's time format.
+fn timestamp(at: DateTime<Utc>) -> String {
+    at.format("%Y-%m-%dT%H:%M:%S+0000").to_string()
+}
+
+/// The top level of a real-format order, in Beställningsstödet's field order.
+#[derive(Serialize)]
+struct OrderJson<'a> {
+    plattform: &'a str,
+    #[serde(rename = "formatVersion")]
+    format_version: &'static str,
+    version: &'static str,
+    #[serde(rename = "bestallningsTidpunkt")]
+    ordered_at: String,
+    #[serde(rename = "genomforandeTidpunkt")]
+    executes_at: String,
+    utforare: &'a str,
+    kommentar: String,
+    inkludera: Section,
+    exkludera: Section,
+}
+
+/// What the kommentar says about the order.
+struct About<'a> {
+    kind: &'static str,
+    system: &'a SystemInfo,
+    contract: &'a str,
+    environment: EnvName,
+    prestudy: &'a PreStudy,
+    region: Option<&'a str>,
+}
+
+/// The kommentar: the connection, the case number, the region (via an agent) and the contacts,
+/// within TAK's 255 characters.
+fn comment(a: &About<'_>) -> String {
+    let contact = |c: &Contact| match non_empty(&c.phone) {
+        Some(p) => format!("{} <{}>, tfn {p}", c.name.trim(), c.email.trim()),
+        None => format!("{} <{}>", c.name.trim(), c.email.trim()),
+    };
+    let mut text = format!(
+        "Anslutning av {} {} ({}, {}) till {} i {}. Förstudie {}.",
+        a.kind,
+        a.system.hsa_id.trim(),
+        a.system.system_name.trim(),
+        a.system.organisation.trim(),
+        contract_name(a.contract),
+        a.environment.as_str().to_uppercase(),
+        a.prestudy.case_number.trim(),
+    );
+    if let Some(region) = a.region {
+        text.push_str(&format!(" Beställd av ombud för {region}."));
+    }
+    text.push_str(&format!(
+        " Kontakt: {}; teknisk kontakt: {}.",
+        contact(&a.system.main_contact),
+        contact(&a.system.technical_contact)
+    ));
+    clip(&text)
+}
+
+/// When an earlier order was made and executes, from its JSON.
+fn describe(order: &PreparedOrder) -> String {
+    let v: serde_json::Value = serde_json::from_str(&order.json).unwrap_or_default();
+    let field = |k: &str| {
+        v.get(k)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("?")
+            .to_string()
+    };
+    let executes = field("genomforandeTidpunkt");
+    let day = executes.get(..10).unwrap_or(&executes);
+    format!(
+        "the order of {}, executing {day}, for {}",
+        field("bestallningsTidpunkt"),
+        order.logical_addresses.join(", ")
+    )
+}
+
 impl Forms {
-    /// Registers a system for an environment.
+    /// Registers a system for one environment. The HSA-id follows TAK's rule (`[0-9a-zA-Z_-]+`),
+    /// organisation, system name and both contacts' name and e-mail are required, and a system is
+    /// registered once per environment.
     pub fn register_system(&mut self, s: SystemInfo) -> Result<(), FormError> {
-        need("organisation", &s.organisation)?;
-        need("system_name", &s.system_name)?;
-        need("main_contact.name", &s.main_contact.name)?;
-        if !hsa_ok(&s.hsa_id) {
-            return Err(FormError::HsaId(s.hsa_id));
-        }
-        if self
+        const FORM: &str = "system information";
+        need(FORM, "organisation", &s.organisation)?;
+        need(FORM, "system_name", &s.system_name)?;
+        need(FORM, "hsa_id", &s.hsa_id)?;
+        need_hsa_id("hsa_id", s.hsa_id.trim())?;
+        need_contact(
+            FORM,
+            ("main_contact.name", "main_contact.email"),
+            &s.main_contact,
+        )?;
+        need_contact(
+            FORM,
+            ("technical_contact.name", "technical_contact.email"),
+            &s.technical_contact,
+        )?;
+        if let Some(x) = self
             .systems
             .iter()
-            .any(|x| x.hsa_id.eq_ignore_ascii_case(&s.hsa_id) && x.environment == s.environment)
+            .find(|x| same(x.hsa_id.trim(), s.hsa_id.trim()) && x.environment == s.environment)
         {
             return Err(FormError::SystemExists {
-                hsa_id: s.hsa_id,
+                hsa_id: s.hsa_id.trim().to_string(),
                 environment: s.environment,
+                system_name: x.system_name.clone(),
+                organisation: x.organisation.clone(),
             });
         }
-        self.systems.push(s);
+        self.systems.push(SystemInfo {
+            hsa_id: s.hsa_id.trim().to_string(),
+            ..s
+        });
         Ok(())
     }
 
-    /// Registers a pre-study.
+    /// Registers a pre-study. The case number is required and unique (case-insensitive).
     pub fn register_prestudy(&mut self, p: PreStudy) -> Result<(), FormError> {
-        need("case_number", &p.case_number)?;
-        if self
+        const FORM: &str = "pre-study";
+        need(FORM, "case_number", &p.case_number)?;
+        need(FORM, "organisation", &p.organisation)?;
+        if let Some(x) = self
             .prestudies
             .iter()
-            .any(|x| x.case_number == p.case_number)
+            .find(|x| same(x.case_number.trim(), p.case_number.trim()))
         {
-            return Err(FormError::PreStudyExists(p.case_number));
+            return Err(FormError::PreStudyExists {
+                case: p.case_number.trim().to_string(),
+                organisation: x.organisation.clone(),
+            });
         }
-        self.prestudies.push(p);
+        self.prestudies.push(PreStudy {
+            case_number: p.case_number.trim().to_string(),
+            ..p
+        });
         Ok(())
     }
 
-    /// Registered systems.
+    /// The registered systems, in registration order.
     pub fn systems(&self) -> &[SystemInfo] {
         &self.systems
     }
 
-    /// Registered pre-studies.
+    /// The registered pre-studies, in registration order.
     pub fn prestudies(&self) -> &[PreStudy] {
         &self.prestudies
     }
 
-    fn system(&self, hsa_id: &str, env: EnvName) -> Result<&SystemInfo, FormError> {
+    /// The recorded orders (accepted by TAK), in order.
+    pub fn orders(&self) -> &[PreparedOrder] {
+        &self.orders
+    }
+
+    fn system(
+        &self,
+        field: &'static str,
+        hsa_id: &str,
+        environment: EnvName,
+    ) -> Result<&SystemInfo, FormError> {
         self.systems
             .iter()
-            .find(|s| s.hsa_id.eq_ignore_ascii_case(hsa_id) && s.environment == env)
+            .find(|s| same(&s.hsa_id, hsa_id) && s.environment == environment)
             .ok_or_else(|| FormError::UnknownSystem {
+                field,
                 hsa_id: hsa_id.to_string(),
-                environment: env,
+                environment,
             })
     }
 
-    fn prestudy(&self, case: &str, env: EnvName) -> Result<&PreStudy, FormError> {
+    fn prestudy(&self, case: &str, environment: EnvName) -> Result<&PreStudy, FormError> {
         let p = self
             .prestudies
             .iter()
-            .find(|p| p.case_number == case)
-            .ok_or_else(|| FormError::UnknownPreStudy(case.to_string()))?;
-        if !p.approved_for.contains(&env) {
-            return Err(FormError::NotApproved {
+            .find(|p| same(&p.case_number, case))
+            .ok_or_else(|| FormError::UnknownPreStudy {
                 case: case.to_string(),
-                environment: env,
-                approved: p
-                    .approved_for
-                    .iter()
-                    .map(|e| e.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                environment,
+            })?;
+        if !p.approved_for.contains(&environment) {
+            let approved: Vec<&str> = p.approved_for.iter().map(|e| e.as_str()).collect();
+            return Err(FormError::NotApproved {
+                case: p.case_number.clone(),
+                environment,
+                approved: if approved.is_empty() {
+                    "none".to_string()
+                } else {
+                    approved.join(", ")
+                },
             });
         }
         Ok(p)
     }
 
-    fn once(&self, hsa_id: &str, kind: ConnectionKind, env: EnvName) -> Result<(), FormError> {
-        if self.orders.iter().any(|o| {
-            o.kind == kind && o.environment == env && o.hsa_id.eq_ignore_ascii_case(hsa_id)
-        }) {
-            return Err(FormError::AlreadyOrdered {
-                hsa_id: hsa_id.to_string(),
-                kind: match kind {
-                    ConnectionKind::Consumer => "consumer",
-                    ConnectionKind::Producer => "producer",
-                },
-                environment: env,
-            });
+    fn once(
+        &self,
+        field: &'static str,
+        hsa_id: &str,
+        kind: ConnectionKind,
+        environment: EnvName,
+    ) -> Result<(), FormError> {
+        match self
+            .orders
+            .iter()
+            .find(|o| o.kind == kind && o.environment == environment && same(&o.hsa_id, hsa_id))
+        {
+            Some(earlier) => Err(FormError::AlreadyOrdered {
+                field,
+                hsa_id: earlier.hsa_id.clone(),
+                kind,
+                environment,
+                earlier: describe(earlier),
+            }),
+            None => Ok(()),
         }
-        Ok(())
     }
 
-    /// Checks the consumer form and builds its order.
+    /// Checks the consumer form's rules and builds its order: the consumer component (described
+    /// from its system information), the contract and the logical addresses (TAK skips the ones
+    /// that exist) and one authorisation per logical address. Does not submit it.
     pub fn consumer_order(
         &self,
         form: &ConsumerForm,
         platform: &str,
-        _store: &Store,
+        store: &Store,
         now: DateTime<Utc>,
     ) -> Result<PreparedOrder, FormError> {
+        const FORM: &str = "consumer order";
         let env = form.environment;
-        let system = self.system(&form.consumer_hsa_id, env)?;
-        let prestudy = self.prestudy(&form.prestudy_case, env)?;
-        self.once(&form.consumer_hsa_id, ConnectionKind::Consumer, env)?;
+        let consumer = form.consumer_hsa_id.trim();
+        let contract = form.contract.trim();
+        let case = form.prestudy_case.trim();
+        need(FORM, "consumer_hsa_id", consumer)?;
+        need(FORM, "contract", contract)?;
+        need(FORM, "prestudy_case", case)?;
+        need(FORM, "ordered_by", &form.ordered_by)?;
+        need_hsa_id("consumer_hsa_id", consumer)?;
+        let major = check_contract(contract)?;
+
         let addresses: Vec<String> = if form.logical_addresses.is_empty() {
-            let mut a = vec!["SE".to_string()];
+            let mut a = vec![NATIONAL.to_string()];
             if env == EnvName::Sit {
                 a.push(LOAD_MOCKS.to_string());
             }
             a
         } else {
-            form.logical_addresses.clone()
+            form.logical_addresses
+                .iter()
+                .map(|a| a.trim().to_uppercase())
+                .collect()
         };
-        for a in &addresses {
-            if a.eq_ignore_ascii_case(LOAD_MOCKS) && env != EnvName::Sit {
-                return Err(FormError::LoadMocksOutsideSit { environment: env });
+        for (i, a) in addresses.iter().enumerate() {
+            need_hsa_id("logical_addresses", a)?;
+            if MOCK_ADDRESSES.contains(&a.as_str()) && env != EnvName::Sit {
+                return Err(FormError::MocksOutsideSit {
+                    value: a.clone(),
+                    environment: env,
+                });
             }
-            if !hsa_ok(a) {
-                return Err(FormError::HsaId(a.clone()));
+            if a.chars().all(|c| c.is_ascii_digit()) {
+                check_county("logical_addresses", a, contract)?;
+            }
+            if addresses[..i].contains(a) {
+                return Err(FormError::DuplicateAddress { value: a.clone() });
             }
         }
-        let consumer = form.consumer_hsa_id.to_ascii_uppercase();
-        let describe = |a: &str| match a {
-            "SE" => "Nationell nivå (öppen behörighet)".to_string(),
-            LOAD_MOCKS => "Tjänsteplattformens mockproducent i testmiljön".to_string(),
-            other => format!("Logisk adress {other}"),
+
+        let system = self.system("consumer_hsa_id", consumer, env)?;
+        let prestudy = self.prestudy(case, env)?;
+        self.once("consumer_hsa_id", consumer, ConnectionKind::Consumer, env)?;
+
+        let consumer = consumer.to_uppercase();
+        let include = Section {
+            contracts: vec![contract_item(store, contract, major)],
+            logical_addresses: addresses
+                .iter()
+                .map(|a| PlainItem {
+                    hsa_id: a.clone(),
+                    description: address_description(store, a),
+                })
+                .collect(),
+            components: vec![component_item(system, &consumer)],
+            authorisations: addresses
+                .iter()
+                .map(|a| AuthorisationItem {
+                    logical_address: Some(a.clone()),
+                    contract: Some(contract.to_string()),
+                    consumer: Some(consumer.clone()),
+                })
+                .collect(),
+            routes: Vec::new(),
         };
-        let order = json!({
-            "plattform": platform,
-            "formatVersion": "1.0",
-            "version": "1",
-            "bestallningsTidpunkt": now.format("%Y-%m-%dT%H:%M:%S+0000").to_string(),
-            "genomforandeTidpunkt": format!("{}T00:00:00+0000", form.execution_date.format("%Y-%m-%d")),
-            "utforare": form.ordered_by,
-            "kommentar": comment("tjänstekonsument", system, prestudy, form.region_name.as_deref()),
-            "inkludera": {
-                "tjanstekontrakt": [{"namnrymd": form.contract, "beskrivning": contract_description(&form.contract), "majorVersion": major(&form.contract)}],
-                "logiskadresser": addresses.iter().map(|a| json!({"hsaId": a, "beskrivning": describe(a)})).collect::<Vec<_>>(),
-                "tjanstekomponenter": [{"hsaId": consumer, "beskrivning": format!("{}, {}", system.organisation, system.system_name)}],
-                "anropsbehorigheter": addresses.iter().map(|a| json!({"logiskAdress": a, "tjanstekontrakt": form.contract, "tjanstekonsument": consumer})).collect::<Vec<_>>(),
-            },
-            "exkludera": {},
-        });
+        let about = About {
+            kind: "tjänstekonsument",
+            system,
+            contract,
+            environment: env,
+            prestudy,
+            region: non_empty(&form.region_name),
+        };
+        let json = order_json(platform, now, form.execution_date, &form.ordered_by, &about, include);
         Ok(PreparedOrder {
-            json: serde_json::to_string_pretty(&order).unwrap_or_default(),
+            json,
             kind: ConnectionKind::Consumer,
             environment: env,
             hsa_id: consumer,
             logical_addresses: addresses,
-            contract: form.contract.clone(),
+            contract: contract.to_string(),
         })
     }
 
-    /// Checks the producer form and builds its order.
+    /// Checks the producer form's rules and builds its order: the producer component, the
+    /// county's logical address (described with the region's name), the contract (TAK skips the
+    /// ones that exist) and the route (vägval) to the URL with RIVTABP21. Does not submit it.
     pub fn producer_order(
         &self,
         form: &ProducerForm,
@@ -441,318 +845,176 @@ impl Forms {
         store: &Store,
         now: DateTime<Utc>,
     ) -> Result<PreparedOrder, FormError> {
+        const FORM: &str = "producer order";
         let env = form.environment;
-        let system = self.system(&form.producer_hsa_id, env)?;
+        let producer = form.producer_hsa_id.trim();
+        let contract = form.contract.trim();
         let county = form.county_code.trim();
-        let Some((_, region)) = COUNTY_CODES.iter().find(|(c, _)| *c == county) else {
-            let retired = if matches!(county, "00" | "02" | "11" | "15" | "16") {
-                " (02, 11, 15 and 16 are retired county codes and 00 is not a region)"
-            } else {
-                ""
-            };
-            return Err(FormError::NotCounty {
-                code: form.county_code.clone(),
-                codes: COUNTY_CODES
-                    .iter()
-                    .map(|(c, _)| *c)
-                    .collect::<Vec<_>>()
-                    .join(", "),
-                retired,
-            });
-        };
-        if form.rivta_profile != "RIVTABP21" {
-            return Err(FormError::Profile(form.rivta_profile.clone()));
-        }
         let url = form.url.trim();
-        let url_err = |reason: &str| FormError::Url {
-            url: form.url.clone(),
-            reason: reason.to_string(),
+        let case = form.prestudy_case.trim();
+        need(FORM, "producer_hsa_id", producer)?;
+        need(FORM, "contract", contract)?;
+        need(FORM, "county_code", county)?;
+        need(FORM, "url", url)?;
+        need(FORM, "prestudy_case", case)?;
+        need(FORM, "ordered_by", &form.ordered_by)?;
+        need_hsa_id("producer_hsa_id", producer)?;
+        let major = check_contract(contract)?;
+        check_county("county_code", county, contract)?;
+        let region = county_region(county).unwrap_or(county);
+        if form.rivta_profile.trim() != PROFILE {
+            return Err(FormError::Profile {
+                value: form.rivta_profile.clone(),
+                contract: contract_name(contract),
+            });
+        }
+        check_url(url)?;
+
+        let system = self.system("producer_hsa_id", producer, env)?;
+        let prestudy = self.prestudy(case, env)?;
+        self.once("producer_hsa_id", producer, ConnectionKind::Producer, env)?;
+
+        // One producing system per county and contract: TAK's routes from the execution day on
+        // (pending changes included), then the orders recorded earlier.
+        let taken = |holder: String, detail: String| FormError::CountyTaken {
+            county: county.to_string(),
+            region: region.to_string(),
+            contract: contract_name(contract),
+            environment: env,
+            holder,
+            detail,
         };
-        if !(url.starts_with("http://") || url.starts_with("https://")) {
-            return Err(url_err("it must start with http:// or https://"));
-        }
-        if url.len() < 5 || url.len() > 255 {
-            return Err(url_err("it must be 5 to 255 characters long"));
-        }
-        if let Some(c) = url
-            .chars()
-            .find(|c| !(c.is_ascii_alphanumeric() || "_.:/-?&".contains(*c)))
-        {
-            return Err(url_err(&format!(
-                "TAK allows only 0-9, a-z, A-Z and _ . : / - ? & in addresses, not {c:?}"
-            )));
-        }
-        let prestudy = self.prestudy(&form.prestudy_case, env)?;
-        self.once(&form.producer_hsa_id, ConnectionKind::Producer, env)?;
-        let producer = form.producer_hsa_id.to_ascii_uppercase();
-        // One producing system per county and contract: in TAK, and among earlier orders.
-        if let Some(s) = store.latest_snapshot() {
-            for r in s.routes() {
-                if r.logical_address.eq_ignore_ascii_case(county)
-                    && r.contract.eq_ignore_ascii_case(&form.contract)
-                    && r.target.validity.to >= form.execution_date
-                    && !r.target.producer.eq_ignore_ascii_case(&producer)
-                {
-                    return Err(FormError::CountyTaken {
-                        county: county.to_string(),
-                        environment: env,
-                        holder: r.target.producer.clone(),
-                    });
-                }
+        let period = Validity::new(form.execution_date, NaiveDate::MAX);
+        let cat = store.catalogue();
+        for route in store.overlapping_routes(county, contract, period) {
+            let Some(call) = cat.call_addresses.get(route.call_address) else {
+                continue;
+            };
+            let holder = cat
+                .components
+                .get(call.producer)
+                .map(|c| c.hsa_id.clone())
+                .unwrap_or_default();
+            if !same(&holder, producer) {
+                let detail = format!(
+                    "its route in TAK is valid {} to {}, to {}",
+                    route.validity.from, route.validity.to, call.url
+                );
+                return Err(taken(holder, detail));
             }
         }
         if let Some(o) = self.orders.iter().find(|o| {
             o.kind == ConnectionKind::Producer
                 && o.environment == env
-                && !o.hsa_id.eq_ignore_ascii_case(&producer)
-                && o.contract.eq_ignore_ascii_case(&form.contract)
+                && !same(&o.hsa_id, producer)
+                && same(&o.contract, contract)
                 && o.logical_addresses.iter().any(|a| a == county)
         }) {
-            return Err(FormError::CountyTaken {
-                county: county.to_string(),
-                environment: env,
-                holder: o.hsa_id.clone(),
-            });
+            return Err(taken(o.hsa_id.clone(), format!("by {}", describe(o))));
         }
-        let order = json!({
-            "plattform": platform,
-            "formatVersion": "1.0",
-            "version": "1",
-            "bestallningsTidpunkt": now.format("%Y-%m-%dT%H:%M:%S+0000").to_string(),
-            "genomforandeTidpunkt": format!("{}T00:00:00+0000", form.execution_date.format("%Y-%m-%d")),
-            "utforare": form.ordered_by,
-            "kommentar": comment("tjänsteproducent", system, prestudy, form.region_name.as_deref()),
-            "inkludera": {
-                "tjanstekontrakt": [{"namnrymd": form.contract, "beskrivning": contract_description(&form.contract), "majorVersion": major(&form.contract)}],
-                "logiskadresser": [{"hsaId": county, "beskrivning": region}],
-                "tjanstekomponenter": [{"hsaId": producer, "beskrivning": format!("{}, {}", system.organisation, system.system_name)}],
-                "vagval": [{"adress": url, "logiskAdress": county, "tjanstekontrakt": form.contract, "rivtaprofil": "RIVTABP21", "tjanstekomponent": producer}],
-            },
-            "exkludera": {},
-        });
+
+        let producer = producer.to_uppercase();
+        let include = Section {
+            contracts: vec![contract_item(store, contract, major)],
+            logical_addresses: vec![PlainItem {
+                hsa_id: county.to_string(),
+                description: region.to_string(),
+            }],
+            components: vec![component_item(system, &producer)],
+            authorisations: Vec::new(),
+            routes: vec![RouteItem {
+                url: Some(url.to_string()),
+                logical_address: Some(county.to_string()),
+                contract: Some(contract.to_string()),
+                profile: Some(PROFILE.to_string()),
+                producer: Some(producer.clone()),
+            }],
+        };
+        let about = About {
+            kind: "tjänsteproducent",
+            system,
+            contract,
+            environment: env,
+            prestudy,
+            region: non_empty(&form.region_name),
+        };
+        let json = order_json(platform, now, form.execution_date, &form.ordered_by, &about, include);
         Ok(PreparedOrder {
-            json: serde_json::to_string_pretty(&order).unwrap_or_default(),
+            json,
             kind: ConnectionKind::Producer,
             environment: env,
             hsa_id: producer,
             logical_addresses: vec![county.to_string()],
-            contract: form.contract.clone(),
+            contract: contract.to_string(),
         })
     }
 
-    /// Remembers an order TAK accepted (for the one-order-per-system rule).
+    /// Remembers an order TAK accepted, for the one-order-per-system and one-producer-per-county
+    /// rules.
     pub fn record(&mut self, prepared: &PreparedOrder) {
         self.orders.push(prepared.clone());
     }
 }
 
-fn major(contract: &str) -> i64 {
-    contract
-        .rsplit(':')
-        .next()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1)
+/// The contract item: TAK's own description when the contract exists (TAK skips it then),
+/// else its name and major version.
+fn contract_item(store: &Store, contract: &str, major: i64) -> ContractItem {
+    let description = match store.find_contract(contract) {
+        Some(row) => row.description.clone(),
+        None => format!("{} v{major}", contract_name(contract)),
+    };
+    ContractItem {
+        namespace: contract.to_string(),
+        description: clip(&description),
+        major_version: major,
+    }
 }
 
-fn contract_description(contract: &str) -> String {
-    contract
-        .rsplit(':')
-        .nth(1)
-        .map(|n| n.trim_end_matches("Responder").to_string())
-        .unwrap_or_else(|| contract.to_string())
+/// A logical address's description: TAK's own when it exists, else from what the address is.
+fn address_description(store: &Store, address: &str) -> String {
+    if let Some(row) = store.find_logical_address(address) {
+        return row.description.clone();
+    }
+    match address {
+        NATIONAL => "Nationell nivå (öppen behörighet till alla regioner)".to_string(),
+        a if MOCK_ADDRESSES.contains(&a) => {
+            "Tjänsteplattformens mockproducent i testmiljön".to_string()
+        }
+        a => county_region(a).map_or_else(|| format!("Logisk adress {a}"), str::to_string),
+    }
 }
 
-fn comment(kind: &str, system: &SystemInfo, prestudy: &PreStudy, region: Option<&str>) -> String {
-    let mut c = format!(
-        "Anslutning av {kind} {} ({}, {}). Förstudie {}. Kontakt: {} <{}>, teknisk kontakt: {} <{}>.",
-        system.hsa_id,
-        system.organisation,
-        system.system_name,
-        prestudy.case_number,
-        system.main_contact.name,
-        system.main_contact.email,
-        system.technical_contact.name,
-        system.technical_contact.email
-    );
-    if let Some(r) = region {
-        c.push_str(&format!(" Beställd av ombud för {r}."));
+fn component_item(system: &SystemInfo, hsa_id: &str) -> PlainItem {
+    PlainItem {
+        hsa_id: hsa_id.to_string(),
+        description: clip(&format!(
+            "{}, {}",
+            system.system_name.trim(),
+            system.organisation.trim()
+        )),
     }
-    c
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::orders;
-
-    fn contact() -> Contact {
-        Contact {
-            name: "Anna".into(),
-            email: "anna@example.se".into(),
-            phone: None,
-        }
-    }
-
-    fn sit_store() -> Store {
-        let mut store = Store::new("NTJP-TEST");
-        for text in [
-            include_str!("../../fixtures/orders/sit/01-producer-cervix-mocks.json"),
-            include_str!("../../fixtures/orders/sit/02-consumer-testbed.json"),
-        ] {
-            let o =
-                orders::parse(&text.replace("{{mocks}}", "https://127.0.0.1:25000/mocks")).unwrap();
-            orders::apply(&mut store, &o).unwrap();
-        }
-        store.publish("t", "t", Utc::now());
-        store
-    }
-
-    fn forms() -> Forms {
-        let mut f = Forms::default();
-        for env in [EnvName::Sit, EnvName::Qa] {
-            f.register_system(SystemInfo {
-                organisation: "Region Test".into(),
-                system_name: "Sys".into(),
-                hsa_id: "SE2321000016-SYS".into(),
-                main_contact: contact(),
-                technical_contact: contact(),
-                environment: env,
-            })
-            .unwrap();
-        }
-        f.register_prestudy(PreStudy {
-            case_number: "FS-1".into(),
-            organisation: "Region Test".into(),
-            approved_for: vec![EnvName::Sit],
-        })
-        .unwrap();
-        f
-    }
-
-    fn producer(county: &str) -> ProducerForm {
-        ProducerForm {
-            environment: EnvName::Sit,
-            execution_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            producer_hsa_id: "SE2321000016-SYS".into(),
-            contract: RESPONDER_NS.into(),
-            county_code: county.into(),
-            rivta_profile: "RIVTABP21".into(),
-            url: "https://p.example.se/ProcessCervixScreeningInformation/1/rivtabp21".into(),
-            prestudy_case: "FS-1".into(),
-            region_name: None,
-            ordered_by: "t".into(),
-        }
-    }
-
-    fn consumer(env: EnvName) -> ConsumerForm {
-        ConsumerForm {
-            environment: env,
-            execution_date: NaiveDate::from_ymd_opt(2026, 12, 1).unwrap(),
-            consumer_hsa_id: "SE2321000016-SYS".into(),
-            contract: RESPONDER_NS.into(),
-            logical_addresses: vec![],
-            prestudy_case: "FS-1".into(),
-            region_name: Some("Region Test".into()),
-            ordered_by: "t".into(),
-        }
-    }
-
-    #[test]
-    fn a_consumer_form_becomes_an_order_tak_accepts_and_only_once() {
-        let mut f = forms();
-        let mut store = sit_store();
-        let p = f
-            .consumer_order(&consumer(EnvName::Sit), "NTJP-TEST", &store, Utc::now())
-            .unwrap();
-        assert_eq!(p.logical_addresses, vec!["SE", "LOAD-MOCKS"]);
-        let report = orders::apply(&mut store, &orders::parse(&p.json).unwrap()).unwrap();
-        assert!(report.to_text().contains("Nyskapad"));
-        f.record(&p);
-        let e = f
-            .consumer_order(&consumer(EnvName::Sit), "NTJP-TEST", &store, Utc::now())
-            .unwrap_err();
-        assert!(matches!(e, FormError::AlreadyOrdered { .. }), "{e}");
-    }
-
-    #[test]
-    fn producer_rules_name_the_input() {
-        let f = forms();
-        let store = sit_store();
-        let e = f
-            .producer_order(&producer("SE2321000016-X"), "NTJP-TEST", &store, Utc::now())
-            .unwrap_err()
-            .to_string();
-        assert!(
-            e.contains("not a current county code") && e.contains("not an HSA-id"),
-            "{e}"
-        );
-        let e = f
-            .producer_order(&producer("02"), "NTJP-TEST", &store, Utc::now())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("retired"), "{e}");
-        let e = f
-            .producer_order(&producer("14"), "NTJP-TEST", &store, Utc::now())
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("TSTNMT2321000156-MOCK14"), "{e}");
-        let mut bp20 = producer("14");
-        bp20.rivta_profile = "RIVTABP20".into();
-        assert!(matches!(
-            f.producer_order(&bp20, "NTJP-TEST", &store, Utc::now()),
-            Err(FormError::Profile(_))
-        ));
-        let mut bad_url = producer("14");
-        bad_url.url = "https://p.example.se/x?a=b".into();
-        assert!(matches!(
-            f.producer_order(&bad_url, "NTJP-TEST", &store, Utc::now()),
-            Err(FormError::Url { .. })
-        ));
-        // A county nobody produces for yet.
-        let empty = Store::new("NTJP-TEST");
-        let p = f
-            .producer_order(&producer("14"), "NTJP-TEST", &empty, Utc::now())
-            .unwrap();
-        assert!(
-            p.json.contains("Region Västra Götaland") || p.json.contains("\"14\""),
-            "{}",
-            p.json
-        );
-    }
-
-    #[test]
-    fn system_prestudy_and_load_mocks_rules() {
-        let f = forms();
-        let store = sit_store();
-        let mut unknown = consumer(EnvName::Sit);
-        unknown.consumer_hsa_id = "SE2321000016-NOPE".into();
-        assert!(matches!(
-            f.consumer_order(&unknown, "NTJP-TEST", &store, Utc::now()),
-            Err(FormError::UnknownSystem { .. })
-        ));
-        let mut qa = consumer(EnvName::Qa);
-        let e = f
-            .consumer_order(&qa, "NTJP-QA", &store, Utc::now())
-            .unwrap_err();
-        assert!(matches!(e, FormError::NotApproved { .. }), "{e}");
-        qa.prestudy_case = "FS-404".into();
-        assert!(matches!(
-            f.consumer_order(&qa, "NTJP-QA", &store, Utc::now()),
-            Err(FormError::UnknownPreStudy(_))
-        ));
-        let mut f2 = f.clone();
-        f2.register_prestudy(PreStudy {
-            case_number: "FS-QA".into(),
-            organisation: "R".into(),
-            approved_for: vec![EnvName::Qa],
-        })
-        .unwrap();
-        let mut lm = consumer(EnvName::Qa);
-        lm.prestudy_case = "FS-QA".into();
-        lm.logical_addresses = vec!["SE".into(), "LOAD-MOCKS".into()];
-        assert!(matches!(
-            f2.consumer_order(&lm, "NTJP-QA", &store, Utc::now()),
-            Err(FormError::LoadMocksOutsideSit { .. })
-        ));
-    }
+fn order_json(
+    platform: &str,
+    now: DateTime<Utc>,
+    execution_date: NaiveDate,
+    ordered_by: &str,
+    about: &About<'_>,
+    include: Section,
+) -> String {
+    let order = OrderJson {
+        plattform: platform,
+        format_version: "1.0",
+        version: "1",
+        ordered_at: timestamp(now),
+        executes_at: format!("{}T00:00:00+0000", execution_date.format("%Y-%m-%d")),
+        utforare: ordered_by.trim(),
+        kommentar: comment(about),
+        inkludera: include,
+        exkludera: Section::default(),
+    };
+    // Serialising plain strings and numbers cannot fail; an empty string would be refused by
+    // the parser rather than submitted.
+    serde_json::to_string_pretty(&order).unwrap_or_default()
 }
