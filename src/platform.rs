@@ -183,7 +183,7 @@ pub enum ServiceError {
     },
     /// A form rule was broken (HTTP 422).
     #[error(transparent)]
-    Form(#[from] FormError),
+    Form(Box<FormError>),
     /// Publish/rollback refused, unknown version, bad clock value... (HTTP 409/400).
     #[error("{0}")]
     Conflict(String),
@@ -193,6 +193,12 @@ pub enum ServiceError {
     /// The journal could not be written: nothing changed (HTTP 500).
     #[error("journal: {0}")]
     Journal(#[from] JournalError),
+}
+
+impl From<FormError> for ServiceError {
+    fn from(e: FormError) -> Self {
+        ServiceError::Form(Box::new(e))
+    }
 }
 
 /// What the router of an environment reads: the published TAK and the clock.

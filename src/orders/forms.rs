@@ -508,7 +508,9 @@ fn check_url(value: &str) -> Result<(), FormError> {
         reason: reason.to_string(),
     };
     if !(value.starts_with("http://") || value.starts_with("https://")) {
-        return Err(err("the platform calls producers over HTTP(S): it must start with https:// (or http://)"));
+        return Err(err(
+            "the platform calls producers over HTTP(S): it must start with https:// (or http://)",
+        ));
     }
     if let Some(c) = value
         .chars()
@@ -550,38 +552,43 @@ struct OrderJson<'a> {
 struct About<'a> {
     kind: &'static str,
     system: &'a SystemInfo,
-    contract: &'a str,
     environment: EnvName,
     prestudy: &'a PreStudy,
     region: Option<&'a str>,
 }
 
-/// The kommentar: the connection, the case number, the region (via an agent) and the contacts,
-/// within TAK's 255 characters.
+/// The kommentar: the case number, the connection, the region (via an agent) and the contacts,
+/// in that order of importance, within TAK's 255 characters (phone numbers only if they fit;
+/// TAK would cut a longer comment).
 fn comment(a: &About<'_>) -> String {
-    let contact = |c: &Contact| match non_empty(&c.phone) {
-        Some(p) => format!("{} <{}>, tfn {p}", c.name.trim(), c.email.trim()),
-        None => format!("{} <{}>", c.name.trim(), c.email.trim()),
-    };
-    let mut text = format!(
-        "Anslutning av {} {} ({}, {}) till {} i {}. Förstudie {}.",
+    let mut head = format!(
+        "Förstudie {}. Anslutning av {} {} ({}, {}) i {}.",
+        a.prestudy.case_number.trim(),
         a.kind,
         a.system.hsa_id.trim(),
         a.system.system_name.trim(),
         a.system.organisation.trim(),
-        contract_name(a.contract),
         a.environment.as_str().to_uppercase(),
-        a.prestudy.case_number.trim(),
     );
     if let Some(region) = a.region {
-        text.push_str(&format!(" Beställd av ombud för {region}."));
+        head.push_str(&format!(" Beställd av ombud för {region}."));
     }
-    text.push_str(&format!(
-        " Kontakt: {}; teknisk kontakt: {}.",
-        contact(&a.system.main_contact),
-        contact(&a.system.technical_contact)
-    ));
-    clip(&text)
+    let contacts = |phones: bool| {
+        let one = |c: &Contact| match non_empty(&c.phone).filter(|_| phones) {
+            Some(p) => format!("{} <{}> {p}", c.name.trim(), c.email.trim()),
+            None => format!("{} <{}>", c.name.trim(), c.email.trim()),
+        };
+        format!(
+            " Kontakt: {}; teknisk kontakt: {}.",
+            one(&a.system.main_contact),
+            one(&a.system.technical_contact)
+        )
+    };
+    let with_phones = format!("{head}{}", contacts(true));
+    if with_phones.chars().count() <= TAK_TEXT_MAX {
+        return with_phones;
+    }
+    clip(&format!("{head}{}", contacts(false)))
 }
 
 /// When an earlier order was made and executes, from its JSON.
@@ -819,12 +826,18 @@ impl Forms {
         let about = About {
             kind: "tjänstekonsument",
             system,
-            contract,
             environment: env,
             prestudy,
             region: non_empty(&form.region_name),
         };
-        let json = order_json(platform, now, form.execution_date, &form.ordered_by, &about, include);
+        let json = order_json(
+            platform,
+            now,
+            form.execution_date,
+            &form.ordered_by,
+            &about,
+            include,
+        );
         Ok(PreparedOrder {
             json,
             kind: ConnectionKind::Consumer,
@@ -933,12 +946,18 @@ impl Forms {
         let about = About {
             kind: "tjänsteproducent",
             system,
-            contract,
             environment: env,
             prestudy,
             region: non_empty(&form.region_name),
         };
-        let json = order_json(platform, now, form.execution_date, &form.ordered_by, &about, include);
+        let json = order_json(
+            platform,
+            now,
+            form.execution_date,
+            &form.ordered_by,
+            &about,
+            include,
+        );
         Ok(PreparedOrder {
             json,
             kind: ConnectionKind::Producer,
@@ -1017,4 +1036,580 @@ fn order_json(
     // Serialising plain strings and numbers cannot fail; an empty string would be refused by
     // the parser rather than submitted.
     serde_json::to_string_pretty(&order).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::TimeZone;
+
+    use super::*;
+    use crate::orders::{self, Status};
+
+    const MOCKS: &str = "https://127.0.0.1:25000/mocks";
+    const KALL: &str = "SE2321000016-KALL";
+    const PROD: &str = "SE2321000016-PROD";
+    const PRD2: &str = "SE2321000016-PRD2";
+
+    fn now() -> DateTime<Utc> {
+        Utc.with_ymd_and_hms(2026, 11, 20, 8, 0, 0).unwrap()
+    }
+
+    fn day(y: i32, m: u32, d: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, d).unwrap()
+    }
+
+    /// A store prepared like the real start-up: the environment's fixture orders, published.
+    fn fixture_store(platform: &str, orders_text: &[&str]) -> Store {
+        let mut store = Store::new(platform);
+        for text in orders_text {
+            let order = orders::parse(&text.replace("{{mocks}}", MOCKS)).unwrap();
+            orders::apply(&mut store, &order).unwrap();
+        }
+        store.publish("test", "start", now());
+        store
+    }
+
+    fn sit_store() -> Store {
+        fixture_store(
+            "NTJP-TEST",
+            &[
+                include_str!("../../fixtures/orders/sit/01-producer-cervix-mocks.json"),
+                include_str!("../../fixtures/orders/sit/02-consumer-testbed.json"),
+            ],
+        )
+    }
+
+    fn qa_store() -> Store {
+        fixture_store(
+            "NTJP-QA",
+            &[
+                include_str!("../../fixtures/orders/qa/01-producer-cervix-mocks.json"),
+                include_str!("../../fixtures/orders/qa/02-consumer-testbed.json"),
+            ],
+        )
+    }
+
+    fn contact(name: &str, email: &str) -> Contact {
+        Contact {
+            name: name.into(),
+            email: email.into(),
+            phone: None,
+        }
+    }
+
+    fn system(hsa_id: &str, name: &str, environment: EnvName) -> SystemInfo {
+        SystemInfo {
+            organisation: "Region Testland".into(),
+            system_name: name.into(),
+            hsa_id: hsa_id.into(),
+            main_contact: Contact {
+                phone: Some("010-123 45 67".into()),
+                ..contact("Anna Andersson", "anna@example.se")
+            },
+            technical_contact: contact("Bo Berg", "bo@example.se"),
+            environment,
+        }
+    }
+
+    fn forms() -> Forms {
+        let mut f = Forms::default();
+        for (hsa, name, env) in [
+            (KALL, "Kallelsesystemet", EnvName::Sit),
+            (KALL, "Kallelsesystemet", EnvName::Qa),
+            (PROD, "Screeningregistret", EnvName::Sit),
+            (PRD2, "Screeningregistret 2", EnvName::Sit),
+        ] {
+            f.register_system(system(hsa, name, env)).unwrap();
+        }
+        for (case, envs) in [
+            ("FS-2026-001", vec![EnvName::Sit]),
+            ("FS-2026-002", vec![EnvName::Qa]),
+        ] {
+            f.register_prestudy(PreStudy {
+                case_number: case.into(),
+                organisation: "Region Testland".into(),
+                approved_for: envs,
+            })
+            .unwrap();
+        }
+        f
+    }
+
+    fn consumer(env: EnvName, case: &str) -> ConsumerForm {
+        ConsumerForm {
+            environment: env,
+            execution_date: day(2026, 12, 1),
+            consumer_hsa_id: KALL.into(),
+            contract: RESPONDER_NS.into(),
+            logical_addresses: vec![],
+            prestudy_case: case.into(),
+            region_name: Some("Region Testland".into()),
+            ordered_by: "Anna Andersson".into(),
+        }
+    }
+
+    fn producer(hsa_id: &str, county: &str) -> ProducerForm {
+        ProducerForm {
+            environment: EnvName::Sit,
+            execution_date: day(2026, 12, 1),
+            producer_hsa_id: hsa_id.into(),
+            contract: RESPONDER_NS.into(),
+            county_code: county.into(),
+            rivta_profile: "RIVTABP21".into(),
+            url: format!(
+                "https://screening.example.se:8443/{county}/ProcessCervixScreeningInformation/1/rivtabp21"
+            ),
+            prestudy_case: "FS-2026-001".into(),
+            region_name: None,
+            ordered_by: "Anna Andersson".into(),
+        }
+    }
+
+    fn consumer_error(f: &Forms, form: &ConsumerForm, store: &Store) -> String {
+        f.consumer_order(form, "NTJP-TEST", store, now())
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn producer_error(f: &Forms, form: &ProducerForm, store: &Store) -> String {
+        f.producer_order(form, "NTJP-TEST", store, now())
+            .unwrap_err()
+            .to_string()
+    }
+
+    fn created(report: &orders::Report, section: &str) -> Vec<String> {
+        report
+            .included(section)
+            .iter()
+            .filter(|r| r.status == Status::Created)
+            .map(|r| r.value.clone())
+            .collect()
+    }
+
+    #[test]
+    fn the_consumer_form_gives_a_real_order_that_tak_accepts() {
+        let f = forms();
+        let mut store = sit_store();
+        let p = f
+            .consumer_order(
+                &consumer(EnvName::Sit, "FS-2026-001"),
+                "NTJP-TEST",
+                &store,
+                now(),
+            )
+            .unwrap();
+        assert_eq!(p.kind, ConnectionKind::Consumer);
+        assert_eq!((p.environment, p.hsa_id.as_str()), (EnvName::Sit, KALL));
+        assert_eq!(p.logical_addresses, ["SE", "LOAD-MOCKS"]);
+        // The real format, in Beställningsstödet's field order.
+        let head: Vec<&str> = p.json.lines().take(8).collect();
+        assert_eq!(
+            head,
+            [
+                "{",
+                r#"  "plattform": "NTJP-TEST","#,
+                r#"  "formatVersion": "1.0","#,
+                r#"  "version": "1","#,
+                r#"  "bestallningsTidpunkt": "2026-11-20T08:00:00+0000","#,
+                r#"  "genomforandeTidpunkt": "2026-12-01T00:00:00+0000","#,
+                r#"  "utforare": "Anna Andersson","#,
+                r#"  "kommentar": "Förstudie FS-2026-001. Anslutning av tjänstekonsument SE2321000016-KALL (Kallelsesystemet, Region Testland) i SIT. Beställd av ombud för Region Testland. Kontakt: Anna Andersson <anna@example.se> 010-123 45 67; teknisk kontakt: Bo Berg <bo@example.se>.","#,
+            ]
+        );
+        let order = orders::parse(&p.json).unwrap();
+        assert_eq!(
+            order.include.components[0].description,
+            "Kallelsesystemet, Region Testland"
+        );
+        let report = orders::apply(&mut store, &order).unwrap();
+        assert_eq!(created(&report, "Tjänstekomponenter"), [KALL]);
+        let auth = created(&report, "Anropsbehörigheter");
+        assert_eq!(auth.len(), 2, "{}", report.to_text());
+        assert!(
+            auth[0].starts_with("SE - SE2321000016-KALL - urn:"),
+            "{auth:?}"
+        );
+        assert!(
+            auth[1].starts_with("LOAD-MOCKS - SE2321000016-KALL - urn:"),
+            "{auth:?}"
+        );
+        // SE, LOAD-MOCKS and the contract exist: TAK skipped them.
+        assert!(created(&report, "Logiska adresser").is_empty());
+        assert!(created(&report, "Tjänstekontrakt").is_empty());
+    }
+
+    #[test]
+    fn a_consumer_in_qa_gets_se_only_and_tak_accepts_it() {
+        let f = forms();
+        let mut store = qa_store();
+        let p = f
+            .consumer_order(
+                &consumer(EnvName::Qa, "FS-2026-002"),
+                "NTJP-QA",
+                &store,
+                now(),
+            )
+            .unwrap();
+        assert_eq!(p.logical_addresses, ["SE"]);
+        let report = orders::apply(&mut store, &orders::parse(&p.json).unwrap()).unwrap();
+        assert_eq!(created(&report, "Anropsbehörigheter").len(), 1);
+    }
+
+    #[test]
+    fn the_producer_form_gives_a_real_order_that_tak_accepts_once_the_county_is_free() {
+        let f = forms();
+        let mut store = sit_store();
+        let form = ProducerForm {
+            region_name: Some("Region Norrbotten".into()),
+            ..producer(PROD, "25")
+        };
+        // The mock producer holds county 25 ...
+        assert!(
+            producer_error(&f, &form, &store).contains("TSTNMT2321000156-MOCK25"),
+            "{}",
+            producer_error(&f, &form, &store)
+        );
+        // ... until its route is excluded (the platform's own order, as in the examples).
+        let exclusion = include_str!("../../fixtures/orders/examples/exclude-route-25.json");
+        let order = orders::parse(&exclusion.replace("{{mocks}}", MOCKS)).unwrap();
+        orders::apply(&mut store, &order).unwrap();
+
+        let p = f.producer_order(&form, "NTJP-TEST", &store, now()).unwrap();
+        assert_eq!(
+            (p.kind, p.hsa_id.as_str()),
+            (ConnectionKind::Producer, PROD)
+        );
+        let order = orders::parse(&p.json).unwrap();
+        assert_eq!(order.include.logical_addresses[0].hsa_id, "25");
+        assert_eq!(
+            order.include.logical_addresses[0].description,
+            "Region Norrbotten"
+        );
+        assert!(
+            order
+                .comment
+                .as_deref()
+                .unwrap()
+                .contains("i SIT. Beställd av ombud för Region Norrbotten."),
+            "{:?}",
+            order.comment
+        );
+        let report = orders::apply(&mut store, &order).unwrap();
+        assert_eq!(created(&report, "Tjänstekomponenter"), [PROD]);
+        assert_eq!(
+            created(&report, "Vägval"),
+            [
+                "25 - urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1 - SE2321000016-PROD - RIVTABP21 - https://screening.example.se:8443/25/ProcessCervixScreeningInformation/1/rivtabp21 (2026-12-01 - 2126-12-01)"
+            ],
+            "{}",
+            report.to_text()
+        );
+    }
+
+    #[test]
+    fn the_comment_keeps_the_important_parts_within_tak_s_255_characters() {
+        let f = forms();
+        let store = sit_store();
+        let comment = |form: &ConsumerForm| {
+            let p = f.consumer_order(form, "NTJP-TEST", &store, now()).unwrap();
+            orders::parse(&p.json).unwrap().comment.unwrap_or_default()
+        };
+        let mut form = consumer(EnvName::Sit, "FS-2026-001");
+        form.region_name = None;
+        assert_eq!(
+            comment(&form),
+            "Förstudie FS-2026-001. Anslutning av tjänstekonsument SE2321000016-KALL (Kallelsesystemet, Region Testland) i SIT. Kontakt: Anna Andersson <anna@example.se> 010-123 45 67; teknisk kontakt: Bo Berg <bo@example.se>."
+        );
+        form.region_name = Some(format!("Region {}", "X".repeat(300)));
+        let long = comment(&form);
+        assert_eq!(long.chars().count(), 255);
+        assert!(long.starts_with(
+            "Förstudie FS-2026-001. Anslutning av tjänstekonsument SE2321000016-KALL"
+        ));
+    }
+
+    #[test]
+    fn system_information_rules() {
+        let mut f = forms();
+        let mut s = system("SE2321000016-NY", "Nytt", EnvName::Sit);
+        s.organisation = " ".into();
+        assert_eq!(
+            f.register_system(s).unwrap_err().to_string(),
+            "system information: organisation must not be empty"
+        );
+        let s = system("SE2321000016 NY", "Nytt", EnvName::Sit);
+        assert_eq!(
+            f.register_system(s).unwrap_err().to_string(),
+            r#"hsa_id: "SE2321000016 NY" is not a valid HSA-id: TAK allows 1 to 255 of the characters 0-9, a-z, A-Z, '_' and '-'"#
+        );
+        let mut s = system("SE2321000016-NY", "Nytt", EnvName::Sit);
+        s.technical_contact.email = "bo.example.se".into();
+        assert_eq!(
+            f.register_system(s).unwrap_err().to_string(),
+            r#"system information: technical_contact.email "bo.example.se" is not an e-mail address"#
+        );
+        let s = system("se2321000016-kall", "Kallelse 2", EnvName::Sit);
+        assert_eq!(
+            f.register_system(s).unwrap_err().to_string(),
+            r#"hsa_id: system se2321000016-kall is already registered for sit ("Kallelsesystemet", Region Testland); a system is registered once per environment"#
+        );
+        f.register_system(system(KALL, "Kallelsesystemet", EnvName::Prod))
+            .unwrap();
+        assert_eq!(f.systems().len(), 5);
+    }
+
+    #[test]
+    fn pre_study_rules() {
+        let mut f = forms();
+        let p = |case: &str| PreStudy {
+            case_number: case.into(),
+            organisation: "Region Annat".into(),
+            approved_for: vec![EnvName::Prod],
+        };
+        assert_eq!(
+            f.register_prestudy(p("")).unwrap_err().to_string(),
+            "pre-study: case_number must not be empty"
+        );
+        assert_eq!(
+            f.register_prestudy(p("fs-2026-001"))
+                .unwrap_err()
+                .to_string(),
+            "case_number: pre-study fs-2026-001 is already registered (for Region Testland); case numbers are unique"
+        );
+        f.register_prestudy(p("FS-2026-003")).unwrap();
+        assert_eq!(f.prestudies().len(), 3);
+    }
+
+    #[test]
+    fn the_system_must_be_registered_for_the_environment() {
+        let f = forms();
+        let store = sit_store();
+        let form = ProducerForm {
+            environment: EnvName::Qa,
+            prestudy_case: "FS-2026-002".into(),
+            ..producer(PROD, "12")
+        };
+        assert_eq!(
+            producer_error(&f, &form, &store),
+            "producer_hsa_id: system SE2321000016-PROD is not registered for qa: register its system information for qa first (POST /api/systems with \"environment\": \"qa\", or `ntjp system register --env qa --hsa-id SE2321000016-PROD --organisation ... --name ...`)"
+        );
+    }
+
+    #[test]
+    fn an_approved_pre_study_for_the_environment_is_required() {
+        let f = forms();
+        let store = sit_store();
+        assert_eq!(
+            consumer_error(&f, &consumer(EnvName::Sit, "FS-2026-404"), &store),
+            "prestudy_case: pre-study FS-2026-404 is not registered: an approved pre-study is required before connection; register it first (POST /api/prestudies, or `ntjp prestudy register --case FS-2026-404 --organisation ... --env sit`)"
+        );
+        assert_eq!(
+            consumer_error(&f, &consumer(EnvName::Sit, "FS-2026-002"), &store),
+            "prestudy_case: pre-study FS-2026-002 is not approved for sit (approved for: qa); an approved pre-study for sit is required before connection"
+        );
+    }
+
+    #[test]
+    fn one_order_per_system_connection_type_and_environment() {
+        let mut f = forms();
+        let mut store = sit_store();
+        let form = consumer(EnvName::Sit, "FS-2026-001");
+        let p = f.consumer_order(&form, "NTJP-TEST", &store, now()).unwrap();
+        orders::apply(&mut store, &orders::parse(&p.json).unwrap()).unwrap();
+        f.record(&p);
+        assert_eq!(
+            consumer_error(&f, &form, &store),
+            "consumer_hsa_id: SE2321000016-KALL already has a consumer order in sit (the order of 2026-11-20T08:00:00+0000, executing 2026-12-01, for SE, LOAD-MOCKS); Beställningsstödet takes one order per system, connection type and environment: change an existing connection with a raw order (POST /api/sit/orders, or `ntjp order apply FILE --env sit`)"
+        );
+        // Another environment, or the other connection type, is a new order.
+        f.consumer_order(
+            &consumer(EnvName::Qa, "FS-2026-002"),
+            "NTJP-QA",
+            &qa_store(),
+            now(),
+        )
+        .unwrap();
+        // The registry survives serialisation (it is journaled) with its orders.
+        let back: Forms = serde_json::from_str(&serde_json::to_string(&f).unwrap()).unwrap();
+        assert_eq!(back.orders(), f.orders());
+        assert!(matches!(
+            back.consumer_order(&form, "NTJP-TEST", &store, now()),
+            Err(FormError::AlreadyOrdered { .. })
+        ));
+    }
+
+    #[test]
+    fn a_producer_is_addressed_by_a_current_county_code() {
+        let f = forms();
+        let store = Store::new("NTJP-TEST");
+        let codes =
+            "01, 03, 04, 05, 06, 07, 08, 09, 10, 12, 13, 14, 17, 18, 19, 20, 21, 22, 23, 24, 25";
+        assert_eq!(
+            producer_error(&f, &producer(PROD, "1A"), &store),
+            format!(
+                "county_code: logical address 1A is not a current county code ({codes}); a producer of ProcessCervixScreeningInformation is addressed by its region's two-digit county code, not an HSA-id"
+            )
+        );
+        assert_eq!(
+            producer_error(&f, &producer(PROD, "SE2321000016-1234"), &store),
+            format!(
+                "county_code: logical address SE2321000016-1234 is not a current county code ({codes}); a producer of ProcessCervixScreeningInformation is addressed by its region's two-digit county code, not an HSA-id"
+            )
+        );
+        for retired in ["02", "11", "15", "16"] {
+            assert_eq!(
+                producer_error(&f, &producer(PROD, retired), &store),
+                format!(
+                    "county_code: logical address {retired} is not a current county code ({codes}); a producer of ProcessCervixScreeningInformation is addressed by its region's two-digit county code, not an HSA-id; {retired} is a retired county code (02, 11, 15 and 16 no longer name a region)"
+                )
+            );
+        }
+        assert_eq!(
+            producer_error(&f, &producer(PROD, "00"), &store),
+            format!(
+                "county_code: logical address 00 is not a current county code ({codes}); a producer of ProcessCervixScreeningInformation is addressed by its region's two-digit county code, not an HSA-id; 00 is not a region"
+            )
+        );
+        // A consumer naming a retired code gets the same reason.
+        let mut form = consumer(EnvName::Sit, "FS-2026-001");
+        form.logical_addresses = vec!["SE".into(), "11".into()];
+        assert!(
+            consumer_error(&f, &form, &store)
+                .starts_with("logical_addresses: logical address 11 is not a current county code")
+        );
+    }
+
+    #[test]
+    fn one_producing_system_per_county_and_contract() {
+        // In TAK: the mock producer's route for 14 runs from 2025-01-01.
+        let mut f = forms();
+        let store = sit_store();
+        assert_eq!(
+            producer_error(&f, &producer(PROD, "14"), &store),
+            "county_code: county 14 (Västra Götalandsregionen) already has a producing system for ProcessCervixScreeningInformation in sit: TSTNMT2321000156-MOCK14 (its route in TAK is valid 2025-01-01 to 2125-01-01, to https://127.0.0.1:25000/mocks/14/ProcessCervixScreeningInformation/1/rivtabp21); there is one producing system per county and contract, so TSTNMT2321000156-MOCK14's route must end before another system can be ordered for the county"
+        );
+        // Among the orders: PROD holds 12 by an earlier order (not yet published or executed).
+        let empty = Store::new("NTJP-TEST");
+        let p = f
+            .producer_order(&producer(PROD, "12"), "NTJP-TEST", &empty, now())
+            .unwrap();
+        f.record(&p);
+        assert_eq!(
+            producer_error(&f, &producer(PRD2, "12"), &empty),
+            "county_code: county 12 (Region Skåne) already has a producing system for ProcessCervixScreeningInformation in sit: SE2321000016-PROD (by the order of 2026-11-20T08:00:00+0000, executing 2026-12-01, for 12); there is one producing system per county and contract, so SE2321000016-PROD's route must end before another system can be ordered for the county"
+        );
+        // Another county is free.
+        f.producer_order(&producer(PRD2, "13"), "NTJP-TEST", &empty, now())
+            .unwrap();
+        // The same producer again: one order per system.
+        assert!(
+            producer_error(&f, &producer(PROD, "13"), &empty).starts_with(
+                "producer_hsa_id: SE2321000016-PROD already has a producer order in sit"
+            )
+        );
+    }
+
+    #[test]
+    fn load_mocks_only_in_sit_and_each_address_once() {
+        let f = forms();
+        let store = qa_store();
+        let mut form = consumer(EnvName::Qa, "FS-2026-002");
+        form.logical_addresses = vec!["SE".into(), "load-mocks".into()];
+        assert_eq!(
+            consumer_error(&f, &form, &store),
+            "logical_addresses: LOAD-MOCKS exists only in SIT (the platform's mock producer in the test environment); qa has no LOAD-MOCKS: order SE (and county codes) only"
+        );
+        form.logical_addresses = vec!["SE".into(), "14".into(), "se".into()];
+        assert_eq!(
+            consumer_error(&f, &form, &store),
+            "logical_addresses: SE is listed more than once (TAK refuses an order with the same authorisation twice)"
+        );
+        form.logical_addresses = vec!["SE".into(), "14".into()];
+        let p = f.consumer_order(&form, "NTJP-QA", &store, now()).unwrap();
+        assert_eq!(p.logical_addresses, ["SE", "14"]);
+    }
+
+    #[test]
+    fn the_profile_must_be_rivtabp21() {
+        let f = forms();
+        let form = ProducerForm {
+            rivta_profile: "RIVTABP20".into(),
+            ..producer(PROD, "12")
+        };
+        assert_eq!(
+            producer_error(&f, &form, &Store::new("NTJP-TEST")),
+            r#"rivta_profile: "RIVTABP20" is not allowed: ProcessCervixScreeningInformation is RIVTABP21 only"#
+        );
+    }
+
+    #[test]
+    fn the_url_follows_tak_s_rule() {
+        let f = forms();
+        let store = Store::new("NTJP-TEST");
+        let with = |url: &str| ProducerForm {
+            url: url.into(),
+            ..producer(PROD, "12")
+        };
+        assert_eq!(
+            producer_error(&f, &with("ftp://screening.example.se/x"), &store),
+            r#"url: "ftp://screening.example.se/x" is not valid: the platform calls producers over HTTP(S): it must start with https:// (or http://)"#
+        );
+        assert_eq!(
+            producer_error(&f, &with("https://screening.example.se/x?a=b"), &store),
+            r#"url: "https://screening.example.se/x?a=b" is not valid: TAK allows only 0-9, a-z, A-Z and _ . : / - ? & in an address, not '='"#
+        );
+        let long = format!("https://{}.se", "a".repeat(250));
+        assert_eq!(
+            producer_error(&f, &with(&long), &store),
+            format!(r#"url: "{long}" is not valid: TAK allows 5 to 255 characters"#)
+        );
+        assert_eq!(
+            producer_error(&f, &with(""), &store),
+            "producer order: url must not be empty"
+        );
+        // Without the profile and major version in the path it is unusual, but allowed.
+        f.producer_order(
+            &with("http://screening.example.se/cervix"),
+            "NTJP-TEST",
+            &store,
+            now(),
+        )
+        .unwrap();
+    }
+
+    #[test]
+    fn the_contract_must_be_a_responder_namespace() {
+        let f = forms();
+        let mut form = consumer(EnvName::Sit, "FS-2026-001");
+        form.contract = "ProcessCervixScreeningInformation".into();
+        assert_eq!(
+            consumer_error(&f, &form, &sit_store()),
+            r#"contract: "ProcessCervixScreeningInformation" is not a service contract namespace: a responder namespace ends in its major version, like urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1"#
+        );
+    }
+
+    #[test]
+    fn forms_arrive_as_json_with_defaults() {
+        let form: ConsumerForm = serde_json::from_str(
+            r#"{"environment": "sit", "execution_date": "2026-12-01",
+                "consumer_hsa_id": "SE2321000016-KALL", "prestudy_case": "FS-2026-001"}"#,
+        )
+        .unwrap();
+        assert_eq!(form.contract, RESPONDER_NS);
+        assert!(form.logical_addresses.is_empty() && form.region_name.is_none());
+        assert_eq!(form.ordered_by, "Beställningsstödet");
+        let form: ProducerForm = serde_json::from_str(
+            r#"{"environment": "qa", "execution_date": "2026-12-01", "producer_hsa_id": "X",
+                "county_code": "14", "url": "https://x.se/", "prestudy_case": "FS"}"#,
+        )
+        .unwrap();
+        assert_eq!(form.rivta_profile, "RIVTABP21");
+        assert_eq!(form.environment, EnvName::Qa);
+        // Journals written before the last two fields existed still read.
+        let old: PreparedOrder = serde_json::from_str(
+            r#"{"json": "{}", "kind": "producer", "environment": "sit", "hsa_id": "X"}"#,
+        )
+        .unwrap();
+        assert!(old.logical_addresses.is_empty() && old.contract.is_empty());
+    }
 }
