@@ -201,6 +201,23 @@ impl From<FormError> for ServiceError {
     }
 }
 
+/// Makes `event` durable in the journal (when `record` and a journal is open). Called before
+/// any state changes, so a failure leaves the state as it was.
+fn persist(
+    journal: Option<&mut Journal>,
+    record: bool,
+    at: DateTime<Utc>,
+    event: &Event,
+) -> Result<(), ServiceError> {
+    let (true, Some(journal)) = (record, journal) else {
+        return Ok(());
+    };
+    let value = serde_json::to_value(event)
+        .map_err(|e| ServiceError::Conflict(format!("the change cannot be journaled: {e}")))?;
+    journal.append(at, value)?;
+    Ok(())
+}
+
 /// What the router of an environment reads: the published TAK and the clock.
 pub struct Platform {
     /// Which environment.
@@ -402,7 +419,7 @@ impl Platforms {
                     Ok(e) => e,
                     Err(e) => return Err(fail(format!("unknown event: {e}"))),
                 };
-                if let Err(e) = this.apply_event(&event, entry.at, None) {
+                if let Err(e) = this.apply_event(&event, entry.at, false) {
                     return Err(fail(e.to_string()));
                 }
             }
@@ -430,13 +447,13 @@ impl Platforms {
         &self.mocks_base
     }
 
-    /// Applies one event: to the state, and (when `journal` is given, i.e. not replaying)
-    /// to the journal before the state changes. Returns the new order record for orders.
+    /// Applies one event: to the state, and (when `record`, i.e. not replaying) to the
+    /// journal before the state changes. Returns the new order record for orders.
     fn apply_event(
         &self,
         event: &Event,
         at: DateTime<Utc>,
-        journal: Option<()>,
+        record: bool,
     ) -> Result<Option<OrderRecord>, ServiceError> {
         let mut core = lock(&self.core);
         let core = &mut *core;
@@ -463,11 +480,7 @@ impl Platforms {
                 let snapshot = publish
                     .as_ref()
                     .map(|p| candidate.publish(&p.executor, &p.comment, at));
-                if journal.is_some()
-                    && let Some(j) = core.journal.as_mut()
-                {
-                    j.append(at, serde_json::to_value(event).unwrap_or_default())?;
-                }
+                persist(core.journal.as_mut(), record, at, event)?;
                 state.store = candidate;
                 if let Some(prepared) = form {
                     core.forms.record(prepared);
@@ -519,11 +532,7 @@ impl Platforms {
                     .ok_or_else(|| ServiceError::NotFound(format!("no environment {env}")))?;
                 let mut candidate = state.store.clone();
                 let snapshot = candidate.publish(&info.executor, &info.comment, at);
-                if journal.is_some()
-                    && let Some(j) = core.journal.as_mut()
-                {
-                    j.append(at, serde_json::to_value(event).unwrap_or_default())?;
-                }
+                persist(core.journal.as_mut(), record, at, event)?;
                 state.store = candidate;
                 let version = snapshot.version();
                 for o in state
@@ -545,11 +554,7 @@ impl Platforms {
                 let latest = candidate
                     .rollback(*version)
                     .map_err(|e| ServiceError::Conflict(e.to_string()))?;
-                if journal.is_some()
-                    && let Some(j) = core.journal.as_mut()
-                {
-                    j.append(at, serde_json::to_value(event).unwrap_or_default())?;
-                }
+                persist(core.journal.as_mut(), record, at, event)?;
                 state.store = candidate;
                 for o in state
                     .orders
@@ -562,20 +567,12 @@ impl Platforms {
                 Ok(None)
             }
             Event::Clock { env, offset_days } => {
-                if journal.is_some()
-                    && let Some(j) = core.journal.as_mut()
-                {
-                    j.append(at, serde_json::to_value(event).unwrap_or_default())?;
-                }
+                persist(core.journal.as_mut(), record, at, event)?;
                 self.platform(*env).clock.set_offset_days(*offset_days);
                 Ok(None)
             }
             Event::Settings { env, auto_publish } => {
-                if journal.is_some()
-                    && let Some(j) = core.journal.as_mut()
-                {
-                    j.append(at, serde_json::to_value(event).unwrap_or_default())?;
-                }
+                persist(core.journal.as_mut(), record, at, event)?;
                 self.platform(*env)
                     .auto_publish
                     .store(*auto_publish, Ordering::Relaxed);
@@ -584,22 +581,14 @@ impl Platforms {
             Event::System { system } => {
                 let mut forms = core.forms.clone();
                 forms.register_system(system.clone())?;
-                if journal.is_some()
-                    && let Some(j) = core.journal.as_mut()
-                {
-                    j.append(at, serde_json::to_value(event).unwrap_or_default())?;
-                }
+                persist(core.journal.as_mut(), record, at, event)?;
                 core.forms = forms;
                 Ok(None)
             }
             Event::PreStudy { prestudy } => {
                 let mut forms = core.forms.clone();
                 forms.register_prestudy(prestudy.clone())?;
-                if journal.is_some()
-                    && let Some(j) = core.journal.as_mut()
-                {
-                    j.append(at, serde_json::to_value(event).unwrap_or_default())?;
-                }
+                persist(core.journal.as_mut(), record, at, event)?;
                 core.forms = forms;
                 Ok(None)
             }
@@ -607,7 +596,7 @@ impl Platforms {
     }
 
     fn record_event(&self, event: Event) -> Result<Option<OrderRecord>, ServiceError> {
-        self.apply_event(&event, Utc::now(), Some(()))
+        self.apply_event(&event, Utc::now(), true)
     }
 
     /// Submits a raw order. `publish`: None = the environment's setting.

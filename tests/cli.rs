@@ -36,21 +36,6 @@ fn wait_for_file(path: &Path, child: &mut Child) -> String {
     panic!("{} was not written within 60 s", path.display());
 }
 
-/// The README's curl example: the fenced block after the `curl-example` marker.
-fn readme_curl_example() -> String {
-    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
-    let start = readme
-        .find("<!-- curl-example -->")
-        .expect("README has a curl-example marker");
-    let rest = &readme[start..];
-    let open = rest
-        .find("```sh\n")
-        .expect("a ```sh block after the marker")
-        + 6;
-    let close = rest[open..].find("```").unwrap();
-    rest[open..open + close].to_string()
-}
-
 #[test]
 fn serve_as_in_the_readme_answers_the_curl_example_and_stops_on_sigterm() {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
@@ -79,7 +64,7 @@ fn serve_as_in_the_readme_answers_the_curl_example_and_stops_on_sigterm() {
     let port = sit.rsplit(':').next().unwrap().trim_end_matches("/vp");
 
     // The example as printed, with the default state dir and port replaced by this run's.
-    let example = readme_curl_example()
+    let example = readme_block("<!-- curl-example -->")
         .replace(".ntjp/", &format!("{}/", state.path().display()))
         .replace("localhost:20000", &format!("localhost:{port}"));
     let out = Command::new("bash")
@@ -196,7 +181,7 @@ fn config_show_prints_the_effective_configuration() {
     assert!(text.contains("max_request_bytes = 15728640"), "{text}");
 }
 
-/// The README's order workflow block.
+/// The fenced ```sh block after `marker` in the README.
 fn readme_block(marker: &str) -> String {
     let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
     let start = readme
