@@ -6,6 +6,8 @@
 //! reads an answer back by streaming. This module does no IO and does not validate requests
 //! against the schema or the contract's rules; the mock producers do that.
 
+pub mod validate;
+
 use quick_xml::{events::Event, reader::Reader};
 
 use crate::soap::{Profile, REGISTRY_NS, SOAP11_NS, WSA_NS, escape_text};
@@ -437,17 +439,17 @@ mod tests {
     #[test]
     fn fixtures_sniff_correctly() {
         fixture_sniffs(
-            include_str!("../fixtures/requests/cervix-01.xml"),
+            include_str!("../../fixtures/requests/cervix-01.xml"),
             Profile::Bp21,
             "01",
         );
         fixture_sniffs(
-            include_str!("../fixtures/requests/cervix-load-mocks.xml"),
+            include_str!("../../fixtures/requests/cervix-load-mocks.xml"),
             Profile::Bp21,
             LOAD_MOCKS,
         );
         fixture_sniffs(
-            include_str!("../fixtures/requests/cervix-01-rivtabp20.xml"),
+            include_str!("../../fixtures/requests/cervix-01-rivtabp20.xml"),
             Profile::Bp20,
             "01",
         );
