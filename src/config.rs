@@ -57,6 +57,8 @@ pub struct Config {
     pub router: RouterConfig,
     /// The three platforms, each with its own TAK and router listeners.
     pub environments: Environments,
+    /// The mock producers: code lists, behaviours per logical address, data-driven triggers.
+    pub mock_producers: crate::mocks::MockConfig,
 }
 
 /// The routing core's settings, shared by all environments (VP's `application.properties`).
@@ -278,6 +280,7 @@ impl Default for Config {
             mocks: addr("127.0.0.1:25000"),
             router: RouterConfig::default(),
             environments: Environments::default(),
+            mock_producers: crate::mocks::MockConfig::default(),
         }
     }
 }
@@ -344,6 +347,7 @@ impl Config {
                 )));
             }
         }
+        self.mock_producers.check().map_err(ConfigError::Invalid)?;
         let mut seen: Vec<(String, SocketAddr)> = Vec::new();
         let mut listeners = vec![
             ("admin".to_string(), self.admin),

@@ -508,13 +508,24 @@ pub struct StatePki {
     pub ca_cert: PathBuf,
     pub ca_key: PathBuf,
     pub platform: Identity,
+    /// Per environment (`sit`, `qa`, `prod`), the certificate its router presents to
+    /// producers: each platform instance has its own, so a producer (and the mocks'
+    /// recordings) can tell which environment called.
+    pub platform_clients: Vec<(crate::config::EnvName, Identity)>,
     pub consumer: Identity,
     pub unauthorised: Identity,
+}
+
+/// HSA-id in the client certificate `env`'s router presents to producers.
+pub fn platform_client_hsa_id(env: crate::config::EnvName) -> String {
+    format!("{PLATFORM_HSA_ID}-{}", env.as_str().to_ascii_uppercase())
 }
 
 /// Creates (first start) or reuses (later starts) the testbed PKI in `dir` (the serve command
 /// passes `<state-dir>/pki`): `ca.pem`/`ca-key.pem`, `platform.pem`/`platform-key.pem`
 /// ([`PLATFORM_HSA_ID`], function certificate with SANs localhost, 127.0.0.1),
+/// `platform-<env>.pem`/`platform-<env>-key.pem` (each router's client certificate towards
+/// producers, [`platform_client_hsa_id`]),
 /// `consumer.pem`/`consumer-key.pem` ([`DEFAULT_CONSUMER_HSA_ID`]),
 /// `unauthorised.pem`/`unauthorised-key.pem` ([`UNAUTHORISED_CONSUMER_HSA_ID`]) and
 /// `consumer.p12` (password `changeit`) for SoapUI users.
@@ -535,6 +546,13 @@ pub fn ensure_state_pki(dir: &Path) -> Result<StatePki, PkiError> {
     };
 
     let platform = ensure_leaf(&ca, &ca_cert, dir, "platform", PLATFORM_HSA_ID)?;
+    let platform_clients = crate::config::EnvName::ALL
+        .into_iter()
+        .map(|env| {
+            let stem = format!("platform-{env}");
+            ensure_leaf(&ca, &ca_cert, dir, &stem, &platform_client_hsa_id(env)).map(|i| (env, i))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
     let consumer = ensure_leaf(&ca, &ca_cert, dir, "consumer", DEFAULT_CONSUMER_HSA_ID)?;
     let unauthorised = ensure_leaf(
         &ca,
@@ -558,6 +576,7 @@ pub fn ensure_state_pki(dir: &Path) -> Result<StatePki, PkiError> {
         ca_cert,
         ca_key,
         platform,
+        platform_clients,
         consumer,
         unauthorised,
     })

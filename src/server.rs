@@ -19,7 +19,7 @@ use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 use crate::{
     admin::{self, AdminState},
     config::{Config, ConfigError, EnvConfig, EnvName},
-    mocks::{self, Recorder},
+    mocks::{self, Mocks, Recorder},
     pki::{self, StatePki},
     platform::{OpenError, Platforms},
     router::{self, ProducerClient, Router, TakCell, TimeoutTable},
@@ -126,7 +126,7 @@ pub struct PkiPaths {
 pub struct Testbed {
     endpoints: Endpoints,
     endpoints_file: PathBuf,
-    recorder: Arc<Recorder>,
+    mocks: Arc<Mocks>,
     pki: StatePki,
     platforms: Arc<Platforms>,
     /// Stops the routers (consumers' side) first, so in-flight requests can still reach
@@ -217,11 +217,17 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let mocks_listener = bind("mocks", config.mocks).await?;
     let mocks_addr = local_addr(&mocks_listener, "mocks", config.mocks)?;
     let mocks_base = format!("https://{}/mocks", display_addr(mocks_addr));
-    let recorder = Arc::new(Recorder::new());
+    let mocks = Arc::new(Mocks::new(
+        config.mock_producers.clone(),
+        pki.platform_clients
+            .iter()
+            .map(|(env, id)| (id.hsa_id.clone(), env.to_string()))
+            .collect(),
+    ));
     backends.spawn(mocks::serve(
         mocks_listener,
         server_tls.clone(),
-        recorder.clone(),
+        mocks.clone(),
         config.router.client_read_timeout(),
         backends_rx.clone(),
     ));
@@ -242,7 +248,12 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     for env in EnvName::ALL {
         let cfg = config.environments.get(env).clone();
         let platform = platforms.platform(env).clone();
-        let producers = ProducerClient::new(client_tls.clone(), &config.router);
+        // Each environment's router presents its own platform certificate to producers.
+        let env_tls = match pki.platform_clients.iter().find(|(e, _)| *e == env) {
+            Some((_, id)) => tls::client_config(&pki.ca_cert, Some((&id.cert, &id.key)))?,
+            None => client_tls.clone(),
+        };
+        let producers = ProducerClient::new(env_tls, &config.router);
         let router = Arc::new(Router::new(
             env,
             cfg.clone(),
@@ -285,6 +296,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let admin_addr = local_addr(&admin_listener, "admin", config.admin)?;
     let admin_state = Arc::new(AdminState {
         platforms: platforms.clone(),
+        mocks: mocks.clone(),
         listeners_bound: false.into(),
         started,
     });
@@ -319,7 +331,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     Ok(Testbed {
         endpoints,
         endpoints_file,
-        recorder,
+        mocks,
         pki,
         platforms,
         stop_routers,
@@ -371,8 +383,13 @@ impl Testbed {
     }
 
     /// What the mock producers received.
-    pub fn recorder(&self) -> &Arc<Recorder> {
-        &self.recorder
+    pub fn recorder(&self) -> &Recorder {
+        &self.mocks.recorder
+    }
+
+    /// The mock producers: behaviours and recordings.
+    pub fn mocks(&self) -> &Arc<Mocks> {
+        &self.mocks
     }
 
     /// The generated PKI.

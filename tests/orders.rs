@@ -520,8 +520,8 @@ async fn tak_soap_read_apis_answer_in_the_real_namespaces_with_the_tak_content()
     assert!(xml.contains("urn:skl:tp:vagvalsinfo:v2"), "{xml}");
     assert_eq!(
         xml.matches("virtualiseringsInfoId>").count() / 2,
-        22,
-        "21 counties + LOAD-MOCKS: {xml}"
+        23,
+        "21 counties + LOAD-MOCKS + NTJP-MOCKS: {xml}"
     );
     assert!(xml.contains("receiverId>LOAD-MOCKS</"), "{xml}");
     assert!(
@@ -557,7 +557,7 @@ async fn tak_soap_read_apis_answer_in_the_real_namespaces_with_the_tak_content()
     // The JSON export of the same snapshot.
     let export = get(&bed, "/api/sit/tak/export").await.json;
     assert_eq!(export["formatVersion"], "1");
-    assert_eq!(export["data"]["vagval"].as_array().unwrap().len(), 22);
+    assert_eq!(export["data"]["vagval"].as_array().unwrap().len(), 23);
     bed.stop().await;
 }
 

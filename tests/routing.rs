@@ -12,11 +12,11 @@ const COUNTIES: [&str; 21] = [
 ];
 
 #[tokio::test]
-async fn every_county_and_load_mocks_is_answered_ok_by_its_own_mock_in_sit() {
+async fn every_county_load_mocks_and_ntjp_mocks_is_answered_ok_by_its_own_mock_in_sit() {
     let bed = start().await;
     let client = bed.consumer();
     let sit = bed.https_addr("sit");
-    for address in COUNTIES.iter().copied().chain(["LOAD-MOCKS"]) {
+    for address in COUNTIES.iter().copied().chain(["LOAD-MOCKS", "NTJP-MOCKS"]) {
         let answer = client
             .post(sit, cervix_request(address), &[])
             .await
@@ -29,8 +29,13 @@ async fn every_county_and_load_mocks_is_answered_ok_by_its_own_mock_in_sit() {
         let recorded = bed.testbed.recorder().for_address(address);
         assert_eq!(recorded.len(), 1, "mock {address} should have one message");
         assert_eq!(recorded[0].logical_address.as_deref(), Some(address));
+        assert_eq!(recorded[0].environment.as_deref(), Some("sit"));
+        assert_eq!(
+            recorded[0].platform_hsa_id.as_deref(),
+            Some("TSTNMT2321000156-NTJP-SIT")
+        );
     }
-    assert_eq!(bed.testbed.recorder().total(), 22);
+    assert_eq!(bed.testbed.recorder().total(), 23);
     bed.stop().await;
 }
 
@@ -44,6 +49,8 @@ async fn qa_and_prod_route_counties_but_not_load_mocks() {
             assert_ok(&client.post(addr, cervix_request("14"), &[]).await.unwrap()),
             "14"
         );
+        let rec = bed.testbed.recorder().for_address("14");
+        assert_eq!(rec.last().unwrap().environment.as_deref(), Some(env));
         let f = client
             .post(addr, cervix_request("LOAD-MOCKS"), &[])
             .await

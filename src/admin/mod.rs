@@ -27,6 +27,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{net, platform::Platforms};
 
 pub mod api;
+pub mod mocks;
 
 /// Largest request body the admin API reads (an order, a form).
 const MAX_ADMIN_BODY: usize = crate::config::DEFAULT_MAX_REQUEST_BYTES;
@@ -35,6 +36,8 @@ const MAX_ADMIN_BODY: usize = crate::config::DEFAULT_MAX_REQUEST_BYTES;
 pub struct AdminState {
     /// The order service of every environment.
     pub platforms: Arc<Platforms>,
+    /// The mock producers (behaviours, recordings).
+    pub mocks: Arc<crate::mocks::Mocks>,
     /// Set once every listener is bound.
     pub listeners_bound: AtomicBool,
     /// For the uptime in `/status`.
@@ -80,6 +83,9 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
                 );
             }
         };
+        if parts.uri.path().starts_with("/api/mocks") {
+            return mocks::handle(&state.mocks, &parts, &body);
+        }
         return api::handle(&state.platforms, &parts, body).await;
     }
     if req.method() != Method::GET {
@@ -159,7 +165,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
         }
         other => json_response(
             StatusCode::NOT_FOUND,
-            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
+            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
         ),
     }
 }

@@ -1,30 +1,40 @@
 //! Mock producers for ProcessCervixScreeningInformation, like the SIT environment's
 //! `LOAD-MOCKS`: one HTTPS listener (mutual TLS, trusting the test CA) serving one mock per
 //! logical address under `/mocks/<address>/ProcessCervixScreeningInformation/1/<profile>`,
-//! where `<profile>` is `rivtabp21` or `rivtabp20`.
+//! where `<profile>` is `rivtabp21` or `rivtabp20`. The default orders route every county
+//! code, `LOAD-MOCKS` and `NTJP-MOCKS` here.
 //!
-//! A mock checks that the message is for this contract, carries the header of its profile and
-//! is addressed to the logical address the mock serves; it answers `resultCode` OK (or ERROR
-//! with the reason), says which address it served in the `x-ntjp-mock-address` header, and
-//! records every message it received (see [`Recorder`]).
+//! A mock judges a message as the contract says ([`crate::contract::validate`]: schema and
+//! TKB rules), checks that it carries the header of its profile and is addressed to the mock's
+//! logical address, and answers `resultCode` OK, or ERROR with a report naming every
+//! violation; a message it cannot read gets a SOAP Fault. It answers PingForConfiguration
+//! too. It can be made to misbehave ([`behaviour`]), and it records every message it received
+//! with its verdict and answer ([`recorder`]). The answer says which mock served it in the
+//! `x-ntjp-mock-address` header.
 //!
-//! Not here yet (a later issue): the contract's full schema and field-rule validation, fault
-//! injection, and recordings over HTTP. The seam is [`respond`]: it decides the answer from
-//! the received message alone.
+//! Not here: the HTTP API over recordings and behaviours (`admin::mocks`).
+
+pub mod behaviour;
+pub mod recorder;
 
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 use bytes::Bytes;
 use dashmap::DashMap;
-use http::{HeaderValue, Request, Response, StatusCode, header::CONTENT_TYPE};
+use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header::CONTENT_TYPE};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use serde::Serialize;
 use tokio::{net::TcpListener, sync::watch};
 use tokio_rustls::TlsAcceptor;
 
+pub use behaviour::{AnswerKind, Behaviour, DEFAULT_MAX_RECORDINGS, MockConfig, Trigger};
+pub use recorder::{Filter, Recorder, Recording, Verdict};
+
 use crate::{
-    contract::{self, ResultCode},
+    contract::{
+        self, ResultCode,
+        validate::{self, Outcome, Violation},
+    },
     net,
     soap::{self, Profile},
 };
@@ -32,101 +42,188 @@ use crate::{
 /// Response header naming the logical address of the mock that answered.
 pub const MOCK_ADDRESS_HEADER: &str = "x-ntjp-mock-address";
 
+/// The newer name of the platform's mock producer (`LOAD-MOCKS`).
+pub const NTJP_MOCKS: &str = "NTJP-MOCKS";
+
 /// Largest message a mock reads (the contract's SLA says consumers send at most 5 MB; we take
 /// VP's limit so the mock never refuses what the platform forwarded).
 const MAX_BODY: usize = crate::config::DEFAULT_MAX_REQUEST_BYTES;
 
-/// One message as a mock received it.
-#[derive(Debug, Clone, Serialize)]
-pub struct Recording {
-    /// The logical address of the mock that received it (from the URL path).
-    pub mock_address: String,
-    /// The profile of the URL path: `RIVTABP21` or `RIVTABP20`.
-    pub path_profile: String,
-    /// The request's path and query, as the producer URL in TAK named it.
-    pub path_and_query: String,
-    /// The logical address in the message header, as sniffed.
-    pub logical_address: Option<String>,
-    /// The header profile found in the message.
-    pub message_profile: Option<String>,
-    /// The peer that sent it (the platform).
-    pub peer: SocketAddr,
-    /// Every HTTP header, lower-case names, in arrival order.
-    pub headers: Vec<(String, String)>,
-    /// The body as received (UTF-8, lossy).
-    pub body: String,
-    /// What the mock answered.
-    pub result_code: String,
+/// The logical addresses the built-in orders route to the mocks: the 21 county codes,
+/// `LOAD-MOCKS` and `NTJP-MOCKS`.
+pub fn standard_addresses() -> Vec<&'static str> {
+    let mut v: Vec<&str> = contract::COUNTY_CODES.iter().map(|(c, _)| *c).collect();
+    v.push(contract::LOAD_MOCKS);
+    v.push(NTJP_MOCKS);
+    v
 }
 
-/// Every message every mock received, by mock address. Shared with tests and (later) the
-/// admin API; safe to read while mocks record.
-#[derive(Debug, Default)]
-pub struct Recorder {
-    by_address: DashMap<String, Vec<Recording>>,
+/// The mock producers' shared state: settings, each mock's behaviour, and the recordings.
+/// Shared by the mock listener and the admin API.
+#[derive(Debug)]
+pub struct Mocks {
+    /// What every mock received.
+    pub recorder: Recorder,
+    /// Behaviours set per logical address (upper-cased); absent = default.
+    behaviours: DashMap<String, Behaviour>,
+    /// Code lists, triggers and limits.
+    config: MockConfig,
+    /// Platform certificate HSA-id (upper-cased) → environment name, to tell which router
+    /// forwarded a message.
+    platforms: Vec<(String, String)>,
 }
 
-impl Recorder {
-    /// An empty recorder.
-    pub fn new() -> Self {
-        Self::default()
+impl Mocks {
+    /// Mocks with `config`'s behaviours; `platforms` maps each router's client-certificate
+    /// HSA-id to its environment name.
+    pub fn new(config: MockConfig, platforms: Vec<(String, String)>) -> Self {
+        let behaviours = DashMap::new();
+        for (address, b) in &config.behaviours {
+            behaviours.insert(address.to_ascii_uppercase(), b.clone());
+        }
+        Mocks {
+            recorder: Recorder::new(config.max_recordings_per_address),
+            behaviours,
+            platforms: platforms
+                .into_iter()
+                .map(|(h, e)| (h.to_ascii_uppercase(), e))
+                .collect(),
+            config,
+        }
     }
 
-    fn record(&self, r: Recording) {
-        self.by_address
-            .entry(r.mock_address.to_ascii_uppercase())
-            .or_default()
-            .push(r);
-    }
-
-    /// What the mock for `address` received, oldest first.
-    pub fn for_address(&self, address: &str) -> Vec<Recording> {
-        self.by_address
+    /// The behaviour of the mock for `address`.
+    pub fn behaviour(&self, address: &str) -> Behaviour {
+        self.behaviours
             .get(&address.to_ascii_uppercase())
-            .map(|v| v.clone())
+            .map(|b| b.clone())
             .unwrap_or_default()
     }
 
-    /// Number of messages received by all mocks.
-    pub fn total(&self) -> usize {
-        self.by_address.iter().map(|e| e.value().len()).sum()
+    /// Sets the behaviour of the mock for `address` (the default removes it).
+    pub fn set_behaviour(&self, address: &str, b: Behaviour) -> Result<(), String> {
+        b.check()?;
+        let key = address.to_ascii_uppercase();
+        if b.is_default() {
+            self.behaviours.remove(&key);
+        } else {
+            self.behaviours.insert(key, b);
+        }
+        Ok(())
     }
 
-    /// Forgets everything.
-    pub fn clear(&self) {
-        self.by_address.clear();
+    /// Every address with a behaviour other than the default.
+    pub fn configured_addresses(&self) -> Vec<String> {
+        self.behaviours.iter().map(|e| e.key().clone()).collect()
     }
+
+    /// The data-driven triggers.
+    pub fn triggers(&self) -> &[Trigger] {
+        &self.config.triggers
+    }
+
+    /// The code lists the mocks check.
+    pub fn code_lists(&self) -> &validate::CodeLists {
+        &self.config.code_lists
+    }
+
+    fn environment_of(&self, platform_hsa_id: Option<&str>) -> Option<String> {
+        let id = platform_hsa_id?;
+        self.platforms
+            .iter()
+            .find(|(h, _)| h.eq_ignore_ascii_case(id))
+            .map(|(_, e)| e.clone())
+    }
+}
+
+/// What one connection knows about its peer.
+struct Peer {
+    addr: SocketAddr,
+    platform_hsa_id: Option<String>,
+    environment: Option<String>,
 }
 
 /// Serves the mocks until `shutdown` turns true.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
-    recorder: Arc<Recorder>,
+    mocks: Arc<Mocks>,
     read_timeout: Duration,
     shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
-    net::accept_loop(listener, shutdown, "mocks", move |tcp, peer, watcher| {
+    let stop = shutdown.clone();
+    net::accept_loop(listener, shutdown, "mocks", move |tcp, addr, watcher| {
         let acceptor = acceptor.clone();
-        let recorder = recorder.clone();
+        let mocks = mocks.clone();
+        let stop = stop.clone();
         tokio::spawn(async move {
+            let resetter = Resetter::for_stream(&tcp);
             let tls = match tokio::time::timeout(read_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    tracing::info!(listener = "mocks", source.ip = %peer.ip(), error = %e, "TLS handshake refused");
+                    tracing::info!(listener = "mocks", source.ip = %addr.ip(), error = %e, "TLS handshake refused");
                     return;
                 }
                 Err(_) => return,
             };
-            net::serve_http1(tls, read_timeout, watcher, move |req| {
-                let recorder = recorder.clone();
-                async move { handle(req, peer, &recorder).await }
-            })
-            .await;
+            let platform_hsa_id = tls
+                .get_ref()
+                .1
+                .peer_certificates()
+                .and_then(|c| c.first())
+                .and_then(|der| crate::pki::hsa_id_from_der(der).ok().flatten());
+            let peer = Arc::new(Peer {
+                addr,
+                environment: mocks.environment_of(platform_hsa_id.as_deref()),
+                platform_hsa_id,
+            });
+            let reset = Arc::new(tokio::sync::Notify::new());
+            let on_reset = reset.clone();
+            let serving = net::serve_http1(tls, read_timeout, watcher, move |req| {
+                let (mocks, peer, reset, stop) =
+                    (mocks.clone(), peer.clone(), reset.clone(), stop.clone());
+                async move { handle(req, &peer, &mocks, &reset, stop).await }
+            });
+            tokio::select! {
+                _ = serving => {}
+                _ = on_reset.notified() => resetter.reset(),
+            }
         });
     })
     .await;
+}
+
+/// Resets a connection (TCP RST rather than FIN): `SO_LINGER` 0 on a duplicate of the
+/// socket, which is closed last.
+struct Resetter {
+    #[cfg(unix)]
+    fd: Option<std::os::fd::OwnedFd>,
+}
+
+impl Resetter {
+    fn for_stream(tcp: &tokio::net::TcpStream) -> Self {
+        #[cfg(unix)]
+        {
+            use std::os::fd::AsFd;
+            Resetter {
+                fd: tcp.as_fd().try_clone_to_owned().ok(),
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = tcp;
+            Resetter {}
+        }
+    }
+
+    /// Called after the connection's other handle is dropped: this close sends the RST.
+    fn reset(self) {
+        #[cfg(unix)]
+        if let Some(fd) = &self.fd {
+            let _ = socket2::SockRef::from(fd).set_linger(Some(Duration::ZERO));
+        }
+    }
 }
 
 fn parse_path(path: &str) -> Option<(&str, Profile)> {
@@ -145,10 +242,18 @@ fn parse_path(path: &str) -> Option<(&str, Profile)> {
     Some((address, profile))
 }
 
+fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers
+        .get(name)
+        .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+}
+
 async fn handle(
     req: Request<Incoming>,
-    peer: SocketAddr,
-    recorder: &Recorder,
+    peer: &Peer,
+    mocks: &Mocks,
+    reset: &tokio::sync::Notify,
+    mut stop: watch::Receiver<bool>,
 ) -> Response<Full<Bytes>> {
     let path = req.uri().path().to_string();
     let path_and_query = req
@@ -165,16 +270,7 @@ async fn handle(
         );
     };
     let address = address.to_string();
-    let headers: Vec<(String, String)> = req
-        .headers()
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.as_str().to_string(),
-                String::from_utf8_lossy(v.as_bytes()).into_owned(),
-            )
-        })
-        .collect();
+    let req_headers = req.headers().clone();
     let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
         Ok(c) => c.to_bytes(),
         Err(e) => {
@@ -184,9 +280,32 @@ async fn handle(
             );
         }
     };
-    let answer = respond(&address, path_profile, &body);
+    let judged = judge(&address, path_profile, &body, mocks);
+    let personnummer = judged.personnummer.clone();
+    let (behaviour, source) = personnummer
+        .as_deref()
+        .and_then(|p| mocks.triggers().iter().find(|t| t.personnummer == p))
+        .map(|t| (t.behaviour(), format!("trigger:{}", t.personnummer)))
+        .unwrap_or_else(|| {
+            let b = mocks.behaviour(&address);
+            let source = if b.is_default() {
+                "validation"
+            } else {
+                "behaviour"
+            };
+            (b, source.to_string())
+        });
+    // Ping is the platform's health check: it is never made to misbehave.
+    let behaviour = if judged.verdict == Verdict::Ping {
+        Behaviour::default()
+    } else {
+        behaviour
+    };
+    let answer = apply(&address, &judged, &behaviour);
     let sniffed = soap::sniff(&body).ok();
-    recorder.record(Recording {
+    mocks.recorder.record(Recording {
+        seq: mocks.recorder.next_seq(),
+        received_at: chrono::Utc::now(),
         mock_address: address.clone(),
         path_profile: path_profile.tak_name().to_string(),
         path_and_query,
@@ -195,113 +314,298 @@ async fn handle(
             .as_ref()
             .and_then(|s| s.profile)
             .map(|p| p.tak_name().to_string()),
-        peer,
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
+        consumer_hsa_id: header_value(&req_headers, "x-rivta-original-serviceconsumer-hsaid"),
+        platform_hsa_id: peer.platform_hsa_id.clone(),
+        environment: peer.environment.clone(),
+        correlation_id: header_value(&req_headers, "x-skltp-correlation-id"),
+        operation: sniffed.as_ref().and_then(|s| s.operation.clone()),
+        personnummer,
+        sending_region: judged.sending_region.clone(),
+        scenario: judged.scenario,
+        verdict: judged.verdict,
+        violations: judged.violations.clone(),
+        technical_error: judged.technical.clone(),
         result_code: answer.label.to_string(),
+        answer_source: source,
+        delay_ms: behaviour.delay_ms,
+        response_status: answer.reply.as_ref().map(|r| r.status.as_u16()),
+        response_body: answer.reply.as_ref().map(|r| r.body.clone()),
+        peer: peer.addr,
+        headers: req_headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
     });
-    let mut resp = Response::new(Full::new(Bytes::from(answer.body)));
-    *resp.status_mut() = answer.status;
+    if behaviour.delay_ms > 0 {
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(behaviour.delay_ms)) => {}
+            _ = stop.wait_for(|s| *s) => return plain(StatusCode::SERVICE_UNAVAILABLE, "The mock producers are shutting down.\n".into()),
+        }
+    }
+    let Some(reply) = answer.reply else {
+        if behaviour.answer == AnswerKind::Reset {
+            reset.notify_one();
+            std::future::pending::<()>().await;
+        }
+        // No answer: hold the request until the caller gives up, the limit passes, or the
+        // testbed stops.
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_millis(mocks.config.no_answer_max_ms)) => {}
+            _ = stop.wait_for(|s| *s) => {}
+        }
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "The mock producer was told not to answer.\n".into(),
+        );
+    };
+    let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
+    *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=UTF-8"),
-    );
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
     if let Ok(v) = HeaderValue::from_str(&address) {
         h.insert(MOCK_ADDRESS_HEADER, v);
     }
     resp
 }
 
-/// A mock's answer to one message.
-#[derive(Debug)]
-pub struct Answer {
-    /// HTTP status: 200 for a contract response, 500 for a SOAP Fault.
-    pub status: StatusCode,
-    /// `OK`, `ERROR`, or `FAULT`.
-    pub label: &'static str,
-    /// The SOAP envelope.
-    pub body: String,
+/// A mock's judgement of one message, before any behaviour.
+#[derive(Debug, Clone)]
+pub struct Judged {
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Every violation (schema, TKB rules, addressing), in document order.
+    pub violations: Vec<Violation>,
+    /// Why the message could not be read, for [`Verdict::Technical`].
+    pub technical: Option<String>,
+    /// `subjectOfCare/personId/extension`.
+    pub personnummer: Option<String>,
+    /// `sendingRegion/region/id/extension`.
+    pub sending_region: Option<String>,
+    /// The scenario the content represents.
+    pub scenario: Option<validate::Scenario>,
+    /// The PingForConfiguration answer, for [`Verdict::Ping`].
+    ping: Option<String>,
 }
 
-/// Decides the answer of the mock for `address` (and URL profile) to `body`.
-pub fn respond(address: &str, path_profile: Profile, body: &[u8]) -> Answer {
+impl Judged {
+    fn technical(why: String) -> Self {
+        Judged {
+            verdict: Verdict::Technical,
+            violations: Vec::new(),
+            technical: Some(why),
+            personnummer: None,
+            sending_region: None,
+            scenario: None,
+            ping: None,
+        }
+    }
+}
+
+/// Judges `body` as the mock for `address` (and URL profile) would: the contract check plus
+/// the profile and logical address the mock serves.
+pub fn judge(address: &str, path_profile: Profile, body: &[u8], mocks: &Mocks) -> Judged {
     let sniffed = match soap::sniff(body) {
         Ok(s) => s,
-        Err(e) => return fault(&format!("The message is not well-formed XML: {e}")),
+        Err(e) => return Judged::technical(format!("The message is not well-formed XML: {e}")),
     };
     match sniffed.contract.as_deref() {
         Some(contract::RESPONDER_NS) => {}
         Some(contract::PING_NS) => {
-            return Answer {
-                status: StatusCode::OK,
-                label: "OK",
-                body: contract::ping_response(
-                    env!("CARGO_PKG_VERSION"),
-                    &chrono::Local::now().format("%Y%m%d%H%M%S").to_string(),
-                    &[("mock", "ntjp-testbed"), ("address", address)],
-                ),
-            };
+            let mut j = Judged::technical(String::new());
+            j.verdict = Verdict::Ping;
+            j.technical = None;
+            j.ping = Some(contract::ping_response(
+                env!("CARGO_PKG_VERSION"),
+                &chrono::Local::now().format("%Y%m%d%H%M%S").to_string(),
+                &[("mock", "ntjp-testbed"), ("address", address)],
+            ));
+            return j;
         }
         Some(other) => {
-            return fault(&format!(
+            return Judged::technical(format!(
                 "This mock implements {} only, not {other}.",
                 contract::RESPONDER_NS
             ));
         }
-        None => return fault("The SOAP Body has no element."),
+        None => return Judged::technical("The SOAP Body has no element.".into()),
     }
+    let checked = match validate::validate(body, mocks.code_lists()) {
+        Outcome::Technical(why) => return Judged::technical(why),
+        Outcome::Checked(c) => c,
+    };
+    let mut violations = Vec::new();
     if sniffed.profile != Some(path_profile) {
-        return error(&format!(
-            "The mock at this {} address expects the {} header, but the message has {}.",
-            path_profile.tak_name(),
-            header_name(path_profile),
-            sniffed.profile.map(header_name).unwrap_or("none")
-        ));
+        violations.push(Violation {
+            path: format!("Header/{}", header_name(path_profile)),
+            message: format!(
+                "the mock at this {} address expects the {} header, but the message has {}",
+                path_profile.tak_name(),
+                header_name(path_profile),
+                sniffed.profile.map(header_name).unwrap_or("none")
+            ),
+        });
+    } else {
+        let la = sniffed.logical_address.as_deref().unwrap_or("");
+        if !la.eq_ignore_ascii_case(address) {
+            violations.push(Violation {
+                path: format!("Header/{}", header_name(path_profile)),
+                message: format!(
+                    "the message is addressed to {la:?} but reached the mock producer for {address}"
+                ),
+            });
+        }
     }
-    match sniffed.logical_address.as_deref() {
-        Some(la) if la.eq_ignore_ascii_case(address) => Answer {
-            status: StatusCode::OK,
-            label: "OK",
-            body: contract::response(ResultCode::Ok, None),
+    violations.extend(checked.violations);
+    Judged {
+        verdict: if violations.is_empty() {
+            Verdict::Valid
+        } else {
+            Verdict::Invalid
         },
-        other => error(&format!(
-            "The message is addressed to {:?} but reached the mock producer for {address}.",
-            other.unwrap_or("")
-        )),
+        violations,
+        technical: None,
+        personnummer: checked.personnummer,
+        sending_region: checked.sending_region,
+        scenario: Some(checked.scenario),
+        ping: None,
     }
 }
 
 fn header_name(p: Profile) -> &'static str {
     match p {
-        Profile::Bp20 => "wsa:To",
+        Profile::Bp20 => "To",
         Profile::Bp21 => "LogicalAddress",
     }
 }
 
-fn error(text: &str) -> Answer {
+/// What goes back on the wire.
+#[derive(Debug)]
+pub struct Reply {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// `Content-Type`.
+    pub content_type: &'static str,
+    /// The body.
+    pub body: String,
+}
+
+/// A mock's answer to one message.
+#[derive(Debug)]
+pub struct Answer {
+    /// `OK`, `INFO`, `ERROR`, `FAULT`, `HTTP-500`, `NO-ANSWER` or `RESET`.
+    pub label: &'static str,
+    /// What to send; `None` for no answer and reset.
+    pub reply: Option<Reply>,
+}
+
+const XML: &str = "text/xml; charset=UTF-8";
+
+fn contract_reply(code: ResultCode, text: Option<&str>) -> Answer {
     Answer {
-        status: StatusCode::OK,
-        label: "ERROR",
-        body: contract::response(ResultCode::Error, Some(text)),
+        label: code.as_str(),
+        reply: Some(Reply {
+            status: StatusCode::OK,
+            content_type: XML,
+            body: contract::response(code, text),
+        }),
     }
 }
 
-fn fault(text: &str) -> Answer {
-    Answer {
+/// The answer for a judged message under `behaviour`.
+pub fn apply(address: &str, judged: &Judged, behaviour: &Behaviour) -> Answer {
+    let text = |default: String| behaviour.text.clone().unwrap_or(default);
+    match behaviour.answer {
+        AnswerKind::Fault => {
+            return Answer {
+                label: "FAULT",
+                reply: Some(soap_fault(
+                    "soap:Server",
+                    &text(format!(
+                        "Tekniskt fel hos mockproducenten {address} (testbäddens inställda beteende)"
+                    )),
+                )),
+            };
+        }
+        AnswerKind::Http500 => {
+            return Answer {
+                label: "HTTP-500",
+                reply: Some(Reply {
+                    status: StatusCode::INTERNAL_SERVER_ERROR,
+                    content_type: "text/plain; charset=utf-8",
+                    body: "Internal Server Error\n".into(),
+                }),
+            };
+        }
+        AnswerKind::NoAnswer => {
+            return Answer {
+                label: "NO-ANSWER",
+                reply: None,
+            };
+        }
+        AnswerKind::Reset => {
+            return Answer {
+                label: "RESET",
+                reply: None,
+            };
+        }
+        AnswerKind::Ok | AnswerKind::Info | AnswerKind::Error => {}
+    }
+    match judged.verdict {
+        Verdict::Ping => Answer {
+            label: "OK",
+            reply: Some(Reply {
+                status: StatusCode::OK,
+                content_type: XML,
+                body: judged.ping.clone().unwrap_or_default(),
+            }),
+        },
+        Verdict::Technical => Answer {
+            label: "FAULT",
+            reply: Some(soap_fault(
+                "soap:Client",
+                judged
+                    .technical
+                    .as_deref()
+                    .unwrap_or("The message cannot be read."),
+            )),
+        },
+        Verdict::Invalid => contract_reply(
+            ResultCode::Error,
+            Some(&validate::report(&judged.violations)),
+        ),
+        Verdict::Valid => match behaviour.answer {
+            AnswerKind::Info => contract_reply(
+                ResultCode::Info,
+                Some(&text(format!(
+                    "Informationsmeddelande från mockproducenten {address} (testbäddens inställda beteende)."
+                ))),
+            ),
+            AnswerKind::Error => contract_reply(
+                ResultCode::Error,
+                Some(&text(format!(
+                    "Fel från mockproducenten {address} (testbäddens inställda beteende)."
+                ))),
+            ),
+            _ => contract_reply(ResultCode::Ok, None),
+        },
+    }
+}
+
+fn soap_fault(code: &str, text: &str) -> Reply {
+    Reply {
         status: StatusCode::INTERNAL_SERVER_ERROR,
-        label: "FAULT",
+        content_type: XML,
         body: format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Client</faultcode><faultstring>{}</faultstring></soap:Fault></soap:Body></soap:Envelope>",
-            xml_escape(text)
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{}</faultstring></soap:Fault></soap:Body></soap:Envelope>",
+            soap::escape_text(text)
         ),
     }
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
@@ -317,6 +621,10 @@ fn plain(status: StatusCode, text: String) -> Response<Full<Bytes>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn mocks() -> Mocks {
+        Mocks::new(MockConfig::default(), Vec::new())
+    }
 
     #[test]
     fn paths_name_address_and_profile() {
@@ -336,23 +644,76 @@ mod tests {
     }
 
     #[test]
-    fn answers_ok_only_to_its_own_address_and_profile() {
+    fn judges_address_and_profile_as_well_as_content() {
+        let m = mocks();
         let req = contract::request("01", Profile::Bp21, "199001012384", "01");
-        let ok = respond("01", Profile::Bp21, req.as_bytes());
-        assert_eq!(ok.label, "OK");
-        assert_eq!(
-            contract::parse_response(ok.body.as_bytes()).map(|r| r.0),
-            Some(ResultCode::Ok)
-        );
-        let wrong = respond("03", Profile::Bp21, req.as_bytes());
-        assert_eq!(wrong.label, "ERROR");
+        let ok = judge("01", Profile::Bp21, req.as_bytes(), &m);
+        assert_eq!(ok.verdict, Verdict::Valid, "{:?}", ok.violations);
+        let a = apply("01", &ok, &Behaviour::default());
+        assert_eq!(a.label, "OK");
+        let wrong = judge("03", Profile::Bp21, req.as_bytes(), &m);
+        assert_eq!(wrong.verdict, Verdict::Invalid);
+        assert_eq!(wrong.violations[0].path, "Header/LogicalAddress");
         assert!(
-            wrong.body.contains("reached the mock producer for 03"),
-            "{}",
-            wrong.body
+            wrong.violations[0]
+                .message
+                .contains("reached the mock producer for 03")
         );
-        let bp = respond("01", Profile::Bp20, req.as_bytes());
-        assert_eq!(bp.label, "ERROR");
-        assert_eq!(respond("01", Profile::Bp21, b"<nope").label, "FAULT");
+        let bp = judge("01", Profile::Bp20, req.as_bytes(), &m);
+        assert_eq!(bp.violations[0].path, "Header/To");
+        let broken = judge("01", Profile::Bp21, b"<nope", &m);
+        assert_eq!(broken.verdict, Verdict::Technical);
+        assert_eq!(apply("01", &broken, &Behaviour::default()).label, "FAULT");
+    }
+
+    #[test]
+    fn behaviours_override_valid_answers_only_for_result_codes() {
+        let m = mocks();
+        let valid = judge(
+            "01",
+            Profile::Bp21,
+            contract::request("01", Profile::Bp21, "199001012384", "01").as_bytes(),
+            &m,
+        );
+        let invalid = judge(
+            "01",
+            Profile::Bp21,
+            contract::request("01", Profile::Bp21, "1990", "01").as_bytes(),
+            &m,
+        );
+        let info = Behaviour {
+            answer: AnswerKind::Info,
+            text: Some("Observera".into()),
+            delay_ms: 0,
+        };
+        let a = apply("01", &valid, &info);
+        assert_eq!(a.label, "INFO");
+        assert!(
+            a.reply
+                .unwrap()
+                .body
+                .contains("<resultText>Observera</resultText>")
+        );
+        assert_eq!(apply("01", &invalid, &info).label, "ERROR");
+        let fault = Behaviour {
+            answer: AnswerKind::Fault,
+            ..Behaviour::default()
+        };
+        let f = apply("01", &invalid, &fault).reply.unwrap();
+        assert_eq!(f.status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(f.body.contains("<faultcode>soap:Server</faultcode>"));
+        let h = Behaviour {
+            answer: AnswerKind::Http500,
+            ..Behaviour::default()
+        };
+        let r = apply("01", &valid, &h).reply.unwrap();
+        assert!(!r.body.contains("Envelope"));
+        for k in [AnswerKind::NoAnswer, AnswerKind::Reset] {
+            let b = Behaviour {
+                answer: k,
+                ..Behaviour::default()
+            };
+            assert!(apply("01", &valid, &b).reply.is_none());
+        }
     }
 }
