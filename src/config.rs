@@ -84,7 +84,9 @@ pub struct RouterConfig {
     /// Pause before such a retry, ms (VP: `vp.producer.retry.delay` 2000).
     pub producer_retry_delay_ms: u64,
     /// Send `x-skltp-correlation-id` to `https://` producers too (VP:
-    /// `propagate.correlation.id.for.https`, default false; always sent to `http://` producers).
+    /// `propagate.correlation.id.for.https`; always sent to `http://` producers). The testbed's
+    /// default is true, so the (https) mock producers can record and filter by it; VP's is
+    /// false.
     pub propagate_correlation_id_for_https: bool,
     /// `User-Agent` towards producers (VP: `vp.header.user.agent`).
     pub user_agent: String,
@@ -265,7 +267,7 @@ impl Default for RouterConfig {
             timeout_config: None,
             producer_retry_attempts: 1,
             producer_retry_delay_ms: 2_000,
-            propagate_correlation_id_for_https: false,
+            propagate_correlation_id_for_https: true,
             user_agent: "SKLTP VP/4.3.x".to_string(),
             producer_pool_max_idle_per_host: 64,
         }

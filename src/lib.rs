@@ -24,6 +24,8 @@
 //!   clock and orders; forms, publishing, rollback, connection tests.
 //! - [`admin`]: health, status, the order/TAK JSON API and TAK's SOAP read APIs.
 //! - [`cli`]: the order workflow on the command line.
+//! - [`verify`]: consumer verification against the self-declaration's cases (pure: recordings
+//!   in, a text report and JUnit XML out).
 //! - [`net`]: accept loops and HTTP/1.1 serving shared by every listener.
 //! - [`config`]: the typed configuration.
 //! - [`server`]: wires environments, listeners, shutdown and `endpoints.json` together.
@@ -46,3 +48,4 @@ pub mod server;
 pub mod soap;
 pub mod tak;
 pub mod tls;
+pub mod verify;

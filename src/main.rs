@@ -45,6 +45,9 @@ enum Command {
     /// Register a pre-study (förstudie) and the environments it is approved for.
     #[command(subcommand)]
     Prestudy(PreStudyCommand),
+    /// The mock producers: make one misbehave, read and clear what they received.
+    #[command(subcommand)]
+    Mocks(cli::mocks::MocksCommand),
     /// Issue certificates from the testbed's CA.
     #[command(subcommand)]
     Certs(CertsCommand),
@@ -171,6 +174,7 @@ async fn run(cli: Cli) -> Result<()> {
             .await
         }
         Command::Tak(cmd) => cli::tak(cmd).await,
+        Command::Mocks(cmd) => cli::mocks::run(cmd).await,
         Command::Clock(args) => cli::clock(args).await,
         Command::System(SystemCommand::Register(args)) => cli::system(args).await,
         Command::Prestudy(PreStudyCommand::Register(args)) => cli::prestudy(args).await,

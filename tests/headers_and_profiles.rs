@@ -17,7 +17,8 @@ fn header<'a>(rec: &'a ntjp_testbed::mocks::Recording, name: &str) -> Option<&'a
 
 #[tokio::test]
 async fn headers_towards_the_producer_and_back_are_as_vp_sets_them() {
-    let bed = start().await;
+    // VP's own default for the correlation id towards https producers (the testbed's is on).
+    let bed = start_with(|c, _| c.router.propagate_correlation_id_for_https = false).await;
     let sit = bed.https_addr("sit");
     let a = bed
         .consumer()
@@ -77,7 +78,7 @@ async fn headers_towards_the_producer_and_back_are_as_vp_sets_them() {
             "{stripped} must not reach the producer"
         );
     }
-    // Correlation id goes to https producers only when configured (VP default: off).
+    // Correlation id goes to https producers only when configured (VP's default: off).
     assert_eq!(header(rec, "x-skltp-correlation-id"), None);
     bed.stop().await;
 }
@@ -306,7 +307,7 @@ async fn shutdown_lets_an_in_flight_request_finish() {
     tls.flush().await.unwrap();
     // Let the router read the head: from then on the request is in flight.
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let recorder = bed.testbed.recorder().clone();
+    let mocks = bed.testbed.mocks().clone();
     let shutdown = tokio::spawn(bed.stop());
     tokio::time::sleep(Duration::from_millis(200)).await;
     tls.write_all(&body.as_bytes()[100..]).await.unwrap();
@@ -333,7 +334,7 @@ async fn shutdown_lets_an_in_flight_request_finish() {
     let answer = String::from_utf8_lossy(&out);
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     assert!(answer.contains("OK"), "{answer}");
-    assert_eq!(recorder.for_address("17").len(), 1);
+    assert_eq!(mocks.recorder.for_address("17").len(), 1);
     drop(tls);
     tokio::time::timeout(Duration::from_secs(40), shutdown)
         .await

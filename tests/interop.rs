@@ -5,10 +5,6 @@
 //! soapAction from the binding).
 
 mod common;
-// `tests/common/mod.rs` does not declare `install` (yet), so it is taken in directly.
-#[allow(dead_code)]
-#[path = "common/install.rs"]
-mod install;
 
 use std::{
     path::{Path, PathBuf},
@@ -112,10 +108,11 @@ async fn zeep_loads_the_wsdl_and_calls_through_the_router() {
         "the contract's WSDL is missing: {}",
         repo(WSDL).display()
     );
-    let python =
-        tokio::task::spawn_blocking(|| install::python_with("zeep", "zeep", "python3-zeep"))
-            .await
-            .unwrap();
+    let python = tokio::task::spawn_blocking(|| {
+        common::install::python_with("zeep", "zeep", "python3-zeep")
+    })
+    .await
+    .unwrap();
 
     let bed = start().await;
     let endpoints = bed.testbed.endpoints();

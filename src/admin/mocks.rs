@@ -157,10 +157,9 @@ pub fn handle(mocks: &Mocks, parts: &Parts, body: &Bytes) -> Resp {
             json_response(StatusCode::OK, &json!({"triggers": mocks.triggers()}))
         }
         (&Method::GET, ["messages"]) => messages(mocks, None, parts),
-        (&Method::DELETE, ["messages"]) => json_response(
-            StatusCode::OK,
-            &json!({"cleared": mocks.recorder.clear()}),
-        ),
+        (&Method::DELETE, ["messages"]) => {
+            json_response(StatusCode::OK, &json!({"cleared": mocks.recorder.clear()}))
+        }
         (&Method::GET, [address, "messages"]) => messages(mocks, Some(address), parts),
         (&Method::DELETE, [address, "messages"]) => json_response(
             StatusCode::OK,
@@ -221,8 +220,16 @@ mod tests {
         assert_eq!(f.verdict, Some(Verdict::Invalid));
         assert_eq!(f.consumer.as_deref(), Some("SE 1"));
         assert!(parse_filter(Some("pnr=1")).unwrap_err().contains("\"pnr\""));
-        assert!(parse_filter(Some("since=yesterday")).unwrap_err().contains("yesterday"));
-        assert!(parse_filter(Some("verdict=bad")).unwrap_err().contains("bad"));
+        assert!(
+            parse_filter(Some("since=yesterday"))
+                .unwrap_err()
+                .contains("yesterday")
+        );
+        assert!(
+            parse_filter(Some("verdict=bad"))
+                .unwrap_err()
+                .contains("bad")
+        );
         assert!(parse_filter(Some("personnummer=%zz")).is_err());
         assert_eq!(parse_filter(None).unwrap(), Filter::default());
     }

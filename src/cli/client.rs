@@ -24,6 +24,16 @@ pub async fn post(url: &str, body: Vec<u8>) -> Result<Answer> {
     request(Method::POST, url, body).await
 }
 
+/// PUT `body` to `url`.
+pub async fn put(url: &str, body: Vec<u8>) -> Result<Answer> {
+    request(Method::PUT, url, body).await
+}
+
+/// DELETE `url`.
+pub async fn delete(url: &str) -> Result<Answer> {
+    request(Method::DELETE, url, Vec::new()).await
+}
+
 async fn request(method: Method, url: &str, body: Vec<u8>) -> Result<Answer> {
     let uri: http::Uri = url
         .parse()

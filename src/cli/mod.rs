@@ -4,6 +4,7 @@
 //! --offline` validates an order without one.
 
 pub mod client;
+pub mod mocks;
 
 use std::path::{Path, PathBuf};
 

@@ -2,6 +2,8 @@
 //! generated PKI) in-process on ephemeral ports, and talks to it over real mutual TLS.
 #![allow(dead_code)]
 
+pub mod install;
+
 use std::{
     net::SocketAddr,
     path::{Path, PathBuf},
