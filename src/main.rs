@@ -54,6 +54,10 @@ enum Command {
     /// Inspect the configuration.
     #[command(subcommand)]
     Config(ConfigCommand),
+    /// Verify a consumer system from what the mock producers received from it (the
+    /// self-declaration's cases), as a report and JUnit XML; exits 1 when a case failed.
+    #[command(subcommand)]
+    Verify(cli::verify::VerifyCommand),
 }
 
 #[derive(Debug, Args)]
@@ -199,6 +203,7 @@ async fn run(cli: Cli) -> Result<()> {
             );
             Ok(())
         }
+        Command::Verify(cmd) => cli::verify::run(cmd).await,
         Command::Config(ConfigCommand::Show(common)) => {
             let config = common.load()?;
             config.validate()?;

@@ -239,3 +239,59 @@ fn the_readme_order_workflow_works_as_printed() {
         "the replaced route is in TAK: {stdout}"
     );
 }
+
+#[test]
+fn the_readme_mock_workflow_works_as_printed() {
+    let state = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--ephemeral-ports", "--state-dir"])
+        .arg(state.path())
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve(child);
+    wait_for_file(&state.path().join("endpoints.json"), &mut serve.0);
+    let script = format!(
+        "set -e\nntjp() {{ {BIN:?} \"$@\"; }}\n{}",
+        readme_block("<!-- mock-workflow -->")
+    );
+    let out = Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(repo())
+        .env("NTJP_STATE_DIR", state.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        out.status.success(),
+        "the README mock workflow failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("Mock 14 now answers: error \"Mottagande system är stängt.\""),
+        "{stdout}"
+    );
+    assert!(stdout.contains("Västra Götalandsregionen"), "{stdout}");
+    assert!(stdout.contains("0 message(s)"), "{stdout}");
+    assert!(stdout.contains("not verified yet"), "{stdout}");
+}
+
+#[test]
+fn the_readme_trigger_table_is_the_built_in_one() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("<!-- trigger-table -->").unwrap();
+    let rows: Vec<String> = readme[start..]
+        .lines()
+        .skip(3)
+        .take_while(|l| l.starts_with('|'))
+        .map(|l| l.split('`').nth(1).unwrap().to_string())
+        .collect();
+    let built_in: Vec<String> = ntjp_testbed::mocks::behaviour::default_triggers()
+        .into_iter()
+        .map(|t| t.personnummer)
+        .collect();
+    assert_eq!(rows, built_in);
+}

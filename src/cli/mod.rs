@@ -5,6 +5,7 @@
 
 pub mod client;
 pub mod mocks;
+pub mod verify;
 
 use std::path::{Path, PathBuf};
 

@@ -127,8 +127,7 @@ async fn platform_of(base: &str, env: EnvName) -> Result<String> {
 
 fn write_junit(path: &Path, xml: &str) -> Result<()> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir)
-            .with_context(|| format!("cannot create {}", dir.display()))?;
+        std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     std::fs::write(path, xml).with_context(|| format!("cannot write {}", path.display()))
 }
@@ -160,7 +159,9 @@ pub async fn consumer(args: ConsumerArgs) -> Result<()> {
     }
     let recordings: Vec<Recording> = serde_json::from_value(answer.json["messages"].clone())
         .with_context(|| {
-            format!("{url} did not answer with recordings this ntjp can read (is it the same version?)")
+            format!(
+                "{url} did not answer with recordings this ntjp can read (is it the same version?)"
+            )
         })?;
 
     let mut report = verify::consumer(&recordings, args.env, &args.hsa_id, &platform);

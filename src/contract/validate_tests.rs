@@ -1177,3 +1177,72 @@ fn report_lists_every_violation() {
         "2 violation(s) of ProcessCervixScreeningInformation 1.0 (schema and TKB rules):\na: x\nb/c: y"
     );
 }
+
+// ---- the shared fixtures -------------------------------------------------------------------
+
+/// Every file in `fixtures/messages/{valid,invalid,technical}/` against the machine-readable
+/// lines of its leading comment (see `fixtures/messages/README.md`): `scenario:` for a valid
+/// one, `expect: <path>` (all of them, in order) for an invalid one, `expect: fault` for a
+/// technical one.
+#[test]
+fn every_message_fixture_gives_what_its_comment_expects() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/messages");
+    let mut mismatches = Vec::new();
+    let mut seen = 0;
+    for kind in ["valid", "invalid", "technical"] {
+        let Ok(dir) = std::fs::read_dir(root.join(kind)) else {
+            continue;
+        };
+        let mut files: Vec<_> = dir
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "xml"))
+            .collect();
+        files.sort();
+        for file in files {
+            seen += 1;
+            let name = format!("{kind}/{}", file.file_name().unwrap().to_string_lossy());
+            let bytes = std::fs::read(&file).unwrap();
+            let text = String::from_utf8_lossy(&bytes);
+            let comment = text
+                .find("<!--")
+                .and_then(|a| text[a..].find("-->").map(|b| &text[a..a + b]))
+                .unwrap_or("");
+            let lines = |key: &str| -> Vec<String> {
+                comment
+                    .lines()
+                    .filter_map(|l| l.trim().strip_prefix(key).map(|v| v.trim().to_owned()))
+                    .collect()
+            };
+            let outcome = validate(&bytes, &CodeLists::default());
+            match (kind, outcome) {
+                ("technical", Outcome::Technical(_)) => {}
+                ("valid", Outcome::Checked(c)) => {
+                    let expected = lines("scenario:");
+                    if !c.violations.is_empty()
+                        || expected.first().map(String::as_str) != Some(c.scenario.as_str())
+                    {
+                        mismatches.push(format!(
+                            "{name}: scenario {} (expected {expected:?}), violations {:#?}",
+                            c.scenario, c.violations
+                        ));
+                    }
+                }
+                ("invalid", Outcome::Checked(c)) => {
+                    let expected = lines("expect:");
+                    if paths(&c) != expected {
+                        mismatches.push(format!(
+                            "{name}: expected {expected:#?}, got {:#?}",
+                            c.violations
+                        ));
+                    }
+                }
+                (_, outcome) => mismatches.push(format!("{name}: {outcome:?}")),
+            }
+        }
+    }
+    eprintln!("SEEN {seen}");
+    assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
+    if root.exists() {
+        assert!(seen > 0, "no fixtures in {}", root.display());
+    }
+}

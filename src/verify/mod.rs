@@ -163,10 +163,11 @@ pub const CASE_IDS: [&str; 7] = [
 ];
 
 fn specs() -> impl Iterator<Item = &'static Spec> {
-    SCENARIOS
-        .iter()
-        .map(|(_, spec, _)| spec)
-        .chain([&LOGICAL_ADDRESSING, &CORRELATION_ID, &SCHEMA_AND_RULES])
+    SCENARIOS.iter().map(|(_, spec, _)| spec).chain([
+        &LOGICAL_ADDRESSING,
+        &CORRELATION_ID,
+        &SCHEMA_AND_RULES,
+    ])
 }
 
 /// Verifies `hsa_id` in `env` (platform `platform`) from what the mocks recorded, now.
@@ -227,7 +228,13 @@ pub fn consumer_at(
     }
 }
 
-fn case(spec: &Spec, passed: bool, message: String, details: Vec<String>, evidence: Vec<u64>) -> Case {
+fn case(
+    spec: &Spec,
+    passed: bool,
+    message: String,
+    details: Vec<String>,
+    evidence: Vec<u64>,
+) -> Case {
     Case {
         id: spec.id,
         title: spec.title,
@@ -248,7 +255,7 @@ fn nothing_received(env: EnvName, hsa_id: &str, platform: &str) -> Vec<Case> {
     let message = format!("Nothing from {hsa_id} was received in {env} ({platform}).");
     let how = format!(
         "Send ProcessCervixScreeningInformation (RIVTABP21) as {hsa_id} through the {env} \
-         router (…/ProcessCervixScreeningInformation/1/rivtabp21) to {to}, with the consumer's \
+         router (<router>/vp/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21) to {to}, with the consumer's \
          own function certificate, then run the verification again."
     );
     specs()
@@ -321,7 +328,7 @@ fn scenario_case(spec: &Spec, scenario: Scenario, element: &str, messages: &[&Re
             spec,
             false,
             format!(
-                "never sent: none of the {} message(s) examined was a {} message (one carrying {element})",
+                "never sent: none of the {} message(s) examined carried {element} (scenario {})",
                 messages.len(),
                 scenario_name(scenario)
             ),
@@ -458,7 +465,11 @@ fn correlation_case(messages: &[&Recording]) -> Case {
     let missing: Vec<&Recording> = messages
         .iter()
         .copied()
-        .filter(|r| r.correlation_id.as_deref().is_none_or(|c| c.trim().is_empty()))
+        .filter(|r| {
+            r.correlation_id
+                .as_deref()
+                .is_none_or(|c| c.trim().is_empty())
+        })
         .collect();
     if missing.is_empty() {
         return case(
@@ -585,9 +596,15 @@ impl Report {
             self.generated_at.to_rfc3339_opts(SecondsFormat::Secs, true),
             self.messages,
             self.since
-                .map(|t| format!(", received since {}", t.to_rfc3339_opts(SecondsFormat::Secs, true)))
+                .map(|t| format!(
+                    ", received since {}",
+                    t.to_rfc3339_opts(SecondsFormat::Secs, true)
+                ))
                 .unwrap_or_default(),
         );
+        // Details repeated word for word (every case when nothing was received) are printed
+        // once; the JUnit file keeps them on every case, where each stands alone.
+        let mut previous: Option<&[String]> = None;
         for c in &self.cases {
             s.push_str(&format!(
                 "{}  {:<width$}  {}\n",
@@ -597,9 +614,12 @@ impl Report {
             ));
             if !c.passed {
                 s.push_str(&format!("      {}\n", c.message));
-                for d in &c.details {
-                    s.push_str(&format!("        {d}\n"));
+                if previous != Some(c.details.as_slice()) {
+                    for d in &c.details {
+                        s.push_str(&format!("        {d}\n"));
+                    }
                 }
+                previous = Some(&c.details);
             }
         }
         s.push_str(&format!(
@@ -701,9 +721,7 @@ pub fn escape(s: &str) -> String {
             '"' => out.push_str("&quot;"),
             '\'' => out.push_str("&apos;"),
             '\t' | '\n' | '\r' => out.push(c),
-            c if (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}') => {
-                out.push('\u{FFFD}')
-            }
+            c if (c as u32) < 0x20 || matches!(c, '\u{FFFE}' | '\u{FFFF}') => out.push('\u{FFFD}'),
             c => out.push(c),
         }
     }
@@ -728,7 +746,9 @@ mod tests {
             received_at: at(),
             mock_address: address.to_string(),
             path_profile: "RIVTABP21".into(),
-            path_and_query: format!("/mocks/{address}/ProcessCervixScreeningInformation/1/rivtabp21"),
+            path_and_query: format!(
+                "/mocks/{address}/ProcessCervixScreeningInformation/1/rivtabp21"
+            ),
             logical_address: Some(address.to_string()),
             message_profile: Some("RIVTABP21".into()),
             consumer_hsa_id: Some(HSA.into()),
@@ -783,7 +803,11 @@ mod tests {
         assert_eq!(get(&r, "scenario-moved").evidence, [1]);
         assert_eq!(get(&r, "scenario-exclusion").evidence, [4]);
         assert_eq!(get(&r, "logical-addressing").evidence, [1, 2, 3, 4]);
-        assert!(r.to_text().ends_with("\n7 passed, 0 failed\n"), "{}", r.to_text());
+        assert!(
+            r.to_text().ends_with("\n7 passed, 0 failed\n"),
+            "{}",
+            r.to_text()
+        );
     }
 
     #[test]
@@ -814,10 +838,23 @@ mod tests {
         let r = verify(&rs);
         assert_eq!(failed(&r), ["scenario-moved", "schema-and-rules"]);
         let c = get(&r, "scenario-moved");
-        assert!(c.message.starts_with("sent 2 time(s) but never accepted: seq 1, 7"), "{}", c.message);
+        assert!(
+            c.message
+                .starts_with("sent 2 time(s) but never accepted: seq 1, 7"),
+            "{}",
+            c.message
+        );
         assert!(c.message.contains("ERROR, FAULT"), "{}", c.message);
-        assert!(c.details[0].contains("seq 1: to 01, verdict invalid, answered ERROR"), "{:?}", c.details);
-        assert!(c.details[1].contains("answer from behaviour"), "{:?}", c.details);
+        assert!(
+            c.details[0].contains("seq 1: to 01, verdict invalid, answered ERROR"),
+            "{:?}",
+            c.details
+        );
+        assert!(
+            c.details[1].contains("answer from behaviour"),
+            "{:?}",
+            c.details
+        );
     }
 
     #[test]
@@ -843,9 +880,21 @@ mod tests {
         assert_eq!(failed(&r), ["logical-addressing"]);
         let c = get(&r, "logical-addressing");
         assert_eq!(c.message, "3 of 8 message(s) wrongly addressed");
-        assert!(c.details[0].starts_with("seq 5: address 01: addressed with a RIVTABP20"), "{:?}", c.details);
-        assert!(c.details[1].contains("addressed to 01 but received by the mock for 14"), "{:?}", c.details);
-        assert!(c.details[2].contains("\"02\" is not a current county code"), "{:?}", c.details);
+        assert!(
+            c.details[0].starts_with("seq 5: address 01: addressed with a RIVTABP20"),
+            "{:?}",
+            c.details
+        );
+        assert!(
+            c.details[1].contains("addressed to 01 but received by the mock for 14"),
+            "{:?}",
+            c.details
+        );
+        assert!(
+            c.details[2].contains("\"02\" is not a current county code"),
+            "{:?}",
+            c.details
+        );
     }
 
     #[test]
@@ -862,8 +911,16 @@ mod tests {
         let qa = consumer_at(&rs, EnvName::Qa, HSA, "NTJP-QA", at());
         assert_eq!(failed(&qa), ["logical-addressing"]);
         let c = get(&qa, "logical-addressing");
-        assert!(c.details[0].contains("LOAD-MOCKS is a mock address of SIT only, not of qa"), "{:?}", c.details);
-        assert!(c.details[1].contains("NTJP-MOCKS is a mock address of SIT only"), "{:?}", c.details);
+        assert!(
+            c.details[0].contains("LOAD-MOCKS is a mock address of SIT only, not of qa"),
+            "{:?}",
+            c.details
+        );
+        assert!(
+            c.details[1].contains("NTJP-MOCKS is a mock address of SIT only"),
+            "{:?}",
+            c.details
+        );
         let mut sit_rs = all_scenarios();
         sit_rs.push(rec(9, NTJP_MOCKS, Scenario::NoInformation));
         assert!(verify(&sit_rs).passed());
@@ -877,7 +934,11 @@ mod tests {
         let r = verify(&rs);
         assert_eq!(failed(&r), ["correlation-id"]);
         let c = get(&r, "correlation-id");
-        assert!(c.message.contains("2 of 4") && c.message.ends_with("seq 2, 3"), "{}", c.message);
+        assert!(
+            c.message.contains("2 of 4") && c.message.ends_with("seq 2, 3"),
+            "{}",
+            c.message
+        );
         assert_eq!(c.details.len(), 2);
     }
 
@@ -901,7 +962,10 @@ mod tests {
         let r = verify(&rs);
         assert_eq!(failed(&r), ["schema-and-rules"]);
         let c = get(&r, "schema-and-rules");
-        assert_eq!(c.message, "2 of 6 message(s) broke the schema or the rules: seq 5, 6");
+        assert_eq!(
+            c.message,
+            "2 of 6 message(s) broke the schema or the rules: seq 5, 6"
+        );
         assert_eq!(
             c.details,
             [
@@ -927,10 +991,31 @@ mod tests {
             assert_eq!(r.messages, 0);
             assert_eq!(failed(&r), CASE_IDS);
             for c in &r.cases {
-                assert_eq!(c.message, format!("Nothing from {HSA} was received in sit (NTJP-TEST)."));
-                assert!(c.details[0].contains("LOAD-MOCKS or a county code"), "{:?}", c.details);
+                assert_eq!(
+                    c.message,
+                    format!("Nothing from {HSA} was received in sit (NTJP-TEST).")
+                );
+                assert!(
+                    c.details[0].contains("LOAD-MOCKS or a county code"),
+                    "{:?}",
+                    c.details
+                );
             }
-            assert!(r.to_text().ends_with("\n0 passed, 7 failed\n"));
+            let text = r.to_text();
+            assert!(text.ends_with("\n0 passed, 7 failed\n"), "{text}");
+            assert_eq!(text.matches("Nothing from").count(), 7, "{text}");
+            assert_eq!(
+                text.matches("Send ProcessCervixScreeningInformation")
+                    .count(),
+                1,
+                "{text}"
+            );
+            assert_eq!(
+                r.to_junit()
+                    .matches("Send ProcessCervixScreeningInformation")
+                    .count(),
+                7
+            );
         }
         let prod = consumer_at(&[], EnvName::Prod, HSA, "NTJP-PROD", at());
         assert!(!prod.cases[0].details[0].contains("LOAD-MOCKS"));
@@ -957,10 +1042,21 @@ mod tests {
         assert!(text.starts_with(
             "ProcessCervixScreeningInformation consumer verification: TSTNMT2321000156-KONS (sit, NTJP-TEST)\n"
         ), "{text}");
-        assert!(text.contains("  time         2026-12-02T10:00:00Z\n"), "{text}");
-        assert!(text.contains("PASS  scenario-moved              Kvinnan flyttar mellan regioner\n"), "{text}");
+        assert!(
+            text.contains("  time         2026-12-02T10:00:00Z\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("PASS  scenario-moved              Kvinnan flyttar mellan regioner\n"),
+            "{text}"
+        );
         assert!(text.contains("FAIL  scenario-exclusion          Kvinnan undantas från kallelse\n      never sent:"), "{text}");
-        assert!(text.contains("\n        Send a valid ProcessCervixScreeningInformation with exclusion"), "{text}");
+        assert!(
+            text.contains(
+                "\n        Send a valid ProcessCervixScreeningInformation with exclusion"
+            ),
+            "{text}"
+        );
         assert!(text.ends_with("\n6 passed, 1 failed\n"), "{text}");
     }
 
@@ -972,15 +1068,31 @@ mod tests {
         r.hostname = "ci-runner".into();
         r.elapsed = Duration::from_millis(1250);
         let x = r.to_junit();
-        assert!(x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "), "{x}");
+        assert!(
+            x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "),
+            "{x}"
+        );
         assert!(x.contains(
             "<testsuite name=\"ProcessCervixScreeningInformation consumer verification: TSTNMT2321000156-KONS (sit, NTJP-TEST)\" tests=\"7\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"1.250\" timestamp=\"2026-12-02T10:00:00\" hostname=\"ci-runner\">"
         ), "{x}");
-        assert!(x.contains("<property name=\"messages\" value=\"3\"/>"), "{x}");
-        assert!(x.contains("<property name=\"platform\" value=\"NTJP-TEST\"/>"), "{x}");
-        assert_eq!(x.matches("<testcase classname=\"ntjp.verify.consumer.sit\"").count(), 7);
+        assert!(
+            x.contains("<property name=\"messages\" value=\"3\"/>"),
+            "{x}"
+        );
+        assert!(
+            x.contains("<property name=\"platform\" value=\"NTJP-TEST\"/>"),
+            "{x}"
+        );
+        assert_eq!(
+            x.matches("<testcase classname=\"ntjp.verify.consumer.sit\"")
+                .count(),
+            7
+        );
         assert_eq!(x.matches("<failure ").count(), 1);
-        assert!(x.contains("name=\"scenario-exclusion: Kvinnan undantas från kallelse\""), "{x}");
+        assert!(
+            x.contains("name=\"scenario-exclusion: Kvinnan undantas från kallelse\""),
+            "{x}"
+        );
         assert!(x.contains("type=\"VerificationFailed\""), "{x}");
         assert!(x.contains("Evidence: seq 1</system-out>"), "{x}");
         // Well-formed all the way through.
@@ -1012,7 +1124,10 @@ mod tests {
         r.hostname = "<host>".into();
         let x = r.to_junit();
         assert!(!x.contains(hostile));
-        assert!(x.contains("a/b: &lt;x a=&quot;1&quot;&gt; &amp; &apos;q&apos; \u{FFFD}"), "{x}");
+        assert!(
+            x.contains("a/b: &lt;x a=&quot;1&quot;&gt; &amp; &apos;q&apos; \u{FFFD}"),
+            "{x}"
+        );
         assert!(x.contains("(sit, P&amp;&quot;Q&apos;)"), "{x}");
         assert!(x.contains("hostname=\"&lt;host&gt;\""), "{x}");
         let mut reader = quick_xml::reader::Reader::from_str(&x);
