@@ -10,14 +10,16 @@
 //!   the forms of Beställningsstödet.
 //! - [`soap`]: the streaming sniff of a SOAP envelope (header + first body element), the VP
 //!   fault writer (every VP error code is produced there) and RIVTA profile conversion.
-//! - [`contract`]: ProcessCervixScreeningInformation names and responses.
+//! - [`contract`]: ProcessCervixScreeningInformation names and responses, and
+//!   [`contract::validate`], the contract's schema and TKB rules.
 //!
 //! Around it sit the servers and tools:
 //! - [`pki`]: the embedded test PKI (CA and SITHS-like function certificates) and the reading of
 //!   HSA-ids from certificates.
 //! - [`tls`]: rustls server/client configurations built from the PKI.
 //! - [`router`]: the VP emulation: listeners, the request pipeline, the pooled producer client.
-//! - [`mocks`]: mock producers for ProcessCervixScreeningInformation.
+//! - [`mocks`]: mock producers for ProcessCervixScreeningInformation: validation, behaviours
+//!   on demand, recordings.
 //! - [`clock`]: each environment's simulated day.
 //! - [`journal`]: the durable, checksummed log of every accepted change.
 //! - [`platform`]: the order service: per environment its TAK store, published snapshot,

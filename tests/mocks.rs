@@ -388,3 +388,50 @@ async fn recordings_are_queried_by_address_and_filters_and_cleared() {
     assert_eq!(bed.testbed.recorder().total(), 0);
     bed.stop().await;
 }
+
+#[tokio::test]
+async fn every_mock_answers_ping_for_configuration() {
+    let bed = start().await;
+    let pki = bed.testbed.pki();
+    let (_, sit) = pki
+        .platform_clients
+        .iter()
+        .find(|(e, _)| *e == ntjp_testbed::config::EnvName::Sit)
+        .unwrap();
+    let client = Client::new(&pki.ca_cert, Some((&sit.cert, &sit.key)));
+    let mocks = addr_of(&bed.testbed.endpoints().mocks);
+    for address in ["01", "25", "LOAD-MOCKS", "NTJP-MOCKS"] {
+        let tls = client.connect(mocks).await.unwrap();
+        let (mut sender, conn) =
+            hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+                .await
+                .unwrap();
+        tokio::spawn(conn);
+        let req = http::Request::post(format!(
+            "/mocks/{address}/ProcessCervixScreeningInformation/1/rivtabp21"
+        ))
+        .header("host", "localhost")
+        .header("content-type", "text/xml; charset=UTF-8")
+        .body(http_body_util::Full::new(bytes::Bytes::from(
+            contract::ping_request(address),
+        )))
+        .unwrap();
+        let resp = sender.send_request(req).await.unwrap();
+        assert_eq!(resp.status(), StatusCode::OK);
+        let body = http_body_util::BodyExt::collect(resp.into_body())
+            .await
+            .unwrap()
+            .to_bytes();
+        assert!(
+            contract::parse_ping_response(&body).is_some(),
+            "{address}: {}",
+            String::from_utf8_lossy(&body)
+        );
+        assert!(String::from_utf8_lossy(&body).contains(&format!("<value>{address}</value>")));
+        let rec = bed.testbed.recorder().for_address(address);
+        assert_eq!(rec.len(), 1);
+        assert_eq!(rec[0].verdict, ntjp_testbed::mocks::Verdict::Ping);
+        assert_eq!(rec[0].environment.as_deref(), Some("sit"));
+    }
+    bed.stop().await;
+}

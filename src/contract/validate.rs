@@ -255,19 +255,32 @@ pub fn validate(envelope: &[u8], lists: &CodeLists) -> Outcome {
 
 /// The `resultText` for a non-empty list of violations: one line per violation,
 /// `<path>: <message>`, after a first line counting them.
+///
+/// At most [`MAX_REPORTED`] are written out (a megabyte of junk elements must not become a
+/// report of many megabytes); a last line counts the rest.
 pub fn report(violations: &[Violation]) -> String {
     let mut s = format!(
         "{} violation(s) of ProcessCervixScreeningInformation 1.0 (schema and TKB rules):",
         violations.len()
     );
-    for v in violations {
+    for v in violations.iter().take(MAX_REPORTED) {
         s.push('\n');
         s.push_str(&v.path);
         s.push_str(": ");
         s.push_str(&v.message);
     }
+    if let Some(rest) = violations
+        .len()
+        .checked_sub(MAX_REPORTED)
+        .filter(|n| *n > 0)
+    {
+        s.push_str(&format!("\n... and {rest} more violation(s), not listed"));
+    }
     s
 }
+
+/// Most violations [`report`] lists one by one.
+pub const MAX_REPORTED: usize = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Step 1: reading the envelope.
@@ -456,8 +469,11 @@ fn read(body: &[u8]) -> Result<Node, String> {
     reader.config_mut().check_comments = true;
     let mut scopes = Scopes::default();
     let mut builder = Builder::default();
-    // Open elements.
+    // Open elements: how many, and their names (one buffer, so that deep nesting costs
+    // little) for a document that ends too early.
     let mut depth = 0usize;
+    let mut open_names = String::new();
+    let mut open_starts: Vec<usize> = Vec::new();
     let mut root_seen = false;
     let mut root_is_envelope = false;
     let mut first_event = true;
@@ -524,6 +540,8 @@ fn read(body: &[u8]) -> Result<Node, String> {
                     scopes.leave(level);
                 } else {
                     depth = level;
+                    open_starts.push(open_names.len());
+                    open_names.push_str(e.name().0);
                 }
             }
             Event::End(_) => {
@@ -538,6 +556,9 @@ fn read(body: &[u8]) -> Result<Node, String> {
                 }
                 scopes.leave(depth);
                 depth = depth.saturating_sub(1);
+                if let Some(start) = open_starts.pop() {
+                    open_names.truncate(start);
+                }
             }
             Event::Text(t) => {
                 let s = t.xml10_content();
@@ -592,12 +613,10 @@ fn read(body: &[u8]) -> Result<Node, String> {
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
             Event::Eof => {
                 let end = reader.buffer_position();
-                if depth > 0 {
-                    return Err(not_well_formed(
-                        body,
-                        end,
-                        "the document ends before all elements are closed",
-                    ));
+                if let Some(start) = open_starts.last() {
+                    let name = open_names.get(*start..).unwrap_or("");
+                    let what = format!("the document ends before `</{name}>`");
+                    return Err(not_well_formed(body, end, what));
                 }
                 if !root_seen {
                     return Err(not_well_formed(body, end, "no root element"));
@@ -1272,21 +1291,19 @@ impl Checker<'_> {
             counts: vec![0; ty.particles.len()],
             extension: None,
         };
+        // Occurrences so far of each name in REPEATABLE, whatever their namespace.
+        let mut occurrences = [0usize; REPEATABLE.len()];
         for (k, child) in node.children.iter().enumerate() {
             if node.text_at == Some(k) {
                 self.stray_text(node, ty, path);
             }
-            let index = node
-                .children
-                .iter()
-                .take(k)
-                .filter(|c| c.local == child.local)
-                .count()
-                + 1;
-            let step = if REPEATABLE.contains(&child.local.as_str()) {
-                format!("{}[{index}]", child.local)
-            } else {
-                child.local.clone()
+            let repeatable = REPEATABLE.iter().position(|r| *r == child.local);
+            let step = match repeatable.and_then(|r| occurrences.get_mut(r)) {
+                Some(n) => {
+                    *n += 1;
+                    format!("{}[{n}]", child.local)
+                }
+                None => child.local.clone(),
             };
             let cpath = join(path, &step);
             let later = node.children.get(k + 1..).unwrap_or(&[]);

@@ -932,8 +932,15 @@ fn not_well_formed_documents_are_technical() {
             ),
             "document type",
         ),
-        (good.replace("<soap:Header>", "<soap:Header><!-- a -- b -->"), "--"),
+        (
+            good.replace("<soap:Header>", "<soap:Header><!-- a -- b -->"),
+            "--",
+        ),
         (format!(" {good}"), "XML declaration"),
+        (
+            good.replace("</soap:Envelope>", ""),
+            "ends before `</soap:Envelope>`",
+        ),
         (String::new(), "no root element"),
         ("   ".into(), "no root element"),
     ];
@@ -1240,9 +1247,49 @@ fn every_message_fixture_gives_what_its_comment_expects() {
             }
         }
     }
-    eprintln!("SEEN {seen}");
     assert!(mismatches.is_empty(), "{}", mismatches.join("\n\n"));
     if root.exists() {
         assert!(seen > 0, "no fixtures in {}", root.display());
     }
+}
+
+#[test]
+fn many_siblings_are_checked_in_linear_time() {
+    let started = Instant::now();
+    let groups = follow_up("59461000052109").repeat(20_000);
+    let c = checked(&envelope(&format!(
+        "{}{groups}{}",
+        minimal(),
+        follow_up("1")
+    )));
+    assert_eq!(
+        paths(&c),
+        ["cervixScreeningInformation/followUpGroups[20001]/type/code"]
+    );
+    let junk = "<c:x/>".repeat(50_000);
+    let c = checked(&envelope(&format!("{}{junk}", minimal())));
+    assert_eq!(c.violations.len(), 50_000);
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[test]
+fn the_report_lists_at_most_max_reported_violations() {
+    let many: Vec<Violation> = (0..MAX_REPORTED + 5)
+        .map(|i| Violation {
+            path: format!("cervixScreeningInformation/x{i}"),
+            message: "unexpected".into(),
+        })
+        .collect();
+    let r = report(&many);
+    assert_eq!(r.lines().count(), 1 + MAX_REPORTED + 1);
+    assert!(r.starts_with(&format!("{} violation(s)", MAX_REPORTED + 5)));
+    assert!(
+        r.ends_with("... and 5 more violation(s), not listed"),
+        "{}",
+        &r[r.len() - 80..]
+    );
 }

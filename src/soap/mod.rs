@@ -62,7 +62,17 @@ pub(crate) fn ref_text(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
             _ => None,
         };
     }
-    quick_xml::escape::resolve_predefined_entity(&r.xml10_content()).map(Cow::Borrowed)
+    // The five entities XML predefines, and no others: quick-xml's own resolver also knows
+    // HTML's whenever any crate in the build enables its `escape-html` feature.
+    let text = match r.xml10_content().as_ref() {
+        "lt" => "<",
+        "gt" => ">",
+        "amp" => "&",
+        "apos" => "'",
+        "quot" => "\"",
+        _ => return None,
+    };
+    Some(Cow::Borrowed(text))
 }
 
 /// `at [row,col]: [R,C] (byte N)` for a byte offset, both 1-based, columns in characters,

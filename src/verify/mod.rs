@@ -646,7 +646,7 @@ impl Report {
         x.push_str(&format!(
             "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{time}\" timestamp=\"{}\" hostname=\"{}\">\n",
             escape(&name),
-            self.generated_at.format("%Y-%m-%dT%H:%M:%S"),
+            self.generated_at.format("%Y-%m-%dT%H:%M:%SZ"),
             escape(&self.hostname)
         ));
         x.push_str("    <properties>\n");
@@ -1073,7 +1073,7 @@ mod tests {
             "{x}"
         );
         assert!(x.contains(
-            "<testsuite name=\"ProcessCervixScreeningInformation consumer verification: TSTNMT2321000156-KONS (sit, NTJP-TEST)\" tests=\"7\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"1.250\" timestamp=\"2026-12-02T10:00:00\" hostname=\"ci-runner\">"
+            "<testsuite name=\"ProcessCervixScreeningInformation consumer verification: TSTNMT2321000156-KONS (sit, NTJP-TEST)\" tests=\"7\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"1.250\" timestamp=\"2026-12-02T10:00:00Z\" hostname=\"ci-runner\">"
         ), "{x}");
         assert!(
             x.contains("<property name=\"messages\" value=\"3\"/>"),
