@@ -196,8 +196,10 @@ fn readme_block(marker: &str) -> String {
     rest[open..open + close].to_string()
 }
 
-#[test]
-fn the_readme_order_workflow_works_as_printed() {
+/// Runs the README's ```sh block after `marker` against a spawned `ntjp serve`, as printed
+/// (`ntjp` is this build's binary; the commands find the testbed through NTJP_STATE_DIR), and
+/// returns its stdout after asserting that it succeeded.
+fn run_readme_block(marker: &str) -> String {
     let state = tempfile::tempdir().unwrap();
     let child = Command::new(BIN)
         .args(["serve", "--ephemeral-ports", "--state-dir"])
@@ -209,10 +211,9 @@ fn the_readme_order_workflow_works_as_printed() {
         .unwrap();
     let mut serve = Serve(child);
     wait_for_file(&state.path().join("endpoints.json"), &mut serve.0);
-    // `ntjp` is this build's binary; the commands find the testbed through NTJP_STATE_DIR.
     let script = format!(
         "set -e\nntjp() {{ {BIN:?} \"$@\"; }}\n{}",
-        readme_block("<!-- order-workflow -->")
+        readme_block(marker)
     );
     let out = Command::new("bash")
         .arg("-c")
@@ -221,12 +222,18 @@ fn the_readme_order_workflow_works_as_printed() {
         .env("NTJP_STATE_DIR", state.path())
         .output()
         .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(
         out.status.success(),
-        "the README workflow failed:\n{stdout}\n{stderr}"
+        "the README block {marker} failed:\n{stdout}\n{stderr}"
     );
+    stdout
+}
+
+#[test]
+fn the_readme_order_workflow_works_as_printed() {
+    let stdout = run_readme_block("<!-- order-workflow -->");
     assert!(
         stdout.contains("Registered system SE2321000016-ABCD"),
         "{stdout}"
@@ -242,34 +249,7 @@ fn the_readme_order_workflow_works_as_printed() {
 
 #[test]
 fn the_readme_mock_workflow_works_as_printed() {
-    let state = tempfile::tempdir().unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--ephemeral-ports", "--state-dir"])
-        .arg(state.path())
-        .current_dir(repo())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut serve = Serve(child);
-    wait_for_file(&state.path().join("endpoints.json"), &mut serve.0);
-    let script = format!(
-        "set -e\nntjp() {{ {BIN:?} \"$@\"; }}\n{}",
-        readme_block("<!-- mock-workflow -->")
-    );
-    let out = Command::new("bash")
-        .arg("-c")
-        .arg(&script)
-        .current_dir(repo())
-        .env("NTJP_STATE_DIR", state.path())
-        .output()
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        out.status.success(),
-        "the README mock workflow failed:\n{stdout}\n{stderr}"
-    );
+    let stdout = run_readme_block("<!-- mock-workflow -->");
     assert!(
         stdout.contains("Mock 14 now answers: error \"Mottagande system är stängt.\""),
         "{stdout}"

@@ -16,7 +16,7 @@
 //! (`xs:any processContents="lax"`, of which the contract has no schemas), anything outside
 //! the body element, nor the SOAP header (the router and the mocks do that).
 
-use std::{borrow::Cow, collections::HashMap};
+use std::collections::HashMap;
 
 use quick_xml::{
     errors::{Error as XmlError, IllFormedError},
@@ -584,7 +584,7 @@ fn read(body: &[u8]) -> Result<Node, String> {
                 builder.text(&s);
             }
             Event::GeneralRef(r) => {
-                let Some(s) = reference(&r) else {
+                let Some(s) = ref_text(&r) else {
                     let what = format!(
                         "undeclared entity or invalid character reference `&{};`",
                         r.xml10_content()
@@ -821,7 +821,7 @@ fn attribute_value(raw: &str) -> Result<String, String> {
             return Err("a reference is not closed by `;`".to_owned());
         };
         let name = after.get(1..semi).unwrap_or("");
-        let resolved = reference(&BytesRef::new(name)).ok_or_else(|| {
+        let resolved = ref_text(&BytesRef::new(name)).ok_or_else(|| {
             format!("undeclared entity or invalid character reference `&{name};`")
         })?;
         out.push_str(&resolved);
@@ -829,25 +829,6 @@ fn attribute_value(raw: &str) -> Result<String, String> {
     }
     literal(rest, &mut out);
     Ok(out)
-}
-
-/// The text a reference stands for: XML's five predefined entities and character references
-/// to characters XML allows; `None` for anything else. (Not quick-xml's
-/// `resolve_predefined_entity`, which also knows HTML's entities when another crate in the
-/// build turns on its `escape-html` feature.)
-fn reference(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
-    if r.is_char_ref() {
-        return ref_text(r);
-    }
-    let text = match r.xml10_content().as_ref() {
-        "lt" => "<",
-        "gt" => ">",
-        "amp" => "&",
-        "apos" => "'",
-        "quot" => "\"",
-        _ => return None,
-    };
-    Some(Cow::Borrowed(text))
 }
 
 /// `prefix:local` or `local`, both NCNames; `None` if `name` is not such a QName.
