@@ -275,3 +275,41 @@ fn the_readme_trigger_table_is_the_built_in_one() {
         .collect();
     assert_eq!(rows, built_in);
 }
+
+#[test]
+fn the_readme_mock_config_is_read_by_config_show() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let start = readme.find("```toml\n[mock_producers").unwrap() + "```toml\n".len();
+    let end = start + readme[start..].find("```").unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ntjp.toml");
+    std::fs::write(&file, &readme[start..end]).unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "show", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{text}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(text.contains("Mottagande system är stängt."), "{text}");
+    assert!(text.contains("\"123456789\""), "{text}");
+    assert!(text.contains("delay_ms = 3000"), "{text}");
+    // A mistake in the file is named with its key.
+    std::fs::write(
+        &file,
+        "[mock_producers.behaviours.\"14\"]\nanswer = \"explode\"\n",
+    )
+    .unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "show", "--config"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("explode"), "{err}");
+}
