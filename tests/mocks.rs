@@ -134,6 +134,13 @@ async fn every_behaviour_set_through_the_admin_api_is_what_the_consumer_sees() {
     assert!(took >= Duration::from_millis(1_500), "VP009 after {took:?}");
     assert!(took < Duration::from_secs(20), "VP009 after {took:?}");
     assert!(!detail.is_empty());
+    // Once the platform gives up, the mock lets go of the request too.
+    let mut waited = 0;
+    while bed.testbed.mocks().holding() > 0 && waited < 100 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert_eq!(bed.testbed.mocks().holding(), 0, "still held after 5 s");
 
     // Connection reset: VP009 at once.
     put_behaviour(&bed, "14", json!({"answer": "reset"})).await;

@@ -138,7 +138,7 @@ fn list(mocks: &Mocks) -> Resp {
         .collect();
     json_response(
         StatusCode::OK,
-        &json!({"mocks": rows, "triggers": mocks.triggers().len(), "code_lists": mocks.code_lists()}),
+        &json!({"mocks": rows, "holding": mocks.holding(), "triggers": mocks.triggers().len(), "code_lists": mocks.code_lists()}),
     )
 }
 

@@ -17,7 +17,14 @@
 pub mod behaviour;
 pub mod recorder;
 
-use std::{net::SocketAddr, sync::Arc, time::Duration};
+use std::{
+    net::SocketAddr,
+    sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    },
+    time::Duration,
+};
 
 use bytes::Bytes;
 use dashmap::DashMap;
@@ -71,6 +78,24 @@ pub struct Mocks {
     /// Platform certificate HSA-id (upper-cased) → environment name, to tell which router
     /// forwarded a message.
     platforms: Vec<(String, String)>,
+    /// Requests held unanswered right now (`no-answer`).
+    holding: AtomicUsize,
+}
+
+/// Counts a held request while it lives.
+struct Held<'a>(&'a AtomicUsize);
+
+impl<'a> Held<'a> {
+    fn new(n: &'a AtomicUsize) -> Self {
+        n.fetch_add(1, Ordering::Relaxed);
+        Held(n)
+    }
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Mocks {
@@ -89,7 +114,13 @@ impl Mocks {
                 .map(|(h, e)| (h.to_ascii_uppercase(), e))
                 .collect(),
             config,
+            holding: AtomicUsize::new(0),
         }
+    }
+
+    /// Requests the mocks are holding unanswered right now (behaviour `no-answer`).
+    pub fn holding(&self) -> usize {
+        self.holding.load(Ordering::Relaxed)
     }
 
     /// The behaviour of the mock for `address`.
@@ -353,8 +384,9 @@ async fn handle(
             reset.notify_one();
             std::future::pending::<()>().await;
         }
-        // No answer: hold the request until the caller gives up, the limit passes, or the
-        // testbed stops.
+        // No answer: hold the request until the caller gives up (hyper then drops this
+        // future), the limit passes, or the testbed stops.
+        let _held = Held::new(&mocks.holding);
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(mocks.config.no_answer_max_ms)) => {}
             _ = stop.wait_for(|s| *s) => {}
