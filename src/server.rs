@@ -437,6 +437,10 @@ impl Testbed {
             sit
         ));
         s.push_str(&format!(
+            "What the mocks received: `ntjp mocks messages` or {}/api/mocks/messages; make one misbehave: `ntjp mocks set 14 --answer fault`.\n",
+            e.admin
+        ));
+        s.push_str(&format!(
             "Unauthorised consumer (gets VP007): {} ({}).\nEverything above is in {}. Ctrl-C stops.\n",
             p.unauthorised_hsa_id,
             p.unauthorised_cert.display(),
