@@ -14,6 +14,20 @@ pub struct Answer {
     pub json: Value,
 }
 
+/// Percent-encodes a query value (everything but RFC 3986's unreserved characters, so `+`
+/// in a time zone offset is not read as a space).
+pub fn encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
 /// GET `url`.
 pub async fn get(url: &str) -> Result<Answer> {
     request(Method::GET, url, Vec::new()).await

@@ -93,18 +93,6 @@ pub struct FilterArgs {
     verdict: Option<String>,
 }
 
-/// Percent-encodes a query value.
-pub(crate) fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
-}
-
 impl FilterArgs {
     fn query(&self) -> String {
         let pairs = [
@@ -117,7 +105,7 @@ impl FilterArgs {
         ];
         let q: Vec<String> = pairs
             .iter()
-            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", encode(v))))
+            .filter_map(|(k, v)| v.as_ref().map(|v| format!("{k}={}", client::encode(v))))
             .collect();
         if q.is_empty() {
             String::new()
@@ -232,7 +220,11 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
         } => {
             let body = json!({"answer": answer, "text": text, "delay_ms": delay_ms});
             let answer = client::put(
-                &format!("{}/api/mocks/{}/behaviour", target.base(), encode(&address)),
+                &format!(
+                    "{}/api/mocks/{}/behaviour",
+                    target.base(),
+                    client::encode(&address)
+                ),
                 serde_json::to_vec(&body)?,
             )
             .await?;
@@ -247,7 +239,7 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
             let answer = client::delete(&format!(
                 "{}/api/mocks/{}/behaviour",
                 target.base(),
-                encode(&address)
+                client::encode(&address)
             ))
             .await?;
             report(answer, |_| {
@@ -261,7 +253,7 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
             target,
         } => {
             let path = match &address {
-                Some(a) => format!("/api/mocks/{}/messages", encode(a)),
+                Some(a) => format!("/api/mocks/{}/messages", client::encode(a)),
                 None => "/api/mocks/messages".to_string(),
             };
             let answer = client::get(&format!("{}{path}{}", target.base(), filter.query())).await?;
@@ -274,7 +266,7 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
         }
         MocksCommand::Clear { address, target } => {
             let path = match &address {
-                Some(a) => format!("/api/mocks/{}/messages", encode(a)),
+                Some(a) => format!("/api/mocks/{}/messages", client::encode(a)),
                 None => "/api/mocks/messages".to_string(),
             };
             let answer = client::delete(&format!("{}{path}", target.base())).await?;

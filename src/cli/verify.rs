@@ -79,20 +79,6 @@ fn since_arg(s: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|e| format!("{s:?} is not an RFC 3339 time like 2026-12-02T10:00:00Z: {e}"))
 }
 
-/// Percent-encodes a query value (everything but RFC 3986's unreserved characters, so `+`
-/// in a time zone offset is not read as a space).
-fn encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~') {
-            out.push(char::from(b));
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
 /// The name of this machine, for the JUnit `hostname`.
 fn hostname() -> String {
     std::env::var("HOSTNAME")
@@ -146,12 +132,14 @@ pub async fn consumer(args: ConsumerArgs) -> Result<()> {
     let platform = platform_of(&base, args.env).await?;
     let mut url = format!(
         "{base}/api/mocks/messages?consumer={}&environment={}",
-        encode(&args.hsa_id),
+        client::encode(&args.hsa_id),
         args.env
     );
     if let Some(since) = args.since {
         url.push_str("&since=");
-        url.push_str(&encode(&since.to_rfc3339_opts(SecondsFormat::AutoSi, true)));
+        url.push_str(&client::encode(
+            &since.to_rfc3339_opts(SecondsFormat::AutoSi, true),
+        ));
     }
     let answer = client::get(&url).await?;
     if !answer.status.is_success() {
@@ -191,12 +179,12 @@ mod tests {
 
     #[test]
     fn query_values_are_percent_encoded() {
-        assert_eq!(encode("SE2321000016-ABCD"), "SE2321000016-ABCD");
+        assert_eq!(client::encode("SE2321000016-ABCD"), "SE2321000016-ABCD");
         assert_eq!(
-            encode("2026-12-02T10:00:00+01:00"),
+            client::encode("2026-12-02T10:00:00+01:00"),
             "2026-12-02T10%3A00%3A00%2B01%3A00"
         );
-        assert_eq!(encode("a b&c=ö"), "a%20b%26c%3D%C3%B6");
+        assert_eq!(client::encode("a b&c=ö"), "a%20b%26c%3D%C3%B6");
     }
 
     #[test]

@@ -333,23 +333,22 @@ async fn handle(
         behaviour
     };
     let answer = apply(&address, &judged, &behaviour);
-    let sniffed = soap::sniff(&body).ok();
+    let sniffed = judged.sniffed.as_ref();
     mocks.recorder.record(Recording {
         seq: mocks.recorder.next_seq(),
         received_at: chrono::Utc::now(),
         mock_address: address.clone(),
         path_profile: path_profile.tak_name().to_string(),
         path_and_query,
-        logical_address: sniffed.as_ref().and_then(|s| s.logical_address.clone()),
+        logical_address: sniffed.and_then(|s| s.logical_address.clone()),
         message_profile: sniffed
-            .as_ref()
             .and_then(|s| s.profile)
             .map(|p| p.tak_name().to_string()),
         consumer_hsa_id: header_value(&req_headers, "x-rivta-original-serviceconsumer-hsaid"),
         platform_hsa_id: peer.platform_hsa_id.clone(),
         environment: peer.environment.clone(),
         correlation_id: header_value(&req_headers, "x-skltp-correlation-id"),
-        operation: sniffed.as_ref().and_then(|s| s.operation.clone()),
+        operation: sniffed.and_then(|s| s.operation.clone()),
         personnummer,
         sending_region: judged.sending_region.clone(),
         scenario: judged.scenario,
@@ -423,6 +422,9 @@ pub struct Judged {
     pub scenario: Option<validate::Scenario>,
     /// The PingForConfiguration answer, for [`Verdict::Ping`].
     ping: Option<String>,
+    /// What the streaming sniff read (header address and profile, body element), unless the
+    /// message was not well-formed enough for it.
+    pub sniffed: Option<soap::Sniffed>,
 }
 
 impl Judged {
@@ -435,6 +437,7 @@ impl Judged {
             sending_region: None,
             scenario: None,
             ping: None,
+            sniffed: None,
         }
     }
 }
@@ -442,10 +445,23 @@ impl Judged {
 /// Judges `body` as the mock for `address` (and URL profile) would: the contract check plus
 /// the profile and logical address the mock serves.
 pub fn judge(address: &str, path_profile: Profile, body: &[u8], mocks: &Mocks) -> Judged {
-    let sniffed = match soap::sniff(body) {
-        Ok(s) => s,
-        Err(e) => return Judged::technical(format!("The message is not well-formed XML: {e}")),
-    };
+    match soap::sniff(body) {
+        Ok(sniffed) => {
+            let mut j = judge_sniffed(address, path_profile, body, &sniffed, mocks);
+            j.sniffed = Some(sniffed);
+            j
+        }
+        Err(e) => Judged::technical(format!("The message is not well-formed XML: {e}")),
+    }
+}
+
+fn judge_sniffed(
+    address: &str,
+    path_profile: Profile,
+    body: &[u8],
+    sniffed: &soap::Sniffed,
+    mocks: &Mocks,
+) -> Judged {
     match sniffed.contract.as_deref() {
         Some(contract::RESPONDER_NS) => {}
         Some(contract::PING_NS) => {
@@ -506,6 +522,7 @@ pub fn judge(address: &str, path_profile: Profile, body: &[u8], mocks: &Mocks) -
         sending_region: checked.sending_region,
         scenario: Some(checked.scenario),
         ping: None,
+        sniffed: None,
     }
 }
 
