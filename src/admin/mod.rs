@@ -171,7 +171,16 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
 }
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    let text = serde_json::to_string_pretty(body).unwrap_or_else(|_| "{}".into());
+    serialized(status, body)
+}
+
+/// A JSON answer written straight from `body` (no intermediate `Value` tree: an order list
+/// with its reports can be large).
+pub(crate) fn serialized<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Response<Full<Bytes>> {
+    let text = serde_json::to_vec_pretty(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = Response::new(Full::new(Bytes::from(text)));
     *resp.status_mut() = status;
     resp.headers_mut()
