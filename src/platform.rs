@@ -31,7 +31,7 @@ use std::{
     path::Path,
     sync::{
         Arc,
-        atomic::{AtomicBool, AtomicU8, Ordering},
+        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
         mpsc,
     },
     time::Duration,
@@ -376,6 +376,19 @@ struct Shared {
     views: BTreeMap<EnvName, ArcSwap<EnvView>>,
     forms: ArcSwap<Forms>,
     mocks_base: String,
+    /// Changes handed to the writer, started and finished by it (for [`Activity`]).
+    submitted: AtomicU64,
+    started: AtomicU64,
+    finished: AtomicU64,
+}
+
+/// What the writer is doing, for `/status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Activity {
+    /// A change (an order, a publish, ...) is being worked on.
+    pub running: bool,
+    /// Changes waiting for it.
+    pub queued: u64,
 }
 
 impl Shared {
@@ -645,6 +658,9 @@ impl Platforms {
             views,
             forms: ArcSwap::from_pointee(Forms::default()),
             mocks_base: mocks_base.to_string(),
+            submitted: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
         });
         let mut core = Core {
             journal,
@@ -772,6 +788,17 @@ impl Platforms {
         }
     }
 
+    /// Whether a change is being worked on and how many wait.
+    pub fn activity(&self) -> Activity {
+        let finished = self.shared.finished.load(Ordering::SeqCst);
+        let started = self.shared.started.load(Ordering::SeqCst);
+        let submitted = self.shared.submitted.load(Ordering::SeqCst);
+        Activity {
+            running: started > finished,
+            queued: submitted.saturating_sub(started),
+        }
+    }
+
     /// Registered systems and pre-studies.
     pub fn forms(&self) -> Arc<Forms> {
         self.shared.forms.load_full()
@@ -823,7 +850,11 @@ impl Platforms {
             }
             let _ = answer_tx.send(change(core, shared, &mut gate));
         });
-        self.writer.send(job).map_err(|_| ServiceError::Stopped)?;
+        self.shared.submitted.fetch_add(1, Ordering::SeqCst);
+        if self.writer.send(job).is_err() {
+            self.shared.submitted.fetch_sub(1, Ordering::SeqCst);
+            return Err(ServiceError::Stopped);
+        }
         tokio::select! {
             biased;
             r = &mut answer => return r.unwrap_or(Err(ServiceError::Stopped)),
@@ -1089,14 +1120,16 @@ fn pending_from(tests: &[ConnectionTest]) -> Option<Day> {
 fn run_writer(mut core: Core, shared: &Shared, jobs: &mpsc::Receiver<Job>) {
     lower_priority();
     while let Ok(job) = jobs.recv() {
+        shared.started.fetch_add(1, Ordering::SeqCst);
+        core.committing = false;
         let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut core, shared)));
+        shared.finished.fetch_add(1, Ordering::SeqCst);
         if outcome.is_err() && core.committing {
             tracing::error!(
                 "a change failed after it was journaled; the order service refuses changes until the testbed is restarted"
             );
             return;
         }
-        core.committing = false;
     }
 }
 

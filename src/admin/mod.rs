@@ -5,7 +5,10 @@
 //! - `GET /health/ready` (and `GET /health`): 200 when every environment has a published TAK
 //!   snapshot and every listener is bound, else 503; the body says which part is down, in the
 //!   Spring Boot Actuator shape Java teams' monitors already parse.
-//! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime).
+//! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime), and
+//!   whether the order service is working on a change (`OrderService.running`, `.queued`).
+//!
+//! None of these waits for a running order: they read published state only.
 //!
 //! - `/api/...` and `/tak/<env>/...`: see [`api`].
 
@@ -160,6 +163,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
                     "ServiceStatus": if state.ready() { "Started" } else { "Starting" },
                     "Uptime": format!("{} days, {} hours, {} minutes, {} seconds", up / 86400, up / 3600 % 24, up / 60 % 60, up % 60),
                     "Environments": envs,
+                    "OrderService": state.platforms.activity(),
                 }),
             )
         }
