@@ -87,7 +87,17 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
             }
         };
         if parts.uri.path().starts_with("/api/mocks") {
-            return mocks::handle(&state.mocks, &parts, &body);
+            // Recordings can add up to hundreds of MiB to serialise: on the blocking pool.
+            let mocks = state.mocks.clone();
+            return match tokio::task::spawn_blocking(move || mocks::handle(&mocks, &parts, &body))
+                .await
+            {
+                Ok(r) => r,
+                Err(e) => json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"error": format!("internal error: {e}")}),
+                ),
+            };
         }
         return api::handle(&state.platforms, &parts, body).await;
     }
