@@ -742,6 +742,11 @@ impl Platforms {
         }
         core.replaying = false;
         for env in EnvName::ALL {
+            // The router serves the latest published version, whatever filled the store
+            // (start-up orders, the journal, or a start-up TAK that comes published).
+            if let Ok(state) = core.env(env) {
+                shared.platform(env).tak.store(state.store.latest_snapshot());
+            }
             core.publish_view(&shared, env, true);
         }
         core.publish_forms(&shared);
