@@ -206,6 +206,8 @@ pub struct OrderRecord {
     /// The first day of a test still pending (`None`: none is), so that looking for due tests
     /// skips this record without reading its tests.
     pending_tests_from: Option<Day>,
+    /// How many of its tests are pending.
+    pending_tests: usize,
 }
 
 impl OrderRecord {
@@ -745,7 +747,10 @@ impl Platforms {
             // The router serves the latest published version, whatever filled the store
             // (start-up orders, the journal, or a start-up TAK that comes published).
             if let Ok(state) = core.env(env) {
-                shared.platform(env).tak.store(state.store.latest_snapshot());
+                shared
+                    .platform(env)
+                    .tak
+                    .store(state.store.latest_snapshot());
             }
             core.publish_view(&shared, env, true);
         }
@@ -802,6 +807,12 @@ impl Platforms {
             running: started > finished,
             queued: submitted.saturating_sub(started),
         }
+    }
+
+    /// Connection tests of the environment's orders not run yet (waiting for their day, for
+    /// a publish, or running now).
+    pub fn pending_connection_tests(&self, env: EnvName) -> usize {
+        self.view(env).orders.iter().map(|o| o.pending_tests).sum()
     }
 
     /// Registered systems and pre-studies.
@@ -1095,7 +1106,7 @@ impl Platforms {
                     }
                 }
                 let mut record = OrderRecord::clone(slot);
-                record.pending_tests_from = pending_from(&tests);
+                (record.pending_tests_from, record.pending_tests) = pending_tests(&tests);
                 record.connection_tests = tests.into();
                 *slot = Arc::new(record);
                 touched.push(env);
@@ -1110,13 +1121,10 @@ impl Platforms {
     }
 }
 
-/// The earliest day of a test still pending.
-fn pending_from(tests: &[ConnectionTest]) -> Option<Day> {
-    tests
-        .iter()
-        .filter(|t| t.status == TestStatus::Pending)
-        .map(|t| t.from)
-        .min()
+/// The earliest day of a test still pending, and how many are.
+fn pending_tests(tests: &[ConnectionTest]) -> (Option<Day>, usize) {
+    let pending = tests.iter().filter(|t| t.status == TestStatus::Pending);
+    (pending.clone().map(|t| t.from).min(), pending.count())
 }
 
 /// The writer thread: runs jobs one at a time until the service is dropped, or until a job
@@ -1263,6 +1271,7 @@ fn apply_event(
                     })
                 })
                 .collect();
+            let (pending_tests_from, pending_tests) = pending_tests(&connection_tests);
             let record = Arc::new(OrderRecord {
                 id: state.orders.len() as u64 + 1,
                 env,
@@ -1272,7 +1281,8 @@ fn apply_event(
                 published_version: version,
                 report: Arc::new(report),
                 json: Arc::from(json.as_str()),
-                pending_tests_from: pending_from(&connection_tests),
+                pending_tests_from,
+                pending_tests,
                 connection_tests: connection_tests.into(),
             });
             state.orders.push(record.clone());

@@ -415,6 +415,13 @@ async fn connection_tests_ping_each_producer_once_for_all_its_routes() {
 
     let ((ok, failed, _), details) = wait_for_tests(&admin, id, n).await;
     assert_eq!((ok, failed), (n, 0), "{details:?}");
+    let status = client::get(&format!("{admin}/status")).await.unwrap();
+    assert_eq!(
+        status.json["Environments"]["sit"]["ConnectionTestsPending"],
+        json!(0),
+        "{}",
+        status.json
+    );
     for j in 0..3 {
         let pings = bed
             .testbed

@@ -5,8 +5,9 @@
 //! - `GET /health/ready` (and `GET /health`): 200 when every environment has a published TAK
 //!   snapshot and every listener is bound, else 503; the body says which part is down, in the
 //!   Spring Boot Actuator shape Java teams' monitors already parse.
-//! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime), and
-//!   whether the order service is working on a change (`OrderService.running`, `.queued`).
+//! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime,
+//!   connection tests not run yet), and whether the order service is working on a change
+//!   (`OrderService.running`, `.queued`).
 //!
 //! None of these waits for a running order: they read published state only.
 //!
@@ -158,6 +159,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
                                 "TakVersion": s.version().to_string(),
                                 "Today": e.clock.today().to_string(),
                                 "AutoPublish": e.auto_publish(),
+                                "ConnectionTestsPending": state.platforms.pending_connection_tests(e.env),
                             })
                         }
                         None => json!({"Platform": e.name, "TakCacheInitialized": "false", "TakCacheResetInfo": "Not initialized"}),

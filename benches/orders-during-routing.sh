@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Routing while a large order runs: router throughput (plain HTTP, wrk) in 1-second slices
+# before, during and after an order of N routes and N authorisations (and its connection
+# tests), /health/live latency sampled throughout, and the time from SIGTERM to exit when
+# the signal comes in the middle of a second such order.
+#
+#   benches/orders-during-routing.sh [ROUTES]        (default 100000)
+#
+# Needs wrk, curl and python3 (installs wrk with apt-get when missing). Builds the release
+# binary. Prints one line per 1-second slice (req/s, whether the order was running), then a
+# summary: median req/s idle vs during the order, /health/live p50/max during the order, and
+# SIGTERM-to-exit. On a shared machine read the ratios, not the absolute figures.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+N=${1:-100000}
+command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }
+cargo build --release -q
+BIN=target/release/ntjp
+WORK=$(mktemp -d)
+trap 'kill $(jobs -p) 2> /dev/null || true; rm -rf "$WORK"' EXIT
+
+start() {
+  rm -f "$WORK/state/endpoints.json"
+  RUST_LOG=warn "$BIN" serve --ephemeral-ports --state-dir "$WORK/state" > /dev/null 2> "$WORK/serve.log" &
+  PID=$!
+  until [ -s "$WORK/state/endpoints.json" ]; do sleep 0.05; done
+  ADMIN=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["admin"])' "$WORK/state/endpoints.json")
+  HTTP=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["environments"]["sit"]["router_http"])' "$WORK/state/endpoints.json")
+  CONSUMER=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["pki"]["consumer_hsa_id"])' "$WORK/state/endpoints.json")
+}
+
+order() { # order PREFIX FILE: N routes to 3 mock producers + N authorisations, valid today
+  python3 - "$1" "$N" "$CONSUMER" > "$2" << 'EOF'
+import json, sys, datetime
+prefix, n, consumer = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+ns = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1"
+day = datetime.date.today().isoformat() + "T00:00:00+0000"
+print(json.dumps({
+  "plattform": "NTJP-TEST", "formatVersion": "1.0", "version": "1",
+  "bestallningsTidpunkt": day, "genomforandeTidpunkt": day, "utforare": "bench", "kommentar": f"{n} routes",
+  "inkludera": {
+    "tjanstekomponenter": [{"hsaId": f"TSTNMT2321000156-{prefix}P{j}", "beskrivning": "p"} for j in range(3)],
+    "logiskadresser": [{"hsaId": f"{prefix}-{i}", "beskrivning": "a"} for i in range(n)],
+    "vagval": [{"adress": f"{{{{mocks}}}}/{prefix}-P{i % 3}/ProcessCervixScreeningInformation/1/rivtabp21",
+                "logiskAdress": f"{prefix}-{i}", "tjanstekontrakt": ns, "rivtaprofil": "RIVTABP21",
+                "tjanstekomponent": f"TSTNMT2321000156-{prefix}P{i % 3}"} for i in range(n)],
+    "anropsbehorigheter": [{"logiskAdress": f"{prefix}-{i}", "tjanstekontrakt": ns, "tjanstekonsument": consumer} for i in range(n)],
+  },
+  "exkludera": {}}, separators=(",", ":")))
+EOF
+}
+
+cat > "$WORK/post.lua" << EOF
+wrk.method = "POST"
+wrk.body = io.open("fixtures/requests/cervix-01.xml"):read("a")
+wrk.headers["Content-Type"] = "text/xml; charset=UTF-8"
+wrk.headers["x-vp-sender-id"] = "CONSUMER"
+wrk.headers["x-vp-instance-id"] = "NTJP-TEST"
+EOF
+
+now() { date +%s.%N; }
+
+start
+sed -i "s/CONSUMER/$CONSUMER/" "$WORK/post.lua"
+URL="$HTTP/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21"
+order BENCH "$WORK/order.json"
+echo "order: $N routes + $N authorisations, $(du -h "$WORK/order.json" | cut -f1)"
+
+# /health/live every 50 ms for the whole run.
+( while true; do
+    t=$(now); c=$(curl -s -o /dev/null -w '%{time_total}' "$ADMIN/health/live" || echo fail)
+    echo "$t $c"; sleep 0.05
+  done > "$WORK/health.txt" ) &
+HEALTH=$!
+
+# Routing in 1-second slices; the order starts after 5 slices.
+( for i in $(seq 1 60); do
+    t=$(now); r=$(wrk -t1 -c32 -d1s -s "$WORK/post.lua" "$URL" | awk '/Requests\/sec/ {print $2}')
+    echo "$t $(now) $r"
+  done > "$WORK/slices.txt" ) &
+SLICES=$!
+sleep 5
+O_START=$(now)
+curl -s -o "$WORK/answer.json" -w '%{http_code}\n' -X POST --data-binary @"$WORK/order.json" "$ADMIN/api/sit/orders" > "$WORK/code.txt"
+O_END=$(now)
+# Connection tests: until none is pending.
+until curl -s "$ADMIN/status" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["Environments"]["sit"]["ConnectionTestsPending"] != 0)'; do sleep 0.05; done
+T_END=$(now)
+wait $SLICES
+kill $HEALTH 2> /dev/null || true
+
+python3 - "$WORK" "$O_START" "$O_END" "$T_END" "$(cat "$WORK/code.txt")" << 'EOF'
+import sys, statistics
+work, o0, o1, t1, code = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+print(f"order answered HTTP {code} after {o1 - o0:.2f} s; connection tests done {t1 - o1:.2f} s later")
+idle, busy = [], []
+for line in open(f"{work}/slices.txt"):
+    a, b, r = line.split()
+    a, b, r = float(a), float(b), float(r)
+    during = a < t1 and b > o0
+    (busy if during else idle).append(r)
+    print(f"  slice {a - o0:+7.2f} s  {r:9.0f} req/s  {'ORDER' if during else ''}")
+h = [float(c) * 1000 for t, c in (l.split() for l in open(f"{work}/health.txt")) if o0 <= float(t) <= t1 and c != "fail"]
+fails = sum(1 for l in open(f"{work}/health.txt") if l.split()[1] == "fail")
+print(f"router req/s: idle median {statistics.median(idle):.0f} (n={len(idle)}, {min(idle):.0f}-{max(idle):.0f}); "
+      f"during order median {statistics.median(busy) if busy else float('nan'):.0f} (n={len(busy)}, "
+      f"{min(busy, default=0):.0f}-{max(busy, default=0):.0f}); ratio {statistics.median(busy) / statistics.median(idle) if busy else float('nan'):.2f}")
+if h:
+    print(f"/health/live during the order: n={len(h)} p50 {statistics.median(h):.1f} ms, max {max(h):.1f} ms, failures {fails}")
+EOF
+
+# SIGTERM in the middle of a second order.
+order TERM "$WORK/order2.json"
+curl -s -o /dev/null -X POST --data-binary @"$WORK/order2.json" "$ADMIN/api/sit/orders" &
+until curl -s "$ADMIN/status" | grep -q '"running": true'; do sleep 0.01; done
+T0=$(now)
+kill -TERM "$PID"
+wait "$PID" || true
+T1=$(now)
+python3 -c "print(f'SIGTERM to exit, mid-order: {($T1 - $T0) * 1000:.0f} ms')"
+start
+curl -s "$ADMIN/api/sit/versions" | python3 -c 'import json,sys; v=json.load(sys.stdin)[-1]; print("after restart: version", v["version"], v["counts"])'
+kill -TERM "$PID"; wait "$PID" || true
