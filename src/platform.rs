@@ -1121,6 +1121,37 @@ impl Platforms {
     }
 }
 
+/// How long each phase of an order took, for its log line.
+struct Phases {
+    last: std::time::Instant,
+    done: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn start() -> Self {
+        Phases {
+            last: std::time::Instant::now(),
+            done: Vec::new(),
+        }
+    }
+
+    fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.done.push((phase, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (phase, took)) in self.done.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{phase}={}ms", took.as_millis())?;
+        }
+        Ok(())
+    }
+}
+
 /// The earliest day of a test still pending, and how many are.
 fn pending_tests(tests: &[ConnectionTest]) -> (Option<Day>, usize) {
     let pending = tests.iter().filter(|t| t.status == TestStatus::Pending);
@@ -1231,21 +1262,27 @@ fn apply_event(
             form,
         } => {
             let env = *env;
+            let mut phases = Phases::start();
             let text = json.replace(MOCKS_TOKEN, &shared.mocks_base);
             let order = orders::parse(&text).map_err(|e| ServiceError::Parse(e.to_string()))?;
             drop(text);
+            phases.mark("parse");
             let plan = orders::validate::plan(&core.env(env)?.store, &order).map_err(|errors| {
                 ServiceError::Rejected {
                     messages: errors.into_iter().collect(),
                     json: Some(json.clone()),
                 }
             })?;
+            phases.mark("validate");
             core.commit(gate, at, event)?;
+            phases.mark("journal");
             let state = core.env_mut(env)?;
             let report = orders::execute::execute(&mut state.store, &order, plan);
+            phases.mark("execute");
             let snapshot = publish
                 .as_ref()
                 .map(|p| state.store.publish(&p.executor, &p.comment, at));
+            phases.mark("publish");
             let version = snapshot.as_ref().map(|s| s.version());
             if let Some(v) = version {
                 mark_published(&mut state.orders, v);
@@ -1294,6 +1331,17 @@ fn apply_event(
                 core.publish_forms(shared);
             }
             core.publish_view(shared, env, true);
+            phases.mark("views");
+            if !core.replaying {
+                tracing::info!(
+                    %env,
+                    order = record.id,
+                    routes = order.include.routes.len(),
+                    authorisations = order.include.authorisations.len(),
+                    phases = %phases,
+                    "order accepted"
+                );
+            }
             Ok(Applied::Order(record))
         }
         Event::Publish { env, info } => {
