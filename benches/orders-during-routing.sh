@@ -75,8 +75,9 @@ HEALTH=$!
 
 # Routing in 1-second slices; the order starts after 5 slices.
 ( for i in $(seq 1 60); do
-    t=$(now); r=$(wrk -t1 -c32 -d1s -s "$WORK/post.lua" "$URL" | awk '/Requests\/sec/ {print $2}')
-    echo "$t $(now) $r"
+    t=$(now); out=$(wrk -t1 -c32 -d1s --latency -s "$WORK/post.lua" "$URL")
+    r=$(awk '/Requests\/sec/ {print $2}' <<< "$out"); p99=$(awk '$1 == "99%" {print $2}' <<< "$out")
+    echo "$t $(now) $r $p99"
   done > "$WORK/slices.txt" ) &
 SLICES=$!
 sleep 5
@@ -95,11 +96,11 @@ work, o0, o1, t1, code = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), fl
 print(f"order answered HTTP {code} after {o1 - o0:.2f} s; connection tests done {t1 - o1:.2f} s later")
 idle, busy = [], []
 for line in open(f"{work}/slices.txt"):
-    a, b, r = line.split()
+    a, b, r, p99 = line.split()
     a, b, r = float(a), float(b), float(r)
     during = a < t1 and b > o0
     (busy if during else idle).append(r)
-    print(f"  slice {a - o0:+7.2f} s  {r:9.0f} req/s  {'ORDER' if during else ''}")
+    print(f"  slice {a - o0:+7.2f} s  {r:9.0f} req/s  p99 {p99:>8}  {'ORDER' if during else ''}")
 h = [float(c) * 1000 for t, c in (l.split() for l in open(f"{work}/health.txt")) if o0 <= float(t) <= t1 and c != "fail"]
 fails = sum(1 for l in open(f"{work}/health.txt") if l.split()[1] == "fail")
 print(f"router req/s: idle median {statistics.median(idle):.0f} (n={len(idle)}, {min(idle):.0f}-{max(idle):.0f}); "
