@@ -249,16 +249,7 @@ impl EnvView {
     fn empty() -> Self {
         EnvView {
             versions: Arc::from(Vec::new()),
-            pending: Arc::new(PendingChanges {
-                base_version: None,
-                rivta_profiles: Vec::new(),
-                logical_addresses: Vec::new(),
-                components: Vec::new(),
-                contracts: Vec::new(),
-                call_addresses: Vec::new(),
-                routes: Vec::new(),
-                authorisations: Vec::new(),
-            }),
+            pending: Arc::new(no_pending(None)),
             orders: Arc::from(Vec::new()),
         }
     }
@@ -454,9 +445,8 @@ impl Core {
         Ok(())
     }
 
-    /// Publishes the environment's view; `store_changed`: the versions and pending changes are
-    /// rebuilt too (else only the order records).
-    fn publish_view(&self, shared: &Shared, env: EnvName, store_changed: bool) {
+    /// Publishes the environment's view after `change`.
+    fn publish_view(&self, shared: &Shared, env: EnvName, change: Changed) {
         if self.replaying {
             return;
         }
@@ -464,13 +454,17 @@ impl Core {
             return;
         };
         let old = cell.load();
-        let (versions, pending) = if store_changed {
-            (
+        let (versions, pending) = match change {
+            Changed::Orders => (old.versions.clone(), old.pending.clone()),
+            // Publishing leaves nothing pending: no need to look through the catalogue.
+            Changed::Published => (
+                Arc::from(state.store.versions()),
+                Arc::new(no_pending(Some(state.store.published_version()))),
+            ),
+            Changed::Store => (
                 Arc::from(state.store.versions()),
                 Arc::new(state.store.pending()),
-            )
-        } else {
-            (old.versions.clone(), old.pending.clone())
+            ),
         };
         cell.store(Arc::new(EnvView {
             versions,
@@ -534,6 +528,31 @@ impl Gate {
         if let Some(tx) = self.journaled.take() {
             let _ = tx.send(());
         }
+    }
+}
+
+/// What a change touched, so that a view is rebuilt only as far as needed.
+#[derive(Debug, Clone, Copy)]
+enum Changed {
+    /// Only order records (connection test outcomes).
+    Orders,
+    /// The store, ending with a publish: nothing is pending.
+    Published,
+    /// The store, with changes that may be pending (an order not published, a rollback).
+    Store,
+}
+
+/// No pending changes against `base_version`.
+fn no_pending(base_version: Option<u64>) -> PendingChanges {
+    PendingChanges {
+        base_version,
+        rivta_profiles: Vec::new(),
+        logical_addresses: Vec::new(),
+        components: Vec::new(),
+        contracts: Vec::new(),
+        call_addresses: Vec::new(),
+        routes: Vec::new(),
+        authorisations: Vec::new(),
     }
 }
 
@@ -752,7 +771,7 @@ impl Platforms {
                     .tak
                     .store(state.store.latest_snapshot());
             }
-            core.publish_view(&shared, env, true);
+            core.publish_view(&shared, env, Changed::Store);
         }
         core.publish_forms(&shared);
 
@@ -1113,7 +1132,7 @@ impl Platforms {
             }
             touched.dedup();
             for env in touched {
-                core.publish_view(shared, env, false);
+                core.publish_view(shared, env, Changed::Orders);
             }
             Ok(())
         })
@@ -1330,7 +1349,12 @@ fn apply_event(
                 Arc::make_mut(&mut core.forms).record(prepared);
                 core.publish_forms(shared);
             }
-            core.publish_view(shared, env, true);
+            let changed = if version.is_some() {
+                Changed::Published
+            } else {
+                Changed::Store
+            };
+            core.publish_view(shared, env, changed);
             phases.mark("views");
             if !core.replaying {
                 tracing::info!(
@@ -1352,7 +1376,7 @@ fn apply_event(
             let snapshot = state.store.publish(&info.executor, &info.comment, at);
             mark_published(&mut state.orders, snapshot.version());
             shared.platform(env).tak.store(Some(snapshot.clone()));
-            core.publish_view(shared, env, true);
+            core.publish_view(shared, env, Changed::Published);
             Ok(Applied::Published(snapshot))
         }
         Event::Rollback { env, version } => {
@@ -1382,7 +1406,7 @@ fn apply_event(
                 *o = Arc::new(r);
             }
             shared.platform(env).tak.store(now_latest.clone());
-            core.publish_view(shared, env, true);
+            core.publish_view(shared, env, Changed::Store);
             Ok(Applied::RolledBack(now_latest))
         }
         Event::Clock { env, offset_days } => {

@@ -261,3 +261,42 @@ async fn due_connection_tests_are_grouped_by_producer_and_recorded_in_one_change
             .all(|t| t.status == TestStatus::Pending)
     );
 }
+
+#[tokio::test]
+async fn the_pending_view_follows_orders_publishes_and_rollbacks() {
+    let p = open(None).platforms;
+    let platform = p.platform(EnvName::Qa).name.clone();
+    let order = startup_order(&platform).replace("START", "PENDING-1");
+    p.submit(EnvName::Qa, order, OrderSource::Api, Some(false))
+        .await
+        .unwrap();
+    let view = p.view(EnvName::Qa);
+    assert_eq!(view.pending.logical_addresses.len(), 1);
+    assert_eq!(view.pending.base_version, Some(1));
+
+    let published = p
+        .publish(
+            EnvName::Qa,
+            PublishInfo {
+                executor: "test".into(),
+                comment: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let view = p.view(EnvName::Qa);
+    assert!(view.pending.is_empty());
+    assert_eq!(view.pending.base_version, Some(published.version()));
+    assert_eq!(view.versions.len(), 2);
+    assert_eq!(view.order(2).unwrap().published_version, Some(2));
+
+    p.rollback(EnvName::Qa, 2).await.unwrap();
+    let view = p.view(EnvName::Qa);
+    assert_eq!(view.pending.logical_addresses.len(), 1);
+    assert_eq!(view.versions.len(), 1);
+    assert_eq!(view.order(2).unwrap().published_version, None);
+    assert!(matches!(
+        p.rollback(EnvName::Qa, 2).await,
+        Err(ServiceError::Conflict(_))
+    ));
+}
