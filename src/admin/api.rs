@@ -221,26 +221,25 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
         (&Method::POST, ["tak", env, "SokVagvalsInfo", "v2"])
         | (&Method::POST, ["tak", env, "GetLogicalAddresseesByServiceContract", "v2"]) => {
             let env = env_of(env)?;
-            let soap = |status, body| text(status, "text/xml; charset=UTF-8", body);
-            let req = match tak::readapi::parse_request(&body) {
-                Ok(r) => r,
-                Err(e) => {
-                    return Ok(soap(
+            let snapshot = platforms.platform(env).tak.load_full();
+            // Parsing the request and answering from a large TAK: on the blocking pool.
+            Ok(off_worker(move || {
+                let soap = |status, body| text(status, "text/xml; charset=UTF-8", body);
+                let req = match tak::readapi::parse_request(&body) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return soap(StatusCode::INTERNAL_SERVER_ERROR, tak::readapi::fault(&e));
+                    }
+                };
+                let Some(snapshot) = snapshot else {
+                    return soap(
                         StatusCode::INTERNAL_SERVER_ERROR,
-                        tak::readapi::fault(&e),
-                    ));
-                }
-            };
-            let Some(snapshot) = platforms.platform(env).tak.load_full() else {
-                return Ok(soap(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    tak::readapi::fault("Nothing is published in this TAK"),
-                ));
-            };
-            Ok(
-                off_worker(move || soap(StatusCode::OK, tak::readapi::respond(&snapshot, &req)))
-                    .await,
-            )
+                        tak::readapi::fault("Nothing is published in this TAK"),
+                    );
+                };
+                soap(StatusCode::OK, tak::readapi::respond(&snapshot, &req))
+            })
+            .await)
         }
         (&Method::GET, ["api", "systems"]) => Ok(json_response(
             StatusCode::OK,
