@@ -972,4 +972,83 @@ mod tests {
         assert_eq!(t["call_addresses"][0]["url"], testutil::URL);
         assert_eq!(t["rivta_profiles"].as_array().unwrap().len(), 2);
     }
+
+    #[test]
+    fn an_export_read_back_is_the_same_tak() {
+        let (mut s, _) = testutil::store();
+        s.publish("admin", "ett", at(0));
+        // A deleted and a changed row, so the export has gaps and several publish versions.
+        let orders = crate::orders::parse(
+            &include_str!("../../fixtures/orders/examples/exclude-route-25.json")
+                .replace("{{mocks}}", "https://127.0.0.1:1/mocks"),
+        )
+        .unwrap();
+        let _ = crate::orders::apply(&mut s, &orders);
+        let snap = s.publish("Anna Admin", "två", at(3600));
+        let text = export_string(&snap);
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), export(&snap));
+
+        let back = import(&text, "NTJP-TEST").unwrap();
+        let again = back.latest_snapshot().unwrap();
+        assert_eq!(export(&again), export(&snap));
+        assert_eq!(again.version(), snap.version());
+        assert_eq!(again.counts(), snap.counts());
+        assert!(!back.has_pending_changes());
+        let today = day("2025-08-01");
+        for la in ["01", "SE", "se", "03"] {
+            let (a, b) = (
+                snap.route(testutil::NS, la, today),
+                again.route(testutil::NS, la, today),
+            );
+            assert_eq!(a.matches.len(), b.matches.len(), "{la}");
+            assert_eq!(a.trace.to_string(), b.trace.to_string());
+        }
+        // Orders continue from the imported state: the next version id follows the export's.
+        let mut back = back;
+        let next = back.publish("admin", "tre", at(7200));
+        assert_eq!(next.version(), snap.version() + 1);
+    }
+
+    #[test]
+    fn import_errors_name_the_entry() {
+        let (mut s, ids) = testutil::store();
+        let snap = s.publish("admin", "ett", at(0));
+        let good = export(&snap);
+        let err = |mutate: &dyn Fn(&mut Value)| {
+            let mut v = good.clone();
+            mutate(&mut v);
+            import(&v.to_string(), "NTJP-TEST").unwrap_err().to_string()
+        };
+        let e = err(&|v| v["data"]["vagval"][1]["relationships"]["anropsadress"] = json!(99));
+        assert!(
+            e.contains(&format!("data.vagval[1] (id {})", ids.route_se))
+                && e.contains("anropsadress 99")
+                && e.contains("Missing relationship"),
+            "{e}"
+        );
+        let e = err(&|v| v["data"]["anropsbehorighet"][0]["fromTidpunkt"] = json!("igår"));
+        assert!(
+            e.contains("data.anropsbehorighet[0]") && e.contains("igår"),
+            "{e}"
+        );
+        let e = err(&|v| v["data"]["vagval"][0]["tomTidpunkt"] = json!(17));
+        assert!(e.contains("data.vagval[0]"), "{e}");
+        let e = err(&|v| v["data"]["logiskadress"][1]["hsaId"] = json!("01"));
+        assert!(
+            e.contains("data.logiskadress[1]") && e.contains("already the key"),
+            "{e}"
+        );
+        let e = err(&|v| {
+            v["data"]["logiskadress"][1]["id"] = v["data"]["logiskadress"][0]["id"].clone()
+        });
+        assert!(e.contains("appears twice"), "{e}");
+        let e = err(&|v| v["tidpunkt"] = json!("nyss"));
+        assert!(e.contains("tidpunkt"), "{e}");
+        assert!(
+            import("[]", "NTJP-TEST")
+                .unwrap_err()
+                .to_string()
+                .contains("not a TAK-published-version export")
+        );
+    }
 }
