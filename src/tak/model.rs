@@ -311,7 +311,7 @@ impl<T> Table<T> {
 
 impl<T: Clone> Table<T> {
     fn push(&mut self, row: Row<T>) {
-        if self.len % CHUNK == 0 {
+        if self.len.is_multiple_of(CHUNK) {
             self.chunks.push(Arc::new(Vec::with_capacity(CHUNK)));
         }
         if let Some(last) = self.chunks.last_mut() {
