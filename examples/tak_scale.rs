@@ -71,6 +71,12 @@ fn main() {
     if n > 0 {
         one_order(n, &cell);
     }
+    if m > 100 {
+        // The small TAK the lookups are compared with.
+        let mut small = Store::new("NTJP-TEST");
+        apply(&mut small, &order(100, 1));
+        lookups(&small.publish("bench", "small", chrono::Utc::now()), 100);
+    }
     tak(m, &cell);
 }
 
@@ -128,6 +134,7 @@ fn tak(m: usize, cell: &ArcSwapOption<Snapshot>) {
         after as f64 / 1024.0,
         (after.saturating_sub(before) * 1024) as f64 / rows as f64
     );
+    lookups(&snapshot, m);
     drop(snapshot);
 
     // One more order on top, then publish again (the history keeps both versions).
@@ -140,5 +147,26 @@ fn tak(m: usize, cell: &ArcSwapOption<Snapshot>) {
         "  +{chunk}-row order on it: parse {parse:.0} ms, validate+execute {applied:.0} ms, publish+swap {publish:.0} ms; RSS now {:.1} MB ({} versions kept)",
         rss_kib() as f64 / 1024.0,
         store.versions().len()
+    );
+}
+
+/// ns per route + authorise pair (exact hits, addresses spread over the TAK).
+fn lookups(snapshot: &Snapshot, m: usize) {
+    let today = "2026-06-01".parse().expect("a day");
+    let addresses: Vec<String> = (0..4096)
+        .map(|i| order(m, 1).address((i * 7919) % m))
+        .collect();
+    let n = 2_000_000;
+    let t = Instant::now();
+    let mut hits = 0usize;
+    for i in 0..n {
+        let a = &addresses[i & 4095];
+        let r = snapshot.route(CONTRACT, a, today);
+        let g = snapshot.authorise("SE2321000016-KONS", CONTRACT, a, today);
+        hits += usize::from(r.matches.len() == 1 && g.granted);
+    }
+    println!(
+        "  lookups at {m} routes: {:.0} ns per route + authorise ({hits} of {n} hits)",
+        t.elapsed().as_secs_f64() * 1e9 / n as f64
     );
 }
