@@ -59,7 +59,15 @@ pub struct Config {
     pub environments: Environments,
     /// The mock producers: code lists, behaviours per logical address, data-driven triggers.
     pub mock_producers: crate::mocks::MockConfig,
+    /// Largest order the admin API reads (`POST /api/<env>/orders`), in bytes. Orders have their
+    /// own limit because a TAK-sized order is far larger than any message: 512 MiB holds an
+    /// order of 1,000,000 routes with their logical addresses. Other admin requests keep the
+    /// 15 MiB limit.
+    pub max_order_bytes: usize,
 }
+
+/// Default of `max_order_bytes`: 512 MiB.
+pub const DEFAULT_MAX_ORDER_BYTES: usize = 512 * 1024 * 1024;
 
 /// The routing core's settings, shared by all environments (VP's `application.properties`).
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -179,6 +187,14 @@ pub struct EnvConfig {
     /// cannot convert to gets VP005.
     #[serde(default)]
     pub extra_rivta_profiles: Vec<String>,
+    /// A TAK export in the real `TAK-published-version` JSON format (what `GET
+    /// /api/<env>/tak/export` and real TAK's PubVersion blob hold) to start the environment's
+    /// TAK from, e.g. `tak_export = "tak-qa.json"`. It is configuration: loaded at every start,
+    /// before the journal is replayed on top of it; its checksum is kept beside the journal, and
+    /// a file that changed since the journal began is refused at start (naming it). Default:
+    /// none (an empty TAK filled by the start-up orders).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tak_export: Option<PathBuf>,
     /// Publish every order right after it is executed (default). Off: orders leave pending
     /// changes the router does not see until `POST /api/<env>/publish`, as in real TAK.
     #[serde(default = "yes")]
@@ -211,6 +227,7 @@ impl EnvConfig {
             refuse_original_consumer: false,
             orders_dir: None,
             extra_rivta_profiles: Vec::new(),
+            tak_export: None,
             auto_publish: true,
         }
     }
@@ -283,6 +300,7 @@ impl Default for Config {
             router: RouterConfig::default(),
             environments: Environments::default(),
             mock_producers: crate::mocks::MockConfig::default(),
+            max_order_bytes: DEFAULT_MAX_ORDER_BYTES,
         }
     }
 }
@@ -330,6 +348,11 @@ impl Config {
     /// Checks values that serde cannot: ranges, uniqueness of fixed ports and platform names.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let r = &self.router;
+        if self.max_order_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "max_order_bytes must be greater than 0".into(),
+            ));
+        }
         if r.max_request_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "router.max_request_bytes must be greater than 0".into(),

@@ -36,6 +36,14 @@
 //! sequence gap or reordering) is an error naming the file, the line and the entry; nothing
 //! is truncated then. Blank lines are ignored.
 //!
+//! # Start-up TAK
+//!
+//! [`initial_store`] gives an environment's TAK before the journal is replayed: empty, or an
+//! export named by `tak_export` in its configuration (the export is configuration, read at
+//! every start, and the journal's entries apply on top of it). Its checksum is pinned in
+//! `<journal>.tak-export-<env>` when the journal starts; at a later start a different file is
+//! refused, naming it, instead of silently replaying the orders onto another TAK.
+//!
 //! # Not here
 //!
 //! No compaction or rotation (the journal only grows), and no concurrent writers: one process
@@ -88,6 +96,14 @@ pub enum JournalError {
         /// What is wrong.
         reason: String,
     },
+    /// The start-up TAK export cannot be used with this journal.
+    #[error("{}: {reason}", path.display())]
+    TakExport {
+        /// The export file.
+        path: PathBuf,
+        /// What is wrong (unreadable, not an export, changed since the journal began).
+        reason: String,
+    },
     /// An earlier append failed in a way that leaves the file's state uncertain.
     #[error(
         "journal {}: not written, an earlier write failed ({reason}); restart so the journal is verified again",
@@ -133,23 +149,24 @@ struct LineIn<'a> {
     event: &'a RawValue,
 }
 
-/// CRC-32 (IEEE 802.3, reflected, polynomial 0xEDB88320).
+/// CRC-32 (IEEE 802.3, the one of zip/PNG), by `crc32fast` (table- and SIMD-driven: a journal
+/// holding a million-row order is hundreds of megabytes to verify at start-up).
 fn crc32(bytes: &[u8]) -> u32 {
-    let mut crc = 0xFFFF_FFFFu32;
-    for &b in bytes {
-        crc ^= u32::from(b);
-        for _ in 0..8 {
-            let mask = (crc & 1).wrapping_neg();
-            crc = (crc >> 1) ^ (0xEDB8_8320 & mask);
-        }
-    }
-    !crc
+    crc32fast::hash(bytes)
 }
 
-/// The checksum of an entry, from the exact JSON texts of `at` and `event`.
+/// The checksum of an entry, from the exact JSON texts of `at` and `event`, computed over the
+/// pieces of `{"seq":<seq>,"at":<at>,"event":<event>}` without joining them into one string.
 fn checksum(seq: u64, at: &str, event: &str) -> String {
-    let body = format!(r#"{{"seq":{seq},"at":{at},"event":{event}}}"#);
-    format!("{:08x}", crc32(body.as_bytes()))
+    let mut h = crc32fast::Hasher::new();
+    h.update(b"{\"seq\":");
+    h.update(seq.to_string().as_bytes());
+    h.update(b",\"at\":");
+    h.update(at.as_bytes());
+    h.update(b",\"event\":");
+    h.update(event.as_bytes());
+    h.update(b"}");
+    format!("{:08x}", h.finalize())
 }
 
 /// The full line (with its newline) for one entry.
@@ -424,6 +441,77 @@ impl Journal {
     pub fn is_empty(&self) -> bool {
         self.last_seq == 0
     }
+}
+
+/// The file beside the journal that pins an environment's start-up export.
+fn pin_path(journal: &Path, env: crate::config::EnvName) -> PathBuf {
+    let mut name = journal.file_name().unwrap_or_default().to_os_string();
+    name.push(format!(".tak-export-{env}"));
+    journal.with_file_name(name)
+}
+
+/// Whether the journal has no entries yet (missing or empty file).
+fn journal_is_new(journal: &Path) -> bool {
+    std::fs::metadata(journal).map_or(true, |m| m.len() == 0)
+}
+
+/// The TAK an environment starts from, before its journal is replayed: a new store with the
+/// configured extra RIVTA profiles, or the configured export (`tak_export`, see the module
+/// docs) read with [`crate::tak::export::import`]. With a journal (`journal`: its path), the
+/// export's checksum is pinned when the journal is new and checked otherwise.
+pub fn initial_store(
+    env: crate::config::EnvName,
+    cfg: &crate::config::EnvConfig,
+    journal: Option<&Path>,
+) -> Result<crate::tak::Store, JournalError> {
+    let mut store = match &cfg.tak_export {
+        None => crate::tak::Store::new(&cfg.platform),
+        Some(path) => {
+            let fail = |reason: String| JournalError::TakExport {
+                path: path.clone(),
+                reason,
+            };
+            let bytes = std::fs::read(path)
+                .map_err(|e| fail(format!("cannot read the TAK export: {e}")))?;
+            let text = std::str::from_utf8(&bytes)
+                .map_err(|e| fail(format!("the TAK export is not UTF-8: {e}")))?;
+            let pin = format!("crc32 {:08x} bytes {}", crc32(&bytes), bytes.len());
+            if let Some(journal) = journal {
+                let pin_file = pin_path(journal, env);
+                let io = |source| JournalError::Io {
+                    path: pin_file.clone(),
+                    source,
+                };
+                if journal_is_new(journal) {
+                    if let Some(dir) = pin_file.parent() {
+                        std::fs::create_dir_all(dir).map_err(io)?;
+                    }
+                    std::fs::write(&pin_file, format!("{pin}\n")).map_err(io)?;
+                } else {
+                    let pinned = std::fs::read_to_string(&pin_file).unwrap_or_default();
+                    if pinned.trim() != pin {
+                        return Err(fail(format!(
+                            "environments.{env}.tak_export differs from the export the journal {} was started on ({} now, {} then, in {}): its orders applied to that TAK. Restore the file, or move the journal away to start afresh from this export",
+                            journal.display(),
+                            pin,
+                            if pinned.trim().is_empty() {
+                                "nothing pinned"
+                            } else {
+                                pinned.trim()
+                            },
+                            pin_file.display()
+                        )));
+                    }
+                }
+            }
+            crate::tak::export::import(text, &cfg.platform)
+                .map_err(|e| fail(format!("not a usable TAK export: {e}")))?
+        }
+    };
+    for profile in &cfg.extra_rivta_profiles {
+        store.add_rivta_profile(profile);
+    }
+    Ok(store)
 }
 
 #[cfg(test)]
@@ -756,5 +844,46 @@ mod tests {
             assert_usable(&p, &entries[..whole]);
         }
         assert!(torn > 150, "most cuts tear a line ({torn})");
+    }
+
+    #[test]
+    fn a_start_up_export_is_pinned_and_a_changed_one_refused() {
+        use crate::config::{EnvConfig, EnvName};
+        let dir = tempfile::tempdir().unwrap();
+        let export_path = dir.path().join("tak.json");
+        let mut store = crate::tak::Store::new("NTJP-QA");
+        let snap = store.publish("admin", "export", Utc::now());
+        std::fs::write(&export_path, crate::tak::export::export_string(&snap)).unwrap();
+        let mut cfg = EnvConfig::default_qa();
+        cfg.tak_export = Some(export_path.clone());
+        cfg.extra_rivta_profiles = vec!["RIVTABP30".into()];
+        let journal = dir.path().join("state/journal.jsonl");
+
+        // A new journal: loaded and pinned.
+        let s = initial_store(EnvName::Qa, &cfg, Some(&journal)).unwrap();
+        assert_eq!(s.published_version(), 1);
+        assert!(s.find_profile("RIVTABP30").is_some());
+        let (mut j, _) = Journal::open(&journal).unwrap();
+        j.append(Utc::now(), json!({"kind": "clock"})).unwrap();
+        assert!(initial_store(EnvName::Qa, &cfg, Some(&journal)).is_ok());
+
+        // The file changes under a journal that has entries: refused, naming it.
+        store.publish("admin", "another", Utc::now());
+        let other = store.latest_snapshot().unwrap();
+        std::fs::write(&export_path, crate::tak::export::export_string(&other)).unwrap();
+        let err = initial_store(EnvName::Qa, &cfg, Some(&journal))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains(&export_path.display().to_string())
+                && err.contains("environments.qa.tak_export"),
+            "{err}"
+        );
+        // Not an export at all.
+        std::fs::write(&export_path, "{}").unwrap();
+        let err = initial_store(EnvName::Qa, &cfg, None)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("not a usable TAK export"), "{err}");
     }
 }

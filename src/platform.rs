@@ -644,10 +644,7 @@ impl Platforms {
         let mut views = BTreeMap::new();
         for env in EnvName::ALL {
             let cfg = config.environments.get(env);
-            let mut store = Store::new(&cfg.platform);
-            for profile in &cfg.extra_rivta_profiles {
-                store.add_rivta_profile(profile);
-            }
+            let store = crate::journal::initial_store(env, cfg, journal_path)?;
             envs.insert(
                 env,
                 EnvState {

@@ -323,6 +323,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         mocks: mocks.clone(),
         listeners_bound: false.into(),
         started,
+        max_order_bytes: config.max_order_bytes,
     });
     backends.spawn(admin::serve(
         admin_listener,

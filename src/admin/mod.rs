@@ -46,6 +46,8 @@ pub struct AdminState {
     pub listeners_bound: AtomicBool,
     /// For the uptime in `/status`.
     pub started: Instant,
+    /// Largest order body (`POST /api/<env>/orders`; config `max_order_bytes`).
+    pub max_order_bytes: usize,
 }
 
 impl AdminState {
@@ -75,15 +77,19 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
     let path = req.uri().path().to_string();
     if path.starts_with("/api/") || path.starts_with("/tak/") {
         let (parts, body) = req.into_parts();
-        let body = match http_body_util::Limited::new(body, MAX_ADMIN_BODY)
-            .collect()
-            .await
-        {
+        // An order may be TAK-sized: it has its own limit.
+        let is_order = parts.method == Method::POST && parts.uri.path().ends_with("/orders");
+        let limit = if is_order {
+            state.max_order_bytes
+        } else {
+            MAX_ADMIN_BODY
+        };
+        let body = match http_body_util::Limited::new(body, limit).collect().await {
             Ok(b) => b.to_bytes(),
             Err(e) => {
                 return json_response(
                     StatusCode::BAD_REQUEST,
-                    &json!({"error": format!("cannot read the request body (at most {MAX_ADMIN_BODY} bytes): {e}")}),
+                    &json!({"error": format!("cannot read the request body (at most {limit} bytes): {e}")}),
                 );
             }
         };

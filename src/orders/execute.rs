@@ -14,11 +14,14 @@
 //!
 //! Every touched row is marked pending. This step cannot fail: all checks are in `validate`.
 
+use std::sync::LazyLock;
+
 use crate::tak::Store;
 use crate::tak::model::{
-    Authorisation, CallAddress, Catalogue, Day, Id, LogicalAddress, Route, RowState,
-    ServiceComponent, ServiceContract, Validity,
+    Authorisation, CallAddress, Catalogue, Day, Id, LogicalAddress, Route, Row, RowState,
+    ServiceComponent, ServiceContract, Text, Validity,
 };
+use crate::tak::store::Entity;
 
 use super::format::Order;
 use super::report::{
@@ -39,14 +42,15 @@ fn id_of(r: Ref, new_ids: &[Id]) -> Id {
     }
 }
 
-/// Marks a row pending after a change.
-macro_rules! touch {
-    ($table:expr, $id:expr, |$row:ident| $body:expr) => {
-        if let Some($row) = $table.get_mut($id) {
-            $row.pending = true;
-            $body;
-        }
-    };
+/// The `integrationsavtal` every authorisation an order creates shares.
+static AUTOTAKNING: LazyLock<Text> = LazyLock::new(|| Text::from(INTEGRATION_AGREEMENT));
+
+/// Changes a row and marks it pending (through the store, which keeps its indexes in step).
+fn touch<T: Entity>(store: &mut Store, id: Id, f: impl FnOnce(&mut Row<T>)) {
+    store.change(id, |row: &mut Row<T>| {
+        row.pending = true;
+        f(row);
+    });
 }
 
 fn end_row(validity: &mut Validity, state: &mut RowState, ending: Ending) {
@@ -59,16 +63,15 @@ fn end_row(validity: &mut Validity, state: &mut RowState, ending: Ending) {
 /// Carries out `plan` (from `validate::plan` on the same store) and reports.
 pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
     let f = plan.period.from;
-    let cat = &mut store.catalogue;
 
     // Plain objects, HSA-ids upper-cased.
     let la_ids: Vec<Id> = plan
         .logical_addresses
         .iter()
         .map(|n| {
-            cat.logical_addresses.insert(LogicalAddress {
-                hsa_id: n.hsa_id.to_uppercase(),
-                description: n.description.clone(),
+            store.insert(LogicalAddress {
+                hsa_id: n.hsa_id.to_uppercase().into(),
+                description: n.description.as_str().into(),
             })
         })
         .collect();
@@ -76,9 +79,9 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
         .components
         .iter()
         .map(|n| {
-            cat.components.insert(ServiceComponent {
-                hsa_id: n.hsa_id.to_uppercase(),
-                description: n.description.clone(),
+            store.insert(ServiceComponent {
+                hsa_id: n.hsa_id.to_uppercase().into(),
+                description: n.description.as_str().into(),
             })
         })
         .collect();
@@ -86,9 +89,9 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
         .contracts
         .iter()
         .map(|n| {
-            cat.contracts.insert(ServiceContract {
-                namespace: n.namespace.clone(),
-                description: n.description.clone(),
+            store.insert(ServiceContract {
+                namespace: n.namespace.as_str().into(),
+                description: n.description.as_str().into(),
                 major_version: n.major_version,
                 minor_version: 0,
             })
@@ -100,36 +103,36 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
         .call_addresses
         .iter()
         .map(|n| {
-            cat.call_addresses.insert(CallAddress {
+            store.insert(CallAddress {
                 producer: id_of(n.producer, &component_ids),
                 profile: n.profile,
-                url: n.url.clone(),
+                url: n.url.as_str().into(),
             })
         })
         .collect();
     for &id in &plan.touched_call_addresses {
-        if let Some(row) = cat.call_addresses.get_mut(id) {
-            row.pending = true;
-        }
+        touch(store, id, |_: &mut Row<CallAddress>| {});
     }
 
     // Authorisations.
-    let mut include_auth_ids = Vec::new();
+    let mut include_auth_ids = Vec::with_capacity(plan.include_authorisations.len());
     for p in &plan.include_authorisations {
         let id = match *p {
             AuthorisationPlan::Create {
                 consumer,
                 contract,
                 logical_address,
-            } => cat.authorisations.insert(Authorisation {
+            } => store.insert(Authorisation {
                 consumer: id_of(consumer, &component_ids),
                 contract: id_of(contract, &contract_ids),
                 logical_address: id_of(logical_address, &la_ids),
                 validity: plan.period,
-                integration_agreement: INTEGRATION_AGREEMENT.to_string(),
+                integration_agreement: AUTOTAKNING.clone(),
             }),
             AuthorisationPlan::Update { id, validity } => {
-                touch!(cat.authorisations, id, |row| row.item.validity = validity);
+                touch(store, id, |row: &mut Row<Authorisation>| {
+                    row.item.validity = validity
+                });
                 id
             }
         };
@@ -137,17 +140,15 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
     }
     for p in &plan.exclude_authorisations {
         if let ExclusionPlan::End { id, ending } = *p {
-            touch!(cat.authorisations, id, |row| end_row(
-                &mut row.item.validity,
-                &mut row.state,
-                ending
-            ));
+            touch(store, id, |row: &mut Row<Authorisation>| {
+                end_row(&mut row.item.validity, &mut row.state, ending)
+            });
         }
     }
 
     // Routes.
     let mut deleted_routes = Vec::new();
-    let mut include_route_ids = Vec::new();
+    let mut include_route_ids = Vec::with_capacity(plan.include_routes.len());
     for p in &plan.include_routes {
         let ids = match *p {
             RoutePlan::Create {
@@ -155,7 +156,7 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
                 contract,
                 call_address,
             } => {
-                let new = cat.routes.insert(Route {
+                let new = store.insert(Route {
                     logical_address: id_of(logical_address, &la_ids),
                     contract: id_of(contract, &contract_ids),
                     call_address: id_of(call_address, &call_ids),
@@ -164,7 +165,9 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
                 (None, Some(new))
             }
             RoutePlan::Update { id, validity } => {
-                touch!(cat.routes, id, |row| row.item.validity = validity);
+                touch(store, id, |row: &mut Row<Route>| {
+                    row.item.validity = validity
+                });
                 (Some(id), None)
             }
             RoutePlan::Replace {
@@ -174,15 +177,13 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
                 contract,
                 call_address,
             } => {
-                touch!(cat.routes, old, |row| end_row(
-                    &mut row.item.validity,
-                    &mut row.state,
-                    ending
-                ));
+                touch(store, old, |row: &mut Row<Route>| {
+                    end_row(&mut row.item.validity, &mut row.state, ending)
+                });
                 if ending == Ending::Delete {
                     deleted_routes.push(old);
                 }
-                let new = cat.routes.insert(Route {
+                let new = store.insert(Route {
                     logical_address: id_of(logical_address, &la_ids),
                     contract: id_of(contract, &contract_ids),
                     call_address: id_of(call_address, &call_ids),
@@ -195,30 +196,29 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
     }
     for p in &plan.exclude_routes {
         if let ExclusionPlan::End { id, ending } = *p {
-            touch!(cat.routes, id, |row| end_row(
-                &mut row.item.validity,
-                &mut row.state,
-                ending
-            ));
+            touch(store, id, |row: &mut Row<Route>| {
+                end_row(&mut row.item.validity, &mut row.state, ending)
+            });
             if ending == Ending::Delete {
                 deleted_routes.push(id);
             }
         }
     }
-    // A call address whose routes are all deleted goes too.
+    // A call address whose routes are all deleted goes too (the store counts the active
+    // routes per call address).
     for route in deleted_routes {
-        let Some(call) = cat.routes.get(route).map(|r| r.call_address) else {
+        let Some(call) = store.catalogue().routes.get(route).map(|r| r.call_address) else {
             continue;
         };
-        let in_use = cat.routes.active().any(|r| r.call_address == call);
-        if !in_use {
-            touch!(cat.call_addresses, call, |row| row.state =
-                RowState::Deleted);
+        if store.routes_using(call) == 0 {
+            touch(store, call, |row: &mut Row<CallAddress>| {
+                row.state = RowState::Deleted
+            });
         }
     }
 
     // The report.
-    let cat = &store.catalogue;
+    let cat = store.catalogue();
     let mut include = Vec::new();
     push_section(
         &mut include,
@@ -226,7 +226,7 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
         la_ids
             .iter()
             .filter_map(|&id| cat.logical_addresses.get(id))
-            .map(|r| created(r.hsa_id.clone()))
+            .map(|r| created(r.hsa_id.to_string()))
             .collect(),
     );
     push_section(
@@ -235,7 +235,7 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
         component_ids
             .iter()
             .filter_map(|&id| cat.components.get(id))
-            .map(|r| created(r.hsa_id.clone()))
+            .map(|r| created(r.hsa_id.to_string()))
             .collect(),
     );
     push_section(
@@ -244,7 +244,7 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
         contract_ids
             .iter()
             .filter_map(|&id| cat.contracts.get(id))
-            .map(|r| created(r.namespace.clone()))
+            .map(|r| created(r.namespace.to_string()))
             .collect(),
     );
     push_section(
@@ -388,21 +388,21 @@ fn route_status(cat: &Catalogue, id: Id, f: Day) -> Status {
 fn la_text(cat: &Catalogue, id: Id) -> String {
     cat.logical_addresses
         .get(id)
-        .map(|r| r.hsa_id.clone())
+        .map(|r| r.hsa_id.to_string())
         .unwrap_or_default()
 }
 
 fn component_text(cat: &Catalogue, id: Id) -> String {
     cat.components
         .get(id)
-        .map(|r| r.hsa_id.clone())
+        .map(|r| r.hsa_id.to_string())
         .unwrap_or_default()
 }
 
 fn contract_text(cat: &Catalogue, id: Id) -> String {
     cat.contracts
         .get(id)
-        .map(|r| r.namespace.clone())
+        .map(|r| r.namespace.to_string())
         .unwrap_or_default()
 }
 

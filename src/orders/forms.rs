@@ -906,7 +906,7 @@ impl Forms {
             let holder = cat
                 .components
                 .get(call.producer)
-                .map(|c| c.hsa_id.clone())
+                .map(|c| c.hsa_id.to_string())
                 .unwrap_or_default();
             if !same(&holder, producer) {
                 let detail = format!(
@@ -979,7 +979,7 @@ impl Forms {
 /// else its name and major version.
 fn contract_item(store: &Store, contract: &str, major: i64) -> ContractItem {
     let description = match store.find_contract(contract) {
-        Some(row) => row.description.clone(),
+        Some(row) => row.description.to_string(),
         None => format!("{} v{major}", contract_name(contract)),
     };
     ContractItem {
@@ -992,7 +992,7 @@ fn contract_item(store: &Store, contract: &str, major: i64) -> ContractItem {
 /// A logical address's description: TAK's own when it exists, else from what the address is.
 fn address_description(store: &Store, address: &str) -> String {
     if let Some(row) = store.find_logical_address(address) {
-        return row.description.clone();
+        return row.description.to_string();
     }
     match address {
         NATIONAL => "Nationell nivå (öppen behörighet till alla regioner)".to_string(),

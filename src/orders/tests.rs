@@ -73,7 +73,6 @@ fn route_validities(store: &Store, la: &str) -> Vec<(Validity, RowState, String)
     let cat = store.catalogue();
     cat.routes
         .rows()
-        .iter()
         .filter(|r| {
             cat.logical_addresses
                 .get(r.logical_address)
@@ -83,7 +82,7 @@ fn route_validities(store: &Store, la: &str) -> Vec<(Validity, RowState, String)
             let url = cat
                 .call_addresses
                 .get(r.call_address)
-                .map(|c| c.url.clone())
+                .map(|c| c.url.to_string())
                 .unwrap_or_default();
             (r.validity, r.state, url)
         })
@@ -486,8 +485,14 @@ fn replace_before_start_deletes_the_old_route_and_its_call_address() {
     assert_eq!(report.included(ROUTES)[0].status, Status::Deleted);
     assert_eq!(report.included(ROUTES)[1].status, Status::Created);
     let cat = store.catalogue();
-    assert_eq!(cat.call_addresses.rows()[0].state, RowState::Deleted);
-    assert_eq!(cat.call_addresses.rows()[1].state, RowState::Active);
+    assert_eq!(
+        cat.call_addresses.rows().next().unwrap().state,
+        RowState::Deleted
+    );
+    assert_eq!(
+        cat.call_addresses.rows().nth(1).unwrap().state,
+        RowState::Active
+    );
     assert_eq!(
         route_validities(&store, "01"),
         vec![
@@ -559,7 +564,10 @@ fn authorisation_create_extend_deactivate_delete() {
     let r = apply(&mut store, &o).unwrap();
     assert_eq!(r.excluded(AUTHORISATIONS)[0].status, Status::Deleted);
     let cat = store.catalogue();
-    assert_eq!(cat.authorisations.rows()[1].state, RowState::Deleted);
+    assert_eq!(
+        cat.authorisations.rows().nth(1).unwrap().state,
+        RowState::Deleted
+    );
 }
 
 #[test]
@@ -603,7 +611,13 @@ fn exclude_route_deactivates_and_missing_ones_do_not_exist() {
     assert!(r.include.0.is_empty());
     // The call address stays: the route was only ended.
     assert_eq!(
-        store.catalogue().call_addresses.rows()[0].state,
+        store
+            .catalogue()
+            .call_addresses
+            .rows()
+            .next()
+            .unwrap()
+            .state,
         RowState::Active
     );
 }
@@ -766,7 +780,6 @@ fn load_mocks_authorisation_exists_only_in_sit() {
     let has_exact = |env: &str| {
         fixture_store(env)
             .authorisations()
-            .iter()
             .any(|a| a.logical_address == "LOAD-MOCKS" && a.validity.contains(today))
     };
     assert!(has_exact("sit"));

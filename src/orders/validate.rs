@@ -16,15 +16,18 @@
 //! Nothing here changes the store; [`super::execute`] carries out the plan. Not modelled: the
 //! "unpublished and edited by another user" checks (this TAK has no users).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap, HashSet};
 
+use hashbrown::HashTable;
+
+use crate::tak::key::{KeyHasher, ci_eq};
 use crate::tak::model::{Id, Validity};
 use crate::tak::{Day, Store};
 
 use super::format::{Order, PlainItem, RouteItem, java_str};
 
 /// A reference to a plain object: a TAK row or one created by the order (index into the plan).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Ref {
     Existing(Id),
     New(usize),
@@ -227,31 +230,46 @@ pub mod messages {
     }
 }
 
-/// Case-insensitive equality (Java's `equalsIgnoreCase`).
-fn eq_ic(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase()
-}
-
 /// Java's `List.toString` of strings: `[a, b, c]`.
 fn java_list(parts: &[&str]) -> String {
     format!("[{}]", parts.join(", "))
 }
 
-/// Reports, for every item that equals a later one, the message built from the earlier item
-/// (tak-web's `detectDuplicates`).
+/// Reports, for every item that equals a later one (case-insensitively on every key part),
+/// the message built from the earlier item (tak-web's `detectDuplicates`): every occurrence of
+/// a key but its last. One pass with a hash table of the last occurrence, so O(n).
 fn detect_duplicates<T>(
     items: &[&T],
-    key: impl Fn(&T) -> Vec<String>,
+    key: impl Fn(&T) -> Vec<&str>,
     shown: impl Fn(&T) -> Vec<String>,
     message: impl Fn(&str) -> String,
     errors: &mut BTreeSet<String>,
 ) {
-    let keys: Vec<Vec<String>> = items.iter().map(|i| key(i)).collect();
+    let keys: Vec<Vec<&str>> = items.iter().map(|i| key(i)).collect();
+    let hash = |k: &[&str]| {
+        let mut h = KeyHasher::new();
+        for part in k {
+            h.text(part);
+        }
+        h.finish()
+    };
+    let same =
+        |a: &[&str], b: &[&str]| a.len() == b.len() && a.iter().zip(b).all(|(x, y)| ci_eq(x, y));
+    // Key → index of its last occurrence.
+    let mut last: HashTable<usize> = HashTable::with_capacity(keys.len());
+    for (i, k) in keys.iter().enumerate() {
+        let h = hash(k);
+        match last.find_mut(h, |&j| same(&keys[j], k)) {
+            Some(j) => *j = i,
+            None => {
+                last.insert_unique(h, i, |&j| hash(&keys[j]));
+            }
+        }
+    }
     for (i, item) in items.iter().enumerate() {
-        let dup = keys[i + 1..]
-            .iter()
-            .any(|k| k.len() == keys[i].len() && k.iter().zip(&keys[i]).all(|(a, b)| eq_ic(a, b)));
-        if dup {
+        let k = &keys[i];
+        let is_last = last.find(hash(k), |&j| same(&keys[j], k)) == Some(&i);
+        if !is_last {
             let parts = shown(item);
             let parts: Vec<&str> = parts.iter().map(String::as_str).collect();
             errors.insert(message(&java_list(&parts)));
@@ -259,8 +277,8 @@ fn detect_duplicates<T>(
     }
 }
 
-fn opt(v: &Option<String>) -> String {
-    v.clone().unwrap_or_default()
+fn opt(v: &Option<String>) -> &str {
+    v.as_deref().unwrap_or_default()
 }
 
 fn shown(v: &Option<String>) -> String {
@@ -477,7 +495,7 @@ impl Checker<'_> {
         let contracts: Vec<_> = inc.contracts.iter().chain(&exc.contracts).collect();
         detect_duplicates(
             &contracts,
-            |k| vec![k.namespace.clone()],
+            |k| vec![k.namespace.as_str()],
             |k| vec![k.namespace.clone()],
             messages::duplicate_contract,
             &mut self.errors,
@@ -485,7 +503,7 @@ impl Checker<'_> {
         let components: Vec<_> = inc.components.iter().chain(&exc.components).collect();
         detect_duplicates(
             &components,
-            |k: &PlainItem| vec![k.hsa_id.clone()],
+            |k: &PlainItem| vec![k.hsa_id.as_str()],
             |k: &PlainItem| vec![k.hsa_id.clone()],
             messages::duplicate_component,
             &mut self.errors,
@@ -497,7 +515,7 @@ impl Checker<'_> {
             .collect();
         detect_duplicates(
             &las,
-            |k: &PlainItem| vec![k.hsa_id.clone()],
+            |k: &PlainItem| vec![k.hsa_id.as_str()],
             |k: &PlainItem| vec![k.hsa_id.clone()],
             messages::duplicate_logical_address,
             &mut self.errors,
@@ -705,34 +723,42 @@ impl Checker<'_> {
         // b. References: TAK first (case-insensitive), then the order's new objects
         // (case-sensitive).
         let store = self.store;
+        // The order's new objects by their exact text (tak-web looks them up case-sensitively);
+        // the first of equal ones wins, as a scan would find it.
+        fn first_by<'a, T>(
+            items: &'a [T],
+            key: impl Fn(&'a T) -> &'a str,
+        ) -> HashMap<&'a str, usize> {
+            let mut map = HashMap::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                map.entry(key(item)).or_insert(i);
+            }
+            map
+        }
+        let new_component_at = first_by(new_components, |n| n.hsa_id.as_str());
+        let new_la_at = first_by(new_las, |n| n.hsa_id.as_str());
+        let new_contract_at = first_by(new_contracts, |n| n.namespace.as_str());
         let component = |h: &str| {
             store
                 .find_component(h)
                 .map(|r| Ref::Existing(r.id))
-                .or_else(|| {
-                    new_components
-                        .iter()
-                        .position(|n| n.hsa_id == h)
-                        .map(Ref::New)
-                })
+                .or_else(|| new_component_at.get(h).copied().map(Ref::New))
         };
         let address = |h: &str| {
             store
                 .find_logical_address(h)
                 .map(|r| Ref::Existing(r.id))
-                .or_else(|| new_las.iter().position(|n| n.hsa_id == h).map(Ref::New))
+                .or_else(|| new_la_at.get(h).copied().map(Ref::New))
         };
         let contract = |ns: &str| {
             store
                 .find_contract(ns)
                 .map(|r| Ref::Existing(r.id))
-                .or_else(|| {
-                    new_contracts
-                        .iter()
-                        .position(|n| n.namespace == ns)
-                        .map(Ref::New)
-                })
+                .or_else(|| new_contract_at.get(ns).copied().map(Ref::New))
         };
+        // The call addresses created so far in this order, and the existing ones it re-saves.
+        let mut new_call_at: HashMap<(Ref, Id, String), usize> = HashMap::new();
+        let mut touched: HashSet<Id> = HashSet::new();
 
         let mut relations = Relations {
             authorisations: Vec::new(),
@@ -797,17 +823,16 @@ impl Checker<'_> {
             };
             // c. The call address: reuse one created earlier in the order, then one in TAK,
             // else create (and validate) a new one.
-            let in_order = relations
-                .new_call_addresses
-                .iter()
-                .position(|n| n.producer == producer && n.profile == profile && n.url == url);
+            let in_order = new_call_at
+                .get(&(producer, profile, url.to_string()))
+                .copied();
             let call = if let Some(i) = in_order {
                 Ref::New(i)
             } else if let Some(existing) = match producer {
                 Ref::Existing(id) => store.find_call_address(id, profile, url),
                 Ref::New(_) => None,
             } {
-                if !relations.touched_call_addresses.contains(&existing.id) {
+                if touched.insert(existing.id) {
                     relations.touched_call_addresses.push(existing.id);
                 }
                 Ref::Existing(existing.id)
@@ -822,7 +847,9 @@ impl Checker<'_> {
                     profile,
                     url: url.to_string(),
                 });
-                Ref::New(relations.new_call_addresses.len() - 1)
+                let i = relations.new_call_addresses.len() - 1;
+                new_call_at.insert((producer, profile, url.to_string()), i);
+                Ref::New(i)
             };
             relations.routes.push((l, c, call));
         }

@@ -4,18 +4,20 @@
 //! Rows are matched by their row id, which publishing never changes, so a route whose validity
 //! was shortened shows as changed (before/after), and a route replaced by one to another call
 //! address shows as the old one changed (ended) plus a new one added. Both snapshots should come
-//! from the same store (or a deterministic replay of it). A pure function of its inputs; it says
-//! nothing about pending changes (see [`crate::tak::pending`]).
+//! from the same store (or a deterministic replay of it). The tables are walked together in id
+//! order and rows are compared borrowed, so only the rows that differ are copied into views. A
+//! pure function of its inputs; it says nothing about pending changes (see
+//! [`crate::tak::pending`]).
 
-use std::collections::BTreeMap;
+use std::cmp::Ordering;
 
 use serde::Serialize;
 
-use super::model::Id;
+use super::model::{Catalogue, Row, Table};
 use super::snapshot::Snapshot;
 use super::view::{
-    AuthorisationView, CallAddressView, CatalogueViews, ComponentView, ContractView,
-    LogicalAddressView, ProfileView, RouteView,
+    self, AuthorisationView, CallAddressView, ComponentView, ContractView, LogicalAddressView,
+    ProfileView, RouteView, Scope,
 };
 
 /// A row present in both versions but different.
@@ -81,45 +83,115 @@ impl SnapshotDiff {
     }
 }
 
-fn table<T: PartialEq>(old: Vec<T>, new: Vec<T>, id: impl Fn(&T) -> Id) -> TableDiff<T> {
-    let mut old: BTreeMap<Id, T> = old.into_iter().map(|v| (id(&v), v)).collect();
+/// One side of a table diff: the table, a row's content borrowed (`None`: the row does not
+/// resolve and counts as absent) and the owned view of a row that differs.
+struct Side<'a, T, PF, VF> {
+    table: &'a Table<T>,
+    parts: PF,
+    view: VF,
+}
+
+fn side<'a, T, P, V, PF, VF>(table: &'a Table<T>, parts: PF, view: VF) -> Side<'a, T, PF, VF>
+where
+    PF: Fn(&'a Row<T>) -> Option<P>,
+    VF: Fn(&'a Row<T>) -> Option<V>,
+{
+    Side { table, parts, view }
+}
+
+/// The difference of one table, walking both sides in id order.
+fn table<'a, T, P, V, PF, VF, QF, WF>(
+    old: Side<'a, T, PF, VF>,
+    new: Side<'a, T, QF, WF>,
+) -> TableDiff<V>
+where
+    P: PartialEq,
+    PF: Fn(&'a Row<T>) -> Option<P>,
+    VF: Fn(&'a Row<T>) -> Option<V>,
+    QF: Fn(&'a Row<T>) -> Option<P>,
+    WF: Fn(&'a Row<T>) -> Option<V>,
+{
     let mut diff = TableDiff {
         added: Vec::new(),
         removed: Vec::new(),
         changed: Vec::new(),
     };
-    for after in new {
-        match old.remove(&id(&after)) {
-            None => diff.added.push(after),
-            Some(before) if before != after => diff.changed.push(Changed { before, after }),
-            Some(_) => {}
+    let mut a = old
+        .table
+        .active()
+        .filter_map(|r| Some((r, (old.parts)(r)?)))
+        .peekable();
+    let mut b = new
+        .table
+        .active()
+        .filter_map(|r| Some((r, (new.parts)(r)?)))
+        .peekable();
+    loop {
+        let order = match (a.peek(), b.peek()) {
+            (None, None) => break,
+            (Some(_), None) => Ordering::Less,
+            (None, Some(_)) => Ordering::Greater,
+            (Some(x), Some(y)) => x.0.id.cmp(&y.0.id),
+        };
+        match order {
+            Ordering::Less => diff
+                .removed
+                .extend(a.next().and_then(|(r, _)| (old.view)(r))),
+            Ordering::Greater => diff.added.extend(b.next().and_then(|(r, _)| (new.view)(r))),
+            Ordering::Equal => {
+                if let (Some((x, px)), Some((y, py))) = (a.next(), b.next())
+                    && px != py
+                    && let (Some(before), Some(after)) = ((old.view)(x), (new.view)(y))
+                {
+                    diff.changed.push(Changed { before, after });
+                }
+            }
         }
     }
-    diff.removed = old.into_values().collect();
     diff
 }
 
 /// The rows added, removed and changed from `old` to `new` (all lists in id order).
 pub fn diff(old: &Snapshot, new: &Snapshot) -> SnapshotDiff {
-    let o = CatalogueViews::of(old.catalogue());
-    let n = CatalogueViews::of(new.catalogue());
+    let (o, n): (&Catalogue, &Catalogue) = (old.catalogue(), new.catalogue());
+    let p = Scope::Published;
+    macro_rules! plain {
+        ($table:ident, $view:path) => {
+            table(
+                side(&o.$table, |r| Some(&r.item), |r| Some($view(r))),
+                side(&n.$table, |r| Some(&r.item), |r| Some($view(r))),
+            )
+        };
+    }
+    macro_rules! referring {
+        ($table:ident, $parts:path, $view:path) => {
+            table(
+                side(&o.$table, |r| $parts(o, p, r), |r| $view(o, p, r)),
+                side(&n.$table, |r| $parts(n, p, r), |r| $view(n, p, r)),
+            )
+        };
+    }
     SnapshotDiff {
         from_version: old.version(),
         to_version: new.version(),
-        rivta_profiles: table(o.rivta_profiles, n.rivta_profiles, |v| v.id),
-        logical_addresses: table(o.logical_addresses, n.logical_addresses, |v| v.id),
-        components: table(o.components, n.components, |v| v.id),
-        contracts: table(o.contracts, n.contracts, |v| v.id),
-        call_addresses: table(o.call_addresses, n.call_addresses, |v| v.id),
-        routes: table(o.routes, n.routes, |v| v.id),
-        authorisations: table(o.authorisations, n.authorisations, |v| v.id),
+        rivta_profiles: plain!(profiles, view::profile),
+        logical_addresses: plain!(logical_addresses, view::logical_address),
+        components: plain!(components, view::component),
+        contracts: plain!(contracts, view::contract),
+        call_addresses: referring!(call_addresses, view::call_address_parts, view::call_address),
+        routes: referring!(routes, view::route_parts, view::route),
+        authorisations: referring!(
+            authorisations,
+            view::authorisation_parts,
+            view::authorisation
+        ),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::tak::model::{LogicalAddress, RowState};
+    use crate::tak::model::{Authorisation, LogicalAddress, Route, RowState};
     use crate::tak::testutil::{self, at, v};
 
     #[test]
@@ -135,19 +207,18 @@ mod tests {
     fn added_removed_and_changed_rows_per_kind() {
         let (mut s, ids) = testutil::store();
         let one = s.publish("admin", "ett", at(0));
-        let c = &mut s.catalogue;
-        let new_la = c.logical_addresses.insert(LogicalAddress {
+        let new_la = s.insert(LogicalAddress {
             hsa_id: "03".into(),
             description: "Region Uppsala".into(),
         });
-        if let Some(r) = c.routes.get_mut(ids.route_01) {
+        s.change(ids.route_01, |r: &mut Row<Route>| {
             r.item.validity.to = testutil::day("2025-12-31");
             r.pending = true;
-        }
-        if let Some(r) = c.authorisations.get_mut(ids.auth_se) {
+        });
+        s.change(ids.auth_se, |r: &mut Row<Authorisation>| {
             r.state = RowState::Deleted;
             r.pending = true;
-        }
+        });
         let two = s.publish("admin", "två", at(1));
 
         let d = diff(&one, &two);

@@ -1,6 +1,7 @@
 //! JSON exports of a published version: [`export`] in the real `TAK-published-version` format
 //! (the PubVersion blob that tak-core's `Util.fromPublishedVersionToJSON` writes and
-//! `PublishedVersionCache` reads), and [`tables`], a readable listing for `ntjp tak show` and the
+//! `PublishedVersionCache` reads) with its reverse [`import`] (an export loaded as an
+//! environment's start-up TAK), and [`tables`], a readable listing for `ntjp tak show` and the
 //! admin API.
 //!
 //! The real format, reproduced here: top-level `formatVersion` ("1"), `version` (a string),
@@ -18,12 +19,16 @@
 //! refuse them ("Missing relationship in jsonfile"). Pure functions; no IO.
 
 use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, NaiveTime, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
-use super::model::{Catalogue, Day, Row};
+use super::model::{
+    Authorisation, CallAddress, Day, Id, LogicalAddress, RivtaProfile, Route, Row, RowState,
+    ServiceComponent, ServiceContract, Text, Validity,
+};
 use super::snapshot::Snapshot;
-use super::view::CatalogueViews;
+use super::store::Store;
+use super::view::{CatalogueViews, Scope};
 
 /// The last Sunday of `month` in `year`.
 fn last_sunday(year: i32, month: u32) -> Option<NaiveDate> {
@@ -81,158 +86,632 @@ pub fn format_day(day: Day) -> String {
     )
 }
 
-/// `pubversion`: the string id of the version the row was last published in, or null.
-fn pubversion<T>(row: &Row<T>) -> Value {
-    row.published_in
-        .map_or(Value::Null, |v| Value::String(v.to_string()))
+/// The `TAK-published-version` document. Field order is alphabetical (as our earlier
+/// `serde_json::Value` export wrote it); readers do not care.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportFile {
+    data: ExportData,
+    #[serde(rename = "formatVersion")]
+    format_version: Text,
+    #[serde(default)]
+    kommentar: Option<Text>,
+    tidpunkt: Text,
+    #[serde(default)]
+    utforare: Option<Text>,
+    version: Lenient,
 }
 
-/// Whether the references of a call address resolve within `cat`.
-fn call_address_ok(cat: &Catalogue, producer: u64, profile: u64) -> bool {
-    cat.components.get(producer).is_some() && cat.profiles.get(profile).is_some()
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ExportData {
+    #[serde(default)]
+    anropsadress: Vec<CallAddressOut>,
+    #[serde(default)]
+    anropsbehorighet: Vec<AuthorisationOut>,
+    #[serde(default)]
+    filter: Vec<Ignored>,
+    #[serde(default)]
+    filtercategorization: Vec<Ignored>,
+    #[serde(default)]
+    logiskadress: Vec<PlainOut>,
+    #[serde(default)]
+    rivtaprofil: Vec<ProfileOut>,
+    #[serde(default)]
+    tjanstekomponent: Vec<PlainOut>,
+    #[serde(default)]
+    tjanstekontrakt: Vec<ContractOut>,
+    #[serde(default)]
+    vagval: Vec<RouteOut>,
+}
+
+/// A `filter` / `filtercategorization` entry: we have no filters, so an import skips them.
+#[derive(Debug)]
+struct Ignored;
+
+impl Serialize for Ignored {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_unit()
+    }
+}
+
+impl<'de> Deserialize<'de> for Ignored {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Ignored)
+    }
+}
+
+/// A number or a string holding one (ids and `pubversion` are strings in some places).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Lenient(u64);
+
+impl Serialize for Lenient {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(&self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Lenient {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl serde::de::Visitor<'_> for V {
+            type Value = Lenient;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a non-negative integer or a string holding one")
+            }
+            fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Lenient, E> {
+                Ok(Lenient(v))
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Lenient, E> {
+                v.trim()
+                    .parse()
+                    .map(Lenient)
+                    .map_err(|_| E::custom(format!("{v:?} is not a number")))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ProfileOut {
+    #[serde(default)]
+    beskrivning: Text,
+    id: Id,
+    namn: Text,
+    #[serde(default)]
+    pubversion: Option<Lenient>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ContractOut {
+    #[serde(default)]
+    beskrivning: Text,
+    id: Id,
+    #[serde(rename = "majorVersion", default)]
+    major_version: i64,
+    #[serde(rename = "minorVersion", default)]
+    minor_version: i64,
+    namnrymd: Text,
+    #[serde(default)]
+    pubversion: Option<Lenient>,
+}
+
+/// `logiskadress` and `tjanstekomponent`.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PlainOut {
+    #[serde(default)]
+    beskrivning: Text,
+    #[serde(rename = "hsaId")]
+    hsa_id: Text,
+    id: Id,
+    #[serde(default)]
+    pubversion: Option<Lenient>,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallAddressOut {
+    adress: Text,
+    id: Id,
+    #[serde(default)]
+    pubversion: Option<Lenient>,
+    relationships: CallAddressRelations,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct CallAddressRelations {
+    rivtaprofil: Id,
+    tjanstekomponent: Id,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorisationOut {
+    #[serde(rename = "fromTidpunkt")]
+    from: Text,
+    id: Id,
+    #[serde(default)]
+    integrationsavtal: Text,
+    #[serde(default)]
+    pubversion: Option<Lenient>,
+    relationships: AuthorisationRelations,
+    #[serde(rename = "tomTidpunkt")]
+    to: Text,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct AuthorisationRelations {
+    /// The real inconsistency: `logiskAdress` here, `logiskadress` in vagval.
+    #[serde(rename = "logiskAdress")]
+    logical_address: Id,
+    tjanstekomponent: Id,
+    tjanstekontrakt: Id,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteOut {
+    #[serde(rename = "fromTidpunkt")]
+    from: Text,
+    id: Id,
+    #[serde(default)]
+    pubversion: Option<Lenient>,
+    relationships: RouteRelations,
+    #[serde(rename = "tomTidpunkt")]
+    to: Text,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RouteRelations {
+    anropsadress: Id,
+    logiskadress: Id,
+    tjanstekontrakt: Id,
+}
+
+fn pv<T>(row: &Row<T>) -> Option<Lenient> {
+    row.published_in.map(Lenient)
+}
+
+fn export_file(s: &Snapshot) -> ExportFile {
+    let cat = s.catalogue();
+    let p = Scope::Published;
+    let call_ok = |producer, profile| {
+        cat.components.get_active(producer).is_some() && cat.profiles.get_active(profile).is_some()
+    };
+    let data = ExportData {
+        rivtaprofil: p
+            .rows(&cat.profiles)
+            .map(|r| ProfileOut {
+                beskrivning: r.description.clone(),
+                id: r.id,
+                namn: r.name.clone(),
+                pubversion: pv(r),
+            })
+            .collect(),
+        tjanstekontrakt: p
+            .rows(&cat.contracts)
+            .map(|r| ContractOut {
+                beskrivning: r.description.clone(),
+                id: r.id,
+                major_version: r.major_version,
+                minor_version: r.minor_version,
+                namnrymd: r.namespace.clone(),
+                pubversion: pv(r),
+            })
+            .collect(),
+        logiskadress: p
+            .rows(&cat.logical_addresses)
+            .map(|r| PlainOut {
+                beskrivning: r.description.clone(),
+                hsa_id: r.hsa_id.clone(),
+                id: r.id,
+                pubversion: pv(r),
+            })
+            .collect(),
+        tjanstekomponent: p
+            .rows(&cat.components)
+            .map(|r| PlainOut {
+                beskrivning: r.description.clone(),
+                hsa_id: r.hsa_id.clone(),
+                id: r.id,
+                pubversion: pv(r),
+            })
+            .collect(),
+        anropsadress: p
+            .rows(&cat.call_addresses)
+            .filter(|r| call_ok(r.producer, r.profile))
+            .map(|r| CallAddressOut {
+                adress: r.url.clone(),
+                id: r.id,
+                pubversion: pv(r),
+                relationships: CallAddressRelations {
+                    rivtaprofil: r.profile,
+                    tjanstekomponent: r.producer,
+                },
+            })
+            .collect(),
+        anropsbehorighet: p
+            .rows(&cat.authorisations)
+            .filter(|r| {
+                cat.logical_addresses
+                    .get_active(r.logical_address)
+                    .is_some()
+                    && cat.components.get_active(r.consumer).is_some()
+                    && cat.contracts.get_active(r.contract).is_some()
+            })
+            .map(|r| AuthorisationOut {
+                from: format_day(r.validity.from).into(),
+                id: r.id,
+                integrationsavtal: r.integration_agreement.clone(),
+                pubversion: pv(r),
+                relationships: AuthorisationRelations {
+                    logical_address: r.logical_address,
+                    tjanstekomponent: r.consumer,
+                    tjanstekontrakt: r.contract,
+                },
+                to: format_day(r.validity.to).into(),
+            })
+            .collect(),
+        vagval: p
+            .rows(&cat.routes)
+            .filter(|r| {
+                cat.call_addresses
+                    .get_active(r.call_address)
+                    .is_some_and(|c| call_ok(c.producer, c.profile))
+                    && cat
+                        .logical_addresses
+                        .get_active(r.logical_address)
+                        .is_some()
+                    && cat.contracts.get_active(r.contract).is_some()
+            })
+            .map(|r| RouteOut {
+                from: format_day(r.validity.from).into(),
+                id: r.id,
+                pubversion: pv(r),
+                relationships: RouteRelations {
+                    anropsadress: r.call_address,
+                    logiskadress: r.logical_address,
+                    tjanstekontrakt: r.contract,
+                },
+                to: format_day(r.validity.to).into(),
+            })
+            .collect(),
+        filter: Vec::new(),
+        filtercategorization: Vec::new(),
+    };
+    ExportFile {
+        data,
+        format_version: "1".into(),
+        kommentar: Some(s.comment().into()),
+        tidpunkt: format_instant(s.published_at()).into(),
+        utforare: Some(s.executor().into()),
+        version: Lenient(s.version()),
+    }
 }
 
 /// The snapshot in the real `TAK-published-version` JSON format (tak.md §1.5).
 pub fn export(s: &Snapshot) -> Value {
-    let cat = s.catalogue();
-    let rivtaprofil: Vec<Value> = cat
-        .profiles
-        .rows()
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "namn": r.name,
-                "beskrivning": r.description,
-                "pubversion": pubversion(r),
+    serde_json::to_value(export_file(s)).unwrap_or(Value::Null)
+}
+
+/// [`export`] as JSON text, written straight from the rows (no intermediate JSON tree).
+pub fn export_string(s: &Snapshot) -> String {
+    serde_json::to_string(&export_file(s)).unwrap_or_default()
+}
+
+/// Why an export could not be imported. The message names the entry (`data.vagval[3] (id 17)`)
+/// or the position in the text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ImportError(pub String);
+
+/// Where an entry is, for messages: `data.vagval[3] (id 17)`.
+fn entry(table: &str, index: usize, id: Id) -> String {
+    format!("data.{table}[{index}] (id {id})")
+}
+
+/// The day of a `fromTidpunkt`/`tomTidpunkt` (`2025-01-01T00:00:00+0100`, local midnight).
+fn parse_day(text: &str) -> Option<Day> {
+    text.get(..10)?.parse().ok()
+}
+
+/// The instant of `tidpunkt` (`yyyy-MM-dd'T'HH:mm:ssZ`).
+fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S%z")
+        .ok()
+        .map(|t| t.to_utc())
+}
+
+/// Names the entry a parse error is in, by reading the `data` arrays element by element (only
+/// after the fast typed parse failed).
+fn locate_parse_error(text: &str, fallback: serde_json::Error) -> ImportError {
+    #[derive(Deserialize)]
+    struct Loose<'a> {
+        #[serde(borrow)]
+        data: Option<std::collections::BTreeMap<String, Vec<&'a serde_json::value::RawValue>>>,
+    }
+    fn check<T: serde::de::DeserializeOwned>(
+        table: &str,
+        items: &[&serde_json::value::RawValue],
+    ) -> Option<ImportError> {
+        items.iter().enumerate().find_map(|(i, raw)| {
+            serde_json::from_str::<T>(raw.get()).err().map(|e| {
+                let id = serde_json::from_str::<serde_json::Value>(raw.get())
+                    .ok()
+                    .and_then(|v| v.get("id").map(|id| id.to_string()))
+                    .unwrap_or_else(|| "?".into());
+                ImportError(format!("data.{table}[{i}] (id {id}): {e}"))
             })
         })
-        .collect();
-    let tjanstekontrakt: Vec<Value> = cat
-        .contracts
-        .rows()
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "namnrymd": r.namespace,
-                "beskrivning": r.description,
-                "majorVersion": r.major_version,
-                "minorVersion": r.minor_version,
-                "pubversion": pubversion(r),
+    }
+    if let Ok(Loose { data: Some(data) }) = serde_json::from_str::<Loose<'_>>(text) {
+        for (table, items) in &data {
+            let found = match table.as_str() {
+                "rivtaprofil" => check::<ProfileOut>(table, items),
+                "tjanstekontrakt" => check::<ContractOut>(table, items),
+                "logiskadress" | "tjanstekomponent" => check::<PlainOut>(table, items),
+                "anropsadress" => check::<CallAddressOut>(table, items),
+                "anropsbehorighet" => check::<AuthorisationOut>(table, items),
+                "vagval" => check::<RouteOut>(table, items),
+                _ => None,
+            };
+            if let Some(e) = found {
+                return e;
+            }
+        }
+    }
+    ImportError(format!("not a TAK-published-version export: {fallback}"))
+}
+
+/// Reads a `TAK-published-version` export (what [`export`] writes, and real TAK's PubVersion
+/// blob) into a store for `platform` whose latest published version is the export: every row
+/// keeps its id and `pubversion`, nothing is pending, and the version id, time, executor and
+/// comment are the export's (so publishing again continues from its version id). `filter` and
+/// `filtercategorization` entries are skipped (we have no filters). Errors name the offending
+/// entry: a missing or malformed field, a duplicate id, a relationship to an id that is not in
+/// the export (as tak-core's "Missing relationship in jsonfile"), a second row with the same
+/// natural key, dates in the wrong order.
+pub fn import(text: &str, platform: &str) -> Result<Store, ImportError> {
+    let file: ExportFile = serde_json::from_str(text).map_err(|e| locate_parse_error(text, e))?;
+    let published_at = parse_instant(&file.tidpunkt).ok_or_else(|| {
+        ImportError(format!(
+            "tidpunkt {:?} is not yyyy-MM-dd'T'HH:mm:ssZ",
+            file.tidpunkt.as_str()
+        ))
+    })?;
+    let mut store = Store::empty(platform);
+    let d = file.data;
+    fn row<T>(id: Id, pubversion: Option<Lenient>, item: T) -> Row<T> {
+        Row {
+            id,
+            state: RowState::Active,
+            pending: false,
+            published_in: pubversion.map(|v| v.0),
+            item,
+        }
+    }
+    fn sorted<T>(mut items: Vec<T>, id: impl Fn(&T) -> Id) -> Vec<(usize, T)> {
+        let mut v: Vec<(usize, T)> = items.drain(..).enumerate().collect();
+        v.sort_by_key(|(_, t)| id(t));
+        v
+    }
+    macro_rules! put {
+        ($table:literal, $index:expr, $id:expr, $row:expr) => {
+            if store.insert_row($row).is_none() {
+                return Err(ImportError(format!(
+                    "{}: the id appears twice",
+                    entry($table, $index, $id)
+                )));
+            }
+        };
+    }
+    macro_rules! unique {
+        ($table:literal, $index:expr, $id:expr, $found:expr, $key:expr) => {
+            if let Some(other) = $found {
+                return Err(ImportError(format!(
+                    "{}: {} is already the key of id {}",
+                    entry($table, $index, $id),
+                    $key,
+                    other.id
+                )));
+            }
+        };
+    }
+    for (i, p) in sorted(d.rivtaprofil, |p| p.id) {
+        unique!("rivtaprofil", i, p.id, store.find_profile(&p.namn), &p.namn);
+        let item = RivtaProfile {
+            name: p.namn,
+            description: p.beskrivning,
+        };
+        put!("rivtaprofil", i, p.id, row(p.id, p.pubversion, item));
+    }
+    for (i, c) in sorted(d.tjanstekontrakt, |c| c.id) {
+        unique!(
+            "tjanstekontrakt",
+            i,
+            c.id,
+            store.find_contract(&c.namnrymd),
+            &c.namnrymd
+        );
+        let item = ServiceContract {
+            namespace: c.namnrymd,
+            description: c.beskrivning,
+            major_version: c.major_version,
+            minor_version: c.minor_version,
+        };
+        put!("tjanstekontrakt", i, c.id, row(c.id, c.pubversion, item));
+    }
+    for (i, l) in sorted(d.logiskadress, |l| l.id) {
+        unique!(
+            "logiskadress",
+            i,
+            l.id,
+            store.find_logical_address(&l.hsa_id),
+            &l.hsa_id
+        );
+        let item = LogicalAddress {
+            hsa_id: l.hsa_id,
+            description: l.beskrivning,
+        };
+        put!("logiskadress", i, l.id, row(l.id, l.pubversion, item));
+    }
+    for (i, k) in sorted(d.tjanstekomponent, |k| k.id) {
+        unique!(
+            "tjanstekomponent",
+            i,
+            k.id,
+            store.find_component(&k.hsa_id),
+            &k.hsa_id
+        );
+        let item = ServiceComponent {
+            hsa_id: k.hsa_id,
+            description: k.beskrivning,
+        };
+        put!("tjanstekomponent", i, k.id, row(k.id, k.pubversion, item));
+    }
+    let missing = |table: &str, i, id, relation: &str, target: Id| {
+        ImportError(format!(
+            "{}: relationships.{relation} {target} is not in the export (Missing relationship in jsonfile)",
+            entry(table, i, id)
+        ))
+    };
+    for (i, a) in sorted(d.anropsadress, |a| a.id) {
+        let r = &a.relationships;
+        if store.catalogue().profiles.get(r.rivtaprofil).is_none() {
+            return Err(missing(
+                "anropsadress",
+                i,
+                a.id,
+                "rivtaprofil",
+                r.rivtaprofil,
+            ));
+        }
+        if store
+            .catalogue()
+            .components
+            .get(r.tjanstekomponent)
+            .is_none()
+        {
+            return Err(missing(
+                "anropsadress",
+                i,
+                a.id,
+                "tjanstekomponent",
+                r.tjanstekomponent,
+            ));
+        }
+        unique!(
+            "anropsadress",
+            i,
+            a.id,
+            store.find_call_address(r.tjanstekomponent, r.rivtaprofil, &a.adress),
+            &a.adress
+        );
+        let item = CallAddress {
+            producer: r.tjanstekomponent,
+            profile: r.rivtaprofil,
+            url: a.adress,
+        };
+        put!("anropsadress", i, a.id, row(a.id, a.pubversion, item));
+    }
+    let validity = |table: &str, i, id, from: &Text, to: &Text| {
+        let day = |field: &str, t: &Text| {
+            parse_day(t).ok_or_else(|| {
+                ImportError(format!(
+                    "{}: {field} {:?} is not a date",
+                    entry(table, i, id),
+                    t.as_str()
+                ))
             })
-        })
-        .collect();
-    let logiskadress: Vec<Value> = cat
-        .logical_addresses
-        .rows()
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "hsaId": r.hsa_id,
-                "beskrivning": r.description,
-                "pubversion": pubversion(r),
-            })
-        })
-        .collect();
-    let tjanstekomponent: Vec<Value> = cat
-        .components
-        .rows()
-        .iter()
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "hsaId": r.hsa_id,
-                "beskrivning": r.description,
-                "pubversion": pubversion(r),
-            })
-        })
-        .collect();
-    let anropsadress: Vec<Value> = cat
-        .call_addresses
-        .rows()
-        .iter()
-        .filter(|r| call_address_ok(cat, r.producer, r.profile))
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "adress": r.url,
-                "pubversion": pubversion(r),
-                "relationships": {
-                    "rivtaprofil": r.profile,
-                    "tjanstekomponent": r.producer,
-                },
-            })
-        })
-        .collect();
-    let anropsbehorighet: Vec<Value> = cat
-        .authorisations
-        .rows()
-        .iter()
-        .filter(|r| {
-            cat.logical_addresses.get(r.logical_address).is_some()
-                && cat.components.get(r.consumer).is_some()
-                && cat.contracts.get(r.contract).is_some()
-        })
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "integrationsavtal": r.integration_agreement,
-                "fromTidpunkt": format_day(r.validity.from),
-                "tomTidpunkt": format_day(r.validity.to),
-                "pubversion": pubversion(r),
-                "relationships": {
-                    "logiskAdress": r.logical_address,
-                    "tjanstekomponent": r.consumer,
-                    "tjanstekontrakt": r.contract,
-                },
-            })
-        })
-        .collect();
-    let vagval: Vec<Value> = cat
-        .routes
-        .rows()
-        .iter()
-        .filter(|r| {
-            cat.call_addresses
-                .get(r.call_address)
-                .is_some_and(|c| call_address_ok(cat, c.producer, c.profile))
-                && cat.logical_addresses.get(r.logical_address).is_some()
-                && cat.contracts.get(r.contract).is_some()
-        })
-        .map(|r| {
-            json!({
-                "id": r.id,
-                "fromTidpunkt": format_day(r.validity.from),
-                "tomTidpunkt": format_day(r.validity.to),
-                "pubversion": pubversion(r),
-                "relationships": {
-                    "anropsadress": r.call_address,
-                    "logiskadress": r.logical_address,
-                    "tjanstekontrakt": r.contract,
-                },
-            })
-        })
-        .collect();
-    json!({
-        "formatVersion": "1",
-        "version": s.version().to_string(),
-        "tidpunkt": format_instant(s.published_at()),
-        "utforare": s.executor(),
-        "kommentar": s.comment(),
-        "data": {
-            "rivtaprofil": rivtaprofil,
-            "tjanstekontrakt": tjanstekontrakt,
-            "logiskadress": logiskadress,
-            "tjanstekomponent": tjanstekomponent,
-            "anropsadress": anropsadress,
-            "anropsbehorighet": anropsbehorighet,
-            "vagval": vagval,
-            "filter": [],
-            "filtercategorization": [],
-        },
-    })
+        };
+        let v = Validity::new(day("fromTidpunkt", from)?, day("tomTidpunkt", to)?);
+        if v.from > v.to {
+            return Err(ImportError(format!(
+                "{}: fromTidpunkt is after tomTidpunkt (Tidpunkter i fel ordning)",
+                entry(table, i, id)
+            )));
+        }
+        Ok(v)
+    };
+    for (i, v) in sorted(d.vagval, |v| v.id) {
+        let r = &v.relationships;
+        let cat = store.catalogue();
+        if cat.call_addresses.get(r.anropsadress).is_none() {
+            return Err(missing("vagval", i, v.id, "anropsadress", r.anropsadress));
+        }
+        if cat.logical_addresses.get(r.logiskadress).is_none() {
+            return Err(missing("vagval", i, v.id, "logiskadress", r.logiskadress));
+        }
+        if cat.contracts.get(r.tjanstekontrakt).is_none() {
+            return Err(missing(
+                "vagval",
+                i,
+                v.id,
+                "tjanstekontrakt",
+                r.tjanstekontrakt,
+            ));
+        }
+        let item = Route {
+            logical_address: r.logiskadress,
+            contract: r.tjanstekontrakt,
+            call_address: r.anropsadress,
+            validity: validity("vagval", i, v.id, &v.from, &v.to)?,
+        };
+        put!("vagval", i, v.id, row(v.id, v.pubversion, item));
+    }
+    for (i, a) in sorted(d.anropsbehorighet, |a| a.id) {
+        let r = &a.relationships;
+        let cat = store.catalogue();
+        if cat.logical_addresses.get(r.logical_address).is_none() {
+            return Err(missing(
+                "anropsbehorighet",
+                i,
+                a.id,
+                "logiskAdress",
+                r.logical_address,
+            ));
+        }
+        if cat.components.get(r.tjanstekomponent).is_none() {
+            return Err(missing(
+                "anropsbehorighet",
+                i,
+                a.id,
+                "tjanstekomponent",
+                r.tjanstekomponent,
+            ));
+        }
+        if cat.contracts.get(r.tjanstekontrakt).is_none() {
+            return Err(missing(
+                "anropsbehorighet",
+                i,
+                a.id,
+                "tjanstekontrakt",
+                r.tjanstekontrakt,
+            ));
+        }
+        let item = Authorisation {
+            consumer: r.tjanstekomponent,
+            contract: r.tjanstekontrakt,
+            logical_address: r.logical_address,
+            validity: validity("anropsbehorighet", i, a.id, &a.from, &a.to)?,
+            integration_agreement: a.integrationsavtal,
+        };
+        put!("anropsbehorighet", i, a.id, row(a.id, a.pubversion, item));
+    }
+    store.adopt_published(
+        file.version.0,
+        published_at,
+        file.utforare.as_deref().unwrap_or_default(),
+        file.kommentar.as_deref().unwrap_or_default(),
+    );
+    Ok(store)
 }
 
 fn to_value<T: Serialize>(t: &T) -> Value {
@@ -244,7 +723,7 @@ fn to_value<T: Serialize>(t: &T) -> Value {
 /// natural keys with validity as `{"from": "2025-01-01", "to": "2125-01-01"}` (inclusive days).
 /// Our own format (not a real TAK one), for `ntjp tak show` and the admin API.
 pub fn tables(s: &Snapshot) -> Value {
-    let v = CatalogueViews::of(s.catalogue());
+    let v = CatalogueViews::of(s.catalogue(), Scope::Published);
     json!({
         "version": s.version(),
         "platform": s.platform(),
@@ -492,5 +971,84 @@ mod tests {
         assert_eq!(t["logical_addresses"][1]["hsa_id"], "SE");
         assert_eq!(t["call_addresses"][0]["url"], testutil::URL);
         assert_eq!(t["rivta_profiles"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn an_export_read_back_is_the_same_tak() {
+        let (mut s, _) = testutil::store();
+        s.publish("admin", "ett", at(0));
+        // A deleted and a changed row, so the export has gaps and several publish versions.
+        let orders = crate::orders::parse(
+            &include_str!("../../fixtures/orders/examples/exclude-route-25.json")
+                .replace("{{mocks}}", "https://127.0.0.1:1/mocks"),
+        )
+        .unwrap();
+        let _ = crate::orders::apply(&mut s, &orders);
+        let snap = s.publish("Anna Admin", "två", at(3600));
+        let text = export_string(&snap);
+        assert_eq!(serde_json::from_str::<Value>(&text).unwrap(), export(&snap));
+
+        let back = import(&text, "NTJP-TEST").unwrap();
+        let again = back.latest_snapshot().unwrap();
+        assert_eq!(export(&again), export(&snap));
+        assert_eq!(again.version(), snap.version());
+        assert_eq!(again.counts(), snap.counts());
+        assert!(!back.has_pending_changes());
+        let today = day("2025-08-01");
+        for la in ["01", "SE", "se", "03"] {
+            let (a, b) = (
+                snap.route(testutil::NS, la, today),
+                again.route(testutil::NS, la, today),
+            );
+            assert_eq!(a.matches.len(), b.matches.len(), "{la}");
+            assert_eq!(a.trace.to_string(), b.trace.to_string());
+        }
+        // Orders continue from the imported state: the next version id follows the export's.
+        let mut back = back;
+        let next = back.publish("admin", "tre", at(7200));
+        assert_eq!(next.version(), snap.version() + 1);
+    }
+
+    #[test]
+    fn import_errors_name_the_entry() {
+        let (mut s, ids) = testutil::store();
+        let snap = s.publish("admin", "ett", at(0));
+        let good = export(&snap);
+        let err = |mutate: &dyn Fn(&mut Value)| {
+            let mut v = good.clone();
+            mutate(&mut v);
+            import(&v.to_string(), "NTJP-TEST").unwrap_err().to_string()
+        };
+        let e = err(&|v| v["data"]["vagval"][1]["relationships"]["anropsadress"] = json!(99));
+        assert!(
+            e.contains(&format!("data.vagval[1] (id {})", ids.route_se))
+                && e.contains("anropsadress 99")
+                && e.contains("Missing relationship"),
+            "{e}"
+        );
+        let e = err(&|v| v["data"]["anropsbehorighet"][0]["fromTidpunkt"] = json!("igår"));
+        assert!(
+            e.contains("data.anropsbehorighet[0]") && e.contains("igår"),
+            "{e}"
+        );
+        let e = err(&|v| v["data"]["vagval"][0]["tomTidpunkt"] = json!(17));
+        assert!(e.contains("data.vagval[0]"), "{e}");
+        let e = err(&|v| v["data"]["logiskadress"][1]["hsaId"] = json!("01"));
+        assert!(
+            e.contains("data.logiskadress[1]") && e.contains("already the key"),
+            "{e}"
+        );
+        let e = err(&|v| {
+            v["data"]["logiskadress"][1]["id"] = v["data"]["logiskadress"][0]["id"].clone()
+        });
+        assert!(e.contains("appears twice"), "{e}");
+        let e = err(&|v| v["tidpunkt"] = json!("nyss"));
+        assert!(e.contains("tidpunkt"), "{e}");
+        assert!(
+            import("[]", "NTJP-TEST")
+                .unwrap_err()
+                .to_string()
+                .contains("not a TAK-published-version export")
+        );
     }
 }

@@ -12,6 +12,7 @@
 //! [`crate::orders`].
 pub mod diff;
 pub mod export;
+pub mod key;
 pub mod model;
 pub mod pending;
 pub mod readapi;
@@ -19,6 +20,7 @@ pub mod snapshot;
 pub mod store;
 #[cfg(test)]
 mod testutil;
+pub mod text;
 pub mod view;
 
 pub use diff::{SnapshotDiff, diff};

@@ -7,8 +7,13 @@
 //! key; the store and the order service keep that invariant, this module does not check it.
 //! This module does no lookups by name and knows nothing about orders or publishing.
 
+use std::fmt;
+use std::sync::Arc;
+
 use chrono::NaiveDate;
 use serde::Serialize;
+
+pub use super::text::Text;
 
 /// A calendar day. TAK validity is whole days (SQL `date`).
 pub type Day = NaiveDate;
@@ -87,27 +92,27 @@ impl<T> std::ops::Deref for Row<T> {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct RivtaProfile {
     /// `namn`, the natural key.
-    pub name: String,
+    pub name: Text,
     /// `beskrivning`.
-    pub description: String,
+    pub description: Text,
 }
 
 /// Service component (tjänstekomponent): a system, consumer or producer, keyed by HSA-id.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ServiceComponent {
     /// `hsaId`, the natural key.
-    pub hsa_id: String,
+    pub hsa_id: Text,
     /// `beskrivning`.
-    pub description: String,
+    pub description: Text,
 }
 
 /// Service contract (tjänstekontrakt), keyed by its responder namespace alone.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct ServiceContract {
     /// `namnrymd`, e.g. `urn:riv:…:ProcessCervixScreeningInformationResponder:1`; the natural key.
-    pub namespace: String,
+    pub namespace: Text,
     /// `beskrivning`.
-    pub description: String,
+    pub description: Text,
     /// `majorVersion`.
     pub major_version: i64,
     /// `minorVersion` (orders always create 0).
@@ -118,9 +123,9 @@ pub struct ServiceContract {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 pub struct LogicalAddress {
     /// `hsaId`, the natural key (for ProcessCervixScreeningInformation a county code like `01`).
-    pub hsa_id: String,
+    pub hsa_id: Text,
     /// `beskrivning`.
-    pub description: String,
+    pub description: Text,
 }
 
 /// Call address (anropsadress): where a producer component is called, with which RIVTA profile.
@@ -131,7 +136,7 @@ pub struct CallAddress {
     /// The RIVTA profile row id.
     pub profile: Id,
     /// `adress`, the URL; case-sensitive.
-    pub url: String,
+    pub url: Text,
 }
 
 /// Route (vägval): (logical address, contract) → call address, for a validity. Active routes
@@ -161,105 +166,226 @@ pub struct Authorisation {
     /// `fromTidpunkt` .. `tomTidpunkt`.
     pub validity: Validity,
     /// `integrationsavtal`; orders set `AUTOTAKNING`.
-    pub integration_agreement: String,
+    pub integration_agreement: Text,
 }
 
+/// Rows per chunk of a [`Table`]: small enough that copying one chunk on a change is cheap,
+/// large enough that a table of a million rows is a thousand `Arc`s.
+const CHUNK: usize = 1024;
+
 /// One TAK table: rows in id order. Rows are never removed, only soft-deleted.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+///
+/// The rows live in fixed-size chunks behind `Arc`s, copied on write: cloning a table (the
+/// order service's candidate store, a published snapshot) copies no rows, and a change copies
+/// only the chunk it touches, so every published version shares the unchanged chunks with the
+/// store and with the other versions. Ids come from a counter; orders insert rows with the next
+/// id, so the row with id `n` is usually at position `n - 1` and [`Table::get`] is O(1) (an
+/// imported table with gaps in its ids falls back to a binary search).
+#[derive(Clone)]
 pub struct Table<T> {
-    rows: Vec<Row<T>>,
+    chunks: Vec<Arc<Vec<Row<T>>>>,
+    len: usize,
     next_id: Id,
 }
 
 impl<T> Default for Table<T> {
     fn default() -> Self {
         Table {
-            rows: Vec::new(),
+            chunks: Vec::new(),
+            len: 0,
             next_id: 1,
         }
     }
 }
 
+impl<T: fmt::Debug> fmt::Debug for Table<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Table")
+            .field("rows", &RowsDebug(self))
+            .field("next_id", &self.next_id)
+            .finish()
+    }
+}
+
+struct RowsDebug<'a, T>(&'a Table<T>);
+
+impl<T: fmt::Debug> fmt::Debug for RowsDebug<'_, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.0.rows()).finish()
+    }
+}
+
+impl<T: PartialEq> PartialEq for Table<T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.next_id == other.next_id
+            && self.len == other.len
+            && self.rows().zip(other.rows()).all(|(a, b)| a == b)
+    }
+}
+
+impl<T: Eq> Eq for Table<T> {}
+
+impl<T: Serialize> Serialize for Table<T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("Table", 2)?;
+        st.serialize_field("rows", &RowsSer(self))?;
+        st.serialize_field("next_id", &self.next_id)?;
+        st.end()
+    }
+}
+
+struct RowsSer<'a, T>(&'a Table<T>);
+
+impl<T: Serialize> Serialize for RowsSer<'_, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.rows())
+    }
+}
+
 impl<T> Table<T> {
     /// All rows, active and deleted, in id order.
-    pub fn rows(&self) -> &[Row<T>] {
-        &self.rows
+    pub fn rows(&self) -> impl DoubleEndedIterator<Item = &Row<T>> + Clone + '_ {
+        self.chunks.iter().flat_map(|c| c.iter())
     }
 
     /// The active rows, in id order.
-    pub fn active(&self) -> impl Iterator<Item = &Row<T>> {
-        self.rows.iter().filter(|r| r.is_active())
+    pub fn active(&self) -> impl Iterator<Item = &Row<T>> + Clone + '_ {
+        self.rows().filter(|r| r.is_active())
+    }
+
+    /// The row at `position` (0-based, in id order).
+    pub fn at(&self, position: usize) -> Option<&Row<T>> {
+        self.chunks
+            .get(position / CHUNK)
+            .and_then(|c| c.get(position % CHUNK))
+    }
+
+    /// The position of the row with this id.
+    pub fn position(&self, id: Id) -> Option<usize> {
+        let guess = usize::try_from(id).ok()?.checked_sub(1)?;
+        if self.at(guess).is_some_and(|r| r.id == id) {
+            return Some(guess);
+        }
+        // Gaps in the ids (an imported table): the chunk whose first id is the last <= id.
+        let chunk = self
+            .chunks
+            .partition_point(|c| c.first().is_some_and(|r| r.id <= id))
+            .checked_sub(1)?;
+        let offset = self.chunks[chunk]
+            .binary_search_by_key(&id, |r| r.id)
+            .ok()?;
+        Some(chunk * CHUNK + offset)
     }
 
     /// The row with this id, active or deleted.
     pub fn get(&self, id: Id) -> Option<&Row<T>> {
-        self.rows
-            .binary_search_by_key(&id, |r| r.id)
-            .ok()
-            .map(|i| &self.rows[i])
+        self.position(id).and_then(|p| self.at(p))
+    }
+
+    /// The row with this id if it is active.
+    pub fn get_active(&self, id: Id) -> Option<&Row<T>> {
+        self.get(id).filter(|r| r.is_active())
     }
 
     /// Number of rows, active and deleted.
     pub fn len(&self) -> usize {
-        self.rows.len()
+        self.len
     }
 
     /// Whether the table has no rows at all.
     pub fn is_empty(&self) -> bool {
-        self.rows.is_empty()
+        self.len == 0
+    }
+
+    /// The id the next inserted row gets.
+    pub fn next_id(&self) -> Id {
+        self.next_id
     }
 
     /// Whether any row has unpublished changes.
     pub fn has_pending(&self) -> bool {
-        self.rows.iter().any(|r| r.pending)
+        self.rows().any(|r| r.pending)
+    }
+}
+
+impl<T: Clone> Table<T> {
+    fn push(&mut self, row: Row<T>) {
+        if self.len.is_multiple_of(CHUNK) {
+            self.chunks.push(Arc::new(Vec::with_capacity(CHUNK)));
+        }
+        if let Some(last) = self.chunks.last_mut() {
+            Arc::make_mut(last).push(row);
+            self.len += 1;
+        }
     }
 
     /// Inserts a new active, pending row and returns its id.
     pub(crate) fn insert(&mut self, item: T) -> Id {
         let id = self.next_id;
-        self.next_id += 1;
-        self.rows.push(Row {
+        self.push(Row {
             id,
             state: RowState::Active,
             pending: true,
             published_in: None,
             item,
         });
+        self.next_id += 1;
         id
     }
 
-    /// Mutable access to a row; the caller marks it pending.
-    pub(crate) fn get_mut(&mut self, id: Id) -> Option<&mut Row<T>> {
-        self.rows
-            .binary_search_by_key(&id, |r| r.id)
-            .ok()
-            .map(|i| &mut self.rows[i])
+    /// Appends a row with its own id and versioning columns (an imported row); `None` when the
+    /// id is not above every id in the table.
+    pub(crate) fn insert_row(&mut self, row: Row<T>) -> Option<Id> {
+        if row.id < self.next_id {
+            return None;
+        }
+        let id = row.id;
+        self.push(row);
+        self.next_id = id + 1;
+        Some(id)
     }
 
-    /// Drops the deleted rows (for a published view; ids are unchanged).
-    pub(crate) fn retain_active(&mut self) {
-        self.rows.retain(|r| r.is_active());
+    /// Mutable access to a row (its chunk is copied first if a snapshot shares it); the caller
+    /// marks it pending.
+    pub(crate) fn get_mut(&mut self, id: Id) -> Option<&mut Row<T>> {
+        let p = self.position(id)?;
+        let chunk = self.chunks.get_mut(p / CHUNK)?;
+        Arc::make_mut(chunk).get_mut(p % CHUNK)
+    }
+
+    /// Applies `f` to every row matching `pick`, copying only the chunks that hold one.
+    fn update_where(&mut self, pick: impl Fn(&Row<T>) -> bool, f: impl Fn(&mut Row<T>)) {
+        for chunk in &mut self.chunks {
+            if chunk.iter().any(&pick) {
+                for row in Arc::make_mut(chunk).iter_mut().filter(|r| pick(r)) {
+                    f(row);
+                }
+            }
+        }
     }
 
     /// Marks every pending row as published in `version`.
     pub(crate) fn mark_published(&mut self, version: u64) {
-        for row in self.rows.iter_mut().filter(|r| r.pending) {
-            row.pending = false;
-            row.published_in = Some(version);
-        }
+        self.update_where(
+            |r| r.pending,
+            |row| {
+                row.pending = false;
+                row.published_in = Some(version);
+            },
+        );
     }
 
     /// Undoes [`Table::mark_published`] for a rolled-back `version`: its rows become pending
     /// again and, as in tak-web (`pubVersion = null`), lose their publish version.
     pub(crate) fn unpublish(&mut self, version: u64) {
-        for row in self
-            .rows
-            .iter_mut()
-            .filter(|r| r.published_in == Some(version))
-        {
-            row.pending = true;
-            row.published_in = None;
-        }
+        self.update_where(
+            |r| r.published_in == Some(version),
+            |row| {
+                row.pending = true;
+                row.published_in = None;
+            },
+        );
     }
 }
 
@@ -347,11 +473,11 @@ mod tests {
         let mut t: Table<LogicalAddress> = Table::default();
         let a = t.insert(LogicalAddress {
             hsa_id: "01".into(),
-            description: String::new(),
+            description: Default::default(),
         });
         let b = t.insert(LogicalAddress {
             hsa_id: "03".into(),
-            description: String::new(),
+            description: Default::default(),
         });
         assert_eq!((a, b), (1, 2));
         assert!(t.has_pending());
@@ -363,10 +489,6 @@ mod tests {
         t.unpublish(6);
         assert!(!t.has_pending());
         t.unpublish(7);
-        assert!(
-            t.rows()
-                .iter()
-                .all(|r| r.pending && r.published_in.is_none())
-        );
+        assert!(t.rows().all(|r| r.pending && r.published_in.is_none()));
     }
 }

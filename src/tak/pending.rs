@@ -18,7 +18,7 @@ use super::model::{Catalogue, Row, Table};
 use super::snapshot::Snapshot;
 use super::view::{
     self, AuthorisationView, CallAddressView, ComponentView, ContractView, LogicalAddressView,
-    ProfileView, RouteView,
+    ProfileView, RouteView, Scope,
 };
 
 /// How a pending row differs from the latest published version.
@@ -87,7 +87,7 @@ fn classify<T>(row: &Row<T>, base: Option<&Table<T>>) -> Option<Change> {
     if !row.pending {
         return None;
     }
-    let published = base.is_some_and(|t| t.get(row.id).is_some());
+    let published = base.is_some_and(|t| t.get_active(row.id).is_some());
     match (row.is_active(), published) {
         (true, false) => Some(Change::New),
         (true, true) => Some(Change::Changed),
@@ -103,7 +103,6 @@ fn rows<T, V>(
 ) -> Vec<PendingRow<V>> {
     table
         .rows()
-        .iter()
         .filter_map(|r| {
             Some(PendingRow {
                 change: classify(r, base)?,
@@ -114,7 +113,7 @@ fn rows<T, V>(
 }
 
 fn any<T>(table: &Table<T>, base: Option<&Table<T>>) -> bool {
-    table.rows().iter().any(|r| classify(r, base).is_some())
+    table.rows().any(|r| classify(r, base).is_some())
 }
 
 /// The pending rows of `cat` against the published `base` (the latest snapshot, if any).
@@ -137,11 +136,13 @@ pub(crate) fn pending(cat: &Catalogue, base: Option<&Snapshot>) -> PendingChange
             Some(view::contract(r))
         }),
         call_addresses: rows(&cat.call_addresses, b.map(|b| &b.call_addresses), |r| {
-            view::call_address(cat, r)
+            view::call_address(cat, Scope::All, r)
         }),
-        routes: rows(&cat.routes, b.map(|b| &b.routes), |r| view::route(cat, r)),
+        routes: rows(&cat.routes, b.map(|b| &b.routes), |r| {
+            view::route(cat, Scope::All, r)
+        }),
         authorisations: rows(&cat.authorisations, b.map(|b| &b.authorisations), |r| {
-            view::authorisation(cat, r)
+            view::authorisation(cat, Scope::All, r)
         }),
     }
 }
@@ -162,7 +163,7 @@ pub(crate) fn has_pending(cat: &Catalogue, base: Option<&Snapshot>) -> bool {
 mod tests {
     use super::*;
     use crate::tak::Store;
-    use crate::tak::model::{LogicalAddress, RowState};
+    use crate::tak::model::{Authorisation, LogicalAddress, Route, Row, RowState};
     use crate::tak::testutil::{self, at, v};
 
     #[test]
@@ -202,23 +203,22 @@ mod tests {
     fn changed_deleted_and_never_published_rows() {
         let (mut s, ids) = testutil::store();
         s.publish("admin", "ett", at(0));
-        let c = &mut s.catalogue;
-        if let Some(r) = c.routes.get_mut(ids.route_01) {
+        s.change(ids.route_01, |r: &mut Row<Route>| {
             r.item.validity.to = testutil::day("2025-12-31");
             r.pending = true;
-        }
-        if let Some(r) = c.authorisations.get_mut(ids.auth_se) {
+        });
+        s.change(ids.auth_se, |r: &mut Row<Authorisation>| {
             r.state = RowState::Deleted;
             r.pending = true;
-        }
-        // Created and deleted before any publish: nothing to publish.
-        let gone = c.logical_addresses.insert(LogicalAddress {
-            hsa_id: "03".into(),
-            description: String::new(),
         });
-        if let Some(r) = c.logical_addresses.get_mut(gone) {
+        // Created and deleted before any publish: nothing to publish.
+        let gone = s.insert(LogicalAddress {
+            hsa_id: "03".into(),
+            description: Default::default(),
+        });
+        s.change(gone, |r: &mut Row<LogicalAddress>| {
             r.state = RowState::Deleted;
-        }
+        });
         let p = s.pending();
         assert_eq!(p.base_version, Some(1));
         assert_eq!(p.len(), 2);
@@ -256,15 +256,15 @@ mod tests {
     fn only_the_never_published_deletion_left_is_nothing_to_publish() {
         let (mut s, _) = testutil::store();
         s.publish("admin", "ett", at(0));
-        let id = s.catalogue.logical_addresses.insert(LogicalAddress {
+        let id = s.insert(LogicalAddress {
             hsa_id: "03".into(),
-            description: String::new(),
+            description: Default::default(),
         });
         assert!(s.has_pending_changes());
         assert_eq!(s.pending().logical_addresses[0].change, Change::New);
-        if let Some(r) = s.catalogue.logical_addresses.get_mut(id) {
+        s.change(id, |r: &mut Row<LogicalAddress>| {
             r.state = RowState::Deleted;
-        }
+        });
         assert!(s.catalogue().has_pending());
         assert!(!s.has_pending_changes());
         assert!(s.try_publish("admin", "två", at(1)).is_err());

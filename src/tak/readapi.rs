@@ -25,7 +25,7 @@ use quick_xml::events::Event;
 use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::reader::NsReader;
 
-use super::model::Day;
+use super::model::{Authorisation, CallAddress, Day, Id, Route, Row};
 use super::snapshot::Snapshot;
 use super::store::same_key;
 
@@ -388,11 +388,11 @@ fn virtualiseringar(s: &Snapshot) -> String {
         for r in s.routes() {
             o.open("virtualiseringsInfo");
             o.leaf("virtualiseringsInfoId", &r.id.to_string());
-            o.leaf("receiverId", &r.logical_address);
+            o.leaf("receiverId", r.logical_address);
             o.leaf("rivProfil", &r.target.profile);
-            o.leaf("tjansteKontrakt", &r.contract);
-            o.leaf("fromTidpunkt", &format_date(r.target.validity.from));
-            o.leaf("tomTidpunkt", &format_date(r.target.validity.to));
+            o.leaf("tjansteKontrakt", r.contract);
+            o.leaf("fromTidpunkt", &format_date(r.validity.from));
+            o.leaf("tomTidpunkt", &format_date(r.validity.to));
             o.leaf("adress", &r.target.url);
             o.close("virtualiseringsInfo");
         }
@@ -405,9 +405,9 @@ fn anropsbehorigheter(s: &Snapshot) -> String {
         for a in s.authorisations() {
             o.open("anropsBehorighetsInfo");
             o.leaf("anropsBehorighetsInfoId", &a.id.to_string());
-            o.leaf("receiverId", &a.logical_address);
-            o.leaf("senderId", &a.consumer);
-            o.leaf("tjansteKontrakt", &a.contract);
+            o.leaf("receiverId", a.logical_address);
+            o.leaf("senderId", a.consumer);
+            o.leaf("tjansteKontrakt", a.contract);
             o.leaf("fromTidpunkt", &format_date(a.validity.from));
             o.leaf("tomTidpunkt", &format_date(a.validity.to));
             o.close("anropsBehorighetsInfo");
@@ -419,7 +419,7 @@ fn anropsbehorigheter(s: &Snapshot) -> String {
 /// strings, as the XSD types them).
 fn tjanstekontrakt(s: &Snapshot) -> String {
     envelope("hamtaAllaTjanstekontraktResponse", VAGVALSINFO_V2, |o| {
-        for c in s.catalogue().contracts.rows() {
+        for c in s.catalogue().contracts.active() {
             o.open("tjanstekontraktInfo");
             o.leaf("namnrymd", &c.namespace);
             o.leaf("majorVersion", &c.major_version.to_string());
@@ -432,35 +432,39 @@ fn tjanstekontrakt(s: &Snapshot) -> String {
 
 /// `hamtaAllaTjanstekomponenterResponse`: per component its call addresses (as producer) with
 /// their routes, then its authorisations (as consumer), as tak-core's `getAllTjanstekomponent`
-/// builds them. Rows whose references do not resolve are left out.
+/// builds them. Rows whose references do not resolve are left out. The rows are grouped by
+/// their owner once (ids in order), so the response costs O(n log n), not components × rows.
 fn tjanstekomponenter(s: &Snapshot) -> String {
+    use std::collections::HashMap;
     let cat = s.catalogue();
+    let mut calls_of: HashMap<Id, Vec<&Row<CallAddress>>> = HashMap::new();
+    for call in cat.call_addresses.active() {
+        calls_of.entry(call.producer).or_default().push(call);
+    }
+    let mut routes_of: HashMap<Id, Vec<&Row<Route>>> = HashMap::new();
+    for route in cat.routes.active() {
+        routes_of.entry(route.call_address).or_default().push(route);
+    }
+    let mut auths_of: HashMap<Id, Vec<&Row<Authorisation>>> = HashMap::new();
+    for auth in cat.authorisations.active() {
+        auths_of.entry(auth.consumer).or_default().push(auth);
+    }
     envelope("hamtaAllaTjanstekomponenterResponse", VAGVALSINFO_V2, |o| {
-        for comp in cat.components.rows() {
+        for comp in cat.components.active() {
             o.open("tjanstekomponentInfo");
             o.leaf("hsaId", &comp.hsa_id);
             o.leaf("beskrivning", &comp.description);
-            for call in cat
-                .call_addresses
-                .rows()
-                .iter()
-                .filter(|c| c.producer == comp.id)
-            {
-                let Some(profile) = cat.profiles.get(call.profile) else {
+            for call in calls_of.get(&comp.id).into_iter().flatten() {
+                let Some(profile) = cat.profiles.get_active(call.profile) else {
                     continue;
                 };
                 o.open("anropsAdressInfo");
                 o.leaf("adress", &call.url);
                 o.leaf("rivtaProfilNamn", &profile.name);
-                for route in cat
-                    .routes
-                    .rows()
-                    .iter()
-                    .filter(|r| r.call_address == call.id)
-                {
+                for route in routes_of.get(&call.id).into_iter().flatten() {
                     let (Some(contract), Some(la)) = (
-                        cat.contracts.get(route.contract),
-                        cat.logical_addresses.get(route.logical_address),
+                        cat.contracts.get_active(route.contract),
+                        cat.logical_addresses.get_active(route.logical_address),
                     ) else {
                         continue;
                     };
@@ -474,15 +478,10 @@ fn tjanstekomponenter(s: &Snapshot) -> String {
                 }
                 o.close("anropsAdressInfo");
             }
-            for auth in cat
-                .authorisations
-                .rows()
-                .iter()
-                .filter(|a| a.consumer == comp.id)
-            {
+            for auth in auths_of.get(&comp.id).into_iter().flatten() {
                 let (Some(contract), Some(la)) = (
-                    cat.contracts.get(auth.contract),
-                    cat.logical_addresses.get(auth.logical_address),
+                    cat.contracts.get_active(auth.contract),
+                    cat.logical_addresses.get_active(auth.logical_address),
                 ) else {
                     continue;
                 };
@@ -510,11 +509,10 @@ fn logical_addressees(s: &Snapshot, consumer: &str, contract: &str) -> String {
         |o| {
             for a in s
                 .authorisations()
-                .iter()
-                .filter(|a| a.contract == contract && same_key(&a.consumer, consumer))
+                .filter(|a| *a.contract == *contract && same_key(a.consumer, consumer))
             {
                 o.open("logicalAddressRecord");
-                o.leaf("logicalAddress", &a.logical_address);
+                o.leaf("logicalAddress", a.logical_address);
                 o.close("logicalAddressRecord");
             }
         },
@@ -774,7 +772,7 @@ mod tests {
         assert!(xml.starts_with("<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><ns2:hamtaAllaVirtualiseringarResponse xmlns:ns2=\"urn:skl:tp:vagvalsinfo:v2\">"));
         let p = payload(&xml, VAGVALSINFO_V2, "hamtaAllaVirtualiseringarResponse");
         let items = p.all("virtualiseringsInfo");
-        assert_eq!(items.len(), s.routes().len());
+        assert_eq!(items.len(), s.routes().count());
         assert_eq!(items.len(), 2);
         for (item, r) in items.iter().zip(s.routes()) {
             assert_eq!(
@@ -793,14 +791,8 @@ mod tests {
             assert_eq!(item.text_of("receiverId"), r.logical_address);
             assert_eq!(item.text_of("rivProfil"), r.target.profile);
             assert_eq!(item.text_of("tjansteKontrakt"), r.contract);
-            assert_eq!(
-                item.text_of("fromTidpunkt"),
-                format_date(r.target.validity.from)
-            );
-            assert_eq!(
-                item.text_of("tomTidpunkt"),
-                format_date(r.target.validity.to)
-            );
+            assert_eq!(item.text_of("fromTidpunkt"), format_date(r.validity.from));
+            assert_eq!(item.text_of("tomTidpunkt"), format_date(r.validity.to));
             assert_eq!(item.text_of("adress"), r.target.url);
         }
         // The URL's `&` was escaped on the wire and comes back intact.
@@ -816,7 +808,7 @@ mod tests {
         let xml = respond(&s, &TakRequest::HamtaAllaAnropsBehorigheter);
         let p = payload(&xml, VAGVALSINFO_V2, "hamtaAllaAnropsBehorigheterResponse");
         let items = p.all("anropsBehorighetsInfo");
-        assert_eq!(items.len(), s.authorisations().len());
+        assert_eq!(items.len(), s.authorisations().count());
         for (item, a) in items.iter().zip(s.authorisations()) {
             assert_eq!(
                 item.names(),
@@ -855,7 +847,7 @@ mod tests {
             items[0].names(),
             ["namnrymd", "majorVersion", "minorVersion", "beskrivning"]
         );
-        let c = &s.catalogue().contracts.rows()[0];
+        let c = s.catalogue().contracts.active().next().unwrap();
         assert_eq!(items[0].text_of("namnrymd"), c.namespace);
         assert_eq!(items[0].text_of("majorVersion"), "1");
         assert_eq!(items[0].text_of("minorVersion"), "0");
@@ -944,8 +936,7 @@ mod tests {
         assert_eq!(records(&xml), ["01", "SE"]);
         let expected: Vec<String> = s
             .authorisations()
-            .iter()
-            .map(|a| a.logical_address.clone())
+            .map(|a| a.logical_address.to_string())
             .collect();
         assert_eq!(records(&xml), expected);
         // The namespace must match exactly.

@@ -1,35 +1,156 @@
 //! The immutable published view of one TAK (a publicerad version) that the router reads on every
 //! request.
 //!
-//! A [`Snapshot`] is built once at publish time from the active rows of the catalogue: routes and
-//! authorisations are resolved to natural keys and indexed in lowercase-keyed hash maps, so a
-//! lookup is a couple of hash probes plus a date check, with no locks. Lookups apply the VP
-//! fallback rules of takdatahandler (routes: exact → HSA climb to `SE` → `*`; authorisations:
-//! exact → `*` → HSA climb to `SE`), case-insensitively. Validity is checked at lookup time
-//! against the day the caller passes in; this module never reads the clock and never changes.
+//! A [`Snapshot`] is made once at publish time. It shares the catalogue's tables with the store
+//! (copy-on-write chunks: publishing copies no rows, and later changes copy only the chunks they
+//! touch) and adds lookup indexes: every published route and authorisation as a compact entry
+//! (validity and row positions, no strings), grouped by natural key, and a hash table from the
+//! case-insensitive hash of the key to its group. A lookup hashes the request's strings without
+//! allocating, probes once, compares the group's key with the rows' own strings (see
+//! [`super::key`]) and checks the dates: no locks, no allocation. Lookups apply the VP fallback
+//! rules of takdatahandler (routes: exact → HSA climb to `SE` → `*`; authorisations: exact → `*`
+//! → HSA climb to `SE`). Validity is checked at lookup time against the day the caller passes
+//! in; this module never reads the clock and never changes.
 
-use std::collections::HashMap;
+use std::fmt;
+use std::sync::LazyLock;
 
 use chrono::{DateTime, Utc};
+use hashbrown::HashTable;
 
-use super::model::{Catalogue, Day, Id, Validity};
+use super::key::{KeyHasher, ci_eq, combine};
+use super::model::{
+    Authorisation, Catalogue, Day, Id, LogicalAddress, Route, Row, ServiceComponent,
+    ServiceContract, Table, Text, Validity,
+};
 
 /// The root of the HSA tree; every address we know of (we have no HSA tree) has it as parent.
 pub const HSA_ROOT: &str = "SE";
 /// The default logical address (`*`).
 pub const DEFAULT_ADDRESS: &str = "*";
 
-/// Where a route (vägval) sends a call: the call address (anropsadress) and its validity.
-#[derive(Debug, Clone)]
+/// Where a route (vägval) sends a call: its call address (anropsadress) resolved to strings,
+/// one per call address and shared by every route to it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteTarget {
     /// The producer URL (`adress`); may be empty (the router answers VP010).
-    pub url: String,
+    pub url: Text,
     /// The RIVTA profile name, e.g. `RIVTABP21`.
-    pub profile: String,
+    pub profile: Text,
     /// The producer component's HSA-id.
-    pub producer: String,
-    /// Validity of the route.
-    pub validity: Validity,
+    pub producer: Text,
+}
+
+/// A lookup's trace, like VP's: the address asked for, then each fallback tried
+/// (`01`, `X,(parent),SE`, `X,(parent),SE,(default),*`). Written only when displayed.
+#[derive(Debug, Clone, Copy)]
+pub struct Trace<'a> {
+    address: &'a str,
+    steps: [&'static str; 2],
+    len: u8,
+}
+
+const PARENT_STEP: &str = ",(parent),SE";
+const DEFAULT_STEP: &str = ",(default),*";
+
+impl<'a> Trace<'a> {
+    fn new(address: &'a str) -> Self {
+        Trace {
+            address,
+            steps: [""; 2],
+            len: 0,
+        }
+    }
+
+    fn push(&mut self, step: &'static str) {
+        if let Some(slot) = self.steps.get_mut(usize::from(self.len)) {
+            *slot = step;
+            self.len += 1;
+        }
+    }
+}
+
+impl fmt::Display for Trace<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.address)?;
+        for step in &self.steps[..usize::from(self.len)] {
+            f.write_str(step)?;
+        }
+        Ok(())
+    }
+}
+
+impl PartialEq<&str> for Trace<'_> {
+    fn eq(&self, other: &&str) -> bool {
+        let mut rest = *other;
+        for part in
+            std::iter::once(self.address).chain(self.steps[..usize::from(self.len)].iter().copied())
+        {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        }
+        rest.is_empty()
+    }
+}
+
+/// The valid routes a lookup found: all of them counted, the first two kept (enough to tell
+/// one from several). Plain references, no heap: a lookup allocates nothing and holds no
+/// destructor that would keep the snapshot borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct Matches<'a> {
+    items: [&'a RouteTarget; 2],
+    kept: u8,
+    total: usize,
+}
+
+/// Fills the unused slots of [`Matches`].
+static UNUSED: LazyLock<RouteTarget> = LazyLock::new(|| RouteTarget {
+    url: Text::default(),
+    profile: Text::default(),
+    producer: Text::default(),
+});
+
+impl<'a> Matches<'a> {
+    fn new() -> Self {
+        let unused: &'static RouteTarget = &UNUSED;
+        Matches {
+            items: [unused; 2],
+            kept: 0,
+            total: 0,
+        }
+    }
+
+    fn push(&mut self, target: &'a RouteTarget) {
+        if let Some(slot) = self.items.get_mut(usize::from(self.kept)) {
+            *slot = target;
+            self.kept += 1;
+        }
+        self.total += 1;
+    }
+
+    /// The first (at most two) matches.
+    pub fn as_slice(&self) -> &[&'a RouteTarget] {
+        &self.items[..usize::from(self.kept)]
+    }
+
+    /// How many valid routes were found.
+    pub fn len(&self) -> usize {
+        self.total
+    }
+
+    /// Whether none was found.
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+impl<'a> std::ops::Deref for Matches<'a> {
+    type Target = [&'a RouteTarget];
+    fn deref(&self) -> &[&'a RouteTarget] {
+        self.as_slice()
+    }
 }
 
 /// The result of a route lookup: the valid routes of the first address (in fallback order) that
@@ -37,22 +158,22 @@ pub struct RouteTarget {
 #[derive(Debug)]
 pub struct RouteLookup<'a> {
     /// The valid routes found (0 → VP004, more than one → VP006).
-    pub matches: Vec<&'a RouteTarget>,
-    /// The addresses tried, like VP's trace: `01`, `X,(parent),SE`, `X,(parent),SE,(default),*`.
-    pub trace: String,
+    pub matches: Matches<'a>,
+    /// The addresses tried.
+    pub trace: Trace<'a>,
 }
 
 /// The result of an authorisation lookup.
 #[derive(Debug)]
-pub struct AuthorisationLookup {
+pub struct AuthorisationLookup<'a> {
     /// Whether some valid authorisation was found.
     pub granted: bool,
     /// The addresses tried: `X`, `X,(default),*`, `X,(default),*,(parent),SE`.
-    pub trace: String,
+    pub trace: Trace<'a>,
 }
 
 /// Row counts of a snapshot (for status and `resetcache` answers).
-#[derive(Debug, Clone, Copy, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 pub struct SnapshotCounts {
     /// Number of published routes (vägval).
     pub routes: usize,
@@ -60,84 +181,194 @@ pub struct SnapshotCounts {
     pub authorisations: usize,
 }
 
-/// A published route (vägval) resolved to natural keys.
-#[derive(Debug, Clone)]
-pub struct PublishedRoute {
+/// A published route (vägval) resolved to natural keys, borrowed from the snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishedRoute<'a> {
     /// The route's row id.
     pub id: Id,
     /// Logical address HSA-id as stored.
-    pub logical_address: String,
+    pub logical_address: &'a Text,
     /// Contract namespace as stored.
-    pub contract: String,
+    pub contract: &'a Text,
     /// Where it goes.
-    pub target: RouteTarget,
+    pub target: &'a RouteTarget,
+    /// Validity of the route.
+    pub validity: Validity,
 }
 
-/// A published authorisation (anropsbehörighet) resolved to natural keys.
-#[derive(Debug, Clone)]
-pub struct PublishedAuthorisation {
+/// A published authorisation (anropsbehörighet) resolved to natural keys, borrowed from the
+/// snapshot.
+#[derive(Debug, Clone, Copy)]
+pub struct PublishedAuthorisation<'a> {
     /// The authorisation's row id.
     pub id: Id,
     /// Consumer HSA-id as stored.
-    pub consumer: String,
+    pub consumer: &'a Text,
     /// Contract namespace as stored.
-    pub contract: String,
+    pub contract: &'a Text,
     /// Logical address HSA-id as stored.
-    pub logical_address: String,
+    pub logical_address: &'a Text,
     /// Validity.
     pub validity: Validity,
     /// `integrationsavtal`.
-    pub integration_agreement: String,
+    pub integration_agreement: &'a Text,
 }
 
+/// Entries `start .. start + len` of a snapshot's entry list share one natural key.
+#[derive(Debug, Clone, Copy)]
+struct Group {
+    start: u32,
+    len: u32,
+}
+
+/// A published route in a lookup group: row positions, no strings.
+#[derive(Debug, Clone, Copy)]
+struct RouteEntry {
+    validity: Validity,
+    /// Index into `targets`.
+    target: u32,
+    /// Positions of the logical address and contract rows (for comparing the key).
+    logical_address: u32,
+    contract: u32,
+}
+
+/// A published authorisation in a lookup group.
+#[derive(Debug, Clone, Copy)]
+struct AuthEntry {
+    validity: Validity,
+    consumer: u32,
+    contract: u32,
+    logical_address: u32,
+}
+
+/// No target: the call address is not published or does not resolve.
+const NO_TARGET: u32 = u32::MAX;
+
 /// One published version of TAK. Immutable; shared behind an `ArcSwap`.
-#[derive(Debug)]
 pub struct Snapshot {
     version: u64,
     platform: String,
     published_at: DateTime<Utc>,
     executor: String,
     comment: String,
+    /// The tables as published (shared with the store; deleted rows included, see
+    /// [`Snapshot::catalogue`]).
     catalogue: Catalogue,
-    routes: Vec<PublishedRoute>,
-    authorisations: Vec<PublishedAuthorisation>,
-    /// `lower(contract)|lower(address)` → indexes into `routes`.
-    route_index: HashMap<String, Vec<usize>>,
-    /// `lower(consumer)|lower(contract)|lower(address)` → validities.
-    authorisation_index: HashMap<String, Vec<Validity>>,
+    /// One target per published call address.
+    targets: Vec<RouteTarget>,
+    /// Call address position → index into `targets`, or [`NO_TARGET`].
+    target_of_call: Vec<u32>,
+    /// Published routes, grouped by (contract, logical address).
+    route_entries: Vec<RouteEntry>,
+    route_groups: HashTable<Group>,
+    /// Published authorisations, grouped by (consumer, contract, logical address).
+    auth_entries: Vec<AuthEntry>,
+    auth_groups: HashTable<Group>,
+}
+
+impl fmt::Debug for Snapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("version", &self.version)
+            .field("platform", &self.platform)
+            .field("published_at", &self.published_at)
+            .field("executor", &self.executor)
+            .field("comment", &self.comment)
+            .field("counts", &self.counts())
+            .finish_non_exhaustive()
+    }
+}
+
+fn same_active<T: PartialEq>(a: &Table<T>, b: &Table<T>) -> bool {
+    a.active().eq(b.active())
 }
 
 /// Two snapshots are equal when their metadata and published rows are: the lookup indexes are
 /// derived from the rows. Used to check that a replay gives the same versions.
 impl PartialEq for Snapshot {
     fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (&self.catalogue, &other.catalogue);
         self.version == other.version
             && self.platform == other.platform
             && self.published_at == other.published_at
             && self.executor == other.executor
             && self.comment == other.comment
-            && self.catalogue == other.catalogue
+            && same_active(&a.profiles, &b.profiles)
+            && same_active(&a.components, &b.components)
+            && same_active(&a.contracts, &b.contracts)
+            && same_active(&a.logical_addresses, &b.logical_addresses)
+            && same_active(&a.call_addresses, &b.call_addresses)
+            && same_active(&a.routes, &b.routes)
+            && same_active(&a.authorisations, &b.authorisations)
     }
 }
 
 impl Eq for Snapshot {}
 
-fn route_key(contract: &str, address: &str) -> String {
-    format!("{}|{}", contract.to_lowercase(), address.to_lowercase())
+fn pos(p: usize) -> u32 {
+    u32::try_from(p).unwrap_or(u32::MAX)
 }
 
-fn authorisation_key(consumer: &str, contract: &str, address: &str) -> String {
-    format!(
-        "{}|{}|{}",
-        consumer.to_lowercase(),
-        contract.to_lowercase(),
-        address.to_lowercase()
-    )
+/// Groups entries by a key: `hashes[i]` is entry i's key hash and `same` says whether two
+/// entries have the same key. Returns the entries reordered into groups (stable) and the
+/// group table.
+fn group<E: Copy>(
+    entries: Vec<E>,
+    hashes: &[u64],
+    same: impl Fn(&E, &E) -> bool,
+) -> (Vec<E>, HashTable<Group>) {
+    // Pass 1: the group of every entry; a group is named by its first entry while counting.
+    let mut table: HashTable<Group> = HashTable::with_capacity(entries.len());
+    let mut group_of = Vec::with_capacity(entries.len());
+    let mut first_of: Vec<u32> = Vec::new();
+    for (i, e) in entries.iter().enumerate() {
+        let h = hashes[i];
+        let found = table.find_mut(h, |g| {
+            same(&entries[first_of[g.start as usize] as usize], e)
+        });
+        match found {
+            Some(g) => {
+                g.len += 1;
+                group_of.push(g.start);
+            }
+            None => {
+                let gid = pos(first_of.len());
+                first_of.push(pos(i));
+                table.insert_unique(h, Group { start: gid, len: 1 }, |g| {
+                    hashes[first_of[g.start as usize] as usize]
+                });
+                group_of.push(gid);
+            }
+        }
+    }
+    // Pass 2: group starts in order of first appearance, then scatter (stable).
+    let mut starts = vec![0u32; first_of.len()];
+    let mut lens = vec![0u32; first_of.len()];
+    for g in table.iter() {
+        lens[g.start as usize] = g.len;
+    }
+    let mut next = 0u32;
+    for (gid, start) in starts.iter_mut().enumerate() {
+        *start = next;
+        next += lens[gid];
+    }
+    let mut fill = starts.clone();
+    let mut grouped = entries.clone();
+    for (i, e) in entries.iter().enumerate() {
+        let slot = &mut fill[group_of[i] as usize];
+        grouped[*slot as usize] = *e;
+        *slot += 1;
+    }
+    for g in table.iter_mut() {
+        g.start = starts[g.start as usize];
+    }
+    (grouped, table)
 }
 
 impl Snapshot {
-    /// Freezes the active rows of `catalogue` as version `version`. Rows whose references cannot
-    /// be resolved to active rows are left out.
+    /// Freezes the active rows of `catalogue` as version `version` (sharing its tables). Rows
+    /// whose references cannot be resolved to active rows are left out of the lookups and
+    /// listings.
     pub fn build(
         version: u64,
         platform: &str,
@@ -146,65 +377,128 @@ impl Snapshot {
         comment: &str,
         catalogue: &Catalogue,
     ) -> Snapshot {
-        let active = active_only(catalogue);
-        let la = |id| active.logical_addresses.get(id).map(|r| r.hsa_id.clone());
-        let contract = |id| active.contracts.get(id).map(|r| r.namespace.clone());
-        let component = |id| active.components.get(id).map(|r| r.hsa_id.clone());
+        let cat = catalogue.clone();
+        let hashes_of = |n: usize, key: &dyn Fn(usize) -> Option<u64>| -> Vec<u64> {
+            (0..n).map(|p| key(p).unwrap_or(0)).collect()
+        };
+        let text_hash = |t: &Text| KeyHasher::new().text(t).finish();
+        let la_hash = hashes_of(cat.logical_addresses.len(), &|p| {
+            cat.logical_addresses.at(p).map(|r| text_hash(&r.hsa_id))
+        });
+        let contract_hash = hashes_of(cat.contracts.len(), &|p| {
+            cat.contracts.at(p).map(|r| text_hash(&r.namespace))
+        });
+        let component_hash = hashes_of(cat.components.len(), &|p| {
+            cat.components.at(p).map(|r| text_hash(&r.hsa_id))
+        });
+        let active_pos = |t: &dyn Fn(Id) -> Option<usize>, id: Id| t(id);
+        let la_pos = |id: Id| {
+            cat.logical_addresses
+                .position(id)
+                .filter(|&p| cat.logical_addresses.at(p).is_some_and(|r| r.is_active()))
+        };
+        let contract_pos = |id: Id| {
+            cat.contracts
+                .position(id)
+                .filter(|&p| cat.contracts.at(p).is_some_and(|r| r.is_active()))
+        };
+        let component_pos = |id: Id| {
+            cat.components
+                .position(id)
+                .filter(|&p| cat.components.at(p).is_some_and(|r| r.is_active()))
+        };
+
+        let mut targets = Vec::new();
+        let target_of_call: Vec<u32> = cat
+            .call_addresses
+            .rows()
+            .map(|call| {
+                if !call.is_active() {
+                    return NO_TARGET;
+                }
+                let producer = cat.components.get_active(call.producer);
+                let profile = cat.profiles.get_active(call.profile);
+                let (Some(producer), Some(profile)) = (producer, profile) else {
+                    return NO_TARGET;
+                };
+                targets.push(RouteTarget {
+                    url: call.url.clone(),
+                    profile: profile.name.clone(),
+                    producer: producer.hsa_id.clone(),
+                });
+                pos(targets.len() - 1)
+            })
+            .collect();
 
         let mut routes = Vec::new();
-        let mut route_index: HashMap<String, Vec<usize>> = HashMap::new();
-        for row in active.routes.rows() {
-            let Some(call) = active.call_addresses.get(row.call_address) else {
-                continue;
-            };
-            let (Some(address), Some(namespace), Some(producer), Some(profile)) = (
-                la(row.logical_address),
-                contract(row.contract),
-                component(call.producer),
-                active.profiles.get(call.profile).map(|p| p.name.clone()),
+        let mut route_hashes = Vec::new();
+        for row in cat.routes.active() {
+            let target = cat
+                .call_addresses
+                .position(row.call_address)
+                .and_then(|p| target_of_call.get(p).copied())
+                .unwrap_or(NO_TARGET);
+            let (Some(la), Some(contract)) = (
+                active_pos(&la_pos, row.logical_address),
+                active_pos(&contract_pos, row.contract),
             ) else {
                 continue;
             };
-            route_index
-                .entry(route_key(&namespace, &address))
-                .or_default()
-                .push(routes.len());
-            routes.push(PublishedRoute {
-                id: row.id,
-                logical_address: address,
-                contract: namespace,
-                target: RouteTarget {
-                    url: call.url.clone(),
-                    profile,
-                    producer,
-                    validity: row.validity,
-                },
-            });
-        }
-
-        let mut authorisations = Vec::new();
-        let mut authorisation_index: HashMap<String, Vec<Validity>> = HashMap::new();
-        for row in active.authorisations.rows() {
-            let (Some(consumer), Some(namespace), Some(address)) = (
-                component(row.consumer),
-                contract(row.contract),
-                la(row.logical_address),
-            ) else {
+            if target == NO_TARGET {
                 continue;
-            };
-            authorisation_index
-                .entry(authorisation_key(&consumer, &namespace, &address))
-                .or_default()
-                .push(row.validity);
-            authorisations.push(PublishedAuthorisation {
-                id: row.id,
-                consumer,
-                contract: namespace,
-                logical_address: address,
+            }
+            route_hashes.push(combine(contract_hash[contract], la_hash[la]));
+            routes.push(RouteEntry {
                 validity: row.validity,
-                integration_agreement: row.integration_agreement.clone(),
+                target,
+                logical_address: pos(la),
+                contract: pos(contract),
             });
         }
+        let la_text = |p: u32| cat.logical_addresses.at(p as usize).map(|r| &r.hsa_id);
+        let contract_text = |p: u32| cat.contracts.at(p as usize).map(|r| &r.namespace);
+        let component_text = |p: u32| cat.components.at(p as usize).map(|r| &r.hsa_id);
+        let same_text = |a: Option<&Text>, b: Option<&Text>| match (a, b) {
+            (Some(a), Some(b)) => ci_eq(a, b),
+            _ => false,
+        };
+        let (route_entries, route_groups) = group(routes, &route_hashes, |a, b| {
+            (a.contract == b.contract
+                || same_text(contract_text(a.contract), contract_text(b.contract)))
+                && (a.logical_address == b.logical_address
+                    || same_text(la_text(a.logical_address), la_text(b.logical_address)))
+        });
+        drop(route_hashes);
+
+        let mut auths = Vec::new();
+        let mut auth_hashes = Vec::new();
+        for row in cat.authorisations.active() {
+            let (Some(consumer), Some(contract), Some(la)) = (
+                component_pos(row.consumer),
+                contract_pos(row.contract),
+                la_pos(row.logical_address),
+            ) else {
+                continue;
+            };
+            auth_hashes.push(combine(
+                combine(component_hash[consumer], contract_hash[contract]),
+                la_hash[la],
+            ));
+            auths.push(AuthEntry {
+                validity: row.validity,
+                consumer: pos(consumer),
+                contract: pos(contract),
+                logical_address: pos(la),
+            });
+        }
+        let (auth_entries, auth_groups) = group(auths, &auth_hashes, |a, b| {
+            (a.consumer == b.consumer
+                || same_text(component_text(a.consumer), component_text(b.consumer)))
+                && (a.contract == b.contract
+                    || same_text(contract_text(a.contract), contract_text(b.contract)))
+                && (a.logical_address == b.logical_address
+                    || same_text(la_text(a.logical_address), la_text(b.logical_address)))
+        });
 
         Snapshot {
             version,
@@ -212,11 +506,13 @@ impl Snapshot {
             published_at,
             executor: executor.to_string(),
             comment: comment.to_string(),
-            catalogue: active,
-            routes,
-            authorisations,
-            route_index,
-            authorisation_index,
+            catalogue: cat,
+            targets,
+            target_of_call,
+            route_entries,
+            route_groups,
+            auth_entries,
+            auth_groups,
         }
     }
 
@@ -245,46 +541,146 @@ impl Snapshot {
         &self.comment
     }
 
-    /// The published rows of every table (active rows only), for read APIs and exports.
+    /// The tables as they were published. They are shared with the store, so they also hold
+    /// the rows that were deleted before this version: the published rows are the active ones
+    /// ([`Table::active`], [`Table::get_active`]).
     pub fn catalogue(&self) -> &Catalogue {
         &self.catalogue
     }
 
+    fn target_of(&self, call_address: Id) -> Option<&RouteTarget> {
+        let p = self.catalogue.call_addresses.position(call_address)?;
+        let t = *self.target_of_call.get(p)?;
+        self.targets.get(t as usize)
+    }
+
+    fn resolve_route<'a>(&'a self, row: &'a Row<Route>) -> Option<PublishedRoute<'a>> {
+        let cat = &self.catalogue;
+        Some(PublishedRoute {
+            id: row.id,
+            logical_address: &cat
+                .logical_addresses
+                .get_active(row.logical_address)?
+                .hsa_id,
+            contract: &cat.contracts.get_active(row.contract)?.namespace,
+            target: self.target_of(row.call_address)?,
+            validity: row.validity,
+        })
+    }
+
+    fn resolve_authorisation<'a>(
+        &'a self,
+        row: &'a Row<Authorisation>,
+    ) -> Option<PublishedAuthorisation<'a>> {
+        let cat = &self.catalogue;
+        Some(PublishedAuthorisation {
+            id: row.id,
+            consumer: &cat.components.get_active(row.consumer)?.hsa_id,
+            contract: &cat.contracts.get_active(row.contract)?.namespace,
+            logical_address: &cat
+                .logical_addresses
+                .get_active(row.logical_address)?
+                .hsa_id,
+            validity: row.validity,
+            integration_agreement: &row.integration_agreement,
+        })
+    }
+
     /// All published routes, resolved to natural keys, in id order.
-    pub fn routes(&self) -> &[PublishedRoute] {
-        &self.routes
+    pub fn routes(&self) -> impl Iterator<Item = PublishedRoute<'_>> + '_ {
+        self.catalogue
+            .routes
+            .active()
+            .filter_map(|r| self.resolve_route(r))
     }
 
     /// All published authorisations, resolved to natural keys, in id order.
-    pub fn authorisations(&self) -> &[PublishedAuthorisation] {
-        &self.authorisations
+    pub fn authorisations(&self) -> impl Iterator<Item = PublishedAuthorisation<'_>> + '_ {
+        self.catalogue
+            .authorisations
+            .active()
+            .filter_map(|r| self.resolve_authorisation(r))
+    }
+
+    fn la_text(&self, p: u32) -> &str {
+        self.catalogue
+            .logical_addresses
+            .at(p as usize)
+            .map_or("", |r: &Row<LogicalAddress>| &r.hsa_id)
+    }
+
+    fn contract_text(&self, p: u32) -> &str {
+        self.catalogue
+            .contracts
+            .at(p as usize)
+            .map_or("", |r: &Row<ServiceContract>| &r.namespace)
+    }
+
+    fn component_text(&self, p: u32) -> &str {
+        self.catalogue
+            .components
+            .at(p as usize)
+            .map_or("", |r: &Row<ServiceComponent>| &r.hsa_id)
+    }
+
+    /// The published routes for exactly this (contract, address), case-insensitive;
+    /// `contract_hash` is the contract's [`KeyHasher`] hash.
+    fn route_group(&self, contract_hash: u64, contract: &str, address: &str) -> &[RouteEntry] {
+        let h = combine(contract_hash, KeyHasher::new().text(address).finish());
+        self.route_groups
+            .find(h, |g| {
+                let e = &self.route_entries[g.start as usize];
+                ci_eq(self.la_text(e.logical_address), address)
+                    && ci_eq(self.contract_text(e.contract), contract)
+            })
+            .and_then(|g| {
+                self.route_entries
+                    .get(g.start as usize..(g.start + g.len) as usize)
+            })
+            .unwrap_or(&[])
     }
 
     /// Routes (vägval) valid on `today` for exactly this (contract, logical address),
     /// case-insensitive, without fallback.
-    fn valid_routes(&self, contract: &str, address: &str, today: Day) -> Vec<&RouteTarget> {
-        self.route_index
-            .get(&route_key(contract, address))
-            .map(|ids| {
-                ids.iter()
-                    .filter_map(|&i| self.routes.get(i))
-                    .map(|r| &r.target)
-                    .filter(|t| t.validity.contains(today))
-                    .collect()
-            })
-            .unwrap_or_default()
+    fn valid_routes(
+        &self,
+        contract_hash: u64,
+        contract: &str,
+        address: &str,
+        today: Day,
+    ) -> Matches<'_> {
+        let mut matches = Matches::new();
+        for e in self.route_group(contract_hash, contract, address) {
+            if e.validity.contains(today)
+                && let Some(t) = self.targets.get(e.target as usize)
+            {
+                matches.push(t);
+            }
+        }
+        matches
     }
 
     fn is_authorised_exactly(
         &self,
+        prefix_hash: u64,
         consumer: &str,
         contract: &str,
         address: &str,
         today: Day,
     ) -> bool {
-        self.authorisation_index
-            .get(&authorisation_key(consumer, contract, address))
-            .is_some_and(|vs| vs.iter().any(|v| v.contains(today)))
+        let h = combine(prefix_hash, KeyHasher::new().text(address).finish());
+        self.auth_groups
+            .find(h, |g| {
+                let e = &self.auth_entries[g.start as usize];
+                ci_eq(self.la_text(e.logical_address), address)
+                    && ci_eq(self.component_text(e.consumer), consumer)
+                    && ci_eq(self.contract_text(e.contract), contract)
+            })
+            .and_then(|g| {
+                self.auth_entries
+                    .get(g.start as usize..(g.start + g.len) as usize)
+            })
+            .is_some_and(|es| es.iter().any(|e| e.validity.contains(today)))
     }
 
     /// Routes (vägval) valid on `today` for (contract, logical address), case-insensitive.
@@ -293,53 +689,62 @@ impl Snapshot {
     /// Returns the valid routes of the FIRST address in that order that has any (router: 0 →
     /// VP004, >1 → VP006, empty url → VP010).
     /// The trace is like real VP's: `01` for an exact hit; `AnyReceiver,(parent),SE`;
-    /// `AnyReceiver,(parent),SE,(default),*`.
-    pub fn route(&self, contract: &str, logical_address: &str, today: Day) -> RouteLookup<'_> {
-        let mut trace = logical_address.to_string();
-        let matches = self.valid_routes(contract, logical_address, today);
+    /// `AnyReceiver,(parent),SE,(default),*`. Allocates nothing.
+    pub fn route<'a>(
+        &'a self,
+        contract: &str,
+        logical_address: &'a str,
+        today: Day,
+    ) -> RouteLookup<'a> {
+        let hc = KeyHasher::new().text(contract).finish();
+        let mut trace = Trace::new(logical_address);
+        let matches = self.valid_routes(hc, contract, logical_address, today);
         if !matches.is_empty() {
             return RouteLookup { matches, trace };
         }
         if !logical_address.eq_ignore_ascii_case(HSA_ROOT) {
-            trace.push_str(",(parent),");
-            trace.push_str(HSA_ROOT);
-            let matches = self.valid_routes(contract, HSA_ROOT, today);
+            trace.push(PARENT_STEP);
+            let matches = self.valid_routes(hc, contract, HSA_ROOT, today);
             if !matches.is_empty() {
                 return RouteLookup { matches, trace };
             }
         }
         if logical_address != DEFAULT_ADDRESS {
-            trace.push_str(",(default),");
-            trace.push_str(DEFAULT_ADDRESS);
-            let matches = self.valid_routes(contract, DEFAULT_ADDRESS, today);
+            trace.push(DEFAULT_STEP);
+            let matches = self.valid_routes(hc, contract, DEFAULT_ADDRESS, today);
             return RouteLookup { matches, trace };
         }
         RouteLookup {
-            matches: Vec::new(),
+            matches: Matches::new(),
             trace,
         }
     }
 
     /// Authorisation (anropsbehörighet) valid on `today`: exact, then `*`, then the climb to SE.
-    /// Case-insensitive on all three.
-    pub fn authorise(
+    /// Case-insensitive on all three. Allocates nothing.
+    pub fn authorise<'a>(
         &self,
         consumer: &str,
         contract: &str,
-        logical_address: &str,
+        logical_address: &'a str,
         today: Day,
-    ) -> AuthorisationLookup {
-        let mut trace = logical_address.to_string();
-        if self.is_authorised_exactly(consumer, contract, logical_address, today) {
+    ) -> AuthorisationLookup<'a> {
+        let prefix = combine(
+            KeyHasher::new().text(consumer).finish(),
+            KeyHasher::new().text(contract).finish(),
+        );
+        let mut trace = Trace::new(logical_address);
+        let granted =
+            |address: &str| self.is_authorised_exactly(prefix, consumer, contract, address, today);
+        if granted(logical_address) {
             return AuthorisationLookup {
                 granted: true,
                 trace,
             };
         }
         if logical_address != DEFAULT_ADDRESS {
-            trace.push_str(",(default),");
-            trace.push_str(DEFAULT_ADDRESS);
-            if self.is_authorised_exactly(consumer, contract, DEFAULT_ADDRESS, today) {
+            trace.push(DEFAULT_STEP);
+            if granted(DEFAULT_ADDRESS) {
                 return AuthorisationLookup {
                     granted: true,
                     trace,
@@ -347,9 +752,8 @@ impl Snapshot {
             }
         }
         if !logical_address.eq_ignore_ascii_case(HSA_ROOT) {
-            trace.push_str(",(parent),");
-            trace.push_str(HSA_ROOT);
-            if self.is_authorised_exactly(consumer, contract, HSA_ROOT, today) {
+            trace.push(PARENT_STEP);
+            if granted(HSA_ROOT) {
                 return AuthorisationLookup {
                     granted: true,
                     trace,
@@ -365,23 +769,10 @@ impl Snapshot {
     /// Number of published routes and authorisations.
     pub fn counts(&self) -> SnapshotCounts {
         SnapshotCounts {
-            routes: self.routes.len(),
-            authorisations: self.authorisations.len(),
+            routes: self.route_entries.len(),
+            authorisations: self.auth_entries.len(),
         }
     }
-}
-
-/// A copy of the catalogue holding only active rows (ids unchanged).
-fn active_only(catalogue: &Catalogue) -> Catalogue {
-    let mut out = catalogue.clone();
-    out.profiles.retain_active();
-    out.components.retain_active();
-    out.contracts.retain_active();
-    out.logical_addresses.retain_active();
-    out.call_addresses.retain_active();
-    out.routes.retain_active();
-    out.authorisations.retain_active();
-    out
 }
 
 #[cfg(test)]
@@ -407,11 +798,11 @@ mod tests {
             let mut c = Catalogue::default();
             let profile = c.profiles.insert(RivtaProfile {
                 name: "RIVTABP21".into(),
-                description: String::new(),
+                description: Default::default(),
             });
             let contract = c.contracts.insert(ServiceContract {
                 namespace: CONTRACT.into(),
-                description: String::new(),
+                description: Default::default(),
                 major_version: 1,
                 minor_version: 0,
             });
@@ -428,7 +819,7 @@ mod tests {
             }
             self.c.logical_addresses.insert(LogicalAddress {
                 hsa_id: hsa.into(),
-                description: String::new(),
+                description: Default::default(),
             })
         }
 
@@ -438,7 +829,7 @@ mod tests {
             }
             self.c.components.insert(ServiceComponent {
                 hsa_id: hsa.into(),
-                description: String::new(),
+                description: Default::default(),
             })
         }
 
@@ -573,7 +964,8 @@ mod tests {
                 .is_empty()
         );
         assert_eq!(s.counts().routes, 0);
-        assert!(s.catalogue().routes.is_empty());
+        assert_eq!(s.catalogue().routes.active().count(), 0);
+        assert_eq!(s.routes().count(), 0);
     }
 
     #[test]

@@ -5,7 +5,9 @@
 //! published version (publiceringshistorik) and can roll back the latest one as tak-web does: the
 //! rows published in it become pending again and the version is dropped. It shows the pending
 //! changes ([`Store::pending`]) and offers the case-insensitive natural-key lookups that order
-//! validation needs.
+//! validation needs, from indexes of the active rows that every change keeps up to date (so an
+//! order of n rows costs O(n) lookups whatever the size of TAK). Changes go through the store
+//! ([`Store::insert`], [`Store::change`]) so the indexes cannot drift from the tables.
 //!
 //! Everything is deterministic: version ids come from a counter (like the real auto-increment id,
 //! never reused after a rollback) and the publish time is passed in, so replaying the same orders,
@@ -15,10 +17,13 @@
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use hashbrown::HashTable;
+use smallvec::SmallVec;
 
+use super::key::{KeyHasher, ci_eq, ci_hash};
 use super::model::{
     Authorisation, CallAddress, Catalogue, Id, LogicalAddress, RivtaProfile, Route, Row,
-    ServiceComponent, ServiceContract, Validity,
+    ServiceComponent, ServiceContract, Table, Validity,
 };
 use super::pending::{self, PendingChanges};
 use super::snapshot::Snapshot;
@@ -58,7 +63,234 @@ pub const SEEDED_PROFILES: [(&str, &str); 2] = [
 
 /// Case-insensitive equality as MySQL's default collation (and Java's `equalsIgnoreCase`) does it.
 pub(crate) fn same_key(a: &str, b: &str) -> bool {
-    a == b || a.to_lowercase() == b.to_lowercase()
+    ci_eq(a, b)
+}
+
+/// Ids of the active rows per natural key, kept in step with the tables by [`Store::insert`]
+/// and [`Store::change`]. The tables hold row ids only; the key is hashed from the row (and
+/// compared against it on lookup), so an index costs a few bytes per row and copies no strings.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Indexes {
+    profiles: HashTable<Id>,
+    components: HashTable<Id>,
+    contracts: HashTable<Id>,
+    logical_addresses: HashTable<Id>,
+    /// By (producer, profile, URL); the URL case-sensitive.
+    call_addresses: HashTable<Id>,
+    /// By (logical address id, contract id).
+    routes: HashTable<Id>,
+    /// By (logical address id, consumer id, contract id).
+    authorisations: HashTable<Id>,
+    /// Active routes per call address id (a call address goes when its last route does).
+    routes_per_call: std::collections::HashMap<Id, u32>,
+}
+
+/// A TAK entity kept in a store table with a natural-key index.
+pub(crate) trait Entity: Clone + Sized {
+    /// Its table.
+    fn table(cat: &Catalogue) -> &Table<Self>;
+    /// Its table, to change.
+    fn table_mut(cat: &mut Catalogue) -> &mut Table<Self>;
+    /// Its index.
+    fn index(idx: &mut Indexes) -> &mut HashTable<Id>;
+    /// The hash of its natural key (see [`super::key`]).
+    fn key_hash(&self) -> u64;
+    /// Called when an active row enters (`+1`) or leaves (`-1`) the index.
+    fn on_index(&self, _idx: &mut Indexes, _delta: i32) {}
+}
+
+impl Entity for RivtaProfile {
+    fn table(cat: &Catalogue) -> &Table<Self> {
+        &cat.profiles
+    }
+    fn table_mut(cat: &mut Catalogue) -> &mut Table<Self> {
+        &mut cat.profiles
+    }
+    fn index(idx: &mut Indexes) -> &mut HashTable<Id> {
+        &mut idx.profiles
+    }
+    fn key_hash(&self) -> u64 {
+        ci_hash(&self.name)
+    }
+}
+
+impl Entity for ServiceComponent {
+    fn table(cat: &Catalogue) -> &Table<Self> {
+        &cat.components
+    }
+    fn table_mut(cat: &mut Catalogue) -> &mut Table<Self> {
+        &mut cat.components
+    }
+    fn index(idx: &mut Indexes) -> &mut HashTable<Id> {
+        &mut idx.components
+    }
+    fn key_hash(&self) -> u64 {
+        ci_hash(&self.hsa_id)
+    }
+}
+
+impl Entity for ServiceContract {
+    fn table(cat: &Catalogue) -> &Table<Self> {
+        &cat.contracts
+    }
+    fn table_mut(cat: &mut Catalogue) -> &mut Table<Self> {
+        &mut cat.contracts
+    }
+    fn index(idx: &mut Indexes) -> &mut HashTable<Id> {
+        &mut idx.contracts
+    }
+    fn key_hash(&self) -> u64 {
+        ci_hash(&self.namespace)
+    }
+}
+
+impl Entity for LogicalAddress {
+    fn table(cat: &Catalogue) -> &Table<Self> {
+        &cat.logical_addresses
+    }
+    fn table_mut(cat: &mut Catalogue) -> &mut Table<Self> {
+        &mut cat.logical_addresses
+    }
+    fn index(idx: &mut Indexes) -> &mut HashTable<Id> {
+        &mut idx.logical_addresses
+    }
+    fn key_hash(&self) -> u64 {
+        ci_hash(&self.hsa_id)
+    }
+}
+
+fn call_key(producer: Id, profile: Id, url: &str) -> u64 {
+    KeyHasher::new()
+        .id(producer)
+        .id(profile)
+        .exact(url)
+        .finish()
+}
+
+impl Entity for CallAddress {
+    fn table(cat: &Catalogue) -> &Table<Self> {
+        &cat.call_addresses
+    }
+    fn table_mut(cat: &mut Catalogue) -> &mut Table<Self> {
+        &mut cat.call_addresses
+    }
+    fn index(idx: &mut Indexes) -> &mut HashTable<Id> {
+        &mut idx.call_addresses
+    }
+    fn key_hash(&self) -> u64 {
+        call_key(self.producer, self.profile, &self.url)
+    }
+}
+
+fn route_key(logical_address: Id, contract: Id) -> u64 {
+    KeyHasher::new().id(logical_address).id(contract).finish()
+}
+
+impl Entity for Route {
+    fn table(cat: &Catalogue) -> &Table<Self> {
+        &cat.routes
+    }
+    fn table_mut(cat: &mut Catalogue) -> &mut Table<Self> {
+        &mut cat.routes
+    }
+    fn index(idx: &mut Indexes) -> &mut HashTable<Id> {
+        &mut idx.routes
+    }
+    fn key_hash(&self) -> u64 {
+        route_key(self.logical_address, self.contract)
+    }
+    fn on_index(&self, idx: &mut Indexes, delta: i32) {
+        let n = idx.routes_per_call.entry(self.call_address).or_insert(0);
+        *n = n.saturating_add_signed(delta);
+        if *n == 0 {
+            idx.routes_per_call.remove(&self.call_address);
+        }
+    }
+}
+
+fn authorisation_key(logical_address: Id, consumer: Id, contract: Id) -> u64 {
+    KeyHasher::new()
+        .id(logical_address)
+        .id(consumer)
+        .id(contract)
+        .finish()
+}
+
+impl Entity for Authorisation {
+    fn table(cat: &Catalogue) -> &Table<Self> {
+        &cat.authorisations
+    }
+    fn table_mut(cat: &mut Catalogue) -> &mut Table<Self> {
+        &mut cat.authorisations
+    }
+    fn index(idx: &mut Indexes) -> &mut HashTable<Id> {
+        &mut idx.authorisations
+    }
+    fn key_hash(&self) -> u64 {
+        authorisation_key(self.logical_address, self.consumer, self.contract)
+    }
+}
+
+/// Adds an active row to its index.
+fn index_row<T: Entity>(idx: &mut Indexes, cat: &Catalogue, row: &Row<T>) {
+    if !row.is_active() {
+        return;
+    }
+    let table = T::table(cat);
+    T::index(idx).insert_unique(row.key_hash(), row.id, |&id| {
+        table.get(id).map_or(0, |r| r.key_hash())
+    });
+    row.on_index(idx, 1);
+}
+
+/// Removes a row from its index (if it is there).
+fn unindex_row<T: Entity>(idx: &mut Indexes, row: &Row<T>) {
+    if !row.is_active() {
+        return;
+    }
+    if let Ok(entry) = T::index(idx).find_entry(row.key_hash(), |&id| id == row.id) {
+        entry.remove();
+        row.on_index(idx, -1);
+    }
+}
+
+/// The rows of `table` whose ids `index` holds under `hash` and that `matches`.
+fn candidates<'a, T>(
+    index: &'a HashTable<Id>,
+    table: &'a Table<T>,
+    hash: u64,
+    matches: impl Fn(&Row<T>) -> bool,
+) -> impl Iterator<Item = &'a Row<T>> {
+    index
+        .iter_hash(hash)
+        .filter_map(move |&id| table.get(id))
+        .filter(move |r| r.is_active() && matches(r))
+}
+
+/// The lowest-id active row whose string key equals `key` ignoring case (as a scan in id
+/// order would find it).
+fn find_text<'a, T>(
+    index: &'a HashTable<Id>,
+    table: &'a Table<T>,
+    key: &str,
+    field: impl Fn(&T) -> &str,
+) -> Option<&'a Row<T>> {
+    candidates(index, table, ci_hash(key), move |r| {
+        ci_eq(field(&r.item), key)
+    })
+    .min_by_key(|r| r.id)
+}
+
+/// The ids of every active row whose string key equals `key` ignoring case.
+fn all_text<T>(
+    index: &HashTable<Id>,
+    table: &Table<T>,
+    key: &str,
+    field: impl Fn(&T) -> &str,
+) -> SmallVec<[Id; 2]> {
+    candidates(index, table, ci_hash(key), |r| ci_eq(field(&r.item), key))
+        .map(|r| r.id)
+        .collect()
 }
 
 /// The catalogue of one TAK instance plus its publish history.
@@ -67,7 +299,9 @@ pub struct Store {
     /// The instance name orders must name (`tak.platform`).
     platform: String,
     /// The live tables, with pending and deleted rows.
-    pub(crate) catalogue: Catalogue,
+    catalogue: Catalogue,
+    /// Natural-key indexes of the active rows; shared by clones until one of them changes.
+    indexes: Arc<Indexes>,
     /// The highest version id ever issued (the PubVersion auto-increment); not lowered by a
     /// rollback, so a rolled-back id is never reused.
     last_version_id: u64,
@@ -80,20 +314,92 @@ impl Store {
     /// An empty TAK for `platform`, seeded with the RIVTA profiles RIVTABP20 and RIVTABP21
     /// (seeded rows count as published, so a fresh store has no pending changes).
     pub fn new(platform: &str) -> Self {
-        let mut catalogue = Catalogue::default();
+        let mut store = Store::empty(platform);
         for (name, description) in SEEDED_PROFILES {
-            catalogue.profiles.insert(RivtaProfile {
-                name: name.to_string(),
-                description: description.to_string(),
+            store.insert(RivtaProfile {
+                name: name.into(),
+                description: description.into(),
             });
         }
-        catalogue.mark_published(0);
+        store.catalogue.mark_published(0);
+        store
+    }
+
+    /// An empty store without the seeded profiles (an import brings its own).
+    pub(crate) fn empty(platform: &str) -> Self {
         Store {
             platform: platform.to_string(),
-            catalogue,
+            catalogue: Catalogue::default(),
+            indexes: Arc::default(),
             last_version_id: 0,
             history: Vec::new(),
         }
+    }
+
+    /// Makes the current rows (already carrying their publish versions) the published version
+    /// `version`, as an imported export is: no row changes, the history is that one version.
+    pub(crate) fn adopt_published(
+        &mut self,
+        version: u64,
+        at: DateTime<Utc>,
+        executor: &str,
+        comment: &str,
+    ) {
+        self.last_version_id = version;
+        let snapshot = Snapshot::build(
+            version,
+            &self.platform,
+            at,
+            executor,
+            comment,
+            &self.catalogue,
+        );
+        self.history = vec![Arc::new(snapshot)];
+    }
+
+    /// Inserts a new active, pending row into its table and indexes; returns its id.
+    pub(crate) fn insert<T: Entity>(&mut self, item: T) -> Id {
+        let id = T::table_mut(&mut self.catalogue).insert(item);
+        let idx = Arc::make_mut(&mut self.indexes);
+        if let Some(row) = T::table(&self.catalogue).get(id) {
+            index_row(idx, &self.catalogue, row);
+        }
+        id
+    }
+
+    /// Appends a row as it is (id and versioning columns included), as an import does; `None`
+    /// when its id is not above every id of its table.
+    pub(crate) fn insert_row<T: Entity>(&mut self, row: Row<T>) -> Option<Id> {
+        let id = T::table_mut(&mut self.catalogue).insert_row(row)?;
+        let idx = Arc::make_mut(&mut self.indexes);
+        if let Some(row) = T::table(&self.catalogue).get(id) {
+            index_row(idx, &self.catalogue, row);
+        }
+        Some(id)
+    }
+
+    /// Changes the row with this id (`f` may change anything, state included; the caller marks
+    /// it pending) and keeps the indexes in step. `false` if there is no such row.
+    pub(crate) fn change<T: Entity>(&mut self, id: Id, f: impl FnOnce(&mut Row<T>)) -> bool {
+        let idx = Arc::make_mut(&mut self.indexes);
+        let Some(row) = T::table_mut(&mut self.catalogue).get_mut(id) else {
+            return false;
+        };
+        unindex_row(idx, row);
+        f(row);
+        if let Some(row) = T::table(&self.catalogue).get(id) {
+            index_row(idx, &self.catalogue, row);
+        }
+        true
+    }
+
+    /// How many active routes use the call address with this id.
+    pub(crate) fn routes_using(&self, call_address: Id) -> u32 {
+        self.indexes
+            .routes_per_call
+            .get(&call_address)
+            .copied()
+            .unwrap_or(0)
     }
 
     /// Adds a RIVTA profile as a TAK administrator would (orders cannot). Idempotent: an existing
@@ -104,9 +410,9 @@ impl Store {
         if let Some(existing) = self.find_profile(name) {
             return existing.id;
         }
-        self.catalogue.profiles.insert(RivtaProfile {
-            name: name.to_string(),
-            description: String::new(),
+        self.insert(RivtaProfile {
+            name: name.into(),
+            description: Default::default(),
         })
     }
 
@@ -206,34 +512,42 @@ impl Store {
 
     /// The active RIVTA profile with this name (case-insensitive).
     pub fn find_profile(&self, name: &str) -> Option<&Row<RivtaProfile>> {
-        self.catalogue
-            .profiles
-            .active()
-            .find(|r| same_key(&r.name, name))
+        find_text(
+            &self.indexes.profiles,
+            &self.catalogue.profiles,
+            name,
+            |r| &r.name,
+        )
     }
 
     /// The active service component with this HSA-id (case-insensitive).
     pub fn find_component(&self, hsa_id: &str) -> Option<&Row<ServiceComponent>> {
-        self.catalogue
-            .components
-            .active()
-            .find(|r| same_key(&r.hsa_id, hsa_id))
+        find_text(
+            &self.indexes.components,
+            &self.catalogue.components,
+            hsa_id,
+            |r| &r.hsa_id,
+        )
     }
 
     /// The active service contract with this namespace (case-insensitive).
     pub fn find_contract(&self, namespace: &str) -> Option<&Row<ServiceContract>> {
-        self.catalogue
-            .contracts
-            .active()
-            .find(|r| same_key(&r.namespace, namespace))
+        find_text(
+            &self.indexes.contracts,
+            &self.catalogue.contracts,
+            namespace,
+            |r| &r.namespace,
+        )
     }
 
     /// The active logical address with this HSA-id (case-insensitive).
     pub fn find_logical_address(&self, hsa_id: &str) -> Option<&Row<LogicalAddress>> {
-        self.catalogue
-            .logical_addresses
-            .active()
-            .find(|r| same_key(&r.hsa_id, hsa_id))
+        find_text(
+            &self.indexes.logical_addresses,
+            &self.catalogue.logical_addresses,
+            hsa_id,
+            |r| &r.hsa_id,
+        )
     }
 
     /// The active call address for (producer row, profile row, URL); the URL is case-sensitive.
@@ -243,54 +557,52 @@ impl Store {
         profile: Id,
         url: &str,
     ) -> Option<&Row<CallAddress>> {
-        self.catalogue
-            .call_addresses
-            .active()
-            .find(|r| r.producer == producer && r.profile == profile && r.url == url)
-    }
-
-    fn address_matches(&self, id: Id, hsa_id: &str) -> bool {
-        self.catalogue
-            .logical_addresses
-            .get(id)
-            .is_some_and(|r| r.is_active() && same_key(&r.hsa_id, hsa_id))
-    }
-
-    fn contract_matches(&self, id: Id, namespace: &str) -> bool {
-        self.catalogue
-            .contracts
-            .get(id)
-            .is_some_and(|r| r.is_active() && same_key(&r.namespace, namespace))
-    }
-
-    fn component_matches(&self, id: Id, hsa_id: &str) -> bool {
-        self.catalogue
-            .components
-            .get(id)
-            .is_some_and(|r| r.is_active() && same_key(&r.hsa_id, hsa_id))
+        candidates(
+            &self.indexes.call_addresses,
+            &self.catalogue.call_addresses,
+            call_key(producer, profile, url),
+            move |r| r.producer == producer && r.profile == profile && *r.url == *url,
+        )
+        .min_by_key(|r| r.id)
     }
 
     /// Active routes (vägval) for (logical address, contract), by natural key and
-    /// case-insensitive, whose validity overlaps `period` (pending rows count).
+    /// case-insensitive, whose validity overlaps `period` (pending rows count), in id order.
     pub fn overlapping_routes(
         &self,
         logical_address: &str,
         contract: &str,
         period: Validity,
     ) -> Vec<&Row<Route>> {
-        self.catalogue
-            .routes
-            .active()
-            .filter(|r| {
-                r.validity.overlaps(&period)
-                    && self.address_matches(r.logical_address, logical_address)
-                    && self.contract_matches(r.contract, contract)
-            })
-            .collect()
+        let cat = &self.catalogue;
+        let idx = &self.indexes;
+        let las = all_text(
+            &idx.logical_addresses,
+            &cat.logical_addresses,
+            logical_address,
+            |r| &r.hsa_id,
+        );
+        let contracts = all_text(&idx.contracts, &cat.contracts, contract, |r| &r.namespace);
+        let mut out = Vec::new();
+        for &la in &las {
+            for &c in &contracts {
+                out.extend(candidates(
+                    &idx.routes,
+                    &cat.routes,
+                    route_key(la, c),
+                    |r| r.logical_address == la && r.contract == c && r.validity.overlaps(&period),
+                ));
+            }
+        }
+        if las.len() > 1 || contracts.len() > 1 {
+            out.sort_unstable_by_key(|r| r.id);
+        }
+        out
     }
 
     /// Active authorisations (anropsbehörigheter) for (logical address, consumer, contract), by
-    /// natural key and case-insensitive, whose validity overlaps `period` (pending rows count).
+    /// natural key and case-insensitive, whose validity overlaps `period` (pending rows count),
+    /// in id order.
     pub fn overlapping_authorisations(
         &self,
         logical_address: &str,
@@ -298,16 +610,39 @@ impl Store {
         contract: &str,
         period: Validity,
     ) -> Vec<&Row<Authorisation>> {
-        self.catalogue
-            .authorisations
-            .active()
-            .filter(|r| {
-                r.validity.overlaps(&period)
-                    && self.address_matches(r.logical_address, logical_address)
-                    && self.component_matches(r.consumer, consumer)
-                    && self.contract_matches(r.contract, contract)
-            })
-            .collect()
+        let cat = &self.catalogue;
+        let idx = &self.indexes;
+        let las = all_text(
+            &idx.logical_addresses,
+            &cat.logical_addresses,
+            logical_address,
+            |r| &r.hsa_id,
+        );
+        let consumers = all_text(&idx.components, &cat.components, consumer, |r| &r.hsa_id);
+        let contracts = all_text(&idx.contracts, &cat.contracts, contract, |r| &r.namespace);
+        let mut out = Vec::new();
+        for &la in &las {
+            for &k in &consumers {
+                for &c in &contracts {
+                    let key = authorisation_key(la, k, c);
+                    out.extend(candidates(
+                        &idx.authorisations,
+                        &cat.authorisations,
+                        key,
+                        |r| {
+                            r.logical_address == la
+                                && r.consumer == k
+                                && r.contract == c
+                                && r.validity.overlaps(&period)
+                        },
+                    ));
+                }
+            }
+        }
+        if las.len() > 1 || consumers.len() > 1 || contracts.len() > 1 {
+            out.sort_unstable_by_key(|r| r.id);
+        }
+        out
     }
 }
 
@@ -346,10 +681,10 @@ mod tests {
     fn every_publish_is_kept_in_the_history_oldest_first() {
         let (mut s, ids) = testutil::store();
         let one = s.publish("anna", "ett", at(10));
-        if let Some(r) = s.catalogue.routes.get_mut(ids.route_se) {
+        s.change(ids.route_se, |r: &mut Row<Route>| {
             r.item.validity = v("2025-07-01", "2025-09-30");
             r.pending = true;
-        }
+        });
         let two = s.publish("bertil", "två", at(20));
         let versions: Vec<_> = s.versions().iter().map(|v| v.version()).collect();
         assert_eq!(versions, vec![1, 2]);
@@ -383,10 +718,10 @@ mod tests {
 
         let (mut s, ids) = testutil::store();
         s.publish("admin", "ett", at(1));
-        if let Some(r) = s.catalogue.authorisations.get_mut(ids.auth_se) {
+        s.change(ids.auth_se, |r: &mut Row<Authorisation>| {
             r.state = RowState::Deleted;
             r.pending = true;
-        }
+        });
         s.publish("admin", "två", at(2));
         for wrong in [1, 3, 0] {
             assert_eq!(
@@ -404,14 +739,14 @@ mod tests {
     fn rollback_makes_the_rows_pending_again_and_drops_the_version() {
         let (mut s, ids) = testutil::store();
         let one = s.publish("admin", "ett", at(1));
-        if let Some(r) = s.catalogue.authorisations.get_mut(ids.auth_se) {
+        s.change(ids.auth_se, |r: &mut Row<Authorisation>| {
             r.state = RowState::Deleted;
             r.pending = true;
-        }
-        if let Some(r) = s.catalogue.routes.get_mut(ids.route_se) {
+        });
+        s.change(ids.route_se, |r: &mut Row<Route>| {
             r.item.validity = v("2025-07-01", "2025-08-31");
             r.pending = true;
-        }
+        });
         let two = s.publish("admin", "två", at(2));
         assert!(!s.has_pending_changes());
 
@@ -545,9 +880,9 @@ mod tests {
     #[test]
     fn publish_bumps_version_and_clears_pending() {
         let mut s = Store::new("NTJP-TEST");
-        s.catalogue.logical_addresses.insert(LogicalAddress {
+        s.insert(LogicalAddress {
             hsa_id: "01".into(),
-            description: String::new(),
+            description: Default::default(),
         });
         assert!(s.has_pending_changes());
         let at = DateTime::<Utc>::from_timestamp(1_700_000_000, 0).unwrap_or_default();

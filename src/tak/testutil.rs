@@ -46,54 +46,53 @@ pub(crate) struct Ids {
 pub(crate) fn store() -> (Store, Ids) {
     let mut s = Store::new("NTJP-TEST");
     let profile = s.find_profile("RIVTABP21").unwrap().id;
-    let c = &mut s.catalogue;
-    let contract = c.contracts.insert(ServiceContract {
+    let contract = s.insert(ServiceContract {
         namespace: NS.into(),
         description: "Cervix <screening> & co".into(),
         major_version: 1,
         minor_version: 0,
     });
-    let la_01 = c.logical_addresses.insert(LogicalAddress {
+    let la_01 = s.insert(LogicalAddress {
         hsa_id: "01".into(),
         description: "Region Stockholm".into(),
     });
-    let la_se = c.logical_addresses.insert(LogicalAddress {
+    let la_se = s.insert(LogicalAddress {
         hsa_id: "SE".into(),
         description: "Sverige".into(),
     });
-    let producer = c.components.insert(ServiceComponent {
+    let producer = s.insert(ServiceComponent {
         hsa_id: "P1".into(),
         description: "Producent 1".into(),
     });
-    let consumer = c.components.insert(ServiceComponent {
+    let consumer = s.insert(ServiceComponent {
         hsa_id: "KONS".into(),
         description: "Konsument".into(),
     });
-    let call = c.call_addresses.insert(CallAddress {
+    let call = s.insert(CallAddress {
         producer,
         profile,
         url: URL.into(),
     });
-    let route_01 = c.routes.insert(Route {
+    let route_01 = s.insert(Route {
         logical_address: la_01,
         contract,
         call_address: call,
         validity: v("2025-01-01", "2125-01-01"),
     });
-    let route_se = c.routes.insert(Route {
+    let route_se = s.insert(Route {
         logical_address: la_se,
         contract,
         call_address: call,
         validity: v("2025-07-01", "2025-12-31"),
     });
-    let auth_01 = c.authorisations.insert(Authorisation {
+    let auth_01 = s.insert(Authorisation {
         consumer,
         contract,
         logical_address: la_01,
         validity: v("2025-01-01", "2125-01-01"),
         integration_agreement: "AUTOTAKNING".into(),
     });
-    let auth_se = c.authorisations.insert(Authorisation {
+    let auth_se = s.insert(Authorisation {
         consumer,
         contract,
         logical_address: la_se,

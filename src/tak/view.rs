@@ -2,15 +2,52 @@
 //! URLs, profile names), for the pending view, diffs and the `tables` listing.
 //!
 //! A view keeps the row id (so rows can be matched across versions) and says nothing about the
-//! row's publish state. Resolution reads the rows by id whatever their state, so a deleted row
-//! still resolves to the keys it had. This module does no lookups by name and no date checks.
+//! row's publish state. In the store ([`Scope::All`]) references resolve whatever the referenced
+//! row's state, so a deleted row still resolves to the keys it had; in a published snapshot
+//! ([`Scope::Published`]) only the active rows are published and references resolve to them.
+//! The `*_parts` functions give the same content borrowed, to compare rows without copying.
+//! This module does no lookups by name and no date checks.
 
 use serde::Serialize;
 
 use super::model::{
     Authorisation, CallAddress, Catalogue, Id, LogicalAddress, RivtaProfile, Route, Row,
-    ServiceComponent, ServiceContract, Validity,
+    ServiceComponent, ServiceContract, Table, Validity,
 };
+
+/// Which rows of a catalogue count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    /// Every row, active or deleted (the store's live tables).
+    All,
+    /// The active rows only (a published snapshot's tables).
+    Published,
+}
+
+impl Scope {
+    fn get<T>(self, table: &Table<T>, id: Id) -> Option<&Row<T>> {
+        match self {
+            Scope::All => table.get(id),
+            Scope::Published => table.get_active(id),
+        }
+    }
+
+    /// The rows of `table` in this scope, in id order.
+    pub fn rows<T>(self, table: &Table<T>) -> impl Iterator<Item = &Row<T>> + '_ {
+        table
+            .rows()
+            .filter(move |r| self == Scope::All || r.is_active())
+    }
+}
+
+/// A call address's content, borrowed: (id, producer, profile, url).
+pub type CallAddressParts<'a> = (Id, &'a str, &'a str, &'a str);
+/// A route's content, borrowed: (id, logical address, contract, producer, profile, url,
+/// validity).
+pub type RouteParts<'a> = (Id, &'a str, &'a str, &'a str, &'a str, &'a str, Validity);
+/// An authorisation's content, borrowed: (id, consumer, contract, logical address, validity,
+/// integration agreement).
+pub type AuthorisationParts<'a> = (Id, &'a str, &'a str, &'a str, Validity, &'a str);
 
 /// RIVTA profile (RIV-TA profil) by name.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -129,36 +166,28 @@ pub struct CatalogueViews {
 }
 
 impl CatalogueViews {
-    /// Views of every row of `cat` (active and deleted alike); rows whose references cannot be
-    /// resolved are left out (as [`crate::tak::Snapshot::build`] leaves them out).
-    pub fn of(cat: &Catalogue) -> Self {
+    /// Views of the rows of `cat` in `scope`; rows whose references cannot be resolved are left
+    /// out (as [`crate::tak::Snapshot::build`] leaves them out).
+    pub fn of(cat: &Catalogue, scope: Scope) -> Self {
         CatalogueViews {
-            rivta_profiles: cat.profiles.rows().iter().map(profile).collect(),
-            components: cat.components.rows().iter().map(component).collect(),
-            contracts: cat.contracts.rows().iter().map(contract).collect(),
-            logical_addresses: cat
-                .logical_addresses
-                .rows()
-                .iter()
+            rivta_profiles: scope.rows(&cat.profiles).map(profile).collect(),
+            components: scope.rows(&cat.components).map(component).collect(),
+            contracts: scope.rows(&cat.contracts).map(contract).collect(),
+            logical_addresses: scope
+                .rows(&cat.logical_addresses)
                 .map(logical_address)
                 .collect(),
-            call_addresses: cat
-                .call_addresses
-                .rows()
-                .iter()
-                .filter_map(|r| call_address(cat, r))
+            call_addresses: scope
+                .rows(&cat.call_addresses)
+                .filter_map(|r| call_address(cat, scope, r))
                 .collect(),
-            routes: cat
-                .routes
-                .rows()
-                .iter()
-                .filter_map(|r| route(cat, r))
+            routes: scope
+                .rows(&cat.routes)
+                .filter_map(|r| route(cat, scope, r))
                 .collect(),
-            authorisations: cat
-                .authorisations
-                .rows()
-                .iter()
-                .filter_map(|r| authorisation(cat, r))
+            authorisations: scope
+                .rows(&cat.authorisations)
+                .filter_map(|r| authorisation(cat, scope, r))
                 .collect(),
         }
     }
@@ -168,8 +197,8 @@ impl CatalogueViews {
 pub fn profile(row: &Row<RivtaProfile>) -> ProfileView {
     ProfileView {
         id: row.id,
-        name: row.name.clone(),
-        description: row.description.clone(),
+        name: row.name.to_string(),
+        description: row.description.to_string(),
     }
 }
 
@@ -177,8 +206,8 @@ pub fn profile(row: &Row<RivtaProfile>) -> ProfileView {
 pub fn component(row: &Row<ServiceComponent>) -> ComponentView {
     ComponentView {
         id: row.id,
-        hsa_id: row.hsa_id.clone(),
-        description: row.description.clone(),
+        hsa_id: row.hsa_id.to_string(),
+        description: row.description.to_string(),
     }
 }
 
@@ -186,8 +215,8 @@ pub fn component(row: &Row<ServiceComponent>) -> ComponentView {
 pub fn contract(row: &Row<ServiceContract>) -> ContractView {
     ContractView {
         id: row.id,
-        namespace: row.namespace.clone(),
-        description: row.description.clone(),
+        namespace: row.namespace.to_string(),
+        description: row.description.to_string(),
         major_version: row.major_version,
         minor_version: row.minor_version,
     }
@@ -197,51 +226,107 @@ pub fn contract(row: &Row<ServiceContract>) -> ContractView {
 pub fn logical_address(row: &Row<LogicalAddress>) -> LogicalAddressView {
     LogicalAddressView {
         id: row.id,
-        hsa_id: row.hsa_id.clone(),
-        description: row.description.clone(),
+        hsa_id: row.hsa_id.to_string(),
+        description: row.description.to_string(),
     }
 }
 
-/// A call address row as a view; `None` if its producer or profile row does not exist.
-pub fn call_address(cat: &Catalogue, row: &Row<CallAddress>) -> Option<CallAddressView> {
+/// A call address row's content, borrowed; `None` if its producer or profile does not resolve.
+pub fn call_address_parts<'a>(
+    cat: &'a Catalogue,
+    scope: Scope,
+    row: &'a Row<CallAddress>,
+) -> Option<CallAddressParts<'a>> {
+    Some((
+        row.id,
+        &scope.get(&cat.components, row.producer)?.hsa_id,
+        &scope.get(&cat.profiles, row.profile)?.name,
+        &row.url,
+    ))
+}
+
+/// A call address row as a view; `None` if its producer or profile row does not resolve.
+pub fn call_address(
+    cat: &Catalogue,
+    scope: Scope,
+    row: &Row<CallAddress>,
+) -> Option<CallAddressView> {
+    let (id, producer, profile, url) = call_address_parts(cat, scope, row)?;
     Some(CallAddressView {
-        id: row.id,
-        producer: cat.components.get(row.producer)?.hsa_id.clone(),
-        profile: cat.profiles.get(row.profile)?.name.clone(),
-        url: row.url.clone(),
+        id,
+        producer: producer.to_string(),
+        profile: profile.to_string(),
+        url: url.to_string(),
     })
 }
 
-/// A route row as a view; `None` if a referenced row does not exist.
-pub fn route(cat: &Catalogue, row: &Row<Route>) -> Option<RouteView> {
-    let call = cat.call_addresses.get(row.call_address)?;
+/// A route row's content, borrowed; `None` if a referenced row does not resolve.
+pub fn route_parts<'a>(
+    cat: &'a Catalogue,
+    scope: Scope,
+    row: &'a Row<Route>,
+) -> Option<RouteParts<'a>> {
+    let call = scope.get(&cat.call_addresses, row.call_address)?;
+    Some((
+        row.id,
+        &scope
+            .get(&cat.logical_addresses, row.logical_address)?
+            .hsa_id,
+        &scope.get(&cat.contracts, row.contract)?.namespace,
+        &scope.get(&cat.components, call.producer)?.hsa_id,
+        &scope.get(&cat.profiles, call.profile)?.name,
+        &call.url,
+        row.validity,
+    ))
+}
+
+/// A route row as a view; `None` if a referenced row does not resolve.
+pub fn route(cat: &Catalogue, scope: Scope, row: &Row<Route>) -> Option<RouteView> {
+    let (id, logical_address, contract, producer, profile, url, validity) =
+        route_parts(cat, scope, row)?;
     Some(RouteView {
-        id: row.id,
-        logical_address: cat
-            .logical_addresses
-            .get(row.logical_address)?
-            .hsa_id
-            .clone(),
-        contract: cat.contracts.get(row.contract)?.namespace.clone(),
-        producer: cat.components.get(call.producer)?.hsa_id.clone(),
-        profile: cat.profiles.get(call.profile)?.name.clone(),
-        url: call.url.clone(),
-        validity: row.validity,
+        id,
+        logical_address: logical_address.to_string(),
+        contract: contract.to_string(),
+        producer: producer.to_string(),
+        profile: profile.to_string(),
+        url: url.to_string(),
+        validity,
     })
 }
 
-/// An authorisation row as a view; `None` if a referenced row does not exist.
-pub fn authorisation(cat: &Catalogue, row: &Row<Authorisation>) -> Option<AuthorisationView> {
+/// An authorisation row's content, borrowed; `None` if a referenced row does not resolve.
+pub fn authorisation_parts<'a>(
+    cat: &'a Catalogue,
+    scope: Scope,
+    row: &'a Row<Authorisation>,
+) -> Option<AuthorisationParts<'a>> {
+    Some((
+        row.id,
+        &scope.get(&cat.components, row.consumer)?.hsa_id,
+        &scope.get(&cat.contracts, row.contract)?.namespace,
+        &scope
+            .get(&cat.logical_addresses, row.logical_address)?
+            .hsa_id,
+        row.validity,
+        &row.integration_agreement,
+    ))
+}
+
+/// An authorisation row as a view; `None` if a referenced row does not resolve.
+pub fn authorisation(
+    cat: &Catalogue,
+    scope: Scope,
+    row: &Row<Authorisation>,
+) -> Option<AuthorisationView> {
+    let (id, consumer, contract, logical_address, validity, agreement) =
+        authorisation_parts(cat, scope, row)?;
     Some(AuthorisationView {
-        id: row.id,
-        consumer: cat.components.get(row.consumer)?.hsa_id.clone(),
-        contract: cat.contracts.get(row.contract)?.namespace.clone(),
-        logical_address: cat
-            .logical_addresses
-            .get(row.logical_address)?
-            .hsa_id
-            .clone(),
-        validity: row.validity,
-        integration_agreement: row.integration_agreement.clone(),
+        id,
+        consumer: consumer.to_string(),
+        contract: contract.to_string(),
+        logical_address: logical_address.to_string(),
+        validity,
+        integration_agreement: agreement.to_string(),
     })
 }
