@@ -63,6 +63,9 @@ use crate::{
 /// with the token, so a restart on other ports still routes to the mocks.
 pub const MOCKS_TOKEN: &str = "{{mocks}}";
 
+/// Changes that may wait for the writer (each holds its order text: up to `max_order_bytes`).
+pub const MAX_QUEUED: usize = 32;
+
 /// How long an order that reached the journal when shutdown began may still take to finish
 /// before its caller is told it takes effect at the next start.
 const FINISH_GRACE: Duration = Duration::from_secs(1);
@@ -302,6 +305,11 @@ pub enum ServiceError {
         "the testbed is shutting down; the change is in the journal and takes effect when it starts again"
     )]
     Journaled,
+    /// [`MAX_QUEUED`] changes are already waiting; nothing changed (HTTP 503).
+    #[error(
+        "the order service has {MAX_QUEUED} changes waiting; nothing was changed, try again later"
+    )]
+    Busy,
     /// The order service stopped after an internal error (HTTP 500).
     #[error(
         "the order service stopped after an internal error; restart the testbed (the journal replays every accepted change)"
@@ -570,7 +578,7 @@ type Job = Box<dyn FnOnce(&mut Core, &Shared) + Send>;
 pub struct Platforms {
     shared: Arc<Shared>,
     /// To the writer thread; it ends when this is dropped.
-    writer: mpsc::Sender<Job>,
+    writer: mpsc::SyncSender<Job>,
     /// Set by [`Platforms::stop`]; callers waiting for a change watch it.
     stopping: watch::Sender<bool>,
 }
@@ -772,7 +780,7 @@ impl Platforms {
         }
         core.publish_forms(&shared);
 
-        let (writer, jobs) = mpsc::channel::<Job>();
+        let (writer, jobs) = mpsc::sync_channel::<Job>(MAX_QUEUED);
         let thread_shared = shared.clone();
         std::thread::Builder::new()
             .name("ntjp-orders".into())
@@ -883,9 +891,12 @@ impl Platforms {
             let _ = answer_tx.send(change(core, shared, &mut gate));
         });
         self.shared.submitted.fetch_add(1, Ordering::SeqCst);
-        if self.writer.send(job).is_err() {
+        if let Err(e) = self.writer.try_send(job) {
             self.shared.submitted.fetch_sub(1, Ordering::SeqCst);
-            return Err(ServiceError::Stopped);
+            return Err(match e {
+                mpsc::TrySendError::Full(_) => ServiceError::Busy,
+                mpsc::TrySendError::Disconnected(_) => ServiceError::Stopped,
+            });
         }
         tokio::select! {
             biased;

@@ -74,7 +74,7 @@ fn service_error(e: ServiceError) -> Resp {
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the journal could not be written, nothing was changed: {e}"),
         ),
-        e @ (ServiceError::ShuttingDown | ServiceError::Journaled) => {
+        e @ (ServiceError::ShuttingDown | ServiceError::Journaled | ServiceError::Busy) => {
             error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
         }
         e @ ServiceError::Stopped => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),

@@ -300,3 +300,46 @@ async fn the_pending_view_follows_orders_publishes_and_rollbacks() {
         Err(ServiceError::Conflict(_))
     ));
 }
+
+#[tokio::test]
+async fn changes_past_the_queue_bound_are_refused_at_once() {
+    let p = open(None).platforms;
+    let (go_tx, go_rx) = std_mpsc::channel::<()>();
+    let blocker = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            p.change(move |_core, _shared, _gate| {
+                let _ = go_rx.recv();
+                Ok(())
+            })
+            .await
+        })
+    };
+    while !p.activity().running {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let queued: Vec<_> = (0..MAX_QUEUED)
+        .map(|i| {
+            let p = p.clone();
+            tokio::spawn(async move {
+                p.move_clock(EnvName::Prod, ClockMove::Advance(i as i64))
+                    .await
+            })
+        })
+        .collect();
+    while p.activity().queued < MAX_QUEUED as u64 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(matches!(
+        p.set_auto_publish(EnvName::Prod, false).await,
+        Err(ServiceError::Busy)
+    ));
+    go_tx.send(()).unwrap();
+    blocker.await.unwrap().unwrap();
+    for q in queued {
+        q.await.unwrap().unwrap();
+    }
+    let total: i64 = (0..MAX_QUEUED as i64).sum();
+    assert_eq!(p.platform(EnvName::Prod).clock.offset_days(), total);
+    assert!(p.platform(EnvName::Prod).auto_publish());
+}
