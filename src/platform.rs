@@ -1206,7 +1206,7 @@ fn run_writer(mut core: Core, shared: &Shared, jobs: &mpsc::Receiver<Job>) {
 
 /// Order work yields the CPU to the routers: on a busy machine a large order takes longer
 /// rather than slowing routing down. (Linux: the nice value of this thread only.)
-fn lower_priority() {
+pub(crate) fn lower_priority() {
     #[cfg(target_os = "linux")]
     if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
         tracing::debug!(error = %e, "cannot lower the order service's CPU priority");

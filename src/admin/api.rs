@@ -21,7 +21,8 @@
 //! Changes are jobs for the order service's writer thread; a handler awaits the answer (sent
 //! only after the journal entry is durable), never a lock. Reads answer from the published
 //! views at once, also while a large order runs; answers that can be large (orders with
-//! their reports, TAK tables and exports, diffs) are serialised on the blocking pool.
+//! their reports, TAK tables and exports, diffs) are built by `admin::heavy`, off the async
+//! workers and at a lower CPU priority than the routers.
 
 // Handlers return the finished error response as `Err`; the admin API is not a hot path, so
 // the size of `Response` in `Result` does not matter here.
@@ -105,10 +106,10 @@ fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes, what: &str) -> Result<
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid {what}: {e}")))
 }
 
-/// Builds an answer on the blocking pool: serialising 100,000 rows must not hold up an async
-/// worker (and with it health checks and other requests).
+/// Builds an answer off the async workers ([`super::heavy`]): serialising 100,000 rows must
+/// not hold up health checks, other requests or the routers.
 async fn off_worker(f: impl FnOnce() -> Resp + Send + 'static) -> Resp {
-    match tokio::task::spawn_blocking(f).await {
+    match super::heavy(f).await {
         Ok(r) => r,
         Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -222,7 +223,7 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
         | (&Method::POST, ["tak", env, "GetLogicalAddresseesByServiceContract", "v2"]) => {
             let env = env_of(env)?;
             let snapshot = platforms.platform(env).tak.load_full();
-            // Parsing the request and answering from a large TAK: on the blocking pool.
+            // Parsing the request and answering from a large TAK: off the async workers.
             Ok(off_worker(move || {
                 let soap = |status, body| text(status, "text/xml; charset=UTF-8", body);
                 let req = match tak::readapi::parse_request(&body) {
@@ -294,7 +295,7 @@ async fn env_route(
         (&Method::POST, ["orders"]) => {
             let publish = publish_flag(parts)?;
             // Checking 15 MiB of UTF-8 is work for the blocking pool too.
-            let text_body = tokio::task::spawn_blocking(move || String::from_utf8(Vec::from(body)))
+            let text_body = super::heavy(move || String::from_utf8(Vec::from(body)))
                 .await
                 .map_err(|e| {
                     error(

@@ -94,11 +94,9 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
             }
         };
         if parts.uri.path().starts_with("/api/mocks") {
-            // Recordings can add up to hundreds of MiB to serialise: on the blocking pool.
+            // Recordings can add up to hundreds of MiB to serialise.
             let mocks = state.mocks.clone();
-            return match tokio::task::spawn_blocking(move || mocks::handle(&mocks, &parts, &body))
-                .await
-            {
+            return match heavy(move || mocks::handle(&mocks, &parts, &body)).await {
                 Ok(r) => r,
                 Err(e) => json_response(
                     StatusCode::INTERNAL_SERVER_ERROR,
@@ -191,6 +189,30 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
         ),
     }
 }
+
+/// Admin work that may be large (serialising 100,000 rows or hundreds of MiB of recordings,
+/// checking a 500 MiB order is UTF-8) runs on a thread of its own at the order service's
+/// lower CPU priority, so that it neither holds up an async worker nor takes CPU from the
+/// routers; at most [`HEAVY_AT_ONCE`] at a time, which also bounds the memory of answers
+/// being built.
+pub(crate) async fn heavy<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HEAVY_AT_ONCE);
+    let _permit = PERMITS.acquire().await.map_err(|e| e.to_string())?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("ntjp-admin".into())
+        .spawn(move || {
+            crate::platform::lower_priority();
+            let _ = tx.send(work());
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    rx.await.map_err(|_| "the work failed".to_string())
+}
+
+/// How many [`heavy`] jobs run at once.
+pub const HEAVY_AT_ONCE: usize = 4;
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     serialized(status, body)
