@@ -2,17 +2,21 @@
 # Routing while a large order runs: router throughput (plain HTTP, wrk) in 1-second slices
 # before, during and after an order of N routes and N authorisations (and its connection
 # tests), /health/live latency sampled throughout, and the time from SIGTERM to exit when
-# the signal comes in the middle of a second such order.
+# the signal comes in the middle of one more such order. Each round compares the slices
+# during an order with those of the 6 s before and after it, which keeps a shared machine's
+# drifting load out of the ratio.
 #
-#   benches/orders-during-routing.sh [ROUTES]        (default 100000)
+#   benches/orders-during-routing.sh [ROUTES [ROUNDS]]      (default 100000 routes, 3 rounds)
 #
 # Needs wrk, curl and python3 (installs wrk with apt-get when missing). Builds the release
-# binary. Prints one line per 1-second slice (req/s, whether the order was running), then a
-# summary: median req/s idle vs during the order, /health/live p50/max during the order, and
-# SIGTERM-to-exit. On a shared machine read the ratios, not the absolute figures.
+# binary. Prints per round the 1-second slices (req/s, p99, whether the order was running),
+# then a summary: the ratio of median req/s during each order to around it, /health/live
+# p50/max during the orders, and SIGTERM-to-exit. On a shared machine read the ratios, not
+# the absolute figures.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-100000}
+ROUNDS=${2:-3}
 command -v wrk > /dev/null || { apt-get update -qq && apt-get install -y -qq wrk > /dev/null; }
 cargo build --release -q
 BIN=target/release/ntjp
@@ -63,54 +67,67 @@ now() { date +%s.%N; }
 start
 sed -i "s/CONSUMER/$CONSUMER/" "$WORK/post.lua"
 URL="$HTTP/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21"
-order BENCH "$WORK/order.json"
-echo "order: $N routes + $N authorisations, $(du -h "$WORK/order.json" | cut -f1)"
 
-# /health/live every 50 ms for the whole run.
-( while true; do
+# /health/live every 50 ms, routing in 1-second slices, both until the rounds are done.
+( while [ ! -e "$WORK/stop" ]; do
     t=$(now); c=$(curl -s -o /dev/null -w '%{time_total}' "$ADMIN/health/live" || echo fail)
     echo "$t $c"; sleep 0.05
   done > "$WORK/health.txt" ) &
 HEALTH=$!
-
-# Routing in 1-second slices; the order starts after 5 slices.
-( for i in $(seq 1 60); do
+( while [ ! -e "$WORK/stop" ]; do
     t=$(now); out=$(wrk -t1 -c32 -d1s --latency -s "$WORK/post.lua" "$URL")
     r=$(awk '/Requests\/sec/ {print $2}' <<< "$out"); p99=$(awk '$1 == "99%" {print $2}' <<< "$out")
     echo "$t $(now) $r $p99"
   done > "$WORK/slices.txt" ) &
 SLICES=$!
-sleep 5
-O_START=$(now)
-curl -s -o "$WORK/answer.json" -w '%{http_code}\n' -X POST --data-binary @"$WORK/order.json" "$ADMIN/api/sit/orders" > "$WORK/code.txt"
-O_END=$(now)
-# Connection tests: until none is pending.
-until curl -s "$ADMIN/status" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["Environments"]["sit"]["ConnectionTestsPending"] != 0)'; do sleep 0.05; done
-T_END=$(now)
-wait $SLICES
-kill $HEALTH 2> /dev/null || true
 
-python3 - "$WORK" "$O_START" "$O_END" "$T_END" "$(cat "$WORK/code.txt")" << 'EOF'
+# ROUNDS orders, each between 6 s of routing alone before and after.
+: > "$WORK/windows.txt"
+for r in $(seq 1 "$ROUNDS"); do
+  order "BENCH$r" "$WORK/order.json"
+  [ "$r" = 1 ] && echo "order: $N routes + $N authorisations, $(du -h "$WORK/order.json" | cut -f1), $ROUNDS rounds"
+  sleep 6
+  o0=$(now)
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$WORK/order.json" "$ADMIN/api/sit/orders")
+  o1=$(now)
+  # Its connection tests: until none is pending.
+  until curl -s "$ADMIN/status" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["Environments"]["sit"]["ConnectionTestsPending"] != 0)'; do sleep 0.05; done
+  echo "$o0 $o1 $(now) $code" >> "$WORK/windows.txt"
+done
+sleep 6
+touch "$WORK/stop"
+wait $HEALTH $SLICES
+
+python3 - "$WORK" << 'EOF'
 import sys, statistics
-work, o0, o1, t1, code = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
-print(f"order answered HTTP {code} after {o1 - o0:.2f} s; connection tests done {t1 - o1:.2f} s later")
-idle, busy = [], []
-for line in open(f"{work}/slices.txt"):
-    a, b, r, p99 = line.split()
-    a, b, r = float(a), float(b), float(r)
-    during = a < t1 and b > o0
-    (busy if during else idle).append(r)
-    print(f"  slice {a - o0:+7.2f} s  {r:9.0f} req/s  p99 {p99:>8}  {'ORDER' if during else ''}")
-h = [float(c) * 1000 for t, c in (l.split() for l in open(f"{work}/health.txt")) if o0 <= float(t) <= t1 and c != "fail"]
-fails = sum(1 for l in open(f"{work}/health.txt") if l.split()[1] == "fail")
-print(f"router req/s: idle median {statistics.median(idle):.0f} (n={len(idle)}, {min(idle):.0f}-{max(idle):.0f}); "
-      f"during order median {statistics.median(busy) if busy else float('nan'):.0f} (n={len(busy)}, "
-      f"{min(busy, default=0):.0f}-{max(busy, default=0):.0f}); ratio {statistics.median(busy) / statistics.median(idle) if busy else float('nan'):.2f}")
-if h:
-    print(f"/health/live during the order: n={len(h)} p50 {statistics.median(h):.1f} ms, max {max(h):.1f} ms, failures {fails}")
+work = sys.argv[1]
+windows = [tuple(map(float, l.split()[:3])) + (l.split()[3],) for l in open(f"{work}/windows.txt")]
+slices = [(float(a), float(b), float(r), p99) for a, b, r, p99 in (l.split() for l in open(f"{work}/slices.txt"))]
+health = [(float(t), c) for t, c in (l.split() for l in open(f"{work}/health.txt"))]
+idle, busy, h, ratios = [], [], [], []
+for o0, o1, t1, code in windows:
+    print(f"order answered HTTP {code} after {o1 - o0:.2f} s; connection tests done {t1 - o1:.2f} s later")
+    near, during = [], []
+    for a, b, r, p99 in slices:
+        if a < t1 and b > o0:
+            during.append(r)
+            print(f"  slice {a - o0:+7.2f} s  {r:9.0f} req/s  p99 {p99:>8}  ORDER")
+        elif o0 - 6 <= a and b <= t1 + 6:
+            near.append(r)
+            print(f"  slice {a - o0:+7.2f} s  {r:9.0f} req/s  p99 {p99:>8}")
+    if near and during:
+        ratios.append(statistics.median(during) / statistics.median(near))
+    idle += near; busy += during
+    h += [float(c) * 1000 for t, c in health if o0 <= t <= t1 and c != "fail"]
+fails = sum(1 for t, c in health if c == "fail")
+print(f"router req/s, the 6 s around each order: median {statistics.median(idle):.0f} (n={len(idle)}, {min(idle):.0f}-{max(idle):.0f}); "
+      f"during the orders: median {statistics.median(busy):.0f} (n={len(busy)}, {min(busy):.0f}-{max(busy):.0f})")
+print(f"ratio during/around per round: {', '.join(f'{x:.2f}' for x in ratios)}; median {statistics.median(ratios):.2f}")
+print(f"/health/live during the orders: n={len(h)} p50 {statistics.median(h):.1f} ms, max {max(h):.1f} ms; failures in the whole run: {fails}")
 EOF
+rm -f "$WORK/stop"
 
-# SIGTERM in the middle of a second order.
+# SIGTERM in the middle of one more order.
 order TERM "$WORK/order2.json"
 curl -s -o /dev/null -X POST --data-binary @"$WORK/order2.json" "$ADMIN/api/sit/orders" &
 until curl -s "$ADMIN/status" | grep -q '"running": true'; do sleep 0.01; done
