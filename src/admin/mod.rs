@@ -212,7 +212,7 @@ pub(crate) async fn heavy<T: Send + 'static>(
 }
 
 /// How many [`heavy`] jobs run at once.
-pub const HEAVY_AT_ONCE: usize = 4;
+pub(crate) const HEAVY_AT_ONCE: usize = 4;
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     serialized(status, body)
