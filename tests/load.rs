@@ -303,6 +303,44 @@ async fn the_binary_prints_json_and_writes_an_hdr_interval_log() {
     bed.stop().await;
 }
 
+#[tokio::test]
+async fn the_readme_examples_work_as_printed() {
+    let bed = start().await;
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(repo.join("README.md")).unwrap();
+    let block = readme
+        .split("<!-- load-examples -->\n```sh\n")
+        .nth(1)
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has the load examples");
+    let script = format!(
+        "set -e\nntjp() {{ {:?} \"$@\"; }}\n{block}",
+        env!("CARGO_BIN_EXE_ntjp")
+    );
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(&script)
+        .current_dir(repo)
+        .env("NTJP_STATE_DIR", bed.dir.path().join("state"))
+        .output()
+        .await
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("HTTP status  200: 420"), "{stdout}");
+    assert!(stdout.contains("40 opened (40 full TLS handshakes, 0 resumed)"), "{stdout}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(repo.join("target/load.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["vp"]["VP004"], 100, "{json:#}");
+    assert!(repo.join("target/load.hlog").exists());
+    bed.stop().await;
+}
+
 /// Standard base64 (the interval log's encoding), without a dependency for it.
 fn base64_decode(s: &str) -> Vec<u8> {
     let val = |c: u8| match c {

@@ -107,6 +107,13 @@ fn histogram() -> Histogram<u64> {
     h
 }
 
+/// Records a latency in microseconds (at least 1, at most an hour). `record` grows the
+/// histogram; `saturating_record` would clamp at its current top.
+fn record_latency(h: &mut Histogram<u64>, latency: Duration) {
+    let us = latency.as_micros().clamp(1, 3_600_000_000) as u64;
+    let _ = h.record(us);
+}
+
 /// One request to send.
 struct Job {
     index: u64,
@@ -184,8 +191,7 @@ impl Local {
             self.flush(shared);
             self.second = second;
         }
-        self.hist
-            .saturating_record(latency.as_micros().min(u128::from(u64::MAX)) as u64);
+        record_latency(&mut self.hist, latency);
     }
 
     fn flush(&mut self, shared: &Shared) {
@@ -419,6 +425,20 @@ mod tests {
         let stat = "1234 (ntjp load (x)) S 1 1234 1234 0 -1 4194560 1000 0 0 0 250 75 0 0 20 0 3 0 100 0 0";
         assert_eq!(cpu_seconds_of_stat(stat), Some(3.25));
         assert_eq!(cpu_seconds_of_stat("garbage"), None);
+    }
+
+    #[test]
+    fn latencies_of_any_size_are_kept() {
+        let mut h = histogram();
+        record_latency(&mut h, Duration::from_micros(300));
+        record_latency(&mut h, Duration::from_millis(21));
+        record_latency(&mut h, Duration::from_secs(40));
+        record_latency(&mut h, Duration::from_secs(99_999));
+        record_latency(&mut h, Duration::ZERO);
+        assert_eq!(h.len(), 5);
+        assert!(h.equivalent(h.value_at_quantile(0.5), 21_000));
+        assert!(h.equivalent(h.max(), 3_600_000_000));
+        assert_eq!(h.min(), 1);
     }
 
     #[test]
