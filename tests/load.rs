@@ -332,7 +332,10 @@ async fn the_readme_examples_work_as_printed() {
         String::from_utf8_lossy(&out.stderr)
     );
     assert!(stdout.contains("HTTP status  200: 420"), "{stdout}");
-    assert!(stdout.contains("40 opened (40 full TLS handshakes, 0 resumed)"), "{stdout}");
+    assert!(
+        stdout.contains("40 opened while measuring (40 full TLS handshakes, 0 resumed)"),
+        "{stdout}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(repo.join("target/load.json")).unwrap())
             .unwrap();

@@ -12,6 +12,10 @@
 //!   hidden), warm-up, duration or count, progress, the HDR interval log, own CPU.
 //! - [`args`]: the command line, and how it finds the testbed from `endpoints.json`.
 //!
+//! It runs on the command's tokio runtime: one worker thread per available core
+//! (`available_parallelism`, which respects `taskset` and cgroup limits), so pinning the
+//! generator to one core gives it one thread.
+//!
 //! It does not retry failed requests (a request the server never read is sent again on a new
 //! connection; that is not a failure), follow redirects or speak HTTP/2.
 

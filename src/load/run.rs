@@ -85,6 +85,15 @@ impl Intervals {
         let _ = self.open.entry(second).or_insert_with(histogram).add(h);
     }
 
+    /// The 99th percentile of everything recorded so far, open seconds included.
+    fn p99_so_far(&self) -> u64 {
+        let mut all = self.total.clone();
+        for h in self.open.values() {
+            let _ = all.add(h);
+        }
+        all.value_at_quantile(0.99)
+    }
+
     /// Closes every second before `second`; returns them in order.
     fn close_before(&mut self, second: u64) -> Vec<(u64, Histogram<u64>)> {
         let later = self.open.split_off(&second);
@@ -345,7 +354,8 @@ pub(super) async fn collect(
         let (closed, p99) = match shared.intervals.lock() {
             Ok(mut i) => {
                 let closed = i.close_before(second);
-                (closed, i.total.value_at_quantile(0.99))
+                let p99 = if progress { i.p99_so_far() } else { 0 };
+                (closed, p99)
             }
             Err(_) => (Vec::new(), 0),
         };

@@ -419,7 +419,7 @@ impl Summary {
         }
         let _ = writeln!(
             s,
-            "  connections  {} opened ({} full TLS handshakes, {} resumed)",
+            "  connections  {} opened while measuring ({} full TLS handshakes, {} resumed)",
             self.connections_opened, self.tls_full_handshakes, self.tls_resumed_handshakes
         );
         if let Some(c) = &self.cpu {
