@@ -338,7 +338,7 @@ TABLE=$WORK/table.md
   echo "### Router vs nginx ($(date -u +%Y-%m-%d), $ROUNDS round(s) of ${DURATION} s per run)"
   echo
   echo "Machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | sed 's/.*: //'), Linux $(uname -r);" \
-       "$("$NGINX" -v 2>&1 | sed 's/.*: //') ($("$NGINX" -V 2>&1 | grep -o 'running with OpenSSL [^ ]*\|built with OpenSSL [^ ]*' | head -1));" \
+       "$("$NGINX" -v 2>&1 | sed 's/.*: //') ($("$NGINX" -V 2>&1 | grep -o 'running with OpenSSL [^ ]*' || "$NGINX" -V 2>&1 | grep -o 'built with OpenSSL [^ ]*'));" \
        "router $(git -C "$REPO" describe --always --dirty 2>/dev/null || echo '?') (release build, default log settings)."
   echo "Proxy under test alone on core 0 (nginx: 1 worker; router: 1 tokio worker), \`ntjp load\` and the nginx producer on core 1;"
   echo "TLS 1.3, X25519, mutual TLS with the testbed's certificates on both sides; 32 connections keep-alive, 16 for new connections."

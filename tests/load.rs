@@ -289,6 +289,25 @@ async fn the_binary_prints_json_and_writes_an_hdr_interval_log() {
     }
     assert_eq!(total, 42);
 
+    // Plain HTTP as an internal caller (ids from endpoints.json), and with x-vp-auth-cert.
+    for extra in [&["--http"][..], &["--http", "--auth-cert"][..]] {
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ntjp"))
+            .args(["load", "--state-dir"])
+            .arg(&state)
+            .args(["-n", "10", "-c", "1", "--json"])
+            .args(extra)
+            .output()
+            .await
+            .unwrap();
+        let json: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        assert_eq!(json["status"]["200"], 10, "{extra:?}: {json:#}");
+        assert!(
+            json["url"].as_str().unwrap().starts_with("http://"),
+            "{json:#}"
+        );
+    }
+
     // Errors name the flag.
     let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ntjp"))
         .args(["load", "--state-dir"])

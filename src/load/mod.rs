@@ -367,6 +367,15 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     if config.duration.is_none() && config.requests.is_none() {
         return Err(flag("--duration", "give --duration or --requests"));
     }
+    if let Some(path) = &config.hdr {
+        // Fail now rather than after the run.
+        tokio::fs::write(path, b"")
+            .await
+            .map_err(|source| LoadError::Hdr {
+                path: path.clone(),
+                source,
+            })?;
+    }
     let target = prepare(&config).await?;
     let seed = config.seed.unwrap_or_else(|| {
         let (hi, lo) = uuid::Uuid::new_v4().as_u64_pair();
