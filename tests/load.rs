@@ -143,7 +143,8 @@ async fn resumed_and_full_handshakes_open_a_connection_per_request() {
     only_ok(&s, 40);
     assert_eq!(s.connections_opened, 40, "{s:#?}");
     assert_eq!(s.tls_full_handshakes + s.tls_resumed_handshakes, 40);
-    assert!(s.tls_resumed_handshakes >= 30, "{s:#?}");
+    // Only the first connections, opened before any ticket arrived, are full handshakes.
+    assert!(s.tls_full_handshakes <= 4, "{s:#?}");
     assert_eq!(s.tls.as_ref().unwrap().group, "X25519");
 
     let mut c = https(&bed, (&cert, &key), 20);

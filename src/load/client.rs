@@ -1,17 +1,25 @@
 //! The load generator's client: one connection at a time per task, on hyper's
 //! `client::conn::http1` over tokio-rustls (or plain TCP). The task that sends also drives its
-//! connection (no second task, no channel hop per request), and a request that was never
+//! connection (no second task to wake per request), and a request that was never
 //! written because the server closed an idle keep-alive connection is handed back to be sent
 //! on a new one rather than counted as an error.
 
-use std::{future::Future, net::SocketAddr, pin::Pin, task::Poll};
+use std::{
+    collections::VecDeque, future::Future, net::SocketAddr, pin::Pin, sync::Mutex, task::Poll,
+};
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, Uri};
 use http_body_util::{BodyExt, Full};
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper_util::rt::TokioIo;
-use rustls::HandshakeKind;
+use rustls::{
+    HandshakeKind, NamedGroup,
+    client::{
+        ClientSessionMemoryCache, ClientSessionStore, Tls12ClientSessionValue,
+        Tls13ClientSessionValue,
+    },
+};
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
@@ -241,4 +249,74 @@ pub fn request(
         headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     req
+}
+
+/// The TLS session store of a run. rustls' own memory cache keeps at most 8 TLS 1.3 tickets per
+/// server: fewer than the connections a run opens at once, so in `resume` mode some would fall
+/// back to full handshakes. This one keeps up to [`TicketStore::CAP`] and hands out the newest
+/// first (the likeliest to be still in a stateful server's session cache).
+#[derive(Debug)]
+pub struct TicketStore {
+    /// Everything but TLS 1.3 tickets.
+    others: ClientSessionMemoryCache,
+    /// TLS 1.3 tickets, oldest first, with the server they are for.
+    tickets: Mutex<VecDeque<(ServerName<'static>, Tls13ClientSessionValue)>>,
+}
+
+impl TicketStore {
+    /// Tickets kept at most.
+    pub const CAP: usize = 1024;
+}
+
+impl Default for TicketStore {
+    fn default() -> Self {
+        TicketStore {
+            others: ClientSessionMemoryCache::new(64),
+            tickets: Mutex::new(VecDeque::new()),
+        }
+    }
+}
+
+impl ClientSessionStore for TicketStore {
+    fn set_kx_hint(&self, server_name: ServerName<'static>, group: NamedGroup) {
+        self.others.set_kx_hint(server_name, group);
+    }
+
+    fn kx_hint(&self, server_name: &ServerName<'_>) -> Option<NamedGroup> {
+        self.others.kx_hint(server_name)
+    }
+
+    fn set_tls12_session(&self, server_name: ServerName<'static>, value: Tls12ClientSessionValue) {
+        self.others.set_tls12_session(server_name, value);
+    }
+
+    fn tls12_session(&self, server_name: &ServerName<'_>) -> Option<Tls12ClientSessionValue> {
+        self.others.tls12_session(server_name)
+    }
+
+    fn remove_tls12_session(&self, server_name: &ServerName<'static>) {
+        self.others.remove_tls12_session(server_name);
+    }
+
+    fn insert_tls13_ticket(
+        &self,
+        server_name: ServerName<'static>,
+        value: Tls13ClientSessionValue,
+    ) {
+        if let Ok(mut t) = self.tickets.lock() {
+            if t.len() >= Self::CAP {
+                t.pop_front();
+            }
+            t.push_back((server_name, value));
+        }
+    }
+
+    fn take_tls13_ticket(
+        &self,
+        server_name: &ServerName<'static>,
+    ) -> Option<Tls13ClientSessionValue> {
+        let mut t = self.tickets.lock().ok()?;
+        let at = t.iter().rposition(|(name, _)| name == server_name)?;
+        t.remove(at).map(|(_, value)| value)
+    }
 }

@@ -289,9 +289,11 @@ async fn prepare(config: &LoadConfig) -> Result<client::Target, LoadError> {
         let mut cfg =
             crate::tls::client_config_with(&t.ca, identity, Arc::new(provider), versions)?;
         cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        if config.mode == Mode::Full {
-            cfg.resumption = Resumption::disabled();
-        }
+        cfg.resumption = if config.mode == Mode::Full {
+            Resumption::disabled()
+        } else {
+            Resumption::store(Arc::new(client::TicketStore::default()))
+        };
         let name = ServerName::try_from(host.clone())
             .map_err(|e| flag("--url", format!("{host}: not a TLS server name: {e}")))?;
         Some((tokio_rustls::TlsConnector::from(Arc::new(cfg)), name))
