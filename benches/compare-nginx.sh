@@ -242,6 +242,7 @@ for u in "$URL_NGINX_HTTP" "$URL_ROUTER_HTTP"; do
 done
 
 # --- measuring -----------------------------------------------------------------------------
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 mkdir -p "$OUT/json"
 RESULTS=$WORK/results.tsv   # round scenario target metric value
 : >"$RESULTS"
@@ -344,6 +345,8 @@ TABLE=$WORK/table.md
   echo "TLS 1.3, X25519, mutual TLS with the testbed's certificates on both sides; 32 connections keep-alive, 16 for new connections."
   echo "Medians (min–max) over rounds; ratio = router/nginx, median (per round)."
   echo "CPU µs/request = the proxy process's utime+stime from /proc over the run ÷ answers. Failed requests (not 200 or no answer): $(failures)."
+  echo "Load average (1, 5, 15 min) before: $LOAD_BEFORE, after: $(cut -d' ' -f1-3 /proc/loadavg) — above ~1, other processes shared the cores:" \
+       "req/s and latency are then noisy, CPU µs/request much less so."
   echo
   echo "| | nginx (mTLS proxy, no VP work) | router | router/nginx |"
   echo "|---|---|---|---|"
