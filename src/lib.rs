@@ -26,6 +26,7 @@
 //!   clock and orders; forms, publishing, rollback, connection tests.
 //! - [`admin`]: health, status, the order/TAK JSON API and TAK's SOAP read APIs.
 //! - [`cli`]: the order workflow on the command line.
+//! - [`load`]: `ntjp load`, the load generator (mutual TLS or plain HTTP, closed or open model).
 //! - [`verify`]: consumer verification against the self-declaration's cases (pure: recordings
 //!   in, a text report and JUnit XML out).
 //! - [`net`]: accept loops and HTTP/1.1 serving shared by every listener.
@@ -40,6 +41,7 @@ pub mod clock;
 pub mod config;
 pub mod contract;
 pub mod journal;
+pub mod load;
 pub mod mocks;
 pub mod net;
 pub mod orders;

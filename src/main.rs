@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ntjp_testbed::{
     cli::{self, ClockArgs, OrderCommand, PreStudyArgs, SystemArgs, TakCommand},
     config::{Config, EnvName},
-    pki, server,
+    load, pki, server,
 };
 
 /// A local copy of Sweden's national service platform (NTjP): the VP router, TAK filled from
@@ -58,6 +58,11 @@ enum Command {
     /// self-declaration's cases), as a report and JUnit XML; exits 1 when a case failed.
     #[command(subcommand)]
     Verify(cli::verify::VerifyCommand),
+    /// Load a router (or any SOAP endpoint) over mutual TLS or plain HTTP: N connections or a
+    /// fixed rate, keep-alive or new connections, templated bodies; prints requests/s, latency
+    /// percentiles, answers by HTTP status and VP code, and its own CPU per request.
+    #[command(after_help = load::args::AFTER_HELP)]
+    Load(load::LoadArgs),
 }
 
 #[derive(Debug, Args)]
@@ -204,6 +209,7 @@ async fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Command::Verify(cmd) => cli::verify::run(cmd).await,
+        Command::Load(args) => Ok(load::args::main(args).await?),
         Command::Config(ConfigCommand::Show(common)) => {
             let config = common.load()?;
             config.validate()?;

@@ -131,9 +131,20 @@ pub fn client_config(
     ca: &Path,
     identity: Option<(&Path, &Path)>,
 ) -> Result<ClientConfig, TlsError> {
+    client_config_with(ca, identity, provider(), rustls::DEFAULT_VERSIONS)
+}
+
+/// [`client_config`] with a chosen provider (e.g. one with fewer key-exchange groups) and
+/// protocol versions: the load generator pins them so that compared runs use the same.
+pub fn client_config_with(
+    ca: &Path,
+    identity: Option<(&Path, &Path)>,
+    provider: Arc<CryptoProvider>,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> Result<ClientConfig, TlsError> {
     let roots = load_roots(ca)?;
-    let builder = ClientConfig::builder_with_provider(provider())
-        .with_safe_default_protocol_versions()
+    let builder = ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
         .map_err(TlsError::Protocol)?
         .with_root_certificates(roots);
     match identity {

@@ -47,7 +47,7 @@ impl Target {
     }
 }
 
-fn env_arg(s: &str) -> Result<EnvName, String> {
+pub(crate) fn env_arg(s: &str) -> Result<EnvName, String> {
     match s.to_ascii_lowercase().as_str() {
         "sit" => Ok(EnvName::Sit),
         "qa" => Ok(EnvName::Qa),
