@@ -228,8 +228,13 @@ async fn serve(args: ServeArgs) -> Result<()> {
     let testbed = server::start(config).await?;
     println!("{}", testbed.banner());
     shutdown_signal().await;
+    // An order not yet in the journal is abandoned at once; routers and the admin API finish
+    // their in-flight requests (at most net::DRAIN_TIMEOUT). A second signal does not wait.
     tracing::info!("shutting down: finishing in-flight requests");
-    testbed.shutdown().await;
+    tokio::select! {
+        _ = testbed.shutdown() => {}
+        _ = shutdown_signal() => tracing::warn!("second signal: exiting without waiting"),
+    }
     Ok(())
 }
 

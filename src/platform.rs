@@ -3,43 +3,72 @@
 //! [`Clock`], the orders it accepted and their reports; shared by all environments the form
 //! registry and the journal.
 //!
-//! Every change is applied to a copy of the store first; only when TAK accepts the whole
-//! order and the journal entry is on disk does the copy replace the store (and, when the
-//! environment publishes automatically, does the new snapshot reach the router). A restart
-//! replays the journal to the same state. The admin API and the CLI call this module; the
-//! router only reads the [`TakCell`] and [`Clock`] of its environment.
+//! Two sides that never wait for each other:
+//! - **One writer.** Every change (order, form, publish, rollback, clock, settings, connection
+//!   test results) is a job run one at a time on a dedicated thread (`ntjp-orders`, at a lower
+//!   CPU priority than the routers) that alone owns the stores and the journal. A job checks
+//!   everything first without changing anything (form rules, TAK's validation into a plan,
+//!   "something to publish"), then writes the journal entry, and only then changes the store in
+//!   place: a rejected order changes nothing, an accepted one is durable before it is visible,
+//!   and no order copies the catalogue. Check and act are one job, so two concurrent forms
+//!   cannot both pass a one-per-system rule.
+//! - **Published views.** After each job the writer swaps, per environment, an [`EnvView`]
+//!   (version history, pending changes, order records, all behind `Arc`s) and the forms into
+//!   `arc_swap` cells. Readers (the admin API, connection tests) load them without a lock, so a
+//!   long order never delays a read, a health check or the router, which reads only the
+//!   [`TakCell`] and [`Clock`] of its environment.
 //!
-//! Methods here block (journal fsync): async callers run them with `spawn_blocking`.
+//! Async callers await a job's answer on a channel, never a lock. On shutdown
+//! ([`Platforms::stop`]) a job that has not reached its journal write is abandoned (nothing
+//! changed, the caller told so at once); one that has is finished. A restart replays the
+//! journal to the same state; [`Platforms::open`] blocks and runs off the async workers.
+
+pub mod connection_tests;
 
 use std::{
     collections::BTreeMap,
+    panic::AssertUnwindSafe,
     path::Path,
     sync::{
-        Arc, Mutex, MutexGuard,
-        atomic::{AtomicBool, Ordering},
+        Arc,
+        atomic::{AtomicBool, AtomicU8, AtomicU64, Ordering},
+        mpsc,
     },
+    time::Duration,
 };
 
+use arc_swap::ArcSwap;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, ser::SerializeStruct};
+use tokio::sync::{oneshot, watch};
 
 use crate::{
     clock::Clock,
     config::{Config, EnvName},
     journal::{Journal, JournalError},
     orders::{
-        self,
+        self, Report,
         forms::{
             ConsumerForm, FormError, Forms, PreStudy, PreparedOrder, ProducerForm, SystemInfo,
         },
     },
     router::TakCell,
-    tak::{Day, Snapshot, Store},
+    tak::{
+        Day, PendingChanges, RollbackError, Snapshot, Store,
+        store::{NOTHING_TO_PUBLISH, ROLLBACK_NOT_LATEST},
+    },
 };
 
 /// The token in order files replaced by the mock producers' base URL. Orders are journaled
 /// with the token, so a restart on other ports still routes to the mocks.
 pub const MOCKS_TOKEN: &str = "{{mocks}}";
+
+/// Changes that may wait for the writer (each holds its order text: up to `max_order_bytes`).
+pub const MAX_QUEUED: usize = 32;
+
+/// How long an order that reached the journal when shutdown began may still take to finish
+/// before its caller is told it takes effect at the next start.
+const FINISH_GRACE: Duration = Duration::from_secs(1);
 
 /// Who submitted an order.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -124,26 +153,40 @@ pub enum Event {
     },
 }
 
+/// Where a connection test stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TestStatus {
+    /// Not run yet (the route is not valid yet, or not published).
+    Pending,
+    /// The producer answered over TLS with the platform certificate.
+    Ok,
+    /// It did not.
+    Failed,
+}
+
 /// The result of the connection test the platform's operators run after configuring a
-/// producer.
+/// producer. Strings are shared: a 100,000-route order to a few producers holds a few
+/// details, not 100,000.
 #[derive(Debug, Clone, Serialize)]
 pub struct ConnectionTest {
     /// The producer URL tested.
-    pub url: String,
+    pub url: Arc<str>,
     /// The route's logical address.
-    pub logical_address: String,
+    pub logical_address: Arc<str>,
     /// The first day the route is valid; the test runs from then on.
     pub from: Day,
     /// `pending`, `ok` or `failed`.
-    pub status: String,
+    pub status: TestStatus,
     /// What happened.
-    pub detail: String,
+    pub detail: Arc<str>,
     /// When it ran.
     pub at: Option<DateTime<Utc>>,
 }
 
-/// An accepted order as the API shows it.
-#[derive(Debug, Clone, Serialize)]
+/// An accepted order as the API shows it. The large parts (the order text, the report, the
+/// connection tests) are shared, so records are handed out and updated without copying them.
+#[derive(Debug, Clone)]
 pub struct OrderRecord {
     /// Number within the environment, from 1.
     pub id: u64,
@@ -158,13 +201,72 @@ pub struct OrderRecord {
     /// The snapshot version it was published in, if any yet.
     pub published_version: Option<u64>,
     /// TAK's report (per section, status and row).
-    pub report: serde_json::Value,
-    /// The same report in tak-web's plain-text rendering.
-    pub report_text: String,
+    pub report: Arc<Report>,
     /// The order as submitted.
-    pub json: String,
+    pub json: Arc<str>,
     /// Connection tests of the routes it created.
-    pub connection_tests: Vec<ConnectionTest>,
+    pub connection_tests: Arc<[ConnectionTest]>,
+    /// The first day of a test still pending (`None`: none is), so that looking for due tests
+    /// skips this record without reading its tests.
+    pending_tests_from: Option<Day>,
+    /// How many of its tests are pending.
+    pending_tests: usize,
+}
+
+impl OrderRecord {
+    /// The report in tak-web's plain-text rendering.
+    pub fn report_text(&self) -> String {
+        self.report.to_text()
+    }
+}
+
+impl Serialize for OrderRecord {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let mut r = s.serialize_struct("OrderRecord", 10)?;
+        r.serialize_field("id", &self.id)?;
+        r.serialize_field("env", &self.env)?;
+        r.serialize_field("source", &self.source)?;
+        r.serialize_field("accepted_at", &self.accepted_at)?;
+        r.serialize_field("execution_day", &self.execution_day)?;
+        r.serialize_field("published_version", &self.published_version)?;
+        r.serialize_field("report", &*self.report)?;
+        r.serialize_field("report_text", &self.report_text())?;
+        r.serialize_field("json", &*self.json)?;
+        r.serialize_field("connection_tests", &*self.connection_tests)?;
+        r.end()
+    }
+}
+
+/// What the API reads of one environment, published by the writer after every change.
+#[derive(Debug)]
+pub struct EnvView {
+    /// Every published version still in the history, oldest first.
+    pub versions: Arc<[Arc<Snapshot>]>,
+    /// The executed but unpublished changes.
+    pub pending: Arc<PendingChanges>,
+    /// The accepted orders, by id (order `n` at index `n - 1`).
+    pub orders: Arc<[Arc<OrderRecord>]>,
+}
+
+impl EnvView {
+    fn empty() -> Self {
+        EnvView {
+            versions: Arc::from(Vec::new()),
+            pending: Arc::new(no_pending(None)),
+            orders: Arc::from(Vec::new()),
+        }
+    }
+
+    /// The published version with this id, if it is in the history.
+    pub fn version(&self, version: u64) -> Option<&Arc<Snapshot>> {
+        self.versions.iter().find(|s| s.version() == version)
+    }
+
+    /// The order with this id.
+    pub fn order(&self, id: u64) -> Option<&Arc<OrderRecord>> {
+        let i = usize::try_from(id).ok()?.checked_sub(1)?;
+        self.orders.get(i)
+    }
 }
 
 /// Why a request to the order service failed; each variant maps to one HTTP status.
@@ -193,29 +295,32 @@ pub enum ServiceError {
     /// The journal could not be written: nothing changed (HTTP 500).
     #[error("journal: {0}")]
     Journal(#[from] JournalError),
+    /// The testbed is shutting down and the change was abandoned before it reached the
+    /// journal: nothing changed (HTTP 503).
+    #[error("the testbed is shutting down; the change was abandoned and nothing was changed")]
+    ShuttingDown,
+    /// The testbed is shutting down after the change reached the journal: it takes effect
+    /// when the testbed starts again (HTTP 503).
+    #[error(
+        "the testbed is shutting down; the change is in the journal and takes effect when it starts again"
+    )]
+    Journaled,
+    /// [`MAX_QUEUED`] changes are already waiting; nothing changed (HTTP 503).
+    #[error(
+        "the order service has {MAX_QUEUED} changes waiting; nothing was changed, try again later"
+    )]
+    Busy,
+    /// The order service stopped after an internal error (HTTP 500).
+    #[error(
+        "the order service stopped after an internal error; restart the testbed (the journal replays every accepted change)"
+    )]
+    Stopped,
 }
 
 impl From<FormError> for ServiceError {
     fn from(e: FormError) -> Self {
         ServiceError::Form(Box::new(e))
     }
-}
-
-/// Makes `event` durable in the journal (when `record` and a journal is open). Called before
-/// any state changes, so a failure leaves the state as it was.
-fn persist(
-    journal: Option<&mut Journal>,
-    record: bool,
-    at: DateTime<Utc>,
-    event: &Event,
-) -> Result<(), ServiceError> {
-    let (true, Some(journal)) = (record, journal) else {
-        return Ok(());
-    };
-    let value = serde_json::to_value(event)
-        .map_err(|e| ServiceError::Conflict(format!("the change cannot be journaled: {e}")))?;
-    journal.append(at, value)?;
-    Ok(())
 }
 
 /// What the router of an environment reads: the published TAK and the clock.
@@ -238,26 +343,245 @@ impl Platform {
     }
 }
 
-struct EnvState {
-    store: Store,
-    orders: Vec<OrderRecord>,
+/// A move of an environment's clock, resolved to an offset by the writer (so that two
+/// concurrent "advance a day" both count).
+#[derive(Debug, Clone, Copy)]
+pub enum ClockMove {
+    /// Make this day today.
+    Today(Day),
+    /// Move this many days (negative: back).
+    Advance(i64),
+    /// Back to real time.
+    Reset,
 }
 
-struct Core {
-    journal: Option<Journal>,
-    forms: Forms,
-    envs: BTreeMap<EnvName, EnvState>,
-}
-
-/// Every environment's order service, the forms and the journal.
-pub struct Platforms {
-    platforms: BTreeMap<EnvName, Arc<Platform>>,
-    core: Mutex<Core>,
-    mocks_base: String,
+/// The outcome of one connection test, for [`Platforms::record_tests`].
+#[derive(Debug, Clone)]
+pub struct TestResult {
+    /// Which test.
+    pub test: DueTest,
+    /// Whether it passed.
+    pub ok: bool,
+    /// What happened (shared by every test of the same producer).
+    pub detail: Arc<str>,
+    /// When it ran.
+    pub at: DateTime<Utc>,
 }
 
 /// A connection test that is due: (environment, order id, index of the test).
 pub type DueTest = (EnvName, u64, usize);
+
+/// Everything readers see: published by the writer, read without a lock.
+struct Shared {
+    platforms: BTreeMap<EnvName, Arc<Platform>>,
+    views: BTreeMap<EnvName, ArcSwap<EnvView>>,
+    forms: ArcSwap<Forms>,
+    mocks_base: String,
+    /// Changes handed to the writer, started and finished by it (for [`Activity`]).
+    submitted: AtomicU64,
+    started: AtomicU64,
+    finished: AtomicU64,
+}
+
+/// What the writer is doing, for `/status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Activity {
+    /// A change (an order, a publish, ...) is being worked on.
+    pub running: bool,
+    /// Changes waiting for it.
+    pub queued: u64,
+}
+
+impl Shared {
+    fn platform(&self, env: EnvName) -> &Arc<Platform> {
+        // Every EnvName has a platform (filled in `open`).
+        &self.platforms[&env]
+    }
+}
+
+struct EnvState {
+    store: Store,
+    orders: Vec<Arc<OrderRecord>>,
+}
+
+/// What only the writer touches.
+struct Core {
+    journal: Option<Journal>,
+    forms: Arc<Forms>,
+    envs: BTreeMap<EnvName, EnvState>,
+    /// Replaying at start-up: views are published once at the end, not per entry.
+    replaying: bool,
+    /// Between a journal write and the end of the change it records: a panic here leaves a
+    /// store half-changed, so the writer stops instead of going on.
+    committing: bool,
+}
+
+impl Core {
+    fn env(&self, env: EnvName) -> Result<&EnvState, ServiceError> {
+        self.envs
+            .get(&env)
+            .ok_or_else(|| ServiceError::NotFound(format!("no environment {env}")))
+    }
+
+    fn env_mut(&mut self, env: EnvName) -> Result<&mut EnvState, ServiceError> {
+        self.envs
+            .get_mut(&env)
+            .ok_or_else(|| ServiceError::NotFound(format!("no environment {env}")))
+    }
+
+    /// The point of no return of a change: claims it (unless shutdown abandoned it), makes
+    /// `event` durable in the journal, and tells the caller so. Everything before this only
+    /// reads, so a failure here leaves the state as it was.
+    fn commit(
+        &mut self,
+        gate: &mut Gate,
+        at: DateTime<Utc>,
+        event: &Event,
+    ) -> Result<(), ServiceError> {
+        gate.claim()?;
+        self.committing = true;
+        if let (true, Some(journal)) = (gate.record, self.journal.as_mut()) {
+            let written = serde_json::to_value(event)
+                .map_err(|e| ServiceError::Conflict(format!("the change cannot be journaled: {e}")))
+                .and_then(|value| journal.append(at, value).map_err(ServiceError::from));
+            if let Err(e) = written {
+                self.committing = false;
+                return Err(e);
+            }
+        }
+        gate.journaled();
+        Ok(())
+    }
+
+    /// Publishes the environment's view after `change`.
+    fn publish_view(&self, shared: &Shared, env: EnvName, change: Changed) {
+        if self.replaying {
+            return;
+        }
+        let (Some(state), Some(cell)) = (self.envs.get(&env), shared.views.get(&env)) else {
+            return;
+        };
+        let old = cell.load();
+        let (versions, pending) = match change {
+            Changed::Orders => (old.versions.clone(), old.pending.clone()),
+            // Publishing leaves nothing pending: no need to look through the catalogue.
+            Changed::Published => (
+                Arc::from(state.store.versions()),
+                Arc::new(no_pending(Some(state.store.published_version()))),
+            ),
+            Changed::Store => (
+                Arc::from(state.store.versions()),
+                Arc::new(state.store.pending()),
+            ),
+        };
+        cell.store(Arc::new(EnvView {
+            versions,
+            pending,
+            orders: Arc::from(state.orders.as_slice()),
+        }));
+    }
+
+    fn publish_forms(&self, shared: &Shared) {
+        shared.forms.store(self.forms.clone());
+    }
+}
+
+const QUEUED: u8 = 0;
+const COMMITTING: u8 = 1;
+const ABANDONED: u8 = 2;
+
+/// A change's passage through its point of no return ([`Core::commit`]).
+struct Gate {
+    /// Write the journal (false while replaying it).
+    record: bool,
+    /// Shared with the waiting caller, who may abandon the change while it is `QUEUED`.
+    ticket: Option<Arc<AtomicU8>>,
+    /// Told once the journal entry is durable.
+    journaled: Option<oneshot::Sender<()>>,
+}
+
+impl Gate {
+    fn replay() -> Self {
+        Gate {
+            record: false,
+            ticket: None,
+            journaled: None,
+        }
+    }
+
+    fn startup() -> Self {
+        Gate {
+            record: true,
+            ..Gate::replay()
+        }
+    }
+
+    fn abandoned(&self) -> bool {
+        self.ticket
+            .as_ref()
+            .is_some_and(|t| t.load(Ordering::SeqCst) == ABANDONED)
+    }
+
+    fn claim(&self) -> Result<(), ServiceError> {
+        match &self.ticket {
+            Some(t) => t
+                .compare_exchange(QUEUED, COMMITTING, Ordering::SeqCst, Ordering::SeqCst)
+                .map(|_| ())
+                .map_err(|_| ServiceError::ShuttingDown),
+            None => Ok(()),
+        }
+    }
+
+    fn journaled(&mut self) {
+        if let Some(tx) = self.journaled.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// What a change touched, so that a view is rebuilt only as far as needed.
+#[derive(Debug, Clone, Copy)]
+enum Changed {
+    /// Only order records (connection test outcomes).
+    Orders,
+    /// The store, ending with a publish: nothing is pending.
+    Published,
+    /// The store, with changes that may be pending (an order not published, a rollback).
+    Store,
+}
+
+/// No pending changes against `base_version`.
+fn no_pending(base_version: Option<u64>) -> PendingChanges {
+    PendingChanges {
+        base_version,
+        rivta_profiles: Vec::new(),
+        logical_addresses: Vec::new(),
+        components: Vec::new(),
+        contracts: Vec::new(),
+        call_addresses: Vec::new(),
+        routes: Vec::new(),
+        authorisations: Vec::new(),
+    }
+}
+
+/// What a change produced.
+enum Applied {
+    Order(Arc<OrderRecord>),
+    Published(Arc<Snapshot>),
+    RolledBack(Option<Arc<Snapshot>>),
+    Done,
+}
+
+type Job = Box<dyn FnOnce(&mut Core, &Shared) + Send>;
+
+/// Every environment's order service, the forms and the journal.
+pub struct Platforms {
+    shared: Arc<Shared>,
+    /// To the writer thread; it ends when this is dropped.
+    writer: mpsc::SyncSender<Job>,
+    /// Set by [`Platforms::stop`]; callers waiting for a change watch it.
+    stopping: watch::Sender<bool>,
+}
 
 /// How the environments were filled at start-up.
 pub struct Opened {
@@ -307,18 +631,16 @@ pub enum OpenError {
         /// TAK's messages.
         messages: Vec<String>,
     },
-}
-
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    // A panic while holding the lock cannot leave a half-applied order (changes are applied
-    // to a copy), so the data is still consistent.
-    m.lock().unwrap_or_else(|p| p.into_inner())
+    /// The writer thread could not be started.
+    #[error("cannot start the order service's thread: {0}")]
+    Thread(std::io::Error),
 }
 
 impl Platforms {
     /// Builds every environment: replays the journal at `journal_path` if it has entries,
-    /// else applies the start-up orders (`files` per environment) and journals them.
-    /// `journal_path` None: nothing is persisted (tests of the core only).
+    /// else applies the start-up orders (`files` per environment) and journals them; then
+    /// starts the writer thread. Blocks (file IO, every order of the journal): async callers
+    /// run it with `spawn_blocking`. `journal_path` None: nothing is persisted.
     pub fn open(
         config: &Config,
         mocks_base: &str,
@@ -327,6 +649,7 @@ impl Platforms {
     ) -> Result<Opened, OpenError> {
         let mut platforms = BTreeMap::new();
         let mut envs = BTreeMap::new();
+        let mut views = BTreeMap::new();
         for env in EnvName::ALL {
             let cfg = config.environments.get(env);
             let store = crate::journal::initial_store(env, cfg, journal_path)?;
@@ -347,6 +670,7 @@ impl Platforms {
                     auto_publish: AtomicBool::new(cfg.auto_publish),
                 }),
             );
+            views.insert(env, ArcSwap::from_pointee(EnvView::empty()));
         }
         let (journal, recovered) = match journal_path {
             Some(p) => {
@@ -355,15 +679,22 @@ impl Platforms {
             }
             None => (None, None),
         };
-        let this = Arc::new(Platforms {
+        let shared = Arc::new(Shared {
             platforms,
-            core: Mutex::new(Core {
-                journal,
-                forms: Forms::default(),
-                envs,
-            }),
+            views,
+            forms: ArcSwap::from_pointee(Forms::default()),
             mocks_base: mocks_base.to_string(),
+            submitted: AtomicU64::new(0),
+            started: AtomicU64::new(0),
+            finished: AtomicU64::new(0),
         });
+        let mut core = Core {
+            journal,
+            forms: Arc::new(Forms::default()),
+            envs,
+            replaying: true,
+            committing: false,
+        };
         let (entries, warning) = match recovered {
             Some(r) => (r.entries, r.warning),
             None => (Vec::new(), None),
@@ -374,8 +705,16 @@ impl Platforms {
                 let list = files(env)?;
                 let platform = config.environments.get(env).platform.clone();
                 for (file, text) in list {
-                    let source = OrderSource::File { name: file.clone() };
-                    if let Err(e) = this.submit(env, &text, source, Some(false), None) {
+                    let event = Event::Order {
+                        env,
+                        source: OrderSource::File { name: file.clone() },
+                        json: text,
+                        publish: None,
+                        form: None,
+                    };
+                    if let Err(e) =
+                        apply_event(&mut core, &shared, &event, Utc::now(), &mut Gate::startup())
+                    {
                         let messages = match e {
                             ServiceError::Rejected { messages, .. } => messages,
                             other => vec![other.to_string()],
@@ -388,11 +727,15 @@ impl Platforms {
                         });
                     }
                 }
-                let info = PublishInfo {
-                    executor: "ntjp serve".into(),
-                    comment: "Beställningar vid start".into(),
+                let event = Event::Publish {
+                    env,
+                    info: PublishInfo {
+                        executor: "ntjp serve".into(),
+                        comment: "Beställningar vid start".into(),
+                    },
                 };
-                if let Err(e) = this.publish(env, info) {
+                let published = publish_checked(&mut core, &shared, &event, &mut Gate::startup());
+                if let Err(e) = published {
                     return Err(OpenError::Order {
                         env,
                         platform,
@@ -416,13 +759,39 @@ impl Platforms {
                     Ok(e) => e,
                     Err(e) => return Err(fail(format!("unknown event: {e}"))),
                 };
-                if let Err(e) = this.apply_event(&event, entry.at, false) {
+                if let Err(e) =
+                    apply_event(&mut core, &shared, &event, entry.at, &mut Gate::replay())
+                {
                     return Err(fail(e.to_string()));
                 }
             }
         }
+        core.replaying = false;
+        for env in EnvName::ALL {
+            // The router serves the latest published version, whatever filled the store
+            // (start-up orders, the journal, or a start-up TAK that comes published).
+            if let Ok(state) = core.env(env) {
+                shared
+                    .platform(env)
+                    .tak
+                    .store(state.store.latest_snapshot());
+            }
+            core.publish_view(&shared, env, Changed::Store);
+        }
+        core.publish_forms(&shared);
+
+        let (writer, jobs) = mpsc::sync_channel::<Job>(MAX_QUEUED);
+        let thread_shared = shared.clone();
+        std::thread::Builder::new()
+            .name("ntjp-orders".into())
+            .spawn(move || run_writer(core, &thread_shared, &jobs))
+            .map_err(OpenError::Thread)?;
         Ok(Opened {
-            platforms: this,
+            platforms: Arc::new(Platforms {
+                shared,
+                writer,
+                stopping: watch::Sender::new(false),
+            }),
             replayed,
             warning,
         })
@@ -430,450 +799,655 @@ impl Platforms {
 
     /// The environment's router-facing state.
     pub fn platform(&self, env: EnvName) -> &Arc<Platform> {
-        // Every EnvName has a platform (filled in `open`).
-        &self.platforms[&env]
+        self.shared.platform(env)
     }
 
     /// All environments.
     pub fn all(&self) -> impl Iterator<Item = &Arc<Platform>> {
-        self.platforms.values()
+        self.shared.platforms.values()
     }
 
     /// Base URL replacing [`MOCKS_TOKEN`].
     pub fn mocks_base(&self) -> &str {
-        &self.mocks_base
+        &self.shared.mocks_base
     }
 
-    /// Applies one event: to the state, and (when `record`, i.e. not replaying) to the
-    /// journal before the state changes. Returns the new order record for orders.
-    fn apply_event(
-        &self,
-        event: &Event,
-        at: DateTime<Utc>,
-        record: bool,
-    ) -> Result<Option<OrderRecord>, ServiceError> {
-        let mut core = lock(&self.core);
-        let core = &mut *core;
-        match event {
-            Event::Order {
-                env,
-                source,
-                json,
-                publish,
-                form,
-            } => {
-                let text = json.replace(MOCKS_TOKEN, &self.mocks_base);
-                let order = orders::parse(&text).map_err(|e| ServiceError::Parse(e.to_string()))?;
-                let state = core
-                    .envs
-                    .get_mut(env)
-                    .ok_or_else(|| ServiceError::NotFound(format!("no environment {env}")))?;
-                let mut candidate = state.store.clone();
-                let report =
-                    orders::apply(&mut candidate, &order).map_err(|r| ServiceError::Rejected {
-                        messages: r.messages,
-                        json: Some(json.clone()),
-                    })?;
-                let snapshot = publish
-                    .as_ref()
-                    .map(|p| candidate.publish(&p.executor, &p.comment, at));
-                persist(core.journal.as_mut(), record, at, event)?;
-                state.store = candidate;
-                if let Some(prepared) = form {
-                    core.forms.record(prepared);
-                }
-                let platform = self.platform(*env);
-                let version = snapshot.as_ref().map(|s| s.version());
-                if let Some(s) = snapshot {
-                    platform.tak.store(Some(s));
-                }
-                let execution_day = order.execution_day();
-                // The operators test producers that orders connect; the start-up files are
-                // the testbed's own configuration.
-                let tested: &[crate::orders::format::RouteItem] = match source {
-                    OrderSource::File { .. } => &[],
-                    _ => &order.include.routes,
-                };
-                let connection_tests = tested
-                    .iter()
-                    .filter_map(|r| {
-                        Some(ConnectionTest {
-                            url: r.url.clone()?,
-                            logical_address: r.logical_address.clone().unwrap_or_default(),
-                            from: execution_day?,
-                            status: "pending".into(),
-                            detail: "waits for the execution day".into(),
-                            at: None,
-                        })
-                    })
-                    .collect();
-                let record = OrderRecord {
-                    id: state.orders.len() as u64 + 1,
-                    env: *env,
-                    source: source.clone(),
-                    accepted_at: at,
-                    execution_day,
-                    published_version: version,
-                    report: serde_json::to_value(&report).unwrap_or_default(),
-                    report_text: report.to_text(),
-                    json: json.clone(),
-                    connection_tests,
-                };
-                state.orders.push(record.clone());
-                Ok(Some(record))
-            }
-            Event::Publish { env, info } => {
-                let state = core
-                    .envs
-                    .get_mut(env)
-                    .ok_or_else(|| ServiceError::NotFound(format!("no environment {env}")))?;
-                let mut candidate = state.store.clone();
-                let snapshot = candidate.publish(&info.executor, &info.comment, at);
-                persist(core.journal.as_mut(), record, at, event)?;
-                state.store = candidate;
-                let version = snapshot.version();
-                for o in state
-                    .orders
-                    .iter_mut()
-                    .filter(|o| o.published_version.is_none())
-                {
-                    o.published_version = Some(version);
-                }
-                self.platform(*env).tak.store(Some(snapshot));
-                Ok(None)
-            }
-            Event::Rollback { env, version } => {
-                let state = core
-                    .envs
-                    .get_mut(env)
-                    .ok_or_else(|| ServiceError::NotFound(format!("no environment {env}")))?;
-                let mut candidate = state.store.clone();
-                let latest = candidate
-                    .rollback(*version)
-                    .map_err(|e| ServiceError::Conflict(e.to_string()))?;
-                persist(core.journal.as_mut(), record, at, event)?;
-                state.store = candidate;
-                for o in state
-                    .orders
-                    .iter_mut()
-                    .filter(|o| o.published_version == Some(*version))
-                {
-                    o.published_version = None;
-                }
-                self.platform(*env).tak.store(latest);
-                Ok(None)
-            }
-            Event::Clock { env, offset_days } => {
-                persist(core.journal.as_mut(), record, at, event)?;
-                self.platform(*env).clock.set_offset_days(*offset_days);
-                Ok(None)
-            }
-            Event::Settings { env, auto_publish } => {
-                persist(core.journal.as_mut(), record, at, event)?;
-                self.platform(*env)
-                    .auto_publish
-                    .store(*auto_publish, Ordering::Relaxed);
-                Ok(None)
-            }
-            Event::System { system } => {
-                let mut forms = core.forms.clone();
-                forms.register_system(system.clone())?;
-                persist(core.journal.as_mut(), record, at, event)?;
-                core.forms = forms;
-                Ok(None)
-            }
-            Event::PreStudy { prestudy } => {
-                let mut forms = core.forms.clone();
-                forms.register_prestudy(prestudy.clone())?;
-                persist(core.journal.as_mut(), record, at, event)?;
-                core.forms = forms;
-                Ok(None)
-            }
+    // === reads: published state, no lock, never waiting for a change ===
+
+    /// The environment's published view (versions, pending changes, orders).
+    pub fn view(&self, env: EnvName) -> Arc<EnvView> {
+        match self.shared.views.get(&env) {
+            Some(cell) => cell.load_full(),
+            None => Arc::new(EnvView::empty()),
         }
     }
 
-    fn record_event(&self, event: Event) -> Result<Option<OrderRecord>, ServiceError> {
-        self.apply_event(&event, Utc::now(), true)
+    /// Whether a change is being worked on and how many wait.
+    pub fn activity(&self) -> Activity {
+        let finished = self.shared.finished.load(Ordering::SeqCst);
+        let started = self.shared.started.load(Ordering::SeqCst);
+        let submitted = self.shared.submitted.load(Ordering::SeqCst);
+        Activity {
+            running: started > finished,
+            queued: submitted.saturating_sub(started),
+        }
     }
 
-    /// Submits a raw order. `publish`: None = the environment's setting.
-    pub fn submit(
-        &self,
-        env: EnvName,
-        json: &str,
-        source: OrderSource,
-        publish: Option<bool>,
-        form: Option<PreparedOrder>,
-    ) -> Result<OrderRecord, ServiceError> {
-        let publish = publish
-            .unwrap_or_else(|| self.platform(env).auto_publish())
-            .then(|| PublishInfo {
-                executor: "ntjp".into(),
-                comment: "Publicerad direkt efter beställningen".into(),
-            });
-        let event = Event::Order {
-            env,
-            source,
-            json: json.to_string(),
-            publish,
-            form,
-        };
-        self.record_event(event)?
-            .ok_or_else(|| ServiceError::Conflict("order was not recorded".into()))
-    }
-
-    /// The consumer form: checks its rules, builds the real-format order and submits it.
-    pub fn consumer_order(
-        &self,
-        form: &ConsumerForm,
-        publish: Option<bool>,
-    ) -> Result<OrderRecord, ServiceError> {
-        let prepared = {
-            let core = lock(&self.core);
-            let env = form.environment;
-            let store = &core.envs[&env].store;
-            core.forms
-                .consumer_order(form, &self.platform(env).name, store, Utc::now())?
-        };
-        let json = prepared.json.clone();
-        self.submit(
-            form.environment,
-            &json,
-            OrderSource::ConsumerForm,
-            publish,
-            Some(prepared),
-        )
-    }
-
-    /// The producer form: checks its rules, builds the real-format order and submits it.
-    pub fn producer_order(
-        &self,
-        form: &ProducerForm,
-        publish: Option<bool>,
-    ) -> Result<OrderRecord, ServiceError> {
-        let prepared = {
-            let core = lock(&self.core);
-            let env = form.environment;
-            let store = &core.envs[&env].store;
-            core.forms
-                .producer_order(form, &self.platform(env).name, store, Utc::now())?
-        };
-        let json = prepared.json.clone();
-        self.submit(
-            form.environment,
-            &json,
-            OrderSource::ProducerForm,
-            publish,
-            Some(prepared),
-        )
-    }
-
-    /// Registers a system (systeminformation).
-    pub fn register_system(&self, system: SystemInfo) -> Result<(), ServiceError> {
-        self.record_event(Event::System { system }).map(|_| ())
-    }
-
-    /// Registers a pre-study (förstudie) and the environments it is approved for.
-    pub fn register_prestudy(&self, prestudy: PreStudy) -> Result<(), ServiceError> {
-        self.record_event(Event::PreStudy { prestudy }).map(|_| ())
+    /// Connection tests of the environment's orders not run yet (waiting for their day, for
+    /// a publish, or running now).
+    pub fn pending_connection_tests(&self, env: EnvName) -> usize {
+        self.view(env).orders.iter().map(|o| o.pending_tests).sum()
     }
 
     /// Registered systems and pre-studies.
-    pub fn forms(&self) -> Forms {
-        lock(&self.core).forms.clone()
-    }
-
-    /// Publishes the environment's pending changes; refuses when there are none.
-    pub fn publish(&self, env: EnvName, info: PublishInfo) -> Result<Arc<Snapshot>, ServiceError> {
-        {
-            let core = lock(&self.core);
-            if !core.envs[&env].store.has_pending_changes() {
-                return Err(ServiceError::Conflict(
-                    "Det finns inga ändringar, genomförda av inloggad användare, att publicera"
-                        .into(),
-                ));
-            }
-        }
-        self.record_event(Event::Publish { env, info })?;
-        self.platform(env)
-            .tak
-            .load_full()
-            .ok_or_else(|| ServiceError::Conflict("nothing published".into()))
-    }
-
-    /// Rolls back the latest published version.
-    pub fn rollback(
-        &self,
-        env: EnvName,
-        version: u64,
-    ) -> Result<Option<Arc<Snapshot>>, ServiceError> {
-        self.record_event(Event::Rollback { env, version })?;
-        Ok(self.platform(env).tak.load_full())
-    }
-
-    /// Moves the environment's clock to `offset_days` from real time.
-    pub fn set_clock(&self, env: EnvName, offset_days: i64) -> Result<(), ServiceError> {
-        self.record_event(Event::Clock { env, offset_days })
-            .map(|_| ())
-    }
-
-    /// Switches automatic publishing.
-    pub fn set_auto_publish(&self, env: EnvName, auto_publish: bool) -> Result<(), ServiceError> {
-        self.record_event(Event::Settings { env, auto_publish })
-            .map(|_| ())
+    pub fn forms(&self) -> Arc<Forms> {
+        self.shared.forms.load_full()
     }
 
     /// Accepted orders of an environment.
-    pub fn orders(&self, env: EnvName) -> Vec<OrderRecord> {
-        lock(&self.core).envs[&env].orders.clone()
+    pub fn orders(&self, env: EnvName) -> Arc<[Arc<OrderRecord>]> {
+        self.view(env).orders.clone()
     }
 
     /// One order.
-    pub fn order(&self, env: EnvName, id: u64) -> Result<OrderRecord, ServiceError> {
-        lock(&self.core).envs[&env]
-            .orders
-            .iter()
-            .find(|o| o.id == id)
+    pub fn order(&self, env: EnvName, id: u64) -> Result<Arc<OrderRecord>, ServiceError> {
+        self.view(env)
+            .order(id)
             .cloned()
             .ok_or_else(|| ServiceError::NotFound(format!("no order {id} in {env}")))
     }
 
-    /// Runs `f` on the environment's store (pending changes, versions, tables).
-    pub fn with_store<R>(&self, env: EnvName, f: impl FnOnce(&Store) -> R) -> R {
-        f(&lock(&self.core).envs[&env].store)
+    // === changes: jobs for the writer ===
+
+    /// Stops taking changes: changes not yet journaled are abandoned (their callers are told
+    /// at once), one being journaled is finished. Reads keep working.
+    pub fn stop(&self) {
+        self.stopping.send_replace(true);
     }
 
-    /// Connection tests whose day has come and that have not run.
-    pub fn due_tests(&self) -> Vec<(DueTest, String)> {
-        let core = lock(&self.core);
-        let mut due = Vec::new();
-        for (env, state) in &core.envs {
-            let today = self.platform(*env).clock.today();
-            for o in &state.orders {
-                if o.published_version.is_none() {
+    /// Runs `change` on the writer and waits for its answer, or, once shutdown begins, for
+    /// it to be abandoned or journaled.
+    async fn change<T: Send + 'static>(
+        &self,
+        change: impl FnOnce(&mut Core, &Shared, &mut Gate) -> Result<T, ServiceError> + Send + 'static,
+    ) -> Result<T, ServiceError> {
+        let mut stopping = self.stopping.subscribe();
+        if *stopping.borrow_and_update() {
+            return Err(ServiceError::ShuttingDown);
+        }
+        let ticket = Arc::new(AtomicU8::new(QUEUED));
+        let (answer_tx, mut answer) = oneshot::channel();
+        let (journaled_tx, mut journaled) = oneshot::channel();
+        let job_ticket = ticket.clone();
+        let job: Job = Box::new(move |core, shared| {
+            let mut gate = Gate {
+                record: true,
+                ticket: Some(job_ticket),
+                journaled: Some(journaled_tx),
+            };
+            if gate.abandoned() {
+                return;
+            }
+            let _ = answer_tx.send(change(core, shared, &mut gate));
+        });
+        self.shared.submitted.fetch_add(1, Ordering::SeqCst);
+        if let Err(e) = self.writer.try_send(job) {
+            self.shared.submitted.fetch_sub(1, Ordering::SeqCst);
+            return Err(match e {
+                mpsc::TrySendError::Full(_) => ServiceError::Busy,
+                mpsc::TrySendError::Disconnected(_) => ServiceError::Stopped,
+            });
+        }
+        tokio::select! {
+            biased;
+            r = &mut answer => return r.unwrap_or(Err(ServiceError::Stopped)),
+            _ = stopping.wait_for(|s| *s) => {}
+        }
+        // Shutting down: abandon the change unless the writer has claimed it.
+        if ticket
+            .compare_exchange(QUEUED, ABANDONED, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            return Err(ServiceError::ShuttingDown);
+        }
+        tokio::select! {
+            biased;
+            r = &mut answer => return r.unwrap_or(Err(ServiceError::Stopped)),
+            Ok(()) = &mut journaled => {}
+        }
+        match tokio::time::timeout(FINISH_GRACE, answer).await {
+            Ok(r) => r.unwrap_or(Err(ServiceError::Stopped)),
+            Err(_) => Err(ServiceError::Journaled),
+        }
+    }
+
+    /// Submits a raw order. `publish`: None = the environment's setting.
+    pub async fn submit(
+        &self,
+        env: EnvName,
+        json: String,
+        source: OrderSource,
+        publish: Option<bool>,
+    ) -> Result<Arc<OrderRecord>, ServiceError> {
+        self.change(move |core, shared, gate| {
+            order(core, shared, gate, env, json, source, publish, None)
+        })
+        .await
+    }
+
+    /// The consumer form: checks its rules, builds the real-format order and submits it, in
+    /// one step (two forms for the same system cannot both pass the rules).
+    pub async fn consumer_order(
+        &self,
+        form: ConsumerForm,
+        publish: Option<bool>,
+    ) -> Result<Arc<OrderRecord>, ServiceError> {
+        self.change(move |core, shared, gate| {
+            let env = form.environment;
+            let prepared = core.forms.consumer_order(
+                &form,
+                &shared.platform(env).name,
+                &core.env(env)?.store,
+                Utc::now(),
+            )?;
+            let json = prepared.json.clone();
+            let source = OrderSource::ConsumerForm;
+            order(
+                core,
+                shared,
+                gate,
+                env,
+                json,
+                source,
+                publish,
+                Some(prepared),
+            )
+        })
+        .await
+    }
+
+    /// The producer form: checks its rules, builds the real-format order and submits it, in
+    /// one step.
+    pub async fn producer_order(
+        &self,
+        form: ProducerForm,
+        publish: Option<bool>,
+    ) -> Result<Arc<OrderRecord>, ServiceError> {
+        self.change(move |core, shared, gate| {
+            let env = form.environment;
+            let prepared = core.forms.producer_order(
+                &form,
+                &shared.platform(env).name,
+                &core.env(env)?.store,
+                Utc::now(),
+            )?;
+            let json = prepared.json.clone();
+            let source = OrderSource::ProducerForm;
+            order(
+                core,
+                shared,
+                gate,
+                env,
+                json,
+                source,
+                publish,
+                Some(prepared),
+            )
+        })
+        .await
+    }
+
+    /// Registers a system (systeminformation).
+    pub async fn register_system(&self, system: SystemInfo) -> Result<(), ServiceError> {
+        self.record(Event::System { system }).await.map(|_| ())
+    }
+
+    /// Registers a pre-study (förstudie) and the environments it is approved for.
+    pub async fn register_prestudy(&self, prestudy: PreStudy) -> Result<(), ServiceError> {
+        self.record(Event::PreStudy { prestudy }).await.map(|_| ())
+    }
+
+    /// Publishes the environment's pending changes; refuses when there are none.
+    pub async fn publish(
+        &self,
+        env: EnvName,
+        info: PublishInfo,
+    ) -> Result<Arc<Snapshot>, ServiceError> {
+        self.change(move |core, shared, gate| {
+            publish_checked(core, shared, &Event::Publish { env, info }, gate)
+        })
+        .await
+    }
+
+    /// Rolls back the latest published version.
+    pub async fn rollback(
+        &self,
+        env: EnvName,
+        version: u64,
+    ) -> Result<Option<Arc<Snapshot>>, ServiceError> {
+        match self.record(Event::Rollback { env, version }).await? {
+            Applied::RolledBack(s) => Ok(s),
+            _ => Ok(self.platform(env).tak.load_full()),
+        }
+    }
+
+    /// Moves the environment's clock; returns the new offset from real time, days.
+    pub async fn move_clock(&self, env: EnvName, to: ClockMove) -> Result<i64, ServiceError> {
+        self.change(move |core, shared, gate| {
+            let clock = &shared.platform(env).clock;
+            let offset_days = match to {
+                ClockMove::Today(day) => (day - Clock::real_today()).num_days(),
+                ClockMove::Advance(days) => clock.offset_days().saturating_add(days),
+                ClockMove::Reset => 0,
+            };
+            apply_event(
+                core,
+                shared,
+                &Event::Clock { env, offset_days },
+                Utc::now(),
+                gate,
+            )?;
+            Ok(offset_days)
+        })
+        .await
+    }
+
+    /// Switches automatic publishing.
+    pub async fn set_auto_publish(
+        &self,
+        env: EnvName,
+        auto_publish: bool,
+    ) -> Result<(), ServiceError> {
+        self.record(Event::Settings { env, auto_publish })
+            .await
+            .map(|_| ())
+    }
+
+    async fn record(&self, event: Event) -> Result<Applied, ServiceError> {
+        self.change(move |core, shared, gate| apply_event(core, shared, &event, Utc::now(), gate))
+            .await
+    }
+
+    // === connection tests ===
+
+    /// The connection tests whose day has come and that have not run, grouped by producer
+    /// URL: one ping per producer answers for every route to it. Reads the published views;
+    /// cost proportional to the number of orders plus the tests that are due.
+    pub fn due_tests(&self) -> Vec<connection_tests::DueProducer> {
+        let mut by_url: BTreeMap<Arc<str>, connection_tests::DueProducer> = BTreeMap::new();
+        for (env, cell) in &self.shared.views {
+            let today = self.shared.platform(*env).clock.today();
+            let view = cell.load();
+            for o in view.orders.iter() {
+                if o.published_version.is_none() || o.pending_tests_from.is_none_or(|d| d > today) {
                     continue;
                 }
                 for (i, t) in o.connection_tests.iter().enumerate() {
-                    if t.status == "pending" && t.from <= today {
-                        due.push((
-                            (*env, o.id, i),
-                            t.url.replace(MOCKS_TOKEN, &self.mocks_base),
-                        ));
+                    if t.status != TestStatus::Pending || t.from > today {
+                        continue;
+                    }
+                    by_url
+                        .entry(t.url.clone())
+                        .or_insert_with(|| connection_tests::DueProducer {
+                            url: t.url.replace(MOCKS_TOKEN, &self.shared.mocks_base),
+                            logical_address: t.logical_address.clone(),
+                            tests: Vec::new(),
+                        })
+                        .tests
+                        .push((*env, o.id, i));
+                }
+            }
+        }
+        by_url.into_values().collect()
+    }
+
+    /// Records connection test outcomes in one change (each affected order is updated once).
+    pub async fn record_tests(&self, results: Vec<TestResult>) -> Result<(), ServiceError> {
+        self.change(move |core, shared, _gate| {
+            let mut by_order: BTreeMap<(EnvName, u64), Vec<TestResult>> = BTreeMap::new();
+            for r in results {
+                by_order.entry((r.test.0, r.test.1)).or_default().push(r);
+            }
+            let mut touched = Vec::new();
+            for ((env, id), results) in by_order {
+                let Ok(state) = core.env_mut(env) else {
+                    continue;
+                };
+                let Some(slot) = usize::try_from(id)
+                    .ok()
+                    .and_then(|i| i.checked_sub(1))
+                    .and_then(|i| state.orders.get_mut(i))
+                else {
+                    continue;
+                };
+                let mut tests = slot.connection_tests.to_vec();
+                for r in results {
+                    if let Some(t) = tests.get_mut(r.test.2) {
+                        t.status = if r.ok {
+                            TestStatus::Ok
+                        } else {
+                            TestStatus::Failed
+                        };
+                        t.detail = r.detail;
+                        t.at = Some(r.at);
                     }
                 }
+                let mut record = OrderRecord::clone(slot);
+                (record.pending_tests_from, record.pending_tests) = pending_tests(&tests);
+                record.connection_tests = tests.into();
+                *slot = Arc::new(record);
+                touched.push(env);
             }
+            touched.dedup();
+            for env in touched {
+                core.publish_view(shared, env, Changed::Orders);
+            }
+            Ok(())
+        })
+        .await
+    }
+}
+
+/// How long each phase of an order took, for its log line.
+struct Phases {
+    last: std::time::Instant,
+    done: Vec<(&'static str, Duration)>,
+}
+
+impl Phases {
+    fn start() -> Self {
+        Phases {
+            last: std::time::Instant::now(),
+            done: Vec::new(),
         }
-        due
     }
 
-    /// Records a connection test's outcome.
-    pub fn record_test(&self, (env, id, i): DueTest, ok: bool, detail: String) {
-        let mut core = lock(&self.core);
-        if let Some(t) = core
-            .envs
-            .get_mut(&env)
-            .and_then(|s| s.orders.iter_mut().find(|o| o.id == id))
-            .and_then(|o| o.connection_tests.get_mut(i))
-        {
-            t.status = if ok { "ok" } else { "failed" }.into();
-            t.detail = detail;
-            t.at = Some(Utc::now());
+    fn mark(&mut self, phase: &'static str) {
+        let now = std::time::Instant::now();
+        self.done.push((phase, now - self.last));
+        self.last = now;
+    }
+}
+
+impl std::fmt::Display for Phases {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, (phase, took)) in self.done.iter().enumerate() {
+            let sep = if i == 0 { "" } else { " " };
+            write!(f, "{sep}{phase}={}ms", took.as_millis())?;
+        }
+        Ok(())
+    }
+}
+
+/// The earliest day of a test still pending, and how many are.
+fn pending_tests(tests: &[ConnectionTest]) -> (Option<Day>, usize) {
+    let pending = tests.iter().filter(|t| t.status == TestStatus::Pending);
+    (pending.clone().map(|t| t.from).min(), pending.count())
+}
+
+/// The writer thread: runs jobs one at a time until the service is dropped, or until a job
+/// panics after its journal write (the store may be half-changed: restarting replays the
+/// journal to a consistent state; until then changes are refused, reads still answer).
+fn run_writer(mut core: Core, shared: &Shared, jobs: &mpsc::Receiver<Job>) {
+    lower_priority();
+    while let Ok(job) = jobs.recv() {
+        shared.started.fetch_add(1, Ordering::SeqCst);
+        core.committing = false;
+        let outcome = std::panic::catch_unwind(AssertUnwindSafe(|| job(&mut core, shared)));
+        shared.finished.fetch_add(1, Ordering::SeqCst);
+        if outcome.is_err() && core.committing {
+            tracing::error!(
+                "a change failed after it was journaled; the order service refuses changes until the testbed is restarted"
+            );
+            return;
         }
     }
 }
 
-/// Runs due connection tests (once a second, and as soon as routes become valid) until
-/// shutdown: a TLS handshake with the platform certificate and a PingForConfiguration call,
-/// as the platform's operators do after configuring a producer in TAK.
-pub async fn connection_tests(
-    platforms: Arc<Platforms>,
-    client: crate::router::ProducerClient,
-    mut shutdown: tokio::sync::watch::Receiver<bool>,
-) {
-    loop {
-        let due = platforms.due_tests();
-        for (test, url) in due {
-            let (ok, detail) = ping(&client, &url, &platforms, test).await;
-            platforms.record_test(test, ok, detail);
-        }
-        tokio::select! {
-            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-            _ = shutdown.changed() => return,
-        }
+/// Order work yields the CPU to the routers: on a busy machine a large order takes longer
+/// rather than slowing routing down. (Linux: the nice value of this thread only.)
+pub(crate) fn lower_priority() {
+    #[cfg(target_os = "linux")]
+    if let Err(e) = rustix::process::setpriority_process(Some(rustix::thread::gettid()), 10) {
+        tracing::debug!(error = %e, "cannot lower the order service's CPU priority");
     }
 }
 
-async fn ping(
-    client: &crate::router::ProducerClient,
-    url: &str,
-    platforms: &Platforms,
-    (env, id, i): DueTest,
-) -> (bool, String) {
-    use crate::router::forward::ForwardError;
-    let Ok(uri) = url.parse::<http::Uri>() else {
-        return (false, format!("invalid URL {url}"));
+/// An order job: the event for `json`, applied.
+#[allow(clippy::too_many_arguments)]
+fn order(
+    core: &mut Core,
+    shared: &Shared,
+    gate: &mut Gate,
+    env: EnvName,
+    json: String,
+    source: OrderSource,
+    publish: Option<bool>,
+    form: Option<PreparedOrder>,
+) -> Result<Arc<OrderRecord>, ServiceError> {
+    let publish = publish
+        .unwrap_or_else(|| shared.platform(env).auto_publish())
+        .then(|| PublishInfo {
+            executor: "ntjp".into(),
+            comment: "Publicerad direkt efter beställningen".into(),
+        });
+    let event = Event::Order {
+        env,
+        source,
+        json,
+        publish,
+        form,
     };
-    let address = platforms
-        .order(env, id)
-        .ok()
-        .and_then(|o| o.connection_tests.get(i).map(|t| t.logical_address.clone()))
-        .unwrap_or_default();
-    let body = crate::contract::ping_request(&address);
-    let mut headers = http::HeaderMap::new();
-    headers.insert(
-        http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/xml;charset=UTF-8"),
-    );
-    let answer = client
-        .send(
-            &uri,
-            &headers,
-            body.into(),
-            std::time::Duration::from_secs(10),
-        )
-        .await;
-    match answer {
-        Ok(a) => {
-            use http_body_util::BodyExt;
-            let status = a.response.status();
-            let body = match a.response.into_body().collect().await {
-                Ok(b) => b.to_bytes(),
-                Err(e) => {
-                    return (
-                        true,
-                        format!(
-                            "TLS handshake OK; reading PingForConfiguration's answer failed: {e}"
-                        ),
-                    );
-                }
-            };
-            match crate::contract::parse_ping_response(&body) {
-                Some(version) if status.is_success() => (
-                    true,
-                    format!(
-                        "TLS handshake with the platform certificate OK; PingForConfiguration answered (version {version})"
-                    ),
-                ),
-                _ => (
-                    true,
-                    format!(
-                        "TLS handshake with the platform certificate OK; the producer does not offer PingForConfiguration (HTTP {status})"
-                    ),
-                ),
-            }
-        }
-        Err(ForwardError::Connect(e)) => (
-            false,
-            format!("cannot connect with the platform certificate: {e}"),
-        ),
-        Err(ForwardError::Timeout) => (false, "no answer within 10 s".into()),
-        Err(e @ ForwardError::Status { .. }) => (
-            true,
-            format!(
-                "TLS handshake with the platform certificate OK; the producer does not offer PingForConfiguration ({})",
-                e.to_string().lines().next().unwrap_or_default()
-            ),
-        ),
-        Err(e) => (false, e.to_string()),
+    match apply_event(core, shared, &event, Utc::now(), gate)? {
+        Applied::Order(record) => Ok(record),
+        _ => Err(ServiceError::Conflict("order was not recorded".into())),
     }
 }
+
+/// A publish as the API asks for it: refused when nothing is pending.
+fn publish_checked(
+    core: &mut Core,
+    shared: &Shared,
+    event: &Event,
+    gate: &mut Gate,
+) -> Result<Arc<Snapshot>, ServiceError> {
+    if let Event::Publish { env, .. } = event
+        && !core.env(*env)?.store.has_pending_changes()
+    {
+        return Err(ServiceError::Conflict(NOTHING_TO_PUBLISH.into()));
+    }
+    match apply_event(core, shared, event, Utc::now(), gate)? {
+        Applied::Published(s) => Ok(s),
+        _ => Err(ServiceError::Conflict("nothing published".into())),
+    }
+}
+
+/// Sets `published_version` on every order not yet published.
+fn mark_published(orders: &mut [Arc<OrderRecord>], version: u64) {
+    for o in orders.iter_mut().filter(|o| o.published_version.is_none()) {
+        let mut r = OrderRecord::clone(o);
+        r.published_version = Some(version);
+        *o = Arc::new(r);
+    }
+}
+
+/// Applies one event: checks it without changing anything, commits it (journal, unless
+/// replaying), then changes the state in place and publishes the views.
+fn apply_event(
+    core: &mut Core,
+    shared: &Shared,
+    event: &Event,
+    at: DateTime<Utc>,
+    gate: &mut Gate,
+) -> Result<Applied, ServiceError> {
+    match event {
+        Event::Order {
+            env,
+            source,
+            json,
+            publish,
+            form,
+        } => {
+            let env = *env;
+            let mut phases = Phases::start();
+            let text = json.replace(MOCKS_TOKEN, &shared.mocks_base);
+            let order = orders::parse(&text).map_err(|e| ServiceError::Parse(e.to_string()))?;
+            drop(text);
+            phases.mark("parse");
+            let plan = orders::validate::plan(&core.env(env)?.store, &order).map_err(|errors| {
+                ServiceError::Rejected {
+                    messages: errors.into_iter().collect(),
+                    json: Some(json.clone()),
+                }
+            })?;
+            phases.mark("validate");
+            core.commit(gate, at, event)?;
+            phases.mark("journal");
+            let state = core.env_mut(env)?;
+            let report = orders::execute::execute(&mut state.store, &order, plan);
+            phases.mark("execute");
+            let snapshot = publish
+                .as_ref()
+                .map(|p| state.store.publish(&p.executor, &p.comment, at));
+            phases.mark("publish");
+            let version = snapshot.as_ref().map(|s| s.version());
+            if let Some(v) = version {
+                mark_published(&mut state.orders, v);
+            }
+            let execution_day = order.execution_day();
+            // The operators test producers that orders connect; the start-up files are
+            // the testbed's own configuration.
+            let tested: &[crate::orders::format::RouteItem] = match source {
+                OrderSource::File { .. } => &[],
+                _ => &order.include.routes,
+            };
+            let waiting: Arc<str> = Arc::from("waits for the execution day");
+            let connection_tests: Vec<ConnectionTest> = tested
+                .iter()
+                .filter_map(|r| {
+                    Some(ConnectionTest {
+                        url: Arc::from(r.url.as_deref()?),
+                        logical_address: Arc::from(r.logical_address.as_deref().unwrap_or("")),
+                        from: execution_day?,
+                        status: TestStatus::Pending,
+                        detail: waiting.clone(),
+                        at: None,
+                    })
+                })
+                .collect();
+            let (pending_tests_from, pending_tests) = pending_tests(&connection_tests);
+            let record = Arc::new(OrderRecord {
+                id: state.orders.len() as u64 + 1,
+                env,
+                source: source.clone(),
+                accepted_at: at,
+                execution_day,
+                published_version: version,
+                report: Arc::new(report),
+                json: Arc::from(json.as_str()),
+                pending_tests_from,
+                pending_tests,
+                connection_tests: connection_tests.into(),
+            });
+            state.orders.push(record.clone());
+            if let Some(s) = snapshot {
+                shared.platform(env).tak.store(Some(s));
+            }
+            if let Some(prepared) = form {
+                Arc::make_mut(&mut core.forms).record(prepared);
+                core.publish_forms(shared);
+            }
+            let changed = if version.is_some() {
+                Changed::Published
+            } else {
+                Changed::Store
+            };
+            core.publish_view(shared, env, changed);
+            phases.mark("views");
+            if !core.replaying {
+                tracing::info!(
+                    %env,
+                    order = record.id,
+                    routes = order.include.routes.len(),
+                    authorisations = order.include.authorisations.len(),
+                    phases = %phases,
+                    "order accepted"
+                );
+            }
+            Ok(Applied::Order(record))
+        }
+        Event::Publish { env, info } => {
+            let env = *env;
+            core.env(env)?;
+            core.commit(gate, at, event)?;
+            let state = core.env_mut(env)?;
+            let snapshot = state.store.publish(&info.executor, &info.comment, at);
+            mark_published(&mut state.orders, snapshot.version());
+            shared.platform(env).tak.store(Some(snapshot.clone()));
+            core.publish_view(shared, env, Changed::Published);
+            Ok(Applied::Published(snapshot))
+        }
+        Event::Rollback { env, version } => {
+            let env = *env;
+            let latest = core.env(env)?.store.versions().last().map(|s| s.version());
+            if latest != Some(*version) {
+                let refused = RollbackError::NotLatest {
+                    requested: *version,
+                    latest,
+                };
+                return Err(ServiceError::Conflict(refused.to_string()));
+            }
+            core.commit(gate, at, event)?;
+            let state = core.env_mut(env)?;
+            // Checked above: the version is the latest, so this cannot be refused.
+            let now_latest = state
+                .store
+                .rollback(*version)
+                .map_err(|_| ServiceError::Conflict(ROLLBACK_NOT_LATEST.into()))?;
+            for o in state
+                .orders
+                .iter_mut()
+                .filter(|o| o.published_version == Some(*version))
+            {
+                let mut r = OrderRecord::clone(o);
+                r.published_version = None;
+                *o = Arc::new(r);
+            }
+            shared.platform(env).tak.store(now_latest.clone());
+            core.publish_view(shared, env, Changed::Store);
+            Ok(Applied::RolledBack(now_latest))
+        }
+        Event::Clock { env, offset_days } => {
+            core.commit(gate, at, event)?;
+            shared.platform(*env).clock.set_offset_days(*offset_days);
+            Ok(Applied::Done)
+        }
+        Event::Settings { env, auto_publish } => {
+            core.commit(gate, at, event)?;
+            shared
+                .platform(*env)
+                .auto_publish
+                .store(*auto_publish, Ordering::Relaxed);
+            Ok(Applied::Done)
+        }
+        Event::System { system } => {
+            let mut forms = Forms::clone(&core.forms);
+            forms.register_system(system.clone())?;
+            core.commit(gate, at, event)?;
+            core.forms = Arc::new(forms);
+            core.publish_forms(shared);
+            Ok(Applied::Done)
+        }
+        Event::PreStudy { prestudy } => {
+            let mut forms = Forms::clone(&core.forms);
+            forms.register_prestudy(prestudy.clone())?;
+            core.commit(gate, at, event)?;
+            core.forms = Arc::new(forms);
+            core.publish_forms(shared);
+            Ok(Applied::Done)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

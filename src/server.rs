@@ -21,7 +21,7 @@ use crate::{
     config::{Config, ConfigError, EnvConfig, EnvName},
     mocks::{self, Mocks, Recorder},
     pki::{self, StatePki},
-    platform::{OpenError, Platforms},
+    platform::{OpenError, Platforms, connection_tests},
     router::{self, ProducerClient, Router, TakCell, TimeoutTable},
     tls,
 };
@@ -64,6 +64,9 @@ pub enum StartError {
     /// The timeout configuration file is unusable.
     #[error(transparent)]
     Timeouts(#[from] router::forward::TimeoutConfigError),
+    /// A start-up task failed (a bug: it panicked).
+    #[error("start-up failed: {0}")]
+    Task(String),
     /// `endpoints.json` could not be written.
     #[error("cannot write {path}: {source}")]
     Endpoints {
@@ -191,10 +194,17 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     config.validate()?;
     let started = Instant::now();
     let pki_dir = config.state_dir.join("pki");
-    let pki = pki::ensure_state_pki(&pki_dir).map_err(|source| StartError::Pki {
-        dir: pki_dir.clone(),
-        source,
-    })?;
+    // Key generation and file IO: off the async workers.
+    let pki = {
+        let dir = pki_dir.clone();
+        tokio::task::spawn_blocking(move || pki::ensure_state_pki(&dir))
+            .await
+            .map_err(|e| StartError::Task(e.to_string()))?
+            .map_err(|source| StartError::Pki {
+                dir: pki_dir.clone(),
+                source,
+            })?
+    };
     let server_tls = tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
     let client_tls =
         tls::client_config(&pki.ca_cert, Some((&pki.platform.cert, &pki.platform.key)))?;
@@ -233,10 +243,19 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     ));
 
     // Every environment's TAK: replayed from the journal, or filled from the start-up orders.
+    // Replaying a journal or executing start-up orders is order work: off the async workers.
     let journal_path = config.state_dir.join("journal.jsonl");
-    let opened = Platforms::open(&config, &mocks_base, Some(&journal_path), &|env| {
-        order_files(env, config.environments.get(env))
-    })?;
+    let opened = {
+        let (config, mocks_base, journal_path) =
+            (config.clone(), mocks_base.clone(), journal_path.clone());
+        tokio::task::spawn_blocking(move || {
+            Platforms::open(&config, &mocks_base, Some(&journal_path), &|env| {
+                order_files(env, config.environments.get(env))
+            })
+        })
+        .await
+        .map_err(|e| StartError::Task(e.to_string()))??
+    };
     if let Some(w) = &opened.warning {
         tracing::warn!("{w}");
     }
@@ -286,9 +305,14 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
             },
         );
     }
-    backends.spawn(crate::platform::connection_tests(
+    // The connection tests' client reads at most a ping answer's worth of an error body.
+    let ping_config = crate::config::RouterConfig {
+        max_request_bytes: connection_tests::PING_MAX_BYTES,
+        ..config.router.clone()
+    };
+    backends.spawn(connection_tests::run(
         platforms.clone(),
-        ProducerClient::new(client_tls.clone(), &config.router),
+        ProducerClient::new(client_tls.clone(), &ping_config),
         backends_rx.clone(),
     ));
 
@@ -450,8 +474,10 @@ impl Testbed {
         s
     }
 
-    /// Stops accepting, lets in-flight requests finish, and waits for every listener.
+    /// Stops accepting, lets in-flight requests finish, and waits for every listener. A
+    /// change to TAK not yet journaled is abandoned; one being journaled is finished.
     pub async fn shutdown(mut self) {
+        self.platforms.stop();
         let _ = self.stop_routers.send(true);
         join_all(&mut self.routers).await;
         let _ = self.stop_backends.send(true);

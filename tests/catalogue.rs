@@ -41,7 +41,6 @@ async fn tak(admin: &str) -> (serde_json::Value, serde_json::Value) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "until the connection-test fix (issue 8 point 6) is merged: today every route of the order gets a connection test that copies the whole 50 MB order record under the order lock, so the test runs for minutes"]
 async fn a_100000_route_order_is_accepted_routed_and_replayed_to_the_same_tak() {
     let dir = tempfile::tempdir().unwrap();
     let config = common::test_config(dir.path());

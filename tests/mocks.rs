@@ -442,3 +442,51 @@ async fn every_mock_answers_ping_for_configuration() {
     }
     bed.stop().await;
 }
+
+#[tokio::test]
+async fn recordings_are_bounded_in_bytes_across_mocks_oldest_dropped_first() {
+    let budget = 1024 * 1024;
+    let bed = start_with(|c, _| c.mock_producers.max_recording_bytes = budget).await;
+    // Seven messages of about 300 KiB, alternating between two mocks: at most three fit.
+    let padding = format!("<!-- {} -->", "x".repeat(300 * 1024));
+    let mut sent = Vec::new();
+    for i in 0..7 {
+        let address = if i % 2 == 0 { "01" } else { "03" };
+        let body = request_for(address, "199001012384") + &padding;
+        let (a, _) = call(&bed, body).await;
+        assert_eq!(a.status, StatusCode::OK, "{}", a.body);
+        sent.push(address);
+    }
+    let list = get_json(&bed, "/api/mocks").await;
+    assert!(
+        list["recorded_bytes"].as_u64().unwrap() <= budget as u64,
+        "{}",
+        list["recorded_bytes"]
+    );
+    let count = |address: &str, key: &str| {
+        list["mocks"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["address"] == address)
+            .unwrap()[key]
+            .as_u64()
+            .unwrap()
+    };
+    let (kept_01, kept_03) = (count("01", "received"), count("03", "received"));
+    let (dropped_01, dropped_03) = (count("01", "dropped"), count("03", "dropped"));
+    assert_eq!(kept_01 + dropped_01, 4);
+    assert_eq!(kept_03 + dropped_03, 3);
+    assert!((1..=3).contains(&(kept_01 + kept_03)), "{list}");
+    // The kept ones are the newest: every dropped message arrived before every kept one.
+    let kept = get_json(&bed, "/api/mocks/messages").await;
+    let kept_seqs: Vec<u64> = kept["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["seq"].as_u64().unwrap())
+        .collect();
+    let newest: Vec<u64> = (8 - kept_seqs.len() as u64..=7).collect();
+    assert_eq!(kept_seqs, newest);
+    bed.stop().await;
+}

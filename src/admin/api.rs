@@ -18,8 +18,11 @@
 //! | `POST /tak/<env>/SokVagvalsInfo/v2` | SOAP: `hamtaAllaVirtualiseringar`, `hamtaAllaAnropsBehorigheter`, ... |
 //! | `POST /tak/<env>/GetLogicalAddresseesByServiceContract/v2` | SOAP |
 //!
-//! Mutations block on the journal's fsync, so they run on the blocking pool; the answer is
-//! sent only after the journal entry is durable.
+//! Changes are jobs for the order service's writer thread; a handler awaits the answer (sent
+//! only after the journal entry is durable), never a lock. Reads answer from the published
+//! views at once, also while a large order runs; answers that can be large (orders with
+//! their reports, TAK tables and exports, diffs) are built by `admin::heavy`, off the async
+//! workers and at a lower CPU priority than the routers.
 
 // Handlers return the finished error response as `Err`; the admin API is not a hot path, so
 // the size of `Response` in `Result` does not matter here.
@@ -34,12 +37,12 @@ use hyper::Response;
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::json_response;
+use super::{json_response, serialized};
 use crate::{
     clock::Clock,
     config::EnvName,
     orders::forms::{ConsumerForm, PreStudy, ProducerForm, SystemInfo},
-    platform::{OrderSource, Platforms, PublishInfo, ServiceError},
+    platform::{ClockMove, OrderSource, Platforms, PublishInfo, ServiceError},
     tak::{self, Snapshot},
 };
 
@@ -72,6 +75,10 @@ fn service_error(e: ServiceError) -> Resp {
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("the journal could not be written, nothing was changed: {e}"),
         ),
+        e @ (ServiceError::ShuttingDown | ServiceError::Journaled | ServiceError::Busy) => {
+            error(StatusCode::SERVICE_UNAVAILABLE, e.to_string())
+        }
+        e @ ServiceError::Stopped => error(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()),
     }
 }
 
@@ -99,18 +106,15 @@ fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes, what: &str) -> Result<
         .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid {what}: {e}")))
 }
 
-/// Runs a blocking service call (journal fsync) off the async workers.
-async fn blocking<T: Send + 'static>(
-    platforms: &Arc<Platforms>,
-    f: impl FnOnce(&Platforms) -> Result<T, ServiceError> + Send + 'static,
-) -> Result<T, Resp> {
-    let p = platforms.clone();
-    match tokio::task::spawn_blocking(move || f(&p)).await {
-        Ok(r) => r.map_err(service_error),
-        Err(e) => Err(error(
+/// Builds an answer off the async workers ([`super::heavy`]): serialising 100,000 rows must
+/// not hold up health checks, other requests or the routers.
+async fn off_worker(f: impl FnOnce() -> Resp + Send + 'static) -> Resp {
+    match super::heavy(f).await {
+        Ok(r) => r,
+        Err(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,
             format!("internal error: {e}"),
-        )),
+        ),
     }
 }
 
@@ -141,9 +145,9 @@ fn snapshot_of(platforms: &Platforms, env: EnvName, parts: &Parts) -> Result<Arc
                 )
             })?;
             platforms
-                .with_store(env, |s| {
-                    s.versions().iter().find(|x| x.version() == v).cloned()
-                })
+                .view(env)
+                .version(v)
+                .cloned()
                 .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no version {v} in {env}")))
         }
     }
@@ -218,23 +222,25 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
         (&Method::POST, ["tak", env, "SokVagvalsInfo", "v2"])
         | (&Method::POST, ["tak", env, "GetLogicalAddresseesByServiceContract", "v2"]) => {
             let env = env_of(env)?;
-            let soap = |status, body| text(status, "text/xml; charset=UTF-8", body);
-            let req = match tak::readapi::parse_request(&body) {
-                Ok(r) => r,
-                Err(e) => {
-                    return Ok(soap(
+            let snapshot = platforms.platform(env).tak.load_full();
+            // Parsing the request and answering from a large TAK: off the async workers.
+            Ok(off_worker(move || {
+                let soap = |status, body| text(status, "text/xml; charset=UTF-8", body);
+                let req = match tak::readapi::parse_request(&body) {
+                    Ok(r) => r,
+                    Err(e) => {
+                        return soap(StatusCode::INTERNAL_SERVER_ERROR, tak::readapi::fault(&e));
+                    }
+                };
+                let Some(snapshot) = snapshot else {
+                    return soap(
                         StatusCode::INTERNAL_SERVER_ERROR,
-                        tak::readapi::fault(&e),
-                    ));
-                }
-            };
-            let Some(snapshot) = platforms.platform(env).tak.load_full() else {
-                return Ok(soap(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    tak::readapi::fault("Nothing is published in this TAK"),
-                ));
-            };
-            Ok(soap(StatusCode::OK, tak::readapi::respond(&snapshot, &req)))
+                        tak::readapi::fault("Nothing is published in this TAK"),
+                    );
+                };
+                soap(StatusCode::OK, tak::readapi::respond(&snapshot, &req))
+            })
+            .await)
         }
         (&Method::GET, ["api", "systems"]) => Ok(json_response(
             StatusCode::OK,
@@ -242,7 +248,10 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
         )),
         (&Method::POST, ["api", "systems"]) => {
             let system: SystemInfo = parse_json(&body, "system information")?;
-            blocking(platforms, move |p| p.register_system(system)).await?;
+            platforms
+                .register_system(system)
+                .await
+                .map_err(service_error)?;
             Ok(json_response(
                 StatusCode::CREATED,
                 &json!({"registered": true}),
@@ -254,7 +263,10 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
         )),
         (&Method::POST, ["api", "prestudies"]) => {
             let prestudy: PreStudy = parse_json(&body, "pre-study")?;
-            blocking(platforms, move |p| p.register_prestudy(prestudy)).await?;
+            platforms
+                .register_prestudy(prestudy)
+                .await
+                .map_err(service_error)?;
             Ok(json_response(
                 StatusCode::CREATED,
                 &json!({"registered": true}),
@@ -282,41 +294,60 @@ async fn env_route(
     match (method, rest) {
         (&Method::POST, ["orders"]) => {
             let publish = publish_flag(parts)?;
-            let text_body = String::from_utf8(body.to_vec()).map_err(|e| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    format!("the order is not UTF-8: {e}"),
-                )
-            })?;
-            let record = blocking(platforms, move |p| {
-                p.submit(env, &text_body, OrderSource::Api, publish, None)
-            })
-            .await?;
+            // Checking 15 MiB of UTF-8 is work for the blocking pool too.
+            let text_body = super::heavy(move || String::from_utf8(Vec::from(body)))
+                .await
+                .map_err(|e| {
+                    error(
+                        StatusCode::INTERNAL_SERVER_ERROR,
+                        format!("internal error: {e}"),
+                    )
+                })?
+                .map_err(|e| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        format!("the order is not UTF-8: {e}"),
+                    )
+                })?;
+            let record = platforms
+                .submit(env, text_body, OrderSource::Api, publish)
+                .await
+                .map_err(service_error)?;
             if query(parts, "format") == Some("text") {
-                return Ok(text(
-                    StatusCode::CREATED,
-                    "text/plain; charset=utf-8",
-                    record.report_text,
-                ));
+                return Ok(off_worker(move || {
+                    text(
+                        StatusCode::CREATED,
+                        "text/plain; charset=utf-8",
+                        record.report_text(),
+                    )
+                })
+                .await);
             }
-            Ok(json_response(StatusCode::CREATED, &json!(record)))
+            Ok(off_worker(move || serialized(StatusCode::CREATED, &*record)).await)
         }
         (&Method::POST, ["orders", "consumer"]) => {
             let publish = publish_flag(parts)?;
             let mut form: ConsumerForm = parse_json(&body, "consumer form")?;
             form.environment = env;
-            let record = blocking(platforms, move |p| p.consumer_order(&form, publish)).await?;
-            Ok(json_response(StatusCode::CREATED, &json!(record)))
+            let record = platforms
+                .consumer_order(form, publish)
+                .await
+                .map_err(service_error)?;
+            Ok(off_worker(move || serialized(StatusCode::CREATED, &*record)).await)
         }
         (&Method::POST, ["orders", "producer"]) => {
             let publish = publish_flag(parts)?;
             let mut form: ProducerForm = parse_json(&body, "producer form")?;
             form.environment = env;
-            let record = blocking(platforms, move |p| p.producer_order(&form, publish)).await?;
-            Ok(json_response(StatusCode::CREATED, &json!(record)))
+            let record = platforms
+                .producer_order(form, publish)
+                .await
+                .map_err(service_error)?;
+            Ok(off_worker(move || serialized(StatusCode::CREATED, &*record)).await)
         }
         (&Method::GET, ["orders"]) => {
-            Ok(json_response(StatusCode::OK, &json!(platforms.orders(env))))
+            let orders = platforms.orders(env);
+            Ok(off_worker(move || serialized(StatusCode::OK, &*orders)).await)
         }
         (&Method::GET, ["orders", id]) => {
             let id: u64 = id.parse().map_err(|_| {
@@ -326,50 +357,49 @@ async fn env_route(
                 )
             })?;
             let record = platforms.order(env, id).map_err(service_error)?;
-            Ok(json_response(StatusCode::OK, &json!(record)))
+            Ok(off_worker(move || serialized(StatusCode::OK, &*record)).await)
         }
         (&Method::GET, ["tak"]) => {
             let s = snapshot_of(platforms, env, parts)?;
-            let mut v = tak::export::tables(&s);
-            if let Some(o) = v.as_object_mut() {
-                o.insert("version".into(), version_summary(&s));
-                o.insert("today".into(), json!(platforms.platform(env).clock.today()));
-            }
-            Ok(json_response(StatusCode::OK, &v))
+            let today = platforms.platform(env).clock.today();
+            Ok(off_worker(move || {
+                let mut v = tak::export::tables(&s);
+                if let Some(o) = v.as_object_mut() {
+                    o.insert("version".into(), version_summary(&s));
+                    o.insert("today".into(), json!(today));
+                }
+                json_response(StatusCode::OK, &v)
+            })
+            .await)
         }
-        (&Method::GET, ["tak", "pending"]) => Ok(json_response(
-            StatusCode::OK,
-            &json!(platforms.with_store(env, |s| s.pending())),
-        )),
+        (&Method::GET, ["tak", "pending"]) => {
+            let view = platforms.view(env);
+            Ok(off_worker(move || serialized(StatusCode::OK, &*view.pending)).await)
+        }
         (&Method::GET, ["tak", "export"]) => {
             let s = snapshot_of(platforms, env, parts)?;
-            Ok(json_response(StatusCode::OK, &tak::export::export(&s)))
+            Ok(off_worker(move || json_response(StatusCode::OK, &tak::export::export(&s))).await)
         }
         (&Method::GET, ["versions"]) => {
-            let list: Vec<Value> = platforms.with_store(env, |s| {
-                s.versions().iter().map(|v| version_summary(v)).collect()
-            });
+            let view = platforms.view(env);
+            let list: Vec<Value> = view.versions.iter().map(|v| version_summary(v)).collect();
             Ok(json_response(StatusCode::OK, &json!(list)))
         }
         (&Method::GET, ["versions", a, "diff", b]) => {
-            let find = |v: &str| -> Result<Arc<Snapshot>, Resp> {
-                let n: u64 = v.parse().map_err(|_| {
-                    error(
-                        StatusCode::BAD_REQUEST,
-                        format!("version {v:?} is not a number"),
-                    )
-                })?;
-                platforms
-                    .with_store(env, |s| {
-                        s.versions().iter().find(|x| x.version() == n).cloned()
+            let find =
+                |v: &str| -> Result<Arc<Snapshot>, Resp> {
+                    let n: u64 = v.parse().map_err(|_| {
+                        error(
+                            StatusCode::BAD_REQUEST,
+                            format!("version {v:?} is not a number"),
+                        )
+                    })?;
+                    platforms.view(env).version(n).cloned().ok_or_else(|| {
+                        error(StatusCode::NOT_FOUND, format!("no version {n} in {env}"))
                     })
-                    .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no version {n} in {env}")))
-            };
+                };
             let (old, new) = (find(a)?, find(b)?);
-            Ok(json_response(
-                StatusCode::OK,
-                &json!(tak::diff::diff(&old, &new)),
-            ))
+            Ok(off_worker(move || serialized(StatusCode::OK, &tak::diff::diff(&old, &new))).await)
         }
         (&Method::POST, ["publish"]) => {
             let req: PublishRequest = if body.is_empty() {
@@ -381,12 +411,15 @@ async fn env_route(
                 executor: req.executor.unwrap_or_else(|| "ntjp".into()),
                 comment: req.comment.unwrap_or_default(),
             };
-            let s = blocking(platforms, move |p| p.publish(env, info)).await?;
+            let s = platforms.publish(env, info).await.map_err(service_error)?;
             Ok(json_response(StatusCode::OK, &version_summary(&s)))
         }
         (&Method::POST, ["rollback"]) => {
             let req: RollbackRequest = parse_json(&body, "rollback request")?;
-            let s = blocking(platforms, move |p| p.rollback(env, req.version)).await?;
+            let s = platforms
+                .rollback(env, req.version)
+                .await
+                .map_err(service_error)?;
             Ok(json_response(
                 StatusCode::OK,
                 &json!({"rolled_back": req.version, "published": s.as_deref().map(version_summary)}),
@@ -398,11 +431,10 @@ async fn env_route(
         )),
         (&Method::POST, ["clock"]) => {
             let change: ClockChange = parse_json(&body, "clock change")?;
-            let clock = &platforms.platform(env).clock;
-            let offset = match (change.today, change.advance_days, change.reset) {
-                (Some(day), None, false) => (day - Clock::real_today()).num_days(),
-                (None, Some(days), false) => clock.offset_days() + days,
-                (None, None, true) => 0,
+            let to = match (change.today, change.advance_days, change.reset) {
+                (Some(day), None, false) => ClockMove::Today(day),
+                (None, Some(days), false) => ClockMove::Advance(days),
+                (None, None, true) => ClockMove::Reset,
                 _ => {
                     return Err(error(
                         StatusCode::BAD_REQUEST,
@@ -410,7 +442,7 @@ async fn env_route(
                     ));
                 }
             };
-            blocking(platforms, move |p| p.set_clock(env, offset)).await?;
+            platforms.move_clock(env, to).await.map_err(service_error)?;
             Ok(json_response(
                 StatusCode::OK,
                 &clock_json(&platforms.platform(env).clock),
@@ -422,7 +454,10 @@ async fn env_route(
         )),
         (&Method::POST, ["settings"]) => {
             let s: Settings = parse_json(&body, "settings")?;
-            blocking(platforms, move |p| p.set_auto_publish(env, s.auto_publish)).await?;
+            platforms
+                .set_auto_publish(env, s.auto_publish)
+                .await
+                .map_err(service_error)?;
             Ok(json_response(
                 StatusCode::OK,
                 &json!({"auto_publish": s.auto_publish}),

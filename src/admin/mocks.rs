@@ -16,14 +16,16 @@
 
 #![allow(clippy::result_large_err)]
 
+use std::sync::Arc;
+
 use bytes::Bytes;
 use http::{Method, StatusCode, request::Parts};
 use http_body_util::Full;
 use hyper::Response;
 use serde_json::{Value, json};
 
-use super::json_response;
-use crate::mocks::{Behaviour, Filter, Mocks, Verdict, standard_addresses};
+use super::{json_response, serialized};
+use crate::mocks::{Behaviour, Filter, Mocks, Recording, Verdict, standard_addresses};
 
 type Resp = Response<Full<Bytes>>;
 
@@ -94,17 +96,27 @@ fn messages(mocks: &Mocks, address: Option<&str>, parts: &Parts) -> Resp {
         Ok(f) => f,
         Err(e) => return error(StatusCode::BAD_REQUEST, e),
     };
-    let found = mocks.recorder.query(address, &filter);
-    let mut body = json!({
-        "count": found.len(),
-        "filter": filter,
-        "messages": found,
-    });
-    if let Some(a) = address {
-        body["address"] = json!(a);
-        body["dropped"] = json!(mocks.recorder.counts(a).dropped);
+    #[derive(serde::Serialize)]
+    struct Messages<'a> {
+        count: usize,
+        filter: &'a Filter,
+        messages: Vec<Arc<Recording>>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        address: Option<&'a str>,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        dropped: Option<u64>,
     }
-    json_response(StatusCode::OK, &body)
+    let messages = mocks.recorder.query_shared(address, &filter);
+    serialized(
+        StatusCode::OK,
+        &Messages {
+            count: messages.len(),
+            filter: &filter,
+            messages,
+            address,
+            dropped: address.map(|a| mocks.recorder.counts(a).dropped),
+        },
+    )
 }
 
 fn list(mocks: &Mocks) -> Resp {
@@ -138,7 +150,7 @@ fn list(mocks: &Mocks) -> Resp {
         .collect();
     json_response(
         StatusCode::OK,
-        &json!({"mocks": rows, "holding": mocks.holding(), "triggers": mocks.triggers().len(), "code_lists": mocks.code_lists()}),
+        &json!({"mocks": rows, "holding": mocks.holding(), "triggers": mocks.triggers().len(), "code_lists": mocks.code_lists(), "recorded_bytes": mocks.recorder.bytes()}),
     )
 }
 

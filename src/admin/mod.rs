@@ -5,7 +5,11 @@
 //! - `GET /health/ready` (and `GET /health`): 200 when every environment has a published TAK
 //!   snapshot and every listener is bound, else 503; the body says which part is down, in the
 //!   Spring Boot Actuator shape Java teams' monitors already parse.
-//! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime).
+//! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime,
+//!   connection tests not run yet), and whether the order service is working on a change
+//!   (`OrderService.running`, `.queued`).
+//!
+//! None of these waits for a running order: they read published state only.
 //!
 //! - `/api/...` and `/tak/<env>/...`: see [`api`].
 
@@ -90,7 +94,15 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
             }
         };
         if parts.uri.path().starts_with("/api/mocks") {
-            return mocks::handle(&state.mocks, &parts, &body);
+            // Recordings can add up to hundreds of MiB to serialise.
+            let mocks = state.mocks.clone();
+            return match heavy(move || mocks::handle(&mocks, &parts, &body)).await {
+                Ok(r) => r,
+                Err(e) => json_response(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    &json!({"error": format!("internal error: {e}")}),
+                ),
+            };
         }
         return api::handle(&state.platforms, &parts, body).await;
     }
@@ -151,6 +163,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
                                 "TakVersion": s.version().to_string(),
                                 "Today": e.clock.today().to_string(),
                                 "AutoPublish": e.auto_publish(),
+                                "ConnectionTestsPending": state.platforms.pending_connection_tests(e.env),
                             })
                         }
                         None => json!({"Platform": e.name, "TakCacheInitialized": "false", "TakCacheResetInfo": "Not initialized"}),
@@ -166,6 +179,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
                     "ServiceStatus": if state.ready() { "Started" } else { "Starting" },
                     "Uptime": format!("{} days, {} hours, {} minutes, {} seconds", up / 86400, up / 3600 % 24, up / 60 % 60, up % 60),
                     "Environments": envs,
+                    "OrderService": state.platforms.activity(),
                 }),
             )
         }
@@ -176,8 +190,41 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
     }
 }
 
+/// Admin work that may be large (serialising 100,000 rows or hundreds of MiB of recordings,
+/// checking a 500 MiB order is UTF-8) runs on a thread of its own at the order service's
+/// lower CPU priority, so that it neither holds up an async worker nor takes CPU from the
+/// routers; at most [`HEAVY_AT_ONCE`] at a time, which also bounds the memory of answers
+/// being built.
+pub(crate) async fn heavy<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, String> {
+    static PERMITS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(HEAVY_AT_ONCE);
+    let _permit = PERMITS.acquire().await.map_err(|e| e.to_string())?;
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    std::thread::Builder::new()
+        .name("ntjp-admin".into())
+        .spawn(move || {
+            crate::platform::lower_priority();
+            let _ = tx.send(work());
+        })
+        .map_err(|e| format!("cannot start a thread: {e}"))?;
+    rx.await.map_err(|_| "the work failed".to_string())
+}
+
+/// How many [`heavy`] jobs run at once.
+pub(crate) const HEAVY_AT_ONCE: usize = 4;
+
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
-    let text = serde_json::to_string_pretty(body).unwrap_or_else(|_| "{}".into());
+    serialized(status, body)
+}
+
+/// A JSON answer written straight from `body` (no intermediate `Value` tree: an order list
+/// with its reports can be large).
+pub(crate) fn serialized<T: serde::Serialize + ?Sized>(
+    status: StatusCode,
+    body: &T,
+) -> Response<Full<Bytes>> {
+    let text = serde_json::to_vec_pretty(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut resp = Response::new(Full::new(Bytes::from(text)));
     *resp.status_mut() = status;
     resp.headers_mut()

@@ -213,6 +213,10 @@ pub fn default_triggers() -> Vec<Trigger> {
 
 /// Default for [`MockConfig::max_recordings_per_address`].
 pub const DEFAULT_MAX_RECORDINGS: usize = 10_000;
+/// Default for [`MockConfig::max_recording_bytes`]: 256 MiB.
+pub const DEFAULT_MAX_RECORDING_BYTES: usize = 256 * 1024 * 1024;
+/// The smallest [`MockConfig::max_recording_bytes`] accepted.
+pub const MIN_MAX_RECORDING_BYTES: usize = 64 * 1024;
 
 /// The mock producers' settings (TOML `[mock_producers]`).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -228,6 +232,10 @@ pub struct MockConfig {
     pub triggers: Vec<Trigger>,
     /// Recordings kept per logical address; older ones are dropped (and counted) past this.
     pub max_recordings_per_address: usize,
+    /// Bytes the recordings of all mocks may hold together (bodies, headers, texts; about
+    /// their size in memory), default 256 MiB; past this the oldest are dropped (and counted
+    /// per address). A single message larger than this is kept with its body cut to fit.
+    pub max_recording_bytes: usize,
     /// Longest a `no-answer` mock holds a request before it gives up and closes, ms.
     pub no_answer_max_ms: u64,
 }
@@ -239,6 +247,7 @@ impl Default for MockConfig {
             behaviours: BTreeMap::new(),
             triggers: default_triggers(),
             max_recordings_per_address: DEFAULT_MAX_RECORDINGS,
+            max_recording_bytes: DEFAULT_MAX_RECORDING_BYTES,
             no_answer_max_ms: 600_000,
         }
     }
@@ -265,6 +274,12 @@ impl MockConfig {
         }
         if self.max_recordings_per_address == 0 {
             return Err("mock_producers.max_recordings_per_address must be greater than 0".into());
+        }
+        if self.max_recording_bytes < MIN_MAX_RECORDING_BYTES {
+            return Err(format!(
+                "mock_producers.max_recording_bytes {} is less than the smallest allowed, {MIN_MAX_RECORDING_BYTES} (64 KiB)",
+                self.max_recording_bytes
+            ));
         }
         Ok(())
     }

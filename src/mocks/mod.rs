@@ -34,7 +34,9 @@ use hyper::body::Incoming;
 use tokio::{net::TcpListener, sync::watch};
 use tokio_rustls::TlsAcceptor;
 
-pub use behaviour::{AnswerKind, Behaviour, DEFAULT_MAX_RECORDINGS, MockConfig, Trigger};
+pub use behaviour::{
+    AnswerKind, Behaviour, DEFAULT_MAX_RECORDING_BYTES, DEFAULT_MAX_RECORDINGS, MockConfig, Trigger,
+};
 pub use recorder::{Filter, Recorder, Recording, Verdict};
 
 use crate::{
@@ -107,7 +109,10 @@ impl Mocks {
             behaviours.insert(address.to_ascii_uppercase(), b.clone());
         }
         Mocks {
-            recorder: Recorder::new(config.max_recordings_per_address),
+            recorder: Recorder::with_limits(
+                config.max_recordings_per_address,
+                config.max_recording_bytes,
+            ),
             behaviours,
             platforms: platforms
                 .into_iter()
@@ -371,6 +376,7 @@ async fn handle(
             })
             .collect(),
         body: String::from_utf8_lossy(&body).into_owned(),
+        body_truncated_from: None,
     });
     if behaviour.delay_ms > 0 {
         tokio::select! {

@@ -757,6 +757,7 @@ mod tests {
             peer: "127.0.0.1:1".parse().unwrap(),
             headers: Vec::new(),
             body: String::new(),
+            body_truncated_from: None,
         }
     }
 

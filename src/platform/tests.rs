@@ -1,0 +1,345 @@
+//! The writer's guarantees, driven through its job interface: a change abandoned before its
+//! journal write changes nothing; one journaled when shutdown begins is finished or reported
+//! as journaled; a panic before the journal write is survived, one after it stops changes.
+
+use std::sync::mpsc as std_mpsc;
+
+use super::*;
+
+/// A start-up order for `platform`: one logical address.
+fn startup_order(platform: &str) -> String {
+    format!(
+        r#"{{"plattform": "{platform}", "formatVersion": "1.0", "version": "1",
+            "bestallningsTidpunkt": "2025-01-01T00:00:00+0000", "genomforandeTidpunkt": "2025-01-01T00:00:00+0000",
+            "utforare": "test", "kommentar": "start",
+            "inkludera": {{"logiskadresser": [{{"hsaId": "START", "beskrivning": "Start"}}]}}, "exkludera": {{}}}}"#
+    )
+}
+
+fn open(journal: Option<&Path>) -> Opened {
+    let config = Config::default();
+    Platforms::open(&config, "https://mocks.invalid/mocks", journal, &|env| {
+        let platform = &config.environments.get(env).platform;
+        Ok(vec![("start.json".into(), startup_order(platform))])
+    })
+    .unwrap()
+}
+
+fn clock_event(offset_days: i64) -> Event {
+    Event::Clock {
+        env: EnvName::Sit,
+        offset_days,
+    }
+}
+
+async fn wait_idle(p: &Platforms) {
+    while p.activity().running || p.activity().queued > 0 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test]
+async fn reads_and_changes_work_and_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let opened = open(Some(&journal));
+    assert_eq!(opened.replayed, 0);
+    let p = opened.platforms;
+    assert_eq!(p.view(EnvName::Sit).versions.len(), 1);
+    assert_eq!(p.orders(EnvName::Sit).len(), 1);
+    assert_eq!(
+        p.move_clock(EnvName::Sit, ClockMove::Advance(2))
+            .await
+            .unwrap(),
+        2
+    );
+    assert_eq!(
+        p.move_clock(EnvName::Sit, ClockMove::Advance(3))
+            .await
+            .unwrap(),
+        5
+    );
+    drop(p);
+
+    let again = open(Some(&journal));
+    assert_eq!(
+        again.replayed,
+        3 * 2 + 2,
+        "three orders and publishes, two clock moves"
+    );
+    let p = again.platforms;
+    assert_eq!(p.platform(EnvName::Sit).clock.offset_days(), 5);
+    assert_eq!(p.order(EnvName::Qa, 1).unwrap().published_version, Some(1));
+    assert!(p.order(EnvName::Qa, 2).is_err());
+}
+
+#[tokio::test]
+async fn a_change_not_yet_journaled_when_shutdown_begins_is_abandoned() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let p = open(Some(&journal)).platforms;
+    let (go_tx, go_rx) = std_mpsc::channel::<()>();
+    let (done_tx, done_rx) = std_mpsc::channel();
+    let waiting = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            p.change(move |core, shared, gate| {
+                // Long order work, then the journal write.
+                let _ = go_rx.recv();
+                let r = apply_event(core, shared, &clock_event(7), Utc::now(), gate);
+                let _ = done_tx.send(r.is_ok());
+                r.map(|_| ())
+            })
+            .await
+        })
+    };
+    while !p.activity().running {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    p.stop();
+    assert!(matches!(
+        waiting.await.unwrap(),
+        Err(ServiceError::ShuttingDown)
+    ));
+    go_tx.send(()).unwrap();
+    assert!(!done_rx.recv().unwrap(), "the abandoned change went ahead");
+    assert_eq!(p.platform(EnvName::Sit).clock.offset_days(), 0);
+    // Further changes are refused at once; reads still answer.
+    assert!(matches!(
+        p.set_auto_publish(EnvName::Sit, false).await,
+        Err(ServiceError::ShuttingDown)
+    ));
+    assert_eq!(p.orders(EnvName::Sit).len(), 1);
+    wait_idle(&p).await;
+    drop(p);
+    let again = open(Some(&journal));
+    assert_eq!(again.replayed, 6, "nothing but the start-up entries");
+}
+
+#[tokio::test]
+async fn a_change_journaled_when_shutdown_begins_is_finished_or_reported_journaled() {
+    for finish in [true, false] {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = dir.path().join("journal.jsonl");
+        let p = open(Some(&journal)).platforms;
+        let (claimed_tx, claimed_rx) = oneshot::channel();
+        let (go_tx, go_rx) = std_mpsc::channel::<()>();
+        let waiting = {
+            let p = p.clone();
+            tokio::spawn(async move {
+                p.change(move |core, shared, gate| {
+                    let event = clock_event(3);
+                    core.commit(gate, Utc::now(), &event)?;
+                    let _ = claimed_tx.send(());
+                    // Executing the order in place.
+                    let _ = go_rx.recv();
+                    shared.platform(EnvName::Sit).clock.set_offset_days(3);
+                    Ok(())
+                })
+                .await
+            })
+        };
+        claimed_rx.await.unwrap();
+        p.stop();
+        if finish {
+            go_tx.send(()).unwrap();
+            waiting.await.unwrap().unwrap();
+            assert_eq!(p.platform(EnvName::Sit).clock.offset_days(), 3);
+        } else {
+            assert!(matches!(
+                waiting.await.unwrap(),
+                Err(ServiceError::Journaled)
+            ));
+            go_tx.send(()).unwrap();
+        }
+        wait_idle(&p).await;
+        drop(p);
+        let again = open(Some(&journal));
+        assert_eq!(again.replayed, 7);
+        assert_eq!(
+            again.platforms.platform(EnvName::Sit).clock.offset_days(),
+            3
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_panic_before_the_journal_is_survived_and_one_after_it_stops_changes() {
+    let p = open(None).platforms;
+    let before = p
+        .change(|_core, _shared, _gate| -> Result<(), ServiceError> { panic!("planning failed") })
+        .await;
+    assert!(matches!(before, Err(ServiceError::Stopped)));
+    assert_eq!(
+        p.move_clock(EnvName::Qa, ClockMove::Advance(1))
+            .await
+            .unwrap(),
+        1
+    );
+
+    let after = p
+        .change(|core, _shared, gate| -> Result<(), ServiceError> {
+            core.commit(gate, Utc::now(), &clock_event(1))?;
+            panic!("executing failed")
+        })
+        .await;
+    assert!(matches!(after, Err(ServiceError::Stopped)));
+    assert!(matches!(
+        p.move_clock(EnvName::Qa, ClockMove::Advance(1)).await,
+        Err(ServiceError::Stopped)
+    ));
+    // Reads still answer from the last published state.
+    assert_eq!(p.platform(EnvName::Qa).clock.offset_days(), 1);
+    assert_eq!(p.view(EnvName::Qa).versions.len(), 1);
+}
+
+#[tokio::test]
+async fn due_connection_tests_are_grouped_by_producer_and_recorded_in_one_change() {
+    let p = open(None).platforms;
+    let today = p.platform(EnvName::Sit).clock.today().format("%Y-%m-%d");
+    let routes: Vec<String> = (0..30)
+        .map(|i| {
+            format!(
+                r#"{{"adress": "{{{{mocks}}}}/P{}/x", "logiskAdress": "A{i}", "tjanstekontrakt": "urn:x:y:1", "rivtaprofil": "RIVTABP21", "tjanstekomponent": "PROD{}"}}"#,
+                i % 3,
+                i % 3
+            )
+        })
+        .collect();
+    let order = format!(
+        r#"{{"plattform": "{}", "formatVersion": "1.0", "version": "1",
+            "bestallningsTidpunkt": "{today}T00:00:00+0000", "genomforandeTidpunkt": "{today}T00:00:00+0000",
+            "utforare": "test", "kommentar": "",
+            "inkludera": {{
+              "tjanstekomponenter": [{{"hsaId": "PROD0", "beskrivning": "p"}}, {{"hsaId": "PROD1", "beskrivning": "p"}}, {{"hsaId": "PROD2", "beskrivning": "p"}}],
+              "tjanstekontrakt": [{{"namnrymd": "urn:x:y:1", "beskrivning": "x", "majorVersion": 1}}],
+              "logiskadresser": [{}],
+              "vagval": [{}]}},
+            "exkludera": {{}}}}"#,
+        p.platform(EnvName::Sit).name,
+        (0..30)
+            .map(|i| format!(r#"{{"hsaId": "A{i}", "beskrivning": "a"}}"#))
+            .collect::<Vec<_>>()
+            .join(","),
+        routes.join(",")
+    );
+    let record = p
+        .submit(EnvName::Sit, order, OrderSource::Api, Some(true))
+        .await
+        .unwrap();
+    let due = p.due_tests();
+    assert_eq!(due.len(), 3, "one ping per producer URL");
+    assert!(due.iter().all(|d| d.tests.len() == 10));
+    assert!(due[0].url.starts_with("https://mocks.invalid/mocks/P"));
+
+    let at = Utc::now();
+    let detail: Arc<str> = Arc::from("checked");
+    let results = due
+        .iter()
+        .flat_map(|d| d.tests.iter())
+        .map(|&test| TestResult {
+            test,
+            ok: true,
+            detail: detail.clone(),
+            at,
+        })
+        .collect();
+    p.record_tests(results).await.unwrap();
+    assert!(p.due_tests().is_empty());
+    let after = p.order(EnvName::Sit, record.id).unwrap();
+    assert!(
+        after
+            .connection_tests
+            .iter()
+            .all(|t| t.status == TestStatus::Ok && &*t.detail == "checked")
+    );
+    // The record handed out before is a snapshot: it did not change.
+    assert!(
+        record
+            .connection_tests
+            .iter()
+            .all(|t| t.status == TestStatus::Pending)
+    );
+}
+
+#[tokio::test]
+async fn the_pending_view_follows_orders_publishes_and_rollbacks() {
+    let p = open(None).platforms;
+    let platform = p.platform(EnvName::Qa).name.clone();
+    let order = startup_order(&platform).replace("START", "PENDING-1");
+    p.submit(EnvName::Qa, order, OrderSource::Api, Some(false))
+        .await
+        .unwrap();
+    let view = p.view(EnvName::Qa);
+    assert_eq!(view.pending.logical_addresses.len(), 1);
+    assert_eq!(view.pending.base_version, Some(1));
+
+    let published = p
+        .publish(
+            EnvName::Qa,
+            PublishInfo {
+                executor: "test".into(),
+                comment: String::new(),
+            },
+        )
+        .await
+        .unwrap();
+    let view = p.view(EnvName::Qa);
+    assert!(view.pending.is_empty());
+    assert_eq!(view.pending.base_version, Some(published.version()));
+    assert_eq!(view.versions.len(), 2);
+    assert_eq!(view.order(2).unwrap().published_version, Some(2));
+
+    p.rollback(EnvName::Qa, 2).await.unwrap();
+    let view = p.view(EnvName::Qa);
+    assert_eq!(view.pending.logical_addresses.len(), 1);
+    assert_eq!(view.versions.len(), 1);
+    assert_eq!(view.order(2).unwrap().published_version, None);
+    assert!(matches!(
+        p.rollback(EnvName::Qa, 2).await,
+        Err(ServiceError::Conflict(_))
+    ));
+}
+
+#[tokio::test]
+async fn changes_past_the_queue_bound_are_refused_at_once() {
+    let p = open(None).platforms;
+    let (go_tx, go_rx) = std_mpsc::channel::<()>();
+    let blocker = {
+        let p = p.clone();
+        tokio::spawn(async move {
+            p.change(move |_core, _shared, _gate| {
+                let _ = go_rx.recv();
+                Ok(())
+            })
+            .await
+        })
+    };
+    while !p.activity().running {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let queued: Vec<_> = (0..MAX_QUEUED)
+        .map(|i| {
+            let p = p.clone();
+            tokio::spawn(async move {
+                p.move_clock(EnvName::Prod, ClockMove::Advance(i as i64))
+                    .await
+            })
+        })
+        .collect();
+    while p.activity().queued < MAX_QUEUED as u64 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(matches!(
+        p.set_auto_publish(EnvName::Prod, false).await,
+        Err(ServiceError::Busy)
+    ));
+    go_tx.send(()).unwrap();
+    blocker.await.unwrap().unwrap();
+    for q in queued {
+        q.await.unwrap().unwrap();
+    }
+    let total: i64 = (0..MAX_QUEUED as i64).sum();
+    assert_eq!(p.platform(EnvName::Prod).clock.offset_days(), total);
+    assert!(p.platform(EnvName::Prod).auto_publish());
+}
