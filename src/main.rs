@@ -1,6 +1,6 @@
 //! `ntjp`: the command line of ntjp-testbed.
 
-use std::path::PathBuf;
+use std::{io::IsTerminal, path::PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,6 +9,7 @@ use ntjp_testbed::{
     config::{Config, EnvName},
     pki, server,
 };
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 
 /// A local copy of Sweden's national service platform (NTjP): the VP router, TAK filled from
 /// Beställningsstödet orders, mock producers for ProcessCervixScreeningInformation, and a test
@@ -143,16 +144,35 @@ enum ConfigCommand {
     Show(CommonArgs),
 }
 
-fn init_logging(format: LogFormat) {
+/// How many formatted log lines may wait for the log thread (about 5 MB at 300 bytes a line).
+/// When stderr cannot keep up and the queue is full, new lines are dropped, not waited for:
+/// a slow terminal or log pipe must never stall routing. The number dropped is printed when
+/// `serve` stops.
+const LOG_QUEUE_LINES: usize = 16 * 1024;
+
+/// Logs go to stderr through a bounded queue and a thread of their own (the request path only
+/// formats the line; the write happens elsewhere, batched); colours only on a terminal. Events
+/// of disabled levels are never formatted (tracing checks the level before building fields).
+fn init_logging(format: LogFormat) -> (WorkerGuard, ErrorCounter) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The log thread drains everything queued, then flushes: one write per batch, not per line.
+    let stderr = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
+    let (writer, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(true)
+        .thread_name("ntjp-log")
+        .finish(stderr);
+    let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
     }
+    (guard, dropped)
 }
 
 #[tokio::main]
@@ -214,7 +234,7 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    init_logging(args.log_format);
+    let (log_guard, log_dropped) = init_logging(args.log_format);
     let mut config = args.common.load()?;
     if args.ephemeral_ports {
         config.use_ephemeral_ports();
@@ -224,6 +244,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     shutdown_signal().await;
     tracing::info!("shutting down: finishing in-flight requests");
     testbed.shutdown().await;
+    drop(log_guard);
+    let dropped = log_dropped.dropped_lines();
+    if dropped > 0 {
+        eprintln!("{dropped} log lines were dropped: stderr did not keep up");
+    }
     Ok(())
 }
 
