@@ -16,7 +16,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -113,14 +113,27 @@ impl ProducerClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<ProducerAnswer, ForwardError> {
+        self.send_with(uri, || headers.clone(), body, timeout).await
+    }
+
+    /// [`send`](Self::send) with the headers built by `headers`, once per attempt: a retry is
+    /// rare, so building the map again then is cheaper than cloning it for every request in
+    /// case one is needed.
+    pub async fn send_with(
+        &self,
+        uri: &Uri,
+        headers: impl Fn() -> HeaderMap,
+        body: Bytes,
+        timeout: Duration,
+    ) -> Result<ProducerAnswer, ForwardError> {
         let started = tokio::time::Instant::now();
         let deadline = started + timeout;
         let mut attempt = 0;
         let response = loop {
-            let mut req = Request::post(uri.clone())
-                .body(Full::new(body.clone()))
-                .map_err(|e| ForwardError::Io(e.to_string()))?;
-            *req.headers_mut() = headers.clone();
+            let mut req = Request::new(Full::new(body.clone()));
+            *req.method_mut() = Method::POST;
+            *req.uri_mut() = uri.clone();
+            *req.headers_mut() = headers();
             match tokio::time::timeout_at(deadline, self.client.request(req)).await {
                 Err(_) => return Err(ForwardError::Timeout),
                 Ok(Ok(r)) => break r,
@@ -167,7 +180,7 @@ impl ProducerClient {
                 Ok(Err(e)) => return Err(ForwardError::Io(e.to_string())),
                 Ok(Ok(c)) => c.to_bytes(),
             };
-            if memchr_str(&bytes, SOAP11_NS) {
+            if memchr::memmem::find(&bytes, SOAP11_NS.as_bytes()).is_some() {
                 let body = Full::new(bytes).map_err(|e| -> BoxError { match e {} });
                 return Ok(ProducerAnswer {
                     response: Response::from_parts(parts, body.boxed()),
@@ -187,12 +200,6 @@ fn status_line(status: StatusCode) -> String {
         Some(reason) => format!("{} {}", status.as_u16(), reason),
         None => status.as_u16().to_string(),
     }
-}
-
-fn memchr_str(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
 }
 
 /// An error and its sources on one line: "client error (Connect): tcp connect error: ...".

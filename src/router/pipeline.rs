@@ -14,12 +14,12 @@
 //! Every failure is a [`VpFault`] rendered by [`crate::soap::fault`]; this module never writes
 //! fault text itself.
 
-use std::{net::IpAddr, time::Instant};
+use std::{borrow::Cow, time::Instant};
 
 use bytes::{Bytes, BytesMut};
 use http::{
     HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri,
-    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT},
+    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
 };
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -54,6 +54,22 @@ const REMOTE_ADDRESS: &str = "CamelNettyRemoteAddress";
 const SOAP_CONTENT_TYPE_OUT: &str = "text/xml;charset=UTF-8";
 const SOAP_CONTENT_TYPE_BACK: &str = "text/xml; charset=UTF-8";
 
+// The same names as `HeaderName`s: a lookup by `&str` parses and validates the name each time.
+const CORRELATION_ID_H: HeaderName = HeaderName::from_static(CORRELATION_ID);
+const PRODUCER_RESPONSE_TIME_H: HeaderName = HeaderName::from_static(PRODUCER_RESPONSE_TIME);
+const SENDER_ID_H: HeaderName = HeaderName::from_static(SENDER_ID);
+const INSTANCE_ID_H: HeaderName = HeaderName::from_static(INSTANCE_ID);
+const AUTH_CERT_H: HeaderName = HeaderName::from_static(AUTH_CERT);
+const ORIGINAL_CONSUMER_H: HeaderName = HeaderName::from_static(ORIGINAL_CONSUMER);
+const ROUTING_HISTORY_H: HeaderName = HeaderName::from_static(ROUTING_HISTORY);
+const FORWARDED_FOR_H: HeaderName = HeaderName::from_static(FORWARDED_FOR);
+const SOAP_ACTION_H: HeaderName = HeaderName::from_static("soapaction");
+const KEEP_ALIVE_H: HeaderName = HeaderName::from_static("keep-alive");
+
+/// How much of a request body is reserved before any of it arrived: a declared
+/// `Content-Length` is a claim, not data (a client may declare 15 MiB and send nothing).
+const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
+
 /// A failed request: the fault, and whether the connection must close (request body unread).
 struct Failure {
     fault: VpFault,
@@ -69,14 +85,17 @@ impl From<VpFault> for Failure {
     }
 }
 
-/// Who the consumer is and how it called.
-struct Caller {
+/// Who the consumer is and how it called; borrowed from the connection and the request
+/// where possible.
+struct Caller<'a> {
     /// The consumer's HSA-id (senderId).
-    sender: String,
+    sender: Cow<'a, str>,
+    /// The same as a header value towards producers (`None` if it is not a valid one).
+    sender_header: Option<HeaderValue>,
     /// Internal call (x-vp-sender-id + our x-vp-instance-id): trusted headers.
     internal: bool,
     /// The routing history to send on, if any.
-    routing_history: Option<String>,
+    routing_history: Option<HeaderValue>,
 }
 
 /// Handles one request; never fails (errors become SOAP faults).
@@ -86,19 +105,13 @@ pub async fn handle(
     req: Request<Incoming>,
 ) -> Response<RespBody> {
     let started = Instant::now();
-    let correlation_id = req
-        .headers()
-        .get(CORRELATION_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let correlation = correlation_id(req.headers());
+    let correlation_id = correlation.to_str().unwrap_or_default();
     let path = req.uri().path();
     if path != "/vp" && !path.starts_with("/vp/") {
-        return not_found(&correlation_id);
+        return not_found(&correlation);
     }
-    match route_request(router, conn, req, &correlation_id).await {
+    match route_request(router, conn, req, &correlation).await {
         Ok(resp) => {
             tracing::info!(
                 event.action = "resp-out",
@@ -120,17 +133,39 @@ pub async fn handle(
                 event.duration = started.elapsed().as_nanos() as u64,
                 "resp-out"
             );
-            fault_response(router, &failure.fault, &correlation_id, failure.close)
+            fault_response(router, &failure.fault, &correlation, failure.close)
         }
     }
+}
+
+/// The request's correlation id, as it came (trimmed), else a new UUID; built once as the
+/// header value the producer and the consumer get.
+fn correlation_id(headers: &HeaderMap) -> HeaderValue {
+    if let Some(value) = headers.get(CORRELATION_ID_H)
+        && let Ok(text) = value.to_str()
+    {
+        let trimmed = text.trim();
+        if trimmed.len() == text.len() && !text.is_empty() {
+            return value.clone();
+        }
+        if !trimmed.is_empty()
+            && let Ok(v) = HeaderValue::from_str(trimmed)
+        {
+            return v;
+        }
+    }
+    let mut buf = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(id).expect("a UUID is a valid header value")
 }
 
 async fn route_request(
     router: &Router,
     conn: &ConnInfo,
     req: Request<Incoming>,
-    correlation_id: &str,
+    correlation: &HeaderValue,
 ) -> Result<Response<RespBody>, Failure> {
+    let correlation_id = correlation.to_str().unwrap_or_default();
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
 
@@ -141,7 +176,7 @@ async fn route_request(
     let body = read_body(router, headers, body).await?;
 
     // 3. Sniff the header and the first body element.
-    let sniffed = soap::sniff(&body).map_err(|e| VpFault::malformed(&e.to_string()))?;
+    let sniffed = soap::sniff_ref(&body).map_err(|e| VpFault::malformed(&e.to_string()))?;
     let Some(contract) = sniffed.contract.as_deref() else {
         return Err(VpFault::malformed(
             "The SOAP Body has no element: the service contract is the namespace of its first child element.",
@@ -161,7 +196,7 @@ async fn route_request(
     );
 
     // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
-    let original = header_str(headers, ORIGINAL_CONSUMER).filter(|v| !v.trim().is_empty());
+    let original = header_str(headers, ORIGINAL_CONSUMER_H).filter(|v| !v.trim().is_empty());
     if original.is_some() && !caller.internal {
         let allowed = &router.settings.original_consumer_allowed;
         let ok = allowed.is_empty()
@@ -220,7 +255,7 @@ async fn route_request(
         .parse()
         .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
     let to_http = uri.scheme_str() == Some("http");
-    let out_headers = producer_headers(router, headers, &caller, correlation_id, to_http);
+    let out_headers = || producer_headers(router, headers, &caller, correlation, to_http);
     let timeout = router.timeouts.for_contract(contract);
     tracing::info!(
         event.action = "req-out",
@@ -236,7 +271,7 @@ async fn route_request(
     drop(snapshot);
     let answer = router
         .producers
-        .send(&uri, &out_headers, body, timeout)
+        .send_with(&uri, out_headers, body, timeout)
         .await
         .map_err(|e| forward_fault(&url, e))?;
     tracing::info!(
@@ -248,7 +283,7 @@ async fn route_request(
         "resp-in"
     );
     let (mut parts, body) = answer.response.into_parts();
-    consumer_headers(&mut parts.headers, correlation_id, answer.producer_ms);
+    consumer_headers(&mut parts.headers, correlation, answer.producer_ms);
     Ok(Response::from_parts(parts, body))
 }
 
@@ -257,20 +292,31 @@ fn forward_fault(url: &str, e: ForwardError) -> Failure {
 }
 
 /// Phase 1: who is calling.
-fn identify(router: &Router, conn: &ConnInfo, headers: &HeaderMap) -> Result<Caller, Failure> {
+fn identify<'a>(
+    router: &Router,
+    conn: &'a ConnInfo,
+    headers: &'a HeaderMap,
+) -> Result<Caller<'a>, Failure> {
     match &conn.transport {
         Transport::Https(Ok(id)) => Ok(Caller {
-            sender: id.to_string(),
+            sender: Cow::Borrowed(id),
+            sender_header: conn.sender_header.clone(),
             internal: false,
             // VP's HTTPS route never touches the routing history: pass it on as it came.
-            routing_history: header_str(headers, ROUTING_HISTORY).map(str::to_owned),
+            routing_history: text_header(headers, ROUTING_HISTORY_H),
         }),
         Transport::Https(Err(reason)) => Err(VpFault::certificate(reason).into()),
-        Transport::Http => identify_http(router, conn.peer.ip(), headers),
+        Transport::Http => identify_http(router, conn, headers),
     }
 }
 
-fn whitelisted(router: &Router, ip: &str) -> bool {
+/// A header value passed on unchanged, if it is text (as VP reads headers).
+fn text_header(headers: &HeaderMap, name: HeaderName) -> Option<HeaderValue> {
+    headers.get(name).filter(|v| v.to_str().is_ok()).cloned()
+}
+
+/// Whether `ip` is on the environment's whitelist (a prefix match, as in VP).
+pub(crate) fn whitelisted(router: &Router, ip: &str) -> bool {
     router
         .settings
         .ip_whitelist
@@ -278,28 +324,38 @@ fn whitelisted(router: &Router, ip: &str) -> bool {
         .any(|entry| ip.trim().starts_with(entry.trim()))
 }
 
-fn identify_http(router: &Router, peer: IpAddr, headers: &HeaderMap) -> Result<Caller, Failure> {
-    let peer = peer.to_string();
-    if !whitelisted(router, &peer) {
-        return Err(VpFault::not_whitelisted(&peer, REMOTE_ADDRESS).into());
+fn identify_http<'a>(
+    router: &Router,
+    conn: &ConnInfo,
+    headers: &'a HeaderMap,
+) -> Result<Caller<'a>, Failure> {
+    if !conn.peer_whitelisted {
+        return Err(VpFault::not_whitelisted(&conn.peer_ip, REMOTE_ADDRESS).into());
     }
-    let sender_header = header_str(headers, SENDER_ID).filter(|v| !v.trim().is_empty());
-    let instance = header_str(headers, INSTANCE_ID);
+    let sender_header = header_str(headers, SENDER_ID_H).filter(|v| !v.trim().is_empty());
+    let instance = header_str(headers, INSTANCE_ID_H);
     if let (Some(sender), Some(instance)) = (sender_header, instance)
         && instance.trim() == router.settings.instance_id
     {
-        if let Some(xff) = header_str(headers, FORWARDED_FOR)
+        if let Some(xff) = header_str(headers, FORWARDED_FOR_H)
             && !whitelisted(router, xff)
         {
             return Err(VpFault::not_whitelisted(xff.trim(), "X-Forwarded-For").into());
         }
+        let trimmed = sender.trim();
+        let sender_header = if trimmed.len() == sender.len() {
+            headers.get(SENDER_ID_H).cloned()
+        } else {
+            HeaderValue::from_str(trimmed).ok()
+        };
         return Ok(Caller {
-            sender: sender.trim().to_string(),
+            sender: Cow::Borrowed(trimmed),
+            sender_header,
             internal: true,
-            routing_history: header_str(headers, ROUTING_HISTORY).map(str::to_owned),
+            routing_history: text_header(headers, ROUTING_HISTORY_H),
         });
     }
-    let Some(cert) = header_str(headers, AUTH_CERT).filter(|v| !v.trim().is_empty()) else {
+    let Some(cert) = header_str(headers, AUTH_CERT_H).filter(|v| !v.trim().is_empty()) else {
         return Err(VpFault::certificate(&format!(
             "No certificate found in httpheader {AUTH_CERT}"
         ))
@@ -327,7 +383,7 @@ fn identify_http(router: &Router, peer: IpAddr, headers: &HeaderMap) -> Result<C
         }
     };
     let own = router.settings.instance_id.as_str();
-    let history = match header_str(headers, ROUTING_HISTORY).map(str::trim) {
+    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
         Some(h) if !h.is_empty() => {
             if h.split('#').any(|hop| hop.trim() == own) {
                 return Err(VpFault::routing_loop().into());
@@ -337,9 +393,10 @@ fn identify_http(router: &Router, peer: IpAddr, headers: &HeaderMap) -> Result<C
         _ => format!("{sender}#{own}"),
     };
     Ok(Caller {
-        sender,
+        sender_header: HeaderValue::from_str(&sender).ok(),
+        sender: Cow::Owned(sender),
         internal: false,
-        routing_history: Some(history),
+        routing_history: HeaderValue::from_str(&history).ok(),
     })
 }
 
@@ -356,15 +413,17 @@ async fn read_body(
         )),
         close: true,
     };
-    let declared =
-        header_str(headers, CONTENT_LENGTH.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = header_str(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(n) = declared
         && n > max as u64
     {
         return Err(too_large());
     }
     let timeout = router.config.client_read_timeout();
-    let mut buf = BytesMut::with_capacity(declared.map(|n| n as usize).unwrap_or(8 * 1024));
+    // A body that arrives in one piece (the usual SOAP request) is kept as it came, no copy;
+    // only a second piece starts a buffer, grown as data arrives.
+    let mut first: Option<Bytes> = None;
+    let mut buf = BytesMut::new();
     loop {
         match tokio::time::timeout(timeout, body.frame()).await {
             Err(_) => {
@@ -384,19 +443,35 @@ async fn read_body(
                 });
             }
             Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    if buf.len() + data.len() > max {
-                        return Err(too_large());
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
+                if held + data.len() > max {
+                    return Err(too_large());
+                }
+                if data.is_empty() {
+                    continue;
+                }
+                match first.take() {
+                    None if buf.is_empty() => first = Some(data),
+                    earlier => {
+                        if let Some(earlier) = earlier {
+                            let declared = declared.map_or(0, |n| n as usize);
+                            let wanted = declared.min(INITIAL_BODY_CAPACITY);
+                            buf.reserve(wanted.max(earlier.len() + data.len()));
+                            buf.extend_from_slice(&earlier);
+                        }
+                        buf.extend_from_slice(&data);
                     }
-                    buf.extend_from_slice(&data);
                 }
             }
         }
     }
-    Ok(buf.freeze())
+    Ok(first.unwrap_or_else(|| buf.freeze()))
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -430,8 +505,8 @@ fn dropped_towards_producer(name: &str) -> bool {
 fn producer_headers(
     router: &Router,
     incoming: &HeaderMap,
-    caller: &Caller,
-    correlation_id: &str,
+    caller: &Caller<'_>,
+    correlation: &HeaderValue,
     to_http: bool,
 ) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(incoming.len() + 6);
@@ -444,58 +519,46 @@ fn producer_headers(
         CONTENT_TYPE,
         HeaderValue::from_static(SOAP_CONTENT_TYPE_OUT),
     );
-    if let Ok(v) = HeaderValue::from_str(&router.config.user_agent) {
-        out.insert(USER_AGENT, v);
+    if let Some(v) = &router.fixed.user_agent {
+        out.insert(USER_AGENT, v.clone());
     }
     let original = incoming
-        .get(ORIGINAL_CONSUMER)
+        .get(ORIGINAL_CONSUMER_H)
         .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
-        .cloned()
-        .or_else(|| HeaderValue::from_str(&caller.sender).ok());
+        .or(caller.sender_header.as_ref());
     if let Some(v) = original {
-        out.insert(HeaderName::from_static(ORIGINAL_CONSUMER), v);
+        out.insert(ORIGINAL_CONSUMER_H, v.clone());
     }
-    if (to_http || router.config.propagate_correlation_id_for_https)
-        && let Ok(v) = HeaderValue::from_str(correlation_id)
-    {
-        out.insert(HeaderName::from_static(CORRELATION_ID), v);
+    if to_http || router.config.propagate_correlation_id_for_https {
+        out.insert(CORRELATION_ID_H, correlation.clone());
     }
     if to_http {
-        if let Ok(v) = HeaderValue::from_str(&caller.sender) {
-            out.insert(HeaderName::from_static(SENDER_ID), v);
+        if let Some(v) = &caller.sender_header {
+            out.insert(SENDER_ID_H, v.clone());
         }
-        if let Ok(v) = HeaderValue::from_str(&router.settings.instance_id) {
-            out.insert(HeaderName::from_static(INSTANCE_ID), v);
+        if let Some(v) = &router.fixed.instance_id {
+            out.insert(INSTANCE_ID_H, v.clone());
         }
     }
-    if let Some(h) = &caller.routing_history
-        && let Ok(v) = HeaderValue::from_str(h)
-    {
-        out.insert(HeaderName::from_static(ROUTING_HISTORY), v);
+    if let Some(v) = &caller.routing_history {
+        out.insert(ROUTING_HISTORY_H, v.clone());
     }
     out
 }
 
 /// Producer headers as the consumer gets them: SOAPAction and hop-by-hop headers dropped,
 /// content type normalised, correlation id and producer response time added.
-fn consumer_headers(headers: &mut HeaderMap, correlation_id: &str, producer_ms: u128) {
-    for name in [
-        "soapaction",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-    ] {
+fn consumer_headers(headers: &mut HeaderMap, correlation: &HeaderValue, producer_ms: u128) {
+    for name in [SOAP_ACTION_H, CONNECTION, KEEP_ALIVE_H, TRANSFER_ENCODING] {
         headers.remove(name);
     }
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static(SOAP_CONTENT_TYPE_BACK),
     );
-    if let Ok(v) = HeaderValue::from_str(correlation_id) {
-        headers.insert(HeaderName::from_static(CORRELATION_ID), v);
-    }
+    headers.insert(CORRELATION_ID_H, correlation.clone());
     headers.insert(
-        HeaderName::from_static(PRODUCER_RESPONSE_TIME),
+        PRODUCER_RESPONSE_TIME_H,
         HeaderValue::from(producer_ms as u64),
     );
 }
@@ -509,7 +572,7 @@ fn full(body: impl Into<Bytes>) -> RespBody {
 fn fault_response(
     router: &Router,
     fault: &VpFault,
-    correlation_id: &str,
+    correlation: &HeaderValue,
     close: bool,
 ) -> Response<RespBody> {
     let mut resp = Response::new(full(fault.to_soap(&router.settings.instance_name)));
@@ -519,16 +582,14 @@ fn fault_response(
         CONTENT_TYPE,
         HeaderValue::from_static(SOAP_CONTENT_TYPE_BACK),
     );
-    if let Ok(v) = HeaderValue::from_str(correlation_id) {
-        h.insert(HeaderName::from_static(CORRELATION_ID), v);
-    }
+    h.insert(CORRELATION_ID_H, correlation.clone());
     if close {
         h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     resp
 }
 
-fn not_found(correlation_id: &str) -> Response<RespBody> {
+fn not_found(correlation: &HeaderValue) -> Response<RespBody> {
     let mut resp = Response::new(full(
         "Not found. Consumers call POST /vp/<any path>; the path is not used for routing.\n",
     ));
@@ -538,9 +599,7 @@ fn not_found(correlation_id: &str) -> Response<RespBody> {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    if let Ok(v) = HeaderValue::from_str(correlation_id) {
-        h.insert(HeaderName::from_static(CORRELATION_ID), v);
-    }
+    h.insert(CORRELATION_ID_H, correlation.clone());
     resp
 }
 
@@ -576,7 +635,7 @@ mod tests {
         h.insert("soapaction", HeaderValue::from_static("x"));
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         h.insert("x-producer", HeaderValue::from_static("kept"));
-        consumer_headers(&mut h, "abc", 12);
+        consumer_headers(&mut h, &HeaderValue::from_static("abc"), 12);
         assert!(h.get("soapaction").is_none());
         assert_eq!(h[CONTENT_TYPE], SOAP_CONTENT_TYPE_BACK);
         assert_eq!(h[CORRELATION_ID], "abc");
