@@ -11,6 +11,14 @@ use ntjp_testbed::{
 };
 use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
 
+/// jemalloc instead of glibc's malloc: measured 5-7 % fewer instructions per routed request,
+/// and the memory of a 15 MiB request is returned within seconds (glibc kept it), for 2 MB
+/// more at idle. mimalloc saved more instructions but doubled the idle footprint and peaked
+/// at 5x a large request's size.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// A local copy of Sweden's national service platform (NTjP): the VP router, TAK filled from
 /// Beställningsstödet orders, mock producers for ProcessCervixScreeningInformation, and a test
 /// PKI with SITHS-like function certificates.
