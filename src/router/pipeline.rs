@@ -257,7 +257,9 @@ async fn route_request(
     let to_http = uri.scheme_str() == Some("http");
     let out_headers = || producer_headers(router, headers, &caller, correlation, to_http);
     let timeout = router.timeouts.for_contract(contract);
-    tracing::info!(
+    // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
+    // (req.out and resp.in off), and each event line costs about as much as the routing itself.
+    tracing::debug!(
         event.action = "req-out",
         trace.id = %correlation_id,
         env = %router.env,
@@ -274,7 +276,7 @@ async fn route_request(
         .send_with(&uri, out_headers, body, timeout)
         .await
         .map_err(|e| forward_fault(&url, e))?;
-    tracing::info!(
+    tracing::debug!(
         event.action = "resp-in",
         trace.id = %correlation_id,
         env = %router.env,
