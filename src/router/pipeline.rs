@@ -16,7 +16,7 @@
 
 use std::{borrow::Cow, time::Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{
     HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri,
     header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
@@ -28,7 +28,7 @@ use crate::soap::{self, Profile, VpFault, rivta};
 
 use super::{
     BoxError, RespBody, Router,
-    forward::ForwardError,
+    forward::{ForwardError, RequestBody},
     listener::{ConnInfo, Transport},
 };
 
@@ -65,10 +65,6 @@ const ROUTING_HISTORY_H: HeaderName = HeaderName::from_static(ROUTING_HISTORY);
 const FORWARDED_FOR_H: HeaderName = HeaderName::from_static(FORWARDED_FOR);
 const SOAP_ACTION_H: HeaderName = HeaderName::from_static("soapaction");
 const KEEP_ALIVE_H: HeaderName = HeaderName::from_static("keep-alive");
-
-/// How much of a request body is reserved before any of it arrived: a declared
-/// `Content-Length` is a claim, not data (a client may declare 15 MiB and send nothing).
-const INITIAL_BODY_CAPACITY: usize = 64 * 1024;
 
 /// A failed request: the fault, and whether the connection must close (request body unread).
 struct Failure {
@@ -176,7 +172,8 @@ async fn route_request(
     let body = read_body(router, headers, body).await?;
 
     // 3. Sniff the header and the first body element.
-    let sniffed = soap::sniff_ref(&body).map_err(|e| VpFault::malformed(&e.to_string()))?;
+    let view = sniff_view(&body);
+    let sniffed = soap::sniff_ref(&view).map_err(|e| VpFault::malformed(&e.to_string()))?;
     let Some(contract) = sniffed.contract.as_deref() else {
         return Err(VpFault::malformed(
             "The SOAP Body has no element: the service contract is the namespace of its first child element.",
@@ -240,13 +237,15 @@ async fn route_request(
     let incoming = sniffed.profile.ok_or_else(VpFault::no_rivta_version)?;
     let outgoing = Profile::from_tak_name(&target.profile)
         .ok_or_else(|| VpFault::profile_mismatch(&incoming.tak_name().to_ascii_lowercase()))?;
+    let converted;
     let body = if incoming == outgoing {
-        body
+        &body
     } else {
-        Bytes::from(
-            rivta::convert(&body, outgoing)
+        converted = RequestBody::from(Bytes::from(
+            rivta::convert(&body.contiguous(), outgoing)
                 .map_err(|e| VpFault::platform_resource(&e.to_string()))?,
-        )
+        ));
+        &converted
     };
 
     // 9. Forward.
@@ -402,12 +401,28 @@ fn identify_http<'a>(
     })
 }
 
-/// Phase 2: the whole body, refusing more than the limit without reading it.
+/// How much of a body in several pieces is gathered for the sniff first: the header and the
+/// first body element are nearly always within it; when they are not, the whole body is.
+const SNIFF_PREFIX_BYTES: usize = 64 * 1024;
+
+/// What the sniff reads: a body in one piece as it is; of a body in pieces, the first 64 KiB
+/// when they hold the first body element, else the whole body (so that every answer, errors
+/// and their positions included, is the one the whole body gives).
+fn sniff_view(body: &RequestBody) -> Cow<'_, [u8]> {
+    let prefix = body.prefix(SNIFF_PREFIX_BYTES);
+    if prefix.len() == body.len() || soap::sniff_ref(&prefix).is_ok_and(|s| s.contract.is_some()) {
+        return prefix;
+    }
+    body.contiguous()
+}
+
+/// Phase 2: the whole body, refusing more than the limit without reading it. Kept as the
+/// pieces it arrived in: nothing is copied and nothing is reserved before data arrives.
 async fn read_body(
     router: &Router,
     headers: &HeaderMap,
     mut body: Incoming,
-) -> Result<Bytes, Failure> {
+) -> Result<RequestBody, Failure> {
     let max = router.config.max_request_bytes;
     let too_large = || Failure {
         fault: VpFault::malformed(&format!(
@@ -422,10 +437,10 @@ async fn read_body(
         return Err(too_large());
     }
     let timeout = router.config.client_read_timeout();
-    // A body that arrives in one piece (the usual SOAP request) is kept as it came, no copy;
-    // only a second piece starts a buffer, grown as data arrives.
+    // The usual request arrives in one frame: no list for it.
     let mut first: Option<Bytes> = None;
-    let mut buf = BytesMut::new();
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut held = 0usize;
     loop {
         match tokio::time::timeout(timeout, body.frame()).await {
             Err(_) => {
@@ -448,29 +463,23 @@ async fn read_body(
                 let Ok(data) = frame.into_data() else {
                     continue;
                 };
-                let held = first.as_ref().map_or(0, Bytes::len) + buf.len();
                 if held + data.len() > max {
                     return Err(too_large());
                 }
-                if data.is_empty() {
-                    continue;
-                }
-                match first.take() {
-                    None if buf.is_empty() => first = Some(data),
-                    earlier => {
-                        if let Some(earlier) = earlier {
-                            let declared = declared.map_or(0, |n| n as usize);
-                            let wanted = declared.min(INITIAL_BODY_CAPACITY);
-                            buf.reserve(wanted.max(earlier.len() + data.len()));
-                            buf.extend_from_slice(&earlier);
-                        }
-                        buf.extend_from_slice(&data);
-                    }
+                held += data.len();
+                if first.is_none() && chunks.is_empty() {
+                    first = Some(data);
+                } else {
+                    chunks.extend(first.take());
+                    chunks.push(data);
                 }
             }
         }
     }
-    Ok(first.unwrap_or_else(|| buf.freeze()))
+    Ok(match first {
+        Some(one) => RequestBody::from(one),
+        None => RequestBody::from_chunks(chunks),
+    })
 }
 
 fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
@@ -629,6 +638,63 @@ mod tests {
         ] {
             assert!(!dropped_towards_producer(h), "{h}");
         }
+    }
+
+    /// `body` cut into pieces of `size` bytes, as a client sending it slowly would.
+    fn in_pieces(body: &[u8], size: usize) -> RequestBody {
+        RequestBody::from_chunks(body.chunks(size).map(Bytes::copy_from_slice).collect())
+    }
+
+    #[test]
+    fn a_body_in_pieces_is_sniffed_as_the_whole_body_would_be() {
+        let envelope = |header_filler: &str, after: &str| {
+            format!(
+                r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><!--{header_filler}--><LogicalAddress>01</LogicalAddress></s:Header><s:Body><p:Op xmlns:p="urn:x:1"/></s:Body></s:Envelope>{after}"#
+            )
+        };
+        let big_comment = "x".repeat(100 * 1024);
+        let cases = [
+            // The first body element within the first 64 KiB: the prefix is enough.
+            envelope("", &" ".repeat(200 * 1024)),
+            // Beyond it: the whole body is read.
+            envelope(&big_comment, ""),
+            // An error beyond the prefix keeps its position.
+            format!("{}<broken", envelope(&big_comment, "")),
+            // A root that closes early, then trailing content: an error, not "no body child".
+            format!("<a/>{}<b/>", " ".repeat(100 * 1024)),
+        ];
+        for whole in cases {
+            let expected = soap::sniff_ref(whole.as_bytes()).map(|s| s.into_owned());
+            for size in [1000, 40 * 1024, 70 * 1024] {
+                let body = in_pieces(whole.as_bytes(), size);
+                assert_eq!(body.len(), whole.len());
+                let view = sniff_view(&body);
+                let got = soap::sniff_ref(&view).map(|s| s.into_owned());
+                assert_eq!(got, expected, "pieces of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_in_pieces_is_sent_whole_and_again_on_retry() {
+        let whole = b"0123456789".repeat(1000);
+        let body = in_pieces(&whole, 333);
+        assert_eq!(body.contiguous().as_ref(), &whole[..]);
+        assert_eq!(body.prefix(700).len(), 999);
+        for _ in 0..2 {
+            let sent = futures_collect(body.clone());
+            assert_eq!(sent, whole);
+        }
+        let one = RequestBody::from(Bytes::from_static(b"abc"));
+        assert!(matches!(one.contiguous(), Cow::Borrowed(_)));
+        assert_eq!(futures_collect(one), b"abc");
+    }
+
+    fn futures_collect(body: RequestBody) -> Vec<u8> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async { body.collect().await.unwrap().to_bytes().to_vec() })
     }
 
     #[test]
