@@ -27,6 +27,7 @@
 //! - [`admin`]: health, status, the order/TAK JSON API and TAK's SOAP read APIs.
 //! - [`cli`]: the order workflow on the command line.
 //! - [`load`]: `ntjp load`, the load generator (mutual TLS or plain HTTP, closed or open model).
+//! - [`logging`]: the log lines of `ntjp serve` and the bounded queue they leave through.
 //! - [`verify`]: consumer verification against the self-declaration's cases (pure: recordings
 //!   in, a text report and JUnit XML out).
 //! - [`net`]: accept loops and HTTP/1.1 serving shared by every listener.
@@ -42,6 +43,7 @@ pub mod config;
 pub mod contract;
 pub mod journal;
 pub mod load;
+pub mod logging;
 pub mod mocks;
 pub mod net;
 pub mod orders;
