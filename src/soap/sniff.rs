@@ -8,15 +8,23 @@
 //! SOAPAction. It does not validate the message against any schema, does not look past the first
 //! body child (so the rest of the body may be anything), and does not decode encodings other than
 //! UTF-8: such input is refused with a [`SniffError`], which the router turns into VP015.
+//!
+//! quick-xml's plain reader tokenises (its well-formedness checks and messages); namespaces are
+//! tracked here from declarations borrowed from the body, so reading the usual envelope copies
+//! nothing and allocates little.
 
-use std::borrow::Cow;
+use std::{borrow::Cow, collections::HashSet};
 
 use quick_xml::{
     errors::{Error as XmlError, IllFormedError},
-    events::{BytesStart, Event, attributes::AttrError},
-    name::ResolveResult,
-    reader::NsReader,
+    events::{
+        BytesStart, Event,
+        attributes::{AttrError, Attributes},
+    },
+    name::{NamespaceError, PrefixDeclaration},
+    reader::Reader,
 };
+use smallvec::SmallVec;
 
 use super::{ref_text, xml_position};
 
@@ -80,8 +88,8 @@ impl SniffError {
     }
 }
 
-/// [`Sniffed`] without copies: the logical address borrowed from the request where it can be
-/// (the router's hot path reads it once and drops it with the request).
+/// [`Sniffed`] without copies: its text borrowed from the request where it can be (the
+/// router's hot path reads it once and drops it with the request).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct SniffedRef<'a> {
     /// See [`Sniffed::logical_address`].
@@ -89,9 +97,9 @@ pub struct SniffedRef<'a> {
     /// See [`Sniffed::profile`].
     pub profile: Option<Profile>,
     /// See [`Sniffed::contract`].
-    pub contract: Option<String>,
+    pub contract: Option<Cow<'a, str>>,
     /// See [`Sniffed::operation`].
-    pub operation: Option<String>,
+    pub operation: Option<Cow<'a, str>>,
 }
 
 impl SniffedRef<'_> {
@@ -100,8 +108,8 @@ impl SniffedRef<'_> {
         Sniffed {
             logical_address: self.logical_address.map(Cow::into_owned),
             profile: self.profile,
-            contract: self.contract,
-            operation: self.operation,
+            contract: self.contract.map(Cow::into_owned),
+            operation: self.operation.map(Cow::into_owned),
         }
     }
 }
@@ -111,88 +119,164 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
     sniff_ref(body).map(SniffedRef::into_owned)
 }
 
-/// Open elements by qualified name, in one buffer (no allocation per element): only needed to
-/// name the element a truncated document leaves open.
-#[derive(Default)]
-struct OpenNames {
-    names: String,
-    starts: Vec<usize>,
+/// The open elements: where each one's name is in the body (for the message when the
+/// document ends too early) and the depth's namespace declarations. Inline for the usual
+/// envelope, so that reading one allocates nothing.
+type OpenNames = SmallVec<[(usize, usize); 8]>;
+
+/// `xml:` is bound to this namespace without a declaration, and may not be bound otherwise.
+const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
+/// `xmlns:` is bound to this namespace, and may not be declared.
+const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
+/// At most this many namespace declarations in scope at once (as quick-xml's `NsReader`):
+/// bounds the memory and the cost of resolving a prefix.
+const MAX_NAMESPACE_BINDINGS: usize = 128;
+
+/// A namespace declaration (`xmlns:prefix="uri"`, or `xmlns="uri"` with an empty prefix) in
+/// scope, borrowed from the body.
+struct Binding<'a> {
+    prefix: &'a str,
+    /// Borrowed (quick-xml never copies a raw attribute value).
+    uri: Cow<'a, str>,
+    /// The depth of the element that declared it (the root is 1).
+    depth: usize,
 }
 
-impl OpenNames {
-    fn push(&mut self, name: &str) {
-        self.starts.push(self.names.len());
-        self.names.push_str(name);
+/// What a prefix stands for.
+enum Resolved<'a> {
+    /// A namespace URI.
+    Bound(Cow<'a, str>),
+    /// No namespace (an unprefixed name without a default namespace, or after `xmlns=""`).
+    Unbound,
+    /// A prefix that is not declared (or was undeclared with `xmlns:p=""`).
+    Unknown,
+}
+
+/// The namespace declarations in scope, innermost last. Only the prefixes actually used are
+/// ever looked up: no per-element table is built.
+#[derive(Default)]
+struct Namespaces<'a> {
+    bindings: SmallVec<[Binding<'a>; 8]>,
+}
+
+impl<'a> Namespaces<'a> {
+    /// Adds a declaration of the element at `depth`, refusing what the Namespaces in XML
+    /// recommendation forbids.
+    fn declare(
+        &mut self,
+        prefix: Option<&'a str>,
+        uri: Cow<'a, str>,
+        depth: usize,
+    ) -> Result<(), NamespaceError> {
+        match prefix {
+            Some("xml") if uri != XML_NAMESPACE => {
+                return Err(NamespaceError::InvalidXmlPrefixBind(uri.into_owned()));
+            }
+            // A redundant declaration of `xml:` changes nothing.
+            Some("xml") => return Ok(()),
+            Some("xmlns") => return Err(NamespaceError::InvalidXmlnsPrefixBind(uri.into_owned())),
+            Some(p) if uri == XML_NAMESPACE => {
+                return Err(NamespaceError::InvalidPrefixForXml(p.to_owned()));
+            }
+            Some(p) if uri == XMLNS_NAMESPACE => {
+                return Err(NamespaceError::InvalidPrefixForXmlns(p.to_owned()));
+            }
+            _ => {}
+        }
+        if self.bindings.len() >= MAX_NAMESPACE_BINDINGS {
+            return Err(NamespaceError::TooManyBindings(MAX_NAMESPACE_BINDINGS));
+        }
+        self.bindings.push(Binding {
+            prefix: prefix.unwrap_or(""),
+            uri,
+            depth,
+        });
+        Ok(())
     }
 
-    fn pop(&mut self) {
-        if let Some(start) = self.starts.pop() {
-            self.names.truncate(start);
+    /// Forgets the declarations of elements at `depth` and deeper (they were closed).
+    fn close(&mut self, depth: usize) {
+        while self.bindings.last().is_some_and(|b| b.depth >= depth) {
+            self.bindings.pop();
         }
     }
 
-    fn len(&self) -> usize {
-        self.starts.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.starts.is_empty()
-    }
-
-    fn last(&self) -> Option<&str> {
-        self.starts.last().map(|&start| &self.names[start..])
+    /// The namespace of an element name's prefix (`None`: unprefixed).
+    fn resolve(&self, prefix: Option<&str>) -> Resolved<'a> {
+        let wanted = match prefix {
+            Some("xml") => return Resolved::Bound(Cow::Borrowed(XML_NAMESPACE)),
+            Some("xmlns") => return Resolved::Bound(Cow::Borrowed(XMLNS_NAMESPACE)),
+            Some(p) => p,
+            None => "",
+        };
+        match self.bindings.iter().rev().find(|b| b.prefix == wanted) {
+            Some(b) if !b.uri.is_empty() => Resolved::Bound(b.uri.clone()),
+            _ if prefix.is_none() => Resolved::Unbound,
+            _ => Resolved::Unknown,
+        }
     }
 }
 
 /// [`sniff`], borrowing the logical address from `body` where it can.
+///
+/// quick-xml's plain reader tokenises; namespaces are tracked here, from declarations borrowed
+/// from the body, and only the first body child's namespace is ever resolved to a URI (every
+/// prefix used is still checked to be declared). Reading the usual envelope allocates nothing.
 pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(SniffError("The request body is empty.".to_owned()));
     }
-    let mut reader = NsReader::from_reader(body);
+    // The reader skips a UTF-8 byte order mark and counts positions after it: so does
+    // everything here (a text editor's columns do not count it either).
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    let mut reader = Reader::from_reader(body);
     let mut out = SniffedRef::default();
     let mut header_seen = false;
     let mut in_body = false;
     // Open elements, to report a document that ends before the first body element.
-    let mut open = OpenNames::default();
+    let mut open = OpenNames::new();
+    let mut namespaces = Namespaces::default();
     let mut root_seen = false;
     // The address element being read: its text so far and its depth.
     let mut capture: Option<(Cow<'_, str>, usize)> = None;
-    let mut declared_encoding: Option<String> = None;
+    // Where the XML declaration is, read again only to explain an encoding error.
+    let mut declaration: Option<(usize, usize)> = None;
 
     loop {
         let start = reader.buffer_position();
-        let (ns, event) = match reader.read_resolved_event() {
+        let event = match reader.read_event() {
             Ok(x) => x,
-            Err(e) => {
-                return Err(reader_error(
-                    body,
-                    &reader,
-                    &e,
-                    declared_encoding.as_deref(),
-                ));
-            }
+            Err(e) => return Err(reader_error(body, &reader, &e, declaration)),
         };
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let is_empty = matches!(event, Event::Empty(_));
-                check_start(body, start, e)?;
+                let depth = open.len() + 1;
+                let tag = start_tag(body, start, reader.buffer_position(), is_empty);
+                read_attributes(body, start, e, tag, &mut namespaces, depth)?;
                 if open.is_empty() && root_seen {
                     return Err(SniffError::at(body, start, "More than one root element."));
                 }
                 root_seen = true;
-                if let ResolveResult::Unknown(prefix) = ns {
-                    let msg = format!("Undeclared namespace prefix `{prefix}`.");
+                let (local, prefix) = e.name().decompose();
+                let local = local.into_inner();
+                let ns = namespaces.resolve(prefix.map(|p| p.into_inner()));
+                if let (Resolved::Unknown, Some(prefix)) = (&ns, prefix) {
+                    let msg = format!("Undeclared namespace prefix `{}`.", prefix.into_inner());
                     return Err(SniffError::at(body, start, msg));
                 }
-                let local = e.local_name().into_inner();
                 if in_body {
-                    // Only the first body child's namespace is ever copied.
+                    // Only the first body child's namespace is ever looked at.
                     out.contract = Some(match ns {
-                        ResolveResult::Bound(n) => n.into_inner().to_owned(),
-                        _ => String::new(),
+                        Resolved::Bound(uri) => uri,
+                        _ => Cow::Borrowed(""),
                     });
-                    out.operation = Some(local.to_owned());
+                    out.operation = Some(match tag {
+                        Some((text, _)) => {
+                            Cow::Borrowed(local_part(&text[..e.name().into_inner().len()]))
+                        }
+                        None => Cow::Owned(local.to_owned()),
+                    });
                     return Ok(out);
                 }
                 // An element inside the address element ends its text, as in VP, where only the
@@ -211,18 +295,19 @@ pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
                         });
                         out.logical_address = None;
                         if !is_empty {
-                            capture = Some((Cow::Borrowed(""), open.len() + 1));
+                            capture = Some((Cow::Borrowed(""), depth));
                         }
                     }
                     _ => {}
                 }
                 if is_empty {
+                    namespaces.close(depth);
                     if in_body {
                         // `<Body/>`: no service contract.
                         return Ok(out);
                     }
                 } else {
-                    open.push(e.name().into_inner());
+                    open.push((tag.map_or(0, |(_, at)| at), e.name().into_inner().len()));
                 }
             }
             Event::End(_) => {
@@ -233,6 +318,7 @@ pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
                         capture = Some((text, depth));
                     }
                 }
+                namespaces.close(open.len());
                 open.pop();
                 if in_body {
                     // `Body` closed without a child element.
@@ -273,15 +359,17 @@ pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
                     append(buf, text);
                 }
             }
-            Event::Decl(d) => {
-                if let Some(Ok(enc)) = d.encoding() {
-                    declared_encoding = Some(enc.into_owned());
-                }
+            Event::Decl(_) => {
+                declaration = Some((offset(start), offset(reader.buffer_position())));
             }
             Event::Eof => {
                 let pos = reader.buffer_position();
                 return match open.last() {
-                    Some(name) => {
+                    Some(&(at, len)) => {
+                        let name = body
+                            .get(at..at + len)
+                            .and_then(|n| std::str::from_utf8(n).ok())
+                            .unwrap_or("?");
                         let msg = format!("Unexpected end of input: `</{name}>` not found.");
                         Err(SniffError::at(body, pos, msg))
                     }
@@ -308,8 +396,38 @@ fn address(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
     (!text.chars().all(char::is_whitespace)).then_some(text)
 }
 
-/// Checks what quick-xml leaves to the caller: a tag name and well-formed attributes.
-fn check_start(body: &[u8], start: u64, e: &BytesStart<'_>) -> Result<(), SniffError> {
+/// A reader position as an index into the body.
+fn offset(position: u64) -> usize {
+    usize::try_from(position).unwrap_or(usize::MAX)
+}
+
+/// The text between `<` and `>` (or `/>`) of the start tag the reader just read between
+/// `start` and `end`, borrowed from the body, and where it begins. `None` only if the reader's
+/// positions do not frame a tag, which they always do.
+fn start_tag(body: &[u8], start: u64, end: u64, empty: bool) -> Option<(&str, usize)> {
+    let (start, end) = (offset(start), offset(end));
+    let lt = start + memchr::memchr(b'<', body.get(start..end)?)?;
+    let close = if empty { 2 } else { 1 };
+    let text = body.get(lt + 1..end.checked_sub(close)?)?;
+    Some((std::str::from_utf8(text).ok()?, lt + 1))
+}
+
+/// The local part of a qualified name: after its first colon, as quick-xml splits names.
+fn local_part(name: &str) -> &str {
+    name.split_once(':').map_or(name, |(_, local)| local)
+}
+
+/// Checks what quick-xml leaves to the caller (a tag name, well-formed attributes without
+/// duplicates) and takes the tag's namespace declarations into scope, in one pass over its
+/// attributes.
+fn read_attributes<'a>(
+    body: &[u8],
+    start: u64,
+    e: &BytesStart<'_>,
+    tag: Option<(&'a str, usize)>,
+    namespaces: &mut Namespaces<'a>,
+    depth: usize,
+) -> Result<(), SniffError> {
     let name = e.name().into_inner();
     let bad_first = |c: char| c.is_ascii_digit() || matches!(c, '-' | '.' | ':');
     if name.is_empty() {
@@ -323,39 +441,137 @@ fn check_start(body: &[u8], start: u64, e: &BytesStart<'_>) -> Result<(), SniffE
         let msg = format!("Invalid element name `{name}`.");
         return Err(SniffError::at(body, start, msg));
     }
-    for attr in e.attributes() {
-        if let Err(err) = attr {
-            // Attribute positions count from the character after `<`.
-            let (pos, what) = match err {
-                AttrError::ExpectedEq(p) => {
-                    (p, "attribute name must be followed by `=`".to_owned())
+    let Some((text, _)) = tag else {
+        // Cannot happen (see start_tag); checking without the declarations is still right.
+        return check_attributes(body, start, name, e.attributes().with_checks(false));
+    };
+    let mut attributes = Attributes::new(text, name.len());
+    attributes.with_checks(false);
+    // Names seen so far, for the duplicate check: a linear scan for the usual few, a set past
+    // that (so a tag of a million attributes costs a million steps, not a million squared).
+    let mut seen: SmallVec<[&str; 8]> = SmallVec::new();
+    let mut many: Option<HashSet<&str, foldhash::fast::RandomState>> = None;
+    for attr in attributes {
+        let attr = match attr {
+            Ok(a) => a,
+            Err(err) => {
+                // quick-xml's own check would have found a duplicated name before its value.
+                let err = match err {
+                    AttrError::ExpectedValue(p)
+                    | AttrError::UnquotedValue(p)
+                    | AttrError::ExpectedQuote(p, _) => key_before(text, p)
+                        .filter(|key| match &many {
+                            Some(set) => set.contains(key),
+                            None => seen.contains(key),
+                        })
+                        .map_or(err, |key| {
+                            let at = offset_in(text, key);
+                            AttrError::Duplicated(at, at)
+                        }),
+                    other => other,
+                };
+                return Err(attribute_error(body, start, name, err));
+            }
+        };
+        let key = attr.key.into_inner();
+        let duplicate = match many.as_mut() {
+            Some(set) => !set.insert(key),
+            None => {
+                let found = seen.contains(&key);
+                seen.push(key);
+                if seen.len() > 8 {
+                    many = Some(seen.drain(..).collect());
                 }
-                AttrError::ExpectedValue(p) => {
-                    (p, "`=` must be followed by an attribute value".to_owned())
-                }
-                AttrError::UnquotedValue(p) => (p, "attribute value must be quoted".to_owned()),
-                AttrError::ExpectedQuote(p, q) => (
-                    p,
-                    format!("missing closing quote `{}` in attribute value", q as char),
-                ),
-                AttrError::Duplicated(p, _) => (p, "duplicated attribute".to_owned()),
+                found
+            }
+        };
+        if duplicate {
+            let at = offset_in(text, key);
+            return Err(attribute_error(
+                body,
+                start,
+                name,
+                AttrError::Duplicated(at, at),
+            ));
+        }
+        if let Some(binding) = attr.key.as_namespace_binding() {
+            let prefix = match binding {
+                PrefixDeclaration::Default => None,
+                PrefixDeclaration::Named(p) => Some(p),
             };
-            let msg = format!("Invalid attribute in `<{name}>`: {what}.");
-            return Err(SniffError::at(body, start + 1 + pos as u64, msg));
+            namespaces
+                .declare(prefix, attr.value, depth)
+                .map_err(|err| {
+                    SniffError::at(body, start, format!("{}.", XmlError::Namespace(err)))
+                })?;
         }
     }
     Ok(())
 }
 
+/// The attribute name before the `=` that precedes position `p` of a tag's text.
+fn key_before(text: &str, p: usize) -> Option<&str> {
+    let eq = text.get(..p)?.rfind('=')?;
+    let before = text[..eq].trim_end_matches(|c: char| c.is_ascii_whitespace());
+    before
+        .rsplit(|c: char| c.is_ascii_whitespace())
+        .next()
+        .filter(|key| !key.is_empty())
+}
+
+/// Where `part` (a slice of `text`) begins in it.
+fn offset_in(text: &str, part: &str) -> usize {
+    (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
+}
+
+/// The syntax check alone, for a tag whose text could not be framed.
+fn check_attributes(
+    body: &[u8],
+    start: u64,
+    name: &str,
+    attributes: &mut Attributes<'_>,
+) -> Result<(), SniffError> {
+    for attr in attributes {
+        if let Err(err) = attr {
+            return Err(attribute_error(body, start, name, err));
+        }
+    }
+    Ok(())
+}
+
+/// An attribute error as VP015's details.
+fn attribute_error(body: &[u8], start: u64, name: &str, err: AttrError) -> SniffError {
+    // Attribute positions count from the character after `<`.
+    let (pos, what) = match err {
+        AttrError::ExpectedEq(p) => (p, "attribute name must be followed by `=`".to_owned()),
+        AttrError::ExpectedValue(p) => (p, "`=` must be followed by an attribute value".to_owned()),
+        AttrError::UnquotedValue(p) => (p, "attribute value must be quoted".to_owned()),
+        AttrError::ExpectedQuote(p, q) => (
+            p,
+            format!("missing closing quote `{}` in attribute value", q as char),
+        ),
+        AttrError::Duplicated(p, _) => (p, "duplicated attribute".to_owned()),
+    };
+    let msg = format!("Invalid attribute in `<{name}>`: {what}.");
+    SniffError::at(body, start + 1 + pos as u64, msg)
+}
+
 /// Turns a quick-xml error into a message with a useful position.
 fn reader_error(
     body: &[u8],
-    reader: &NsReader<&[u8]>,
+    reader: &Reader<&[u8]>,
     e: &XmlError,
-    declared: Option<&str>,
+    declaration: Option<(usize, usize)>,
 ) -> SniffError {
     match e {
         XmlError::Encoding(_) => {
+            let declared = declaration
+                .and_then(|(start, end)| body.get(start..end))
+                .and_then(|text| match Reader::from_reader(text).read_event() {
+                    Ok(Event::Decl(d)) => d.encoding().and_then(Result::ok).map(Cow::into_owned),
+                    _ => None,
+                });
+            let declared = declared.as_deref();
             // quick-xml reports the byte relative to the event; find the absolute one.
             let offset = std::str::from_utf8(body)
                 .err()
@@ -620,6 +836,80 @@ mod tests {
             let err = sniff(bad.as_bytes()).unwrap_err().to_string();
             assert!(err.contains("[row,col]"), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn namespaces_are_scoped_as_a_namespace_aware_parser_scopes_them() {
+        let contract = |body: &str| {
+            let xml = format!(
+                r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><p:x xmlns:p="urn:header-only"/></s:Header>{body}</s:Envelope>"#
+            );
+            sniff(xml.as_bytes()).map(|s| s.contract)
+        };
+        // The innermost declaration wins; the body child's own declaration counts.
+        assert_eq!(
+            contract(r#"<s:Body xmlns:p="urn:outer"><p:Op xmlns:p="urn:inner"/></s:Body>"#),
+            Ok(Some("urn:inner".to_owned()))
+        );
+        assert_eq!(
+            contract(r#"<s:Body xmlns="urn:default"><Op/></s:Body>"#),
+            Ok(Some("urn:default".to_owned()))
+        );
+        // xmlns="" takes the default namespace away again.
+        assert_eq!(
+            contract(r#"<s:Body xmlns="urn:default"><Op xmlns=""/></s:Body>"#),
+            Ok(Some(String::new()))
+        );
+        // A declaration ends with its element; xmlns:p="" undeclares.
+        for body in [
+            r#"<s:Body><p:Op/></s:Body>"#,
+            r#"<s:Body xmlns:p="urn:x"><p:Op xmlns:p=""/></s:Body>"#,
+        ] {
+            let err = contract(body).unwrap_err().to_string();
+            assert!(
+                err.starts_with("Undeclared namespace prefix `p` at"),
+                "{err}"
+            );
+        }
+        assert_eq!(
+            contract(r#"<s:Body><xml:Op/></s:Body>"#),
+            Ok(Some("http://www.w3.org/XML/1998/namespace".to_owned()))
+        );
+        for (body, says) in [
+            (r#"<s:Body xmlns:xml="urn:x"/>"#, "'xml' cannot be bound"),
+            (
+                r#"<s:Body xmlns:xmlns="urn:x"/>"#,
+                "'xmlns' cannot be bound",
+            ),
+            (
+                r#"<s:Body xmlns:p="http://www.w3.org/2000/xmlns/"/>"#,
+                "'p' cannot be bound",
+            ),
+        ] {
+            let err = contract(body).unwrap_err().to_string();
+            assert!(
+                err.contains(says) && err.contains("[row,col]: [1,"),
+                "{err}"
+            );
+        }
+    }
+
+    #[test]
+    fn duplicated_attributes_are_found_in_tags_of_any_size() {
+        let many: String = (0..1000).map(|i| format!(" a{i}=\"{i}\"")).collect();
+        assert!(sniff(format!("<r{many}/>").as_bytes()).is_ok());
+        for dup in [" a3=\"x\"", " a999=\"x\""] {
+            let err = sniff(format!("<r{many}{dup}/>").as_bytes())
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("duplicated attribute"), "{err}");
+        }
+        // A duplicated name is reported before its broken value, as the parser reads them.
+        let err = sniff(b"<r a=\"1\" a=b/>").unwrap_err().to_string();
+        assert!(
+            err.contains("duplicated attribute at [row,col]: [1,10]"),
+            "{err}"
+        );
     }
 
     #[test]
