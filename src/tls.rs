@@ -126,7 +126,7 @@ pub fn server_config(ca: &Path, cert: &Path, key: &Path) -> Result<Arc<ServerCon
 }
 
 /// Client configuration trusting the CA at `ca`, optionally presenting a client identity
-/// `(cert, key)`. No ALPN is set here (hyper-rustls sets it from the enabled HTTP versions).
+/// `(cert, key)`. No ALPN is offered (towards producers, as hyper-rustls did for HTTP/1.1 only).
 pub fn client_config(
     ca: &Path,
     identity: Option<(&Path, &Path)>,

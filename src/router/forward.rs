@@ -1,7 +1,7 @@
-//! The client towards producers: a pooled keep-alive hyper client over rustls presenting the
-//! platform's function certificate, VP's connect timeout and retry, per-contract response
-//! timeouts from a `timeoutconfig.json`, and the mapping of producer answers to what the
-//! consumer gets (pass-through, or VP009).
+//! The client towards producers: pooled keep-alive connections ([`super::pool`]) over rustls
+//! presenting the platform's function certificate, VP's connect timeout and retry, per-contract
+//! response timeouts from a `timeoutconfig.json`, and the mapping of producer answers to what
+//! the consumer gets (pass-through, or VP009).
 //!
 //! It does not decide where to send a request (that is TAK's job in the pipeline) and never
 //! buffers a successful answer: it waits for the first body bytes (an empty 2xx answer is
@@ -20,17 +20,14 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
-use hyper::body::Incoming;
-use hyper_rustls::HttpsConnector;
-use hyper_util::{
-    client::legacy::{Client, connect::HttpConnector},
-    rt::TokioExecutor,
-};
 use serde::Deserialize;
 
 use crate::config::RouterConfig;
 
-use super::{BoxError, RespBody};
+use super::{
+    BoxError, RespBody,
+    pool::{AnswerBody, Pool, PoolError, Target},
+};
 
 /// SOAP 1.1 envelope namespace: a producer's HTTP 500 containing it is a SOAP Fault that VP
 /// passes back unchanged.
@@ -75,7 +72,7 @@ pub struct ProducerAnswer {
 /// Pooled client towards producers (one per environment).
 #[derive(Clone)]
 pub struct ProducerClient {
-    client: Client<HttpsConnector<HttpConnector>, RequestBody>,
+    pool: Pool,
     retry_attempts: u32,
     retry_delay: Duration,
     max_error_body: usize,
@@ -84,25 +81,21 @@ pub struct ProducerClient {
 impl ProducerClient {
     /// Builds the pool. `tls` trusts the producers' CA and presents the platform certificate.
     pub fn new(tls: rustls::ClientConfig, config: &RouterConfig) -> Self {
-        let mut http = HttpConnector::new();
-        http.enforce_http(false);
-        http.set_nodelay(true);
-        http.set_connect_timeout(Some(config.producer_connect_timeout()));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(http);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_max_idle_per_host(config.producer_pool_max_idle_per_host)
-            .pool_idle_timeout(Duration::from_secs(90))
-            .build(https);
         ProducerClient {
-            client,
+            pool: Pool::new(
+                tls,
+                config.producer_connect_timeout(),
+                config.producer_pool_max_idle_per_host,
+            ),
             retry_attempts: config.producer_retry_attempts,
             retry_delay: config.producer_retry_delay(),
             max_error_body: config.max_request_bytes,
         }
+    }
+
+    /// A producer URL parsed (once: the result is kept for the next request to it).
+    pub fn target(&self, url: &str) -> Result<Arc<Target>, http::uri::InvalidUri> {
+        self.pool.target(url)
     }
 
     /// POSTs `body` to `uri` with `headers`, retrying a failed connect, and maps the answer as
@@ -114,8 +107,16 @@ impl ProducerClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<ProducerAnswer, ForwardError> {
-        self.send_with(uri, || headers.clone(), &RequestBody::from(body), timeout)
-            .await
+        let target = self
+            .target(&uri.to_string())
+            .map_err(|e| ForwardError::Connect(format!("invalid URL: {e}")))?;
+        self.send_with(
+            &target,
+            || headers.clone(),
+            &RequestBody::from(body),
+            timeout,
+        )
+        .await
     }
 
     /// [`send`](Self::send) with the headers built by `headers`, once per attempt: a retry is
@@ -123,7 +124,7 @@ impl ProducerClient {
     /// case one is needed.
     pub async fn send_with(
         &self,
-        uri: &Uri,
+        target: &Arc<Target>,
         headers: impl Fn() -> HeaderMap,
         body: &RequestBody,
         timeout: Duration,
@@ -134,20 +135,19 @@ impl ProducerClient {
         let response = loop {
             let mut req = Request::new(body.clone());
             *req.method_mut() = Method::POST;
-            *req.uri_mut() = uri.clone();
             *req.headers_mut() = headers();
-            match tokio::time::timeout_at(deadline, self.client.request(req)).await {
+            match tokio::time::timeout_at(deadline, self.pool.send(target, req)).await {
                 Err(_) => return Err(ForwardError::Timeout),
                 Ok(Ok(r)) => break r,
-                Ok(Err(e)) if e.is_connect() => {
+                Ok(Err(PoolError::Connect(e))) => {
                     if attempt >= self.retry_attempts {
-                        return Err(ForwardError::Connect(error_chain(&e)));
+                        return Err(ForwardError::Connect(e));
                     }
                     attempt += 1;
-                    tracing::debug!(%uri, attempt, error = %error_chain(&e), "producer connect failed, retrying");
+                    tracing::debug!(uri = %target.uri, attempt, error = %e, "producer connect failed, retrying");
                     tokio::time::sleep(self.retry_delay).await;
                 }
-                Ok(Err(e)) => return Err(ForwardError::Io(error_chain(&e))),
+                Ok(Err(PoolError::Io(e))) => return Err(ForwardError::Io(error_chain(&e))),
             }
         };
         let producer_ms = started.elapsed().as_millis();
@@ -341,7 +341,7 @@ impl Body for RequestBody {
 /// A producer body whose first chunk was already read.
 struct Prepend {
     first: Option<Bytes>,
-    rest: Incoming,
+    rest: AnswerBody,
 }
 
 impl Body for Prepend {
@@ -380,7 +380,7 @@ impl Body for Prepend {
 /// Producer response timeouts per service contract, VP's `timeoutconfig.json`.
 #[derive(Debug, Clone)]
 pub struct TimeoutTable {
-    by_contract: HashMap<String, Duration>,
+    by_contract: HashMap<String, Duration, foldhash::fast::RandomState>,
     default: Duration,
 }
 
@@ -425,7 +425,7 @@ impl TimeoutTable {
     /// Every contract gets `default`.
     pub fn uniform(default: Duration) -> Self {
         TimeoutTable {
-            by_contract: HashMap::new(),
+            by_contract: HashMap::default(),
             default,
         }
     }
@@ -469,6 +469,9 @@ impl TimeoutTable {
     /// The producer timeout for a contract: its own entry (exact, case-sensitive as in VP),
     /// else the default.
     pub fn for_contract(&self, contract: &str) -> Duration {
+        if self.by_contract.is_empty() {
+            return self.default;
+        }
         self.by_contract
             .get(contract)
             .copied()

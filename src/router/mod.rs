@@ -14,6 +14,7 @@
 pub mod forward;
 pub mod listener;
 pub mod pipeline;
+pub mod pool;
 
 use std::sync::Arc;
 

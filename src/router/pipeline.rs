@@ -18,7 +18,7 @@ use std::{borrow::Cow, time::Instant};
 
 use bytes::Bytes;
 use http::{
-    HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri,
+    HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode,
     header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
 };
 use http_body_util::{BodyExt, Full};
@@ -249,11 +249,11 @@ async fn route_request(
     };
 
     // 9. Forward.
-    let uri: Uri = target
-        .url
-        .parse()
+    let producer = router
+        .producers
+        .target(&target.url)
         .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
-    let to_http = uri.scheme_str() == Some("http");
+    let to_http = producer.is_http();
     let out_headers = || producer_headers(router, headers, &caller, correlation, to_http);
     let timeout = router.timeouts.for_contract(contract);
     // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
@@ -272,7 +272,7 @@ async fn route_request(
     drop(snapshot);
     let answer = router
         .producers
-        .send_with(&uri, out_headers, body, timeout)
+        .send_with(&producer, out_headers, body, timeout)
         .await
         .map_err(|e| forward_fault(&url, e))?;
     tracing::debug!(
