@@ -9,16 +9,19 @@
 //! body child (so the rest of the body may be anything), and does not decode encodings other than
 //! UTF-8: such input is refused with a [`SniffError`], which the router turns into VP015.
 //!
-//! quick-xml's plain reader tokenises (its well-formedness checks and messages); namespaces are
-//! tracked here from declarations borrowed from the body, so reading the usual envelope copies
-//! nothing and allocates little.
+//! Two reads feed one walk over the envelope ([`Walk`]): a small scanner of plain markup reads
+//! the usual request (tags, quoted attributes, text without references, comments, the XML
+//! declaration) and gives up on anything else or anything wrong; then quick-xml's reader reads
+//! the body again from the start, with its well-formedness checks, and every error message
+//! comes from it. Namespaces are tracked from declarations borrowed from the body; reading the
+//! usual envelope copies nothing and allocates nothing.
 
 use std::{borrow::Cow, collections::HashSet};
 
 use quick_xml::{
     errors::{Error as XmlError, IllFormedError},
     events::{
-        BytesStart, Event,
+        Event,
         attributes::{AttrError, Attributes},
     },
     name::{NamespaceError, PrefixDeclaration},
@@ -219,9 +222,11 @@ impl<'a> Namespaces<'a> {
 
 /// [`sniff`], borrowing the logical address from `body` where it can.
 ///
-/// quick-xml's plain reader tokenises; namespaces are tracked here, from declarations borrowed
-/// from the body, and only the first body child's namespace is ever resolved to a URI (every
-/// prefix used is still checked to be declared). Reading the usual envelope allocates nothing.
+/// The usual envelope is read by a small scanner of plain markup (tags with quoted attribute
+/// values, text without references, comments, an XML declaration): it gives up on anything
+/// else, and on anything wrong, and then quick-xml's reader reads the body from the start.
+/// Both feed the same [`Walk`], so an answer is the same whichever read it; every error
+/// (and its message) comes from the full read.
 pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(SniffError("The request body is empty.".to_owned()));
@@ -229,19 +234,181 @@ pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
     // The reader skips a UTF-8 byte order mark and counts positions after it: so does
     // everything here (a text editor's columns do not count it either).
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
+    if let Some(sniffed) = plain::sniff(body) {
+        return Ok(sniffed);
+    }
+    full_read(body)
+}
+
+/// Where the envelope walk is: what it has learned, and what is open.
+#[derive(Default)]
+struct Walk<'a> {
+    out: SniffedRef<'a>,
+    header_seen: bool,
+    in_body: bool,
+    root_seen: bool,
+    /// Open elements, to report a document that ends before the first body element.
+    open: OpenNames,
+    namespaces: Namespaces<'a>,
+    /// The address element being read: its text so far and its depth.
+    capture: Option<(Cow<'a, str>, usize)>,
+}
+
+/// What a piece of character data was, for the message when it is outside the root.
+#[derive(Clone, Copy)]
+enum TextKind {
+    Text,
+    CData,
+    Reference,
+}
+
+impl<'a> Walk<'a> {
+    /// The name of the innermost open element.
+    fn open_name_bytes(&self, body: &'a [u8]) -> Option<&'a [u8]> {
+        let &(at, len) = self.open.last()?;
+        body.get(at..at + len)
+    }
+
+    /// The same as text.
+    fn open_name(&self, body: &'a [u8]) -> Option<&'a str> {
+        self.open_name_bytes(body)
+            .and_then(|n| std::str::from_utf8(n).ok())
+    }
+
+    /// The depth of an element starting now (the root is 1).
+    fn depth(&self) -> usize {
+        self.open.len() + 1
+    }
+
+    /// A start tag at `start` whose attributes were read (its namespace declarations are in
+    /// scope): its name begins at `at` in the body. Returns the answer when it was the first
+    /// body child (or an empty `Body`).
+    fn start(
+        &mut self,
+        body: &'a [u8],
+        start: u64,
+        at: usize,
+        name: &'a str,
+        empty: bool,
+    ) -> Result<Option<SniffedRef<'a>>, SniffError> {
+        let depth = self.depth();
+        if self.open.is_empty() && self.root_seen {
+            return Err(SniffError::at(body, start, "More than one root element."));
+        }
+        self.root_seen = true;
+        let (prefix, local) = match memchr::memchr(b':', name.as_bytes()) {
+            Some(colon) => (Some(&name[..colon]), &name[colon + 1..]),
+            None => (None, name),
+        };
+        let ns = self.namespaces.resolve(prefix);
+        if let (Resolved::Unknown, Some(prefix)) = (&ns, prefix) {
+            let msg = format!("Undeclared namespace prefix `{prefix}`.");
+            return Err(SniffError::at(body, start, msg));
+        }
+        if self.in_body {
+            // Only the first body child's namespace is ever looked at.
+            self.out.contract = Some(match ns {
+                Resolved::Bound(uri) => uri,
+                _ => Cow::Borrowed(""),
+            });
+            self.out.operation = Some(Cow::Borrowed(local));
+            return Ok(Some(std::mem::take(&mut self.out)));
+        }
+        // An element inside the address element ends its text, as in VP, where only the
+        // first event after the start tag counts.
+        if let Some((text, _)) = self.capture.take() {
+            self.out.logical_address = address(text);
+        }
+        match local {
+            "Body" => self.in_body = true,
+            "Header" => self.header_seen = true,
+            "To" | "LogicalAddress" if self.header_seen => {
+                self.out.profile = Some(if local == "To" {
+                    Profile::Bp20
+                } else {
+                    Profile::Bp21
+                });
+                self.out.logical_address = None;
+                if !empty {
+                    self.capture = Some((Cow::Borrowed(""), depth));
+                }
+            }
+            _ => {}
+        }
+        if empty {
+            self.namespaces.close(depth);
+            if self.in_body {
+                // `<Body/>`: no service contract.
+                return Ok(Some(std::mem::take(&mut self.out)));
+            }
+        } else {
+            self.open.push((at, name.len()));
+        }
+        Ok(None)
+    }
+
+    /// An end tag (already matched with its start tag). Returns the answer when it closed
+    /// `Body` without a child element.
+    fn end(&mut self) -> Option<SniffedRef<'a>> {
+        if let Some((text, depth)) = self.capture.take() {
+            if depth == self.open.len() {
+                self.out.logical_address = address(text);
+            } else {
+                self.capture = Some((text, depth));
+            }
+        }
+        self.namespaces.close(self.open.len());
+        self.open.pop();
+        // `Body` closed without a child element.
+        self.in_body.then(|| std::mem::take(&mut self.out))
+    }
+
+    /// Character data at `start`.
+    fn text(
+        &mut self,
+        body: &[u8],
+        start: u64,
+        text: Cow<'a, str>,
+        kind: TextKind,
+    ) -> Result<(), SniffError> {
+        if self.open.is_empty() {
+            let outside = match kind {
+                TextKind::Text if text.chars().all(|c| c.is_ascii_whitespace()) => None,
+                TextKind::Text | TextKind::Reference => {
+                    Some("Content is not allowed outside the root element.")
+                }
+                TextKind::CData => Some("CDATA is not allowed outside the root element."),
+            };
+            if let Some(msg) = outside {
+                return Err(SniffError::at(body, start, msg));
+            }
+        }
+        if let Some((buf, _)) = self.capture.as_mut() {
+            append(buf, text);
+        }
+        Ok(())
+    }
+
+    /// The end of the document at `pos`, before any body child.
+    fn eof(mut self, body: &'a [u8], pos: u64) -> Result<SniffedRef<'a>, SniffError> {
+        if !self.open.is_empty() {
+            let name = self.open_name(body).unwrap_or("?");
+            let msg = format!("Unexpected end of input: `</{name}>` not found.");
+            return Err(SniffError::at(body, pos, msg));
+        }
+        if !self.root_seen {
+            return Err(SniffError::at(body, pos, "No root element found."));
+        }
+        Ok(std::mem::take(&mut self.out))
+    }
+}
+
+/// The full read: quick-xml's reader, with its well-formedness checks and messages.
+fn full_read(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
     let mut reader = Reader::from_reader(body);
-    let mut out = SniffedRef::default();
-    let mut header_seen = false;
-    let mut in_body = false;
-    // Open elements, to report a document that ends before the first body element.
-    let mut open = OpenNames::new();
-    let mut namespaces = Namespaces::default();
-    let mut root_seen = false;
-    // The address element being read: its text so far and its depth.
-    let mut capture: Option<(Cow<'_, str>, usize)> = None;
+    let mut walk = Walk::default();
     // Where the XML declaration is, read again only to explain an encoding error.
     let mut declaration: Option<(usize, usize)> = None;
-
     loop {
         let start = reader.buffer_position();
         let event = match reader.read_event() {
@@ -250,99 +417,28 @@ pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
         };
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
-                let is_empty = matches!(event, Event::Empty(_));
-                let depth = open.len() + 1;
-                let tag = start_tag(body, start, reader.buffer_position(), is_empty);
-                read_attributes(body, start, e, tag, &mut namespaces, depth)?;
-                if open.is_empty() && root_seen {
-                    return Err(SniffError::at(body, start, "More than one root element."));
-                }
-                root_seen = true;
-                let (local, prefix) = e.name().decompose();
-                let local = local.into_inner();
-                let ns = namespaces.resolve(prefix.map(|p| p.into_inner()));
-                if let (Resolved::Unknown, Some(prefix)) = (&ns, prefix) {
-                    let msg = format!("Undeclared namespace prefix `{}`.", prefix.into_inner());
+                let empty = matches!(event, Event::Empty(_));
+                let name = e.name().into_inner();
+                check_name(body, start, name)?;
+                let Some(tag) = start_tag(body, start, reader.buffer_position(), empty) else {
+                    let msg = format!("The start tag of `{name}` could not be read.");
                     return Err(SniffError::at(body, start, msg));
-                }
-                if in_body {
-                    // Only the first body child's namespace is ever looked at.
-                    out.contract = Some(match ns {
-                        Resolved::Bound(uri) => uri,
-                        _ => Cow::Borrowed(""),
-                    });
-                    out.operation = Some(match tag {
-                        Some((text, _)) => {
-                            Cow::Borrowed(local_part(&text[..e.name().into_inner().len()]))
-                        }
-                        None => Cow::Owned(local.to_owned()),
-                    });
-                    return Ok(out);
-                }
-                // An element inside the address element ends its text, as in VP, where only the
-                // first event after the start tag counts.
-                if let Some((text, _)) = capture.take() {
-                    out.logical_address = address(text);
-                }
-                match local {
-                    "Body" => in_body = true,
-                    "Header" => header_seen = true,
-                    "To" | "LogicalAddress" if header_seen => {
-                        out.profile = Some(if local == "To" {
-                            Profile::Bp20
-                        } else {
-                            Profile::Bp21
-                        });
-                        out.logical_address = None;
-                        if !is_empty {
-                            capture = Some((Cow::Borrowed(""), depth));
-                        }
-                    }
-                    _ => {}
-                }
-                if is_empty {
-                    namespaces.close(depth);
-                    if in_body {
-                        // `<Body/>`: no service contract.
-                        return Ok(out);
-                    }
-                } else {
-                    open.push((tag.map_or(0, |(_, at)| at), e.name().into_inner().len()));
+                };
+                let (tag, at) = tag;
+                let name = &tag[..name.len()];
+                let depth = walk.depth();
+                read_attributes(body, start, name, tag, &mut walk.namespaces, depth)?;
+                if let Some(done) = walk.start(body, start, at, name, empty)? {
+                    return Ok(done);
                 }
             }
             Event::End(_) => {
-                if let Some((text, depth)) = capture.take() {
-                    if depth == open.len() {
-                        out.logical_address = address(text);
-                    } else {
-                        capture = Some((text, depth));
-                    }
-                }
-                namespaces.close(open.len());
-                open.pop();
-                if in_body {
-                    // `Body` closed without a child element.
-                    return Ok(out);
+                if let Some(done) = walk.end() {
+                    return Ok(done);
                 }
             }
-            Event::Text(t) => {
-                if open.is_empty() && !t.chars().all(|c| c.is_ascii_whitespace()) {
-                    let msg = "Content is not allowed outside the root element.";
-                    return Err(SniffError::at(body, start, msg));
-                }
-                if let Some((buf, _)) = capture.as_mut() {
-                    append(buf, t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if open.is_empty() {
-                    let msg = "CDATA is not allowed outside the root element.";
-                    return Err(SniffError::at(body, start, msg));
-                }
-                if let Some((buf, _)) = capture.as_mut() {
-                    append(buf, t.xml10_content());
-                }
-            }
+            Event::Text(t) => walk.text(body, start, t.xml10_content(), TextKind::Text)?,
+            Event::CData(t) => walk.text(body, start, t.xml10_content(), TextKind::CData)?,
             Event::GeneralRef(r) => {
                 let Some(text) = ref_text(&r) else {
                     let msg = format!(
@@ -351,35 +447,254 @@ pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
                     );
                     return Err(SniffError::at(body, start, msg));
                 };
-                if open.is_empty() {
-                    let msg = "Content is not allowed outside the root element.";
-                    return Err(SniffError::at(body, start, msg));
-                }
-                if let Some((buf, _)) = capture.as_mut() {
-                    append(buf, text);
-                }
+                walk.text(body, start, text, TextKind::Reference)?;
             }
             Event::Decl(_) => {
                 declaration = Some((offset(start), offset(reader.buffer_position())));
             }
-            Event::Eof => {
-                let pos = reader.buffer_position();
-                return match open.last() {
-                    Some(&(at, len)) => {
-                        let name = body
-                            .get(at..at + len)
-                            .and_then(|n| std::str::from_utf8(n).ok())
-                            .unwrap_or("?");
-                        let msg = format!("Unexpected end of input: `</{name}>` not found.");
-                        Err(SniffError::at(body, pos, msg))
-                    }
-                    _ if !root_seen => Err(SniffError::at(body, pos, "No root element found.")),
-                    _ => Ok(out),
-                };
-            }
+            Event::Eof => return walk.eof(body, reader.buffer_position()),
             Event::Comment(_) | Event::PI(_) | Event::DocType(_) => {}
         }
     }
+}
+
+/// The scanner of plain markup behind [`sniff_ref`]'s usual path. It accepts only what it is
+/// sure the full read reads the same way, and says `None` for everything else.
+mod plain {
+    use std::{borrow::Cow, sync::LazyLock};
+
+    use memchr::memmem::Finder;
+    use smallvec::SmallVec;
+
+    use super::{Namespaces, SniffedRef, TextKind, Walk};
+
+    static COMMENT_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("-->"));
+    static PI_END: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("?>"));
+
+    /// XML's whitespace.
+    fn is_space(b: u8) -> bool {
+        matches!(b, b' ' | b'\t' | b'\r' | b'\n')
+    }
+
+    /// The name characters of the plain subset (ASCII letters, digits, `_`, `-`, `.`, `:`),
+    /// as a table: names are most of the bytes the scanner looks at one by one.
+    static NAME: [bool; 256] = {
+        let mut table = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b'-' | b'.' | b':');
+            b += 1;
+        }
+        table
+    };
+
+    fn is_name(b: u8) -> bool {
+        NAME[usize::from(b)]
+    }
+
+    /// The length of the name at the start of `bytes`.
+    fn name_len(bytes: &[u8]) -> usize {
+        bytes
+            .iter()
+            .position(|&b| !is_name(b))
+            .unwrap_or(bytes.len())
+    }
+
+    /// Whether an element name is plain: not starting with a digit, `-`, `.` or `:`, and at
+    /// most one colon, between a prefix and a local part that are not empty.
+    fn plain_element_name(name: &[u8]) -> bool {
+        let Some(&first) = name.first() else {
+            return false;
+        };
+        if first.is_ascii_digit() || matches!(first, b'-' | b'.' | b':') {
+            return false;
+        }
+        match memchr::memchr(b':', name) {
+            None => true,
+            Some(colon) => colon + 1 < name.len() && !name[colon + 1..].contains(&b':'),
+        }
+    }
+
+    /// Line ends as an XML 1.0 parser passes them on (`\r\n` and `\r` become `\n`), as
+    /// quick-xml's text content has them.
+    fn xml10_line_ends(text: &str) -> String {
+        text.replace("\r\n", "\n").replace('\r', "\n")
+    }
+
+    /// Reads a start tag's attributes, `(S+ name S* = S* "value")* S*` with values free of
+    /// `<`, checks them for duplicates and takes namespace declarations into scope (their
+    /// values as written, as quick-xml's resolver takes them).
+    fn attributes<'a>(text: &'a str, namespaces: &mut Namespaces<'a>, depth: usize) -> Option<()> {
+        let b = text.as_bytes();
+        let mut seen: SmallVec<[&str; 8]> = SmallVec::new();
+        let mut i = 0;
+        loop {
+            let spaces = i;
+            while b.get(i).copied().is_some_and(is_space) {
+                i += 1;
+            }
+            if i == b.len() {
+                return Some(());
+            }
+            if i == spaces {
+                return None;
+            }
+            let key_start = i;
+            i += name_len(&b[i..]);
+            if i == key_start {
+                return None;
+            }
+            let key = &text[key_start..i];
+            while b.get(i).copied().is_some_and(is_space) {
+                i += 1;
+            }
+            if b.get(i) != Some(&b'=') {
+                return None;
+            }
+            i += 1;
+            while b.get(i).copied().is_some_and(is_space) {
+                i += 1;
+            }
+            let quote = *b.get(i).filter(|&&q| q == b'"' || q == b'\'')?;
+            let value_start = i + 1;
+            let value_end = value_start + memchr::memchr(quote, &b[value_start..])?;
+            let value = &text[value_start..value_end];
+            i = value_end + 1;
+            // Many attributes, or the same one twice: the full read decides.
+            if seen.len() == 8 || seen.contains(&key) {
+                return None;
+            }
+            seen.push(key);
+            let prefix = match key.strip_prefix("xmlns") {
+                Some("") => None,
+                Some(named) => match named.strip_prefix(':') {
+                    Some(p) if !p.is_empty() => Some(p),
+                    Some(_) => return None,
+                    None => continue,
+                },
+                None => continue,
+            };
+            namespaces
+                .declare(prefix, Cow::Borrowed(value), depth)
+                .ok()?;
+        }
+    }
+
+    pub(super) fn sniff(body: &[u8]) -> Option<SniffedRef<'_>> {
+        let mut walk = Walk::default();
+        let mut pos = 0;
+        loop {
+            let Some(&first) = body.get(pos) else {
+                return walk.eof(body, pos as u64).ok();
+            };
+            if first != b'<' {
+                // Character data: without references, valid UTF-8.
+                let mut end = pos;
+                let mut carriage_return = false;
+                loop {
+                    match memchr::memchr3(b'<', b'&', b'\r', &body[end..]) {
+                        None => break end = body.len(),
+                        Some(n) => match body[end + n] {
+                            b'<' => break end += n,
+                            b'&' => return None,
+                            _ => {
+                                carriage_return = true;
+                                end += n + 1;
+                            }
+                        },
+                    }
+                }
+                let text = std::str::from_utf8(&body[pos..end]).ok()?;
+                let text = if carriage_return {
+                    Cow::Owned(xml10_line_ends(text))
+                } else {
+                    Cow::Borrowed(text)
+                };
+                walk.text(body, pos as u64, text, TextKind::Text).ok()?;
+                pos = end;
+                continue;
+            }
+            let rest = &body[pos..];
+            if rest.starts_with(b"<!--") {
+                let end = COMMENT_END.find(&rest[4..])? + 4;
+                std::str::from_utf8(&rest[4..end]).ok()?;
+                pos += end + 3;
+            } else if rest.starts_with(b"<?") {
+                // Only the XML declaration, only at the start.
+                if pos != 0
+                    || !rest.starts_with(b"<?xml")
+                    || !rest.get(5).copied().is_some_and(is_space)
+                {
+                    return None;
+                }
+                let end = PI_END.find(rest)?;
+                let decl = &rest[2..end];
+                if !decl.is_ascii() || memchr::memchr2(b'<', b'>', decl).is_some() {
+                    return None;
+                }
+                pos += end + 2;
+            } else if rest.starts_with(b"</") {
+                let len = name_len(&rest[2..]);
+                let mut end = 2 + len;
+                while rest.get(end).copied().is_some_and(is_space) {
+                    end += 1;
+                }
+                if rest.get(end) != Some(&b'>') || walk.open_name_bytes(body)? != &rest[2..2 + len]
+                {
+                    return None;
+                }
+                if let Some(done) = walk.end() {
+                    return Some(done);
+                }
+                pos += end + 1;
+            } else {
+                // A start tag; `>` inside a quoted value does not end it.
+                let mut i = 1;
+                let gt = loop {
+                    i += memchr::memchr3(b'>', b'"', b'\'', &rest[i..])?;
+                    match rest[i] {
+                        b'>' => break i,
+                        quote => i += 1 + memchr::memchr(quote, &rest[i + 1..])? + 1,
+                    }
+                };
+                let empty = rest[gt - 1] == b'/';
+                let inner = &rest[1..if empty { gt - 1 } else { gt }];
+                if memchr::memchr(b'<', inner).is_some() {
+                    return None;
+                }
+                let tag = std::str::from_utf8(inner).ok()?;
+                let len = name_len(inner);
+                if !plain_element_name(&inner[..len]) {
+                    return None;
+                }
+                let depth = walk.depth();
+                attributes(&tag[len..], &mut walk.namespaces, depth)?;
+                let started = walk.start(body, pos as u64, pos + 1, &tag[..len], empty);
+                if let Some(done) = started.ok()? {
+                    return Some(done);
+                }
+                pos += gt + 1;
+            }
+        }
+    }
+}
+
+/// Checks what quick-xml leaves to the caller about a tag name.
+fn check_name(body: &[u8], start: u64, name: &str) -> Result<(), SniffError> {
+    let bad_first = |c: char| c.is_ascii_digit() || matches!(c, '-' | '.' | ':');
+    if name.is_empty() {
+        return Err(SniffError::at(
+            body,
+            start,
+            "Expected an element name after `<`",
+        ));
+    }
+    if name.starts_with(bad_first) {
+        let msg = format!("Invalid element name `{name}`.");
+        return Err(SniffError::at(body, start, msg));
+    }
+    Ok(())
 }
 
 /// Appends address text: the common single text event stays borrowed.
@@ -412,40 +727,18 @@ fn start_tag(body: &[u8], start: u64, end: u64, empty: bool) -> Option<(&str, us
     Some((std::str::from_utf8(text).ok()?, lt + 1))
 }
 
-/// The local part of a qualified name: after its first colon, as quick-xml splits names.
-fn local_part(name: &str) -> &str {
-    name.split_once(':').map_or(name, |(_, local)| local)
-}
-
-/// Checks what quick-xml leaves to the caller (a tag name, well-formed attributes without
-/// duplicates) and takes the tag's namespace declarations into scope, in one pass over its
-/// attributes.
+/// Checks a start tag's attributes as quick-xml leaves it to the caller (well-formed, no
+/// duplicates) and takes its namespace declarations into scope, in one pass. `tag` is the
+/// text between `<` and `>`, beginning with `name`.
 fn read_attributes<'a>(
     body: &[u8],
     start: u64,
-    e: &BytesStart<'_>,
-    tag: Option<(&'a str, usize)>,
+    name: &str,
+    tag: &'a str,
     namespaces: &mut Namespaces<'a>,
     depth: usize,
 ) -> Result<(), SniffError> {
-    let name = e.name().into_inner();
-    let bad_first = |c: char| c.is_ascii_digit() || matches!(c, '-' | '.' | ':');
-    if name.is_empty() {
-        return Err(SniffError::at(
-            body,
-            start,
-            "Expected an element name after `<`",
-        ));
-    }
-    if name.starts_with(bad_first) {
-        let msg = format!("Invalid element name `{name}`.");
-        return Err(SniffError::at(body, start, msg));
-    }
-    let Some((text, _)) = tag else {
-        // Cannot happen (see start_tag); checking without the declarations is still right.
-        return check_attributes(body, start, name, e.attributes().with_checks(false));
-    };
-    let mut attributes = Attributes::new(text, name.len());
+    let mut attributes = Attributes::new(tag, name.len());
     attributes.with_checks(false);
     // Names seen so far, for the duplicate check: a linear scan for the usual few, a set past
     // that (so a tag of a million attributes costs a million steps, not a million squared).
@@ -459,13 +752,13 @@ fn read_attributes<'a>(
                 let err = match err {
                     AttrError::ExpectedValue(p)
                     | AttrError::UnquotedValue(p)
-                    | AttrError::ExpectedQuote(p, _) => key_before(text, p)
+                    | AttrError::ExpectedQuote(p, _) => key_before(tag, p)
                         .filter(|key| match &many {
                             Some(set) => set.contains(key),
                             None => seen.contains(key),
                         })
                         .map_or(err, |key| {
-                            let at = offset_in(text, key);
+                            let at = offset_in(tag, key);
                             AttrError::Duplicated(at, at)
                         }),
                     other => other,
@@ -486,7 +779,7 @@ fn read_attributes<'a>(
             }
         };
         if duplicate {
-            let at = offset_in(text, key);
+            let at = offset_in(tag, key);
             return Err(attribute_error(
                 body,
                 start,
@@ -522,21 +815,6 @@ fn key_before(text: &str, p: usize) -> Option<&str> {
 /// Where `part` (a slice of `text`) begins in it.
 fn offset_in(text: &str, part: &str) -> usize {
     (part.as_ptr() as usize).saturating_sub(text.as_ptr() as usize)
-}
-
-/// The syntax check alone, for a tag whose text could not be framed.
-fn check_attributes(
-    body: &[u8],
-    start: u64,
-    name: &str,
-    attributes: &mut Attributes<'_>,
-) -> Result<(), SniffError> {
-    for attr in attributes {
-        if let Err(err) = attr {
-            return Err(attribute_error(body, start, name, err));
-        }
-    }
-    Ok(())
 }
 
 /// An attribute error as VP015's details.
@@ -910,6 +1188,56 @@ mod tests {
             err.contains("duplicated attribute at [row,col]: [1,10]"),
             "{err}"
         );
+    }
+
+    /// Every answer of the plain scanner is the full read's, over the fixtures and every
+    /// truncation and one-byte change of their sniffed part.
+    #[test]
+    fn the_plain_scanner_answers_as_the_full_read_or_not_at_all() {
+        let mut docs: Vec<Vec<u8>> = vec![
+            BP21.as_bytes().to_vec(),
+            BP21.replace('\n', "\r\n").into_bytes(),
+            include_bytes!("../../fixtures/requests/load/cervix.xml").to_vec(),
+            include_bytes!("../../fixtures/requests/cervix-01-rivtabp20.xml").to_vec(),
+        ];
+        docs.push(envelope("<LogicalAddress>\r\n01\r</LogicalAddress>", &op()).into_bytes());
+        let (mut plain_answers, mut checked) = (0, 0);
+        let mut check = |doc: &[u8]| {
+            checked += 1;
+            if let Some(fast) = plain::sniff(doc) {
+                plain_answers += 1;
+                assert_eq!(
+                    Ok(fast),
+                    full_read(doc),
+                    "{:?}",
+                    String::from_utf8_lossy(doc)
+                );
+            }
+        };
+        for doc in &docs {
+            let sniffed = doc.len().min(1200);
+            for i in 0..sniffed {
+                check(&doc[..i]);
+                let mut m = doc.clone();
+                m.remove(i);
+                check(&m);
+                for c in [b'<', b'>', b'"', b'=', b':', b'/', b' ', b'\r', b'&', b'x'] {
+                    let mut m = doc.clone();
+                    m[i] = c;
+                    check(&m);
+                }
+            }
+            check(doc);
+        }
+        assert!(plain_answers > 1000, "{plain_answers} of {checked}");
+        // The usual requests, CRLF line ends included, never need the full read.
+        for doc in &docs {
+            assert!(
+                plain::sniff(doc).is_some(),
+                "{}",
+                String::from_utf8_lossy(doc)
+            );
+        }
     }
 
     #[test]
