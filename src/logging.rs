@@ -1,11 +1,11 @@
 //! Log lines of `ntjp serve`: how an event becomes a line, and how lines reach stderr.
 //!
-//! - [`TextLine`] writes an event as tracing-subscriber's default text format does
-//!   (`2026-12-02T16:21:42.082050Z  INFO target: message key=value ...`), but writes each
-//!   field straight into the line: a plain string is copied between quotes instead of being
-//!   escaped character by character through `Debug`, numbers are written as numbers, and no
-//!   styling is painted when there are no colours. A routed request's two lines cost about a
-//!   fifth of what the default format cost. Spans are not printed (none are used).
+//! - [`TextLayer`] writes an event as tracing-subscriber's default text format does
+//!   (`2026-12-02T16:21:42.082050Z  INFO target: message key=value ...`), but straight into a
+//!   line buffer of its thread: a plain string is copied between quotes instead of being
+//!   escaped character by character through `Debug`, numbers are written digit by digit, and
+//!   no styling is painted when there are no colours. A routed request's two lines cost about a
+//!   tenth of what the default format cost. Spans are not printed (none are used).
 //! - [`LogQueue`] is the writer: a bounded buffer in bytes that a thread of its own empties
 //!   to stderr in batches. Writing a line is a copy under an uncontended lock: no allocation,
 //!   no system call, no wake-up per line (the thread is woken once per batch). When stderr
@@ -17,6 +17,7 @@
 //! replace when the log format changes.
 
 use std::{
+    cell::RefCell,
     fmt::{self, Write as _},
     io::{self, IsTerminal, Write as _},
     sync::{
@@ -33,11 +34,12 @@ use tracing::{
 };
 use tracing_subscriber::{
     fmt::{
-        FmtContext, FormatEvent, FormatFields, MakeWriter,
+        MakeWriter,
         format::Writer,
         time::{FormatTime, SystemTime as DefaultTime},
     },
-    registry::LookupSpan,
+    layer::{Context, SubscriberExt},
+    util::SubscriberInitExt,
 };
 
 /// How many bytes of log lines may wait for the log thread. When stderr does not keep up and
@@ -57,58 +59,82 @@ pub fn init(json: bool) -> LogGuard {
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let ansi = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let (queue, guard) = LogQueue::start(io::stderr(), QUEUE_BYTES);
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(ansi)
-        .with_writer(queue);
+    let registry = tracing_subscriber::registry().with(filter);
     if json {
-        builder
-            .with_timer(CachedTime)
-            .json()
-            .flatten_event(true)
+        registry
+            .with(
+                tracing_subscriber::fmt::layer()
+                    .json()
+                    .flatten_event(true)
+                    .with_timer(CachedTime)
+                    .with_ansi(ansi)
+                    .with_writer(queue),
+            )
             .init();
     } else {
-        builder.event_format(TextLine).init();
+        registry.with(TextLayer { queue, ansi }).init();
     }
     guard
 }
 
-/// The text format: tracing-subscriber's default layout, each field written directly.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct TextLine;
+/// The text format: tracing-subscriber's default layout, written straight into a line.
+pub struct TextLayer {
+    /// Where lines go.
+    pub queue: LogQueue,
+    /// Whether the level is coloured (a terminal).
+    pub ansi: bool,
+}
 
-impl<S, N> FormatEvent<S, N> for TextLine
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut w: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let meta = event.metadata();
-        write_timestamp(&mut w)?;
-        w.write_char(' ')?;
-        let level = level_text(meta.level());
-        if w.has_ansi_escapes() {
-            write!(w, "\x1b[{}m{level}\x1b[0m ", level_colour(meta.level()))?;
-        } else {
-            w.write_str(level)?;
-            w.write_char(' ')?;
+thread_local! {
+    /// The line being written on this thread (kept: no allocation per line).
+    static LINE: RefCell<String> = const { RefCell::new(String::new()) };
+}
+
+impl<S: Subscriber> tracing_subscriber::Layer<S> for TextLayer {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
+        // An event logged while this thread writes a line (from a Debug impl, say) goes
+        // through a buffer of its own.
+        let written = LINE.try_with(|line| match line.try_borrow_mut() {
+            Ok(mut line) => {
+                line.clear();
+                write_line(&mut line, event, self.ansi);
+                self.queue.push(line.as_bytes());
+            }
+            Err(_) => {
+                let mut own = String::new();
+                write_line(&mut own, event, self.ansi);
+                self.queue.push(own.as_bytes());
+            }
+        });
+        if written.is_err() {
+            // The thread is ending and its buffer is gone.
+            let mut own = String::new();
+            write_line(&mut own, event, self.ansi);
+            self.queue.push(own.as_bytes());
         }
-        w.write_str(meta.target())?;
-        w.write_str(": ")?;
-        let mut fields = Fields {
-            w: &mut w,
-            first: true,
-            result: Ok(()),
-        };
-        event.record(&mut fields);
-        fields.result?;
-        w.write_char('\n')
     }
+}
+
+/// Writes `event` as one line, ending in `\n`.
+fn write_line(line: &mut String, event: &Event<'_>, ansi: bool) {
+    let meta = event.metadata();
+    push_timestamp(line);
+    line.push(' ');
+    let level = level_text(meta.level());
+    if ansi {
+        line.push_str("\x1b[");
+        line.push_str(level_colour(meta.level()));
+        line.push('m');
+        line.push_str(level);
+        line.push_str("\x1b[0m ");
+    } else {
+        line.push_str(level);
+        line.push(' ');
+    }
+    line.push_str(meta.target());
+    line.push_str(": ");
+    event.record(&mut Fields { line, first: true });
+    line.push('\n');
 }
 
 /// The level as the default format writes it: right-aligned in five characters.
@@ -134,139 +160,155 @@ fn level_colour(level: &Level) -> &'static str {
 }
 
 /// Writes an event's fields as `message key=value key="text" ...`.
-struct Fields<'a, 'w> {
-    w: &'a mut Writer<'w>,
+struct Fields<'a> {
+    line: &'a mut String,
     /// No field written yet (no separating space).
     first: bool,
-    result: fmt::Result,
 }
 
-impl Fields<'_, '_> {
+impl Fields<'_> {
     /// Writes the separator and `name=`; returns whether the field is the message (no name).
-    fn start(&mut self, field: &Field) -> Result<bool, fmt::Error> {
+    fn start(&mut self, field: &Field) -> bool {
         if self.first {
             self.first = false;
         } else {
-            self.w.write_char(' ')?;
+            self.line.push(' ');
         }
         let name = field.name();
         if name == "message" {
-            return Ok(true);
+            return true;
         }
-        self.w.write_str(name.strip_prefix("r#").unwrap_or(name))?;
-        self.w.write_char('=')?;
-        Ok(false)
+        self.line.push_str(name.strip_prefix("r#").unwrap_or(name));
+        self.line.push('=');
+        false
     }
 
-    fn str_field(&mut self, field: &Field, value: &str) -> fmt::Result {
-        if self.start(field)? {
-            return Sanitised(self.w).write_str(value);
-        }
-        // What `Debug` writes for a string, without escaping it character by character when
-        // nothing in it needs escaping (the usual HSA-id, address or namespace).
-        if value
-            .bytes()
-            .all(|b| (0x20..0x7f).contains(&b) && b != b'"' && b != b'\\')
-        {
-            self.w.write_char('"')?;
-            self.w.write_str(value)?;
-            self.w.write_char('"')
-        } else {
-            write!(self.w, "{value:?}")
-        }
-    }
-
-    fn debug_field(&mut self, field: &Field, value: &dyn fmt::Debug) -> fmt::Result {
-        self.start(field)?;
-        write!(Sanitised(self.w), "{value:?}")
+    /// Writes a value through its `Display` or `Debug`, control characters escaped.
+    fn formatted(&mut self, value: fmt::Arguments<'_>) {
+        let from = self.line.len();
+        // Writing to a String cannot fail.
+        let _ = self.line.write_fmt(value);
+        sanitise_from(self.line, from);
     }
 }
 
-impl Visit for Fields<'_, '_> {
+impl Visit for Fields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if self.result.is_ok() {
-            self.result = self.str_field(field, value);
+        if self.start(field) {
+            let from = self.line.len();
+            self.line.push_str(value);
+            sanitise_from(self.line, from);
+            return;
+        }
+        // What `Debug` writes for a string, without escaping it character by character when
+        // nothing in it needs escaping (the usual HSA-id, address or namespace).
+        if plain(value.as_bytes(), |b| b == b'"' || b == b'\\') {
+            self.line.push('"');
+            self.line.push_str(value);
+            self.line.push('"');
+        } else {
+            let _ = write!(self.line, "{value:?}");
         }
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.result.is_ok() {
-            self.result = self.start(field).and_then(|_| write!(self.w, "{value}"));
-        }
+        self.start(field);
+        push_u64(self.line, value);
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.result.is_ok() {
-            self.result = self.start(field).and_then(|_| write!(self.w, "{value}"));
+        self.start(field);
+        if value < 0 {
+            self.line.push('-');
         }
+        push_u64(self.line, value.unsigned_abs());
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.result.is_ok() {
-            self.result = self
-                .start(field)
-                .and_then(|_| self.w.write_str(if value { "true" } else { "false" }));
-        }
+        self.start(field);
+        self.line.push_str(if value { "true" } else { "false" });
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
-        if self.result.is_err() {
-            return;
-        }
-        self.result = (|| {
-            self.start(field)?;
-            write!(Sanitised(self.w), "{value}")?;
-            if let Some(mut source) = value.source() {
-                write!(self.w, " {}.sources=[", field.name())?;
-                loop {
-                    write!(Sanitised(self.w), "{source}")?;
-                    match source.source() {
-                        Some(next) => {
-                            self.w.write_str(", ")?;
-                            source = next;
-                        }
-                        None => break,
+        self.start(field);
+        self.formatted(format_args!("{value}"));
+        if let Some(mut source) = value.source() {
+            self.line.push(' ');
+            self.line.push_str(field.name());
+            self.line.push_str(".sources=[");
+            loop {
+                self.formatted(format_args!("{source}"));
+                match source.source() {
+                    Some(next) => {
+                        self.line.push_str(", ");
+                        source = next;
                     }
+                    None => break,
                 }
-                self.w.write_char(']')?;
             }
-            Ok(())
-        })();
+            self.line.push(']');
+        }
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.result.is_ok() {
-            self.result = self.debug_field(field, value);
+        self.start(field);
+        self.formatted(format_args!("{value:?}"));
+    }
+}
+
+/// Writes a number's decimal digits.
+fn push_u64(line: &mut String, mut value: u64) {
+    let mut digits = [0u8; 20];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value % 10) as u8;
+        value /= 10;
+        if value == 0 {
+            break;
+        }
+    }
+    for &d in &digits[at..] {
+        line.push(char::from(d));
+    }
+}
+
+/// Escapes control characters (`\n`, `\x1b`, `\u{85}`, ...) in what was written from `from`
+/// on: a value that came from a request can neither break a line in two nor reach a terminal
+/// as an escape sequence. Text without them (nearly all) is left as it is.
+fn sanitise_from(line: &mut String, from: usize) {
+    if plain(&line.as_bytes()[from..], |_| false) || !line[from..].chars().any(needs_escape) {
+        return;
+    }
+    let written = line.split_off(from);
+    for c in written.chars() {
+        match c {
+            '\n' => line.push_str("\\n"),
+            '\r' => line.push_str("\\r"),
+            '\t' => line.push_str("\\t"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                let _ = write!(line, "\\x{:02x}", c as u32);
+            }
+            c if needs_escape(c) => {
+                let _ = write!(line, "\\u{{{:x}}}", c as u32);
+            }
+            c => line.push(c),
         }
     }
 }
 
-/// Passes text on with control characters escaped (`\n`, `\x1b`, `\u{85}`, ...): a value that
-/// came from a request can neither break a line in two nor reach a terminal as an escape
-/// sequence. Text without them (nearly all) is passed on as it is.
-struct Sanitised<'a, 'w>(&'a mut Writer<'w>);
+/// Whether `bytes` are printable ASCII without any byte `also` picks. No early exit: the
+/// compiler checks many bytes at a time, and nearly every value is plain.
+fn plain(bytes: &[u8], also: impl Fn(u8) -> bool) -> bool {
+    !bytes
+        .iter()
+        .fold(false, |odd, &b| odd | !(0x20..0x7f).contains(&b) | also(b))
+}
 
-impl fmt::Write for Sanitised<'_, '_> {
-    fn write_str(&mut self, s: &str) -> fmt::Result {
-        if s.bytes().all(|b| (0x20..0x7f).contains(&b)) {
-            return self.0.write_str(s);
-        }
-        for c in s.chars() {
-            match c {
-                '\n' => self.0.write_str("\\n")?,
-                '\r' => self.0.write_str("\\r")?,
-                '\t' => self.0.write_str("\\t")?,
-                c if (c as u32) < 0x20 || c as u32 == 0x7f => {
-                    write!(self.0, "\\x{:02x}", c as u32)?
-                }
-                c if (0x80..=0x9f).contains(&(c as u32)) => {
-                    write!(self.0, "\\u{{{:x}}}", c as u32)?
-                }
-                c => self.0.write_char(c)?,
-            }
-        }
-        Ok(())
-    }
+/// C0 and C1 control characters and DEL.
+fn needs_escape(c: char) -> bool {
+    let c = c as u32;
+    c < 0x20 || (0x7f..=0x9f).contains(&c)
 }
 
 /// The JSON format's timestamps, written like the text format's.
@@ -285,35 +327,54 @@ thread_local! {
 }
 
 /// The default format's timestamp (`2026-12-02T16:21:42.082050Z`, UTC), with the calendar
-/// part formatted once per second and thread instead of for every line.
-fn write_timestamp(w: &mut Writer<'_>) -> fmt::Result {
-    let Ok(since_epoch) = SystemTime::now().duration_since(UNIX_EPOCH) else {
-        return DefaultTime.format_time(w);
-    };
+/// part formatted once per second and thread instead of for every line. `None` only if the
+/// clock is before 1970 or past year 9999.
+fn timestamp() -> Option<[u8; 27]> {
+    let since_epoch = SystemTime::now().duration_since(UNIX_EPOCH).ok()?;
     let second = since_epoch.as_secs();
     let (cached, mut prefix) = LOG_SECOND.get();
     if cached != second {
-        let Some(text) = i64::try_from(second)
+        let text = i64::try_from(second)
             .ok()
             .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
             .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
-            .filter(|t| t.len() == prefix.len())
-        else {
-            return DefaultTime.format_time(w);
-        };
+            .filter(|t| t.len() == prefix.len())?;
         prefix.copy_from_slice(text.as_bytes());
         LOG_SECOND.set((second, prefix));
     }
-    let mut line = [0u8; 27];
-    line[..19].copy_from_slice(&prefix);
-    line[19] = b'.';
+    let mut stamp = [0u8; 27];
+    stamp[..19].copy_from_slice(&prefix);
+    stamp[19] = b'.';
     let mut micros = since_epoch.subsec_micros();
-    for digit in line[20..26].iter_mut().rev() {
+    for digit in stamp[20..26].iter_mut().rev() {
         *digit = b'0' + (micros % 10) as u8;
         micros /= 10;
     }
-    line[26] = b'Z';
-    w.write_str(std::str::from_utf8(&line).map_err(|_| fmt::Error)?)
+    stamp[26] = b'Z';
+    Some(stamp)
+}
+
+/// Writes the timestamp (tracing-subscriber's own when the clock is out of range).
+fn push_timestamp(line: &mut String) {
+    match timestamp()
+        .as_ref()
+        .and_then(|t| std::str::from_utf8(t).ok())
+    {
+        Some(text) => line.push_str(text),
+        None => {
+            let _ = DefaultTime.format_time(&mut Writer::new(line));
+        }
+    }
+}
+
+fn write_timestamp(w: &mut Writer<'_>) -> fmt::Result {
+    match timestamp()
+        .as_ref()
+        .and_then(|t| std::str::from_utf8(t).ok())
+    {
+        Some(text) => w.write_str(text),
+        None => DefaultTime.format_time(w),
+    }
 }
 
 /// The bounded queue of log lines and the thread that writes them (a [`MakeWriter`]).
@@ -480,8 +541,6 @@ impl<'a> MakeWriter<'a> for LogQueue {
 mod tests {
     use std::sync::atomic::AtomicUsize;
 
-    use tracing_subscriber::layer::SubscriberExt;
-
     use super::*;
 
     /// Collects what the log thread writes.
@@ -517,16 +576,11 @@ mod tests {
         }
     }
 
-    /// Lines written by `f`'s events through [`TextLine`] and [`LogQueue`].
+    /// Lines written by `f`'s events through [`TextLayer`] and [`LogQueue`].
     fn lines_of(f: impl FnOnce()) -> (String, Collected) {
         let out = Collected::default();
         let (queue, guard) = LogQueue::start(out.clone(), 1 << 20);
-        let subscriber = tracing_subscriber::registry().with(
-            tracing_subscriber::fmt::layer()
-                .event_format(TextLine)
-                .with_ansi(false)
-                .with_writer(queue),
-        );
+        let subscriber = tracing_subscriber::registry().with(TextLayer { queue, ansi: false });
         tracing::subscriber::with_default(subscriber, f);
         drop(guard);
         let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();

@@ -188,7 +188,7 @@ async fn route_request(
         labels.receiverid = sniffed.logical_address.as_deref().unwrap_or(""),
         labels.servicecontract_namespace = contract,
         labels.rivversion = sniffed.profile.map(|p| p.tak_name()).unwrap_or(""),
-        source.ip = %conn.peer.ip(),
+        source.ip = %conn.peer_ip,
         "req-in"
     );
 
