@@ -19,7 +19,7 @@ use std::{
 use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use serde::Deserialize;
 
 use crate::config::RouterConfig;
@@ -156,7 +156,7 @@ impl ProducerClient {
         if status.is_success() {
             // Wait for the first bytes: an empty answer is VP009, anything else streams on.
             let first = loop {
-                match tokio::time::timeout_at(deadline, incoming.frame()).await {
+                match super::at_once_or_by(deadline, incoming.frame()).await {
                     Err(_) => return Err(ForwardError::Timeout),
                     Ok(None) => return Err(ForwardError::Empty(status_line(status))),
                     Ok(Some(Err(e))) => return Err(ForwardError::Io(error_chain(&e))),
@@ -166,12 +166,12 @@ impl ProducerClient {
                     },
                 }
             };
-            let body = Prepend {
+            let body = Streamed {
                 first: Some(first),
                 rest: incoming,
             };
             return Ok(ProducerAnswer {
-                response: Response::from_parts(parts, body.boxed()),
+                response: Response::from_parts(parts, RespBody::Streamed(body)),
                 producer_ms,
             });
         }
@@ -183,9 +183,8 @@ impl ProducerClient {
                 Ok(Ok(c)) => c.to_bytes(),
             };
             if memchr::memmem::find(&bytes, SOAP11_NS.as_bytes()).is_some() {
-                let body = Full::new(bytes).map_err(|e| -> BoxError { match e {} });
                 return Ok(ProducerAnswer {
-                    response: Response::from_parts(parts, body.boxed()),
+                    response: Response::from_parts(parts, RespBody::whole(bytes)),
                     producer_ms,
                 });
             }
@@ -338,13 +337,13 @@ impl Body for RequestBody {
     }
 }
 
-/// A producer body whose first chunk was already read.
-struct Prepend {
+/// A producer's answer whose first chunk was already read.
+pub struct Streamed {
     first: Option<Bytes>,
     rest: AnswerBody,
 }
 
-impl Body for Prepend {
+impl Body for Streamed {
     type Data = Bytes;
     type Error = BoxError;
 

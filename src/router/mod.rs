@@ -16,7 +16,12 @@ pub mod listener;
 pub mod pipeline;
 pub mod pool;
 
-use std::sync::Arc;
+use std::{
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
 
 use arc_swap::ArcSwapOption;
 use bytes::Bytes;
@@ -32,8 +37,82 @@ pub use listener::{serve_http, serve_https};
 
 /// Boxed error of response bodies.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
-/// Body of every response the router writes: a fault, or a producer's streamed answer.
-pub type RespBody = http_body_util::combinators::BoxBody<Bytes, BoxError>;
+
+/// Body of every response the router writes (an enum, not a boxed body: no allocation and no
+/// dynamic call per response).
+pub enum RespBody {
+    /// Written whole: a fault, the not-found text, a producer's SOAP fault read in full.
+    Whole(Option<Bytes>),
+    /// A producer's answer, streamed on after its first chunk.
+    Streamed(forward::Streamed),
+}
+
+impl RespBody {
+    /// A body of these bytes.
+    pub fn whole(bytes: impl Into<Bytes>) -> Self {
+        let bytes = bytes.into();
+        RespBody::Whole((!bytes.is_empty()).then_some(bytes))
+    }
+}
+
+impl http_body::Body for RespBody {
+    type Data = Bytes;
+    type Error = BoxError;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<Bytes>, BoxError>>> {
+        match self.get_mut() {
+            RespBody::Whole(bytes) => {
+                Poll::Ready(bytes.take().map(|b| Ok(http_body::Frame::data(b))))
+            }
+            RespBody::Streamed(s) => Pin::new(s).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            RespBody::Whole(bytes) => bytes.is_none(),
+            RespBody::Streamed(s) => s.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        match self {
+            RespBody::Whole(bytes) => {
+                http_body::SizeHint::with_exact(bytes.as_ref().map_or(0, |b| b.len() as u64))
+            }
+            RespBody::Streamed(s) => s.size_hint(),
+        }
+    }
+}
+
+/// `future` with a time limit, the timer armed only when the future is not ready at once (a
+/// body frame or answer chunk that already arrived): arming and disarming a timer costs more
+/// than the poll.
+pub(crate) async fn at_once_or_within<F: Future + Unpin>(
+    limit: Duration,
+    mut future: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let now = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut future).poll(cx))).await;
+    match now {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => tokio::time::timeout(limit, future).await,
+    }
+}
+
+/// [`at_once_or_within`] with a deadline.
+pub(crate) async fn at_once_or_by<F: Future + Unpin>(
+    deadline: tokio::time::Instant,
+    mut future: F,
+) -> Result<F::Output, tokio::time::error::Elapsed> {
+    let now = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut future).poll(cx))).await;
+    match now {
+        Poll::Ready(out) => Ok(out),
+        Poll::Pending => tokio::time::timeout_at(deadline, future).await,
+    }
+}
 
 /// The published TAK of one environment as the router sees it: `None` until the first
 /// snapshot is published (then every call gets VP008), swapped atomically on publish.

@@ -21,13 +21,13 @@ use http::{
     HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode,
     header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
 };
-use http_body_util::{BodyExt, Full};
+use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::soap::{self, Profile, VpFault, rivta};
 
 use super::{
-    BoxError, RespBody, Router,
+    RespBody, Router,
     forward::{ForwardError, RequestBody},
     listener::{ConnInfo, Transport},
 };
@@ -442,7 +442,7 @@ async fn read_body(
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut held = 0usize;
     loop {
-        match tokio::time::timeout(timeout, body.frame()).await {
+        match super::at_once_or_within(timeout, body.frame()).await {
             Err(_) => {
                 return Err(Failure {
                     fault: VpFault::malformed(&format!(
@@ -575,9 +575,7 @@ fn consumer_headers(headers: &mut HeaderMap, correlation: &HeaderValue, producer
 }
 
 fn full(body: impl Into<Bytes>) -> RespBody {
-    Full::new(body.into())
-        .map_err(|e| -> BoxError { match e {} })
-        .boxed()
+    RespBody::whole(body)
 }
 
 fn fault_response(
