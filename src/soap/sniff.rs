@@ -296,7 +296,7 @@ impl<'a> Walk<'a> {
             return Err(SniffError::at(body, start, "More than one root element."));
         }
         self.root_seen = true;
-        let (prefix, local) = match memchr::memchr(b':', name.as_bytes()) {
+        let (prefix, local) = match name.bytes().position(|b| b == b':') {
             Some(colon) => (Some(&name[..colon]), &name[colon + 1..]),
             None => (None, name),
         };
@@ -510,7 +510,7 @@ mod plain {
         if first.is_ascii_digit() || matches!(first, b'-' | b'.' | b':') {
             return false;
         }
-        match memchr::memchr(b':', name) {
+        match name.iter().position(|&b| b == b':') {
             None => true,
             Some(colon) => colon + 1 < name.len() && !name[colon + 1..].contains(&b':'),
         }
@@ -589,6 +589,14 @@ mod plain {
                 return walk.eof(body, pos as u64).ok();
             };
             if first != b'<' {
+                // Whitespace between tags (most character data here): nothing to read unless
+                // it is the address being captured.
+                let blank = body[pos..].iter().position(|&b| !is_space(b));
+                let blank_end = blank.map_or(body.len(), |n| pos + n);
+                if walk.capture.is_none() && body.get(blank_end).is_none_or(|&b| b == b'<') {
+                    pos = blank_end;
+                    continue;
+                }
                 // Character data: without references, valid UTF-8.
                 let mut end = pos;
                 let mut carriage_return = false;
