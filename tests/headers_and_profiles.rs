@@ -504,3 +504,170 @@ async fn an_http_producer_gets_vp_headers_and_a_silent_one_times_out_with_vp009(
     );
     bed.stop().await;
 }
+
+/// A valid request to `address` grown past the 64 KiB the router reads before routing, by a
+/// comment of `pad` bytes after the SOAP Body.
+fn large_request(request: &str, pad: usize) -> String {
+    let at = request.rfind("</").expect("a closing Envelope tag");
+    format!(
+        "{}<!--{}-->{}",
+        &request[..at],
+        "x".repeat(pad),
+        &request[at..]
+    )
+}
+
+/// Writes `head` and then `body` as chunks of `piece` bytes on a new connection; with
+/// `finish`, the last chunk too. Returns the connection.
+async fn send_chunked(
+    bed: &Bed,
+    body: &[u8],
+    piece: usize,
+    finish: bool,
+) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let mut tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    tls.write_all(b"POST /vp/x HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\n")
+        .await
+        .unwrap();
+    for part in body.chunks(piece) {
+        tls.write_all(format!("{:x}\r\n", part.len()).as_bytes())
+            .await
+            .unwrap();
+        tls.write_all(part).await.unwrap();
+        tls.write_all(b"\r\n").await.unwrap();
+    }
+    if finish {
+        tls.write_all(b"0\r\n\r\n").await.unwrap();
+    }
+    tls.flush().await.unwrap();
+    tls
+}
+
+/// Reads until the connection closes or `until` is in what came (at most 30 s).
+async fn read_answer(
+    tls: &mut tokio_rustls::client::TlsStream<tokio::net::TcpStream>,
+    until: &str,
+) -> String {
+    let mut out = Vec::new();
+    let mut buf = [0u8; 8192];
+    while !String::from_utf8_lossy(&out).contains(until) {
+        match tokio::time::timeout(Duration::from_secs(30), tls.read(&mut buf)).await {
+            Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+            Ok(_) => break,
+            Err(_) => panic!("no answer within 30 s: {}", String::from_utf8_lossy(&out)),
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[tokio::test]
+async fn a_large_body_is_sent_on_while_it_arrives_and_reaches_the_producer_whole() {
+    // Past its first 64 KiB a body is passed on as it arrives; it must reach the producer
+    // byte for byte (converted when the profiles differ), with its length when it had one.
+    let bed = start().await;
+    let sit = bed.https_addr("sit");
+    let big = large_request(&cervix_request("13"), 1024 * 1024);
+    let a = bed.consumer().post(sit, big.clone(), &[]).await.unwrap();
+    assert_eq!(assert_ok(&a), "13");
+    let rec = bed.testbed.recorder().for_address("13");
+    assert_eq!(rec[0].body, big);
+    assert_eq!(
+        header(&rec[0], "content-length"),
+        Some(big.len().to_string().as_str())
+    );
+
+    // Chunked, in pieces, and RIVTABP20 towards a RIVTABP21 producer.
+    let big20 = large_request(&cervix_request_bp20("14"), 300 * 1024);
+    for (address, body) in [("13", &big), ("14", &big20)] {
+        let mut tls = send_chunked(&bed, body.as_bytes(), 40 * 1024, true).await;
+        let answer = read_answer(&mut tls, "Envelope>").await;
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let rec = bed.testbed.recorder().for_address(address);
+        let expected = if address == "13" {
+            body.as_bytes().to_vec()
+        } else {
+            ntjp_testbed::soap::rivta::convert(body.as_bytes(), ntjp_testbed::soap::Profile::Bp21)
+                .unwrap()
+        };
+        assert_eq!(rec.last().unwrap().body.as_bytes(), &expected[..]);
+    }
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn a_large_body_that_grows_too_large_or_stops_coming_is_vp015() {
+    let bed = start().await; // client_read_timeout_ms = 1000 in tests
+    // The envelope's beginning routes it; then the comment never ends.
+    let request = cervix_request("13");
+    let at = request.rfind("</").unwrap();
+    let open = format!("{}<!--{}", &request[..at], "x".repeat(100 * 1024));
+
+    // More than 15 MiB.
+    let mut tls = send_chunked(&bed, open.as_bytes(), 64 * 1024, false).await;
+    let chunk = vec![b'x'; 1024 * 1024];
+    for _ in 0..16 {
+        let head = format!("{:x}\r\n", chunk.len());
+        if tls.write_all(head.as_bytes()).await.is_err()
+            || tls.write_all(&chunk).await.is_err()
+            || tls.write_all(b"\r\n").await.is_err()
+        {
+            break;
+        }
+    }
+    let answer = read_answer(&mut tls, "Envelope>").await;
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(answer.contains("VP015"), "{answer}");
+    assert!(
+        answer.contains("larger than the maximum of 15728640 bytes"),
+        "{answer}"
+    );
+
+    // A consumer that stops sending in the middle.
+    let mut tls = send_chunked(&bed, open.as_bytes(), 64 * 1024, false).await;
+    let answer = read_answer(&mut tls, "Envelope>").await;
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(
+        answer.contains("VP015") && answer.contains("sent no data"),
+        "{answer}"
+    );
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn a_fault_found_in_a_large_body_leaves_the_connection_usable() {
+    // A route fault is found before the producer is called: the rest of the body is still
+    // read, so the next request on the same connection is served.
+    let bed = start().await;
+    let tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let post = |body: String| {
+        hyper::Request::post("/vp/x")
+            .header("host", "localhost")
+            .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+            .unwrap()
+    };
+    let resp = sender
+        .send_request(post(large_request(
+            &cervix_request("NO-SUCH-ADDRESS"),
+            500 * 1024,
+        )))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    let body = http_body_util::BodyExt::collect(resp.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    assert!(String::from_utf8_lossy(&body).contains("VP004"));
+    sender.ready().await.unwrap();
+    let resp = sender
+        .send_request(post(cervix_request("13")))
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    bed.stop().await;
+}

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::BodyExt;
+use hyper::body::Incoming;
 use serde::Deserialize;
 
 use crate::config::RouterConfig;
@@ -48,6 +49,9 @@ pub enum ForwardError {
     /// 2xx without a body.
     #[error("Empty message when server responded with status code: {0}")]
     Empty(String),
+    /// The consumer's body, streamed on, could not be read to its end: the consumer's fault.
+    #[error("{0}")]
+    Upload(UploadFailure),
     /// A status VP does not pass on (anything but 2xx, and 500 with a SOAP envelope).
     #[error(
         "Producer answered with HTTP status {status}\nVP_PRODUCER_EXCEPTION_HTTP_STATUS={code}"
@@ -112,43 +116,62 @@ impl ProducerClient {
             .map_err(|e| ForwardError::Connect(format!("invalid URL: {e}")))?;
         self.send_with(
             &target,
-            || headers.clone(),
-            &RequestBody::from(body),
+            headers.clone(),
+            OutBody::Whole(RequestBody::from(body)),
             timeout,
         )
         .await
     }
 
-    /// [`send`](Self::send) with the headers built by `headers`, once per attempt: a retry is
-    /// rare, so building the map again then is cheaper than cloning it for every request in
-    /// case one is needed.
+    /// [`send`](Self::send) to a parsed target, with a body that may still be arriving from
+    /// the consumer. A failed connect is retried with the same request: nothing of its body has
+    /// been read then. The producer's timeout runs from when the body has been sent whole (at
+    /// once for a body that was read before).
     pub async fn send_with(
         &self,
         target: &Arc<Target>,
-        headers: impl Fn() -> HeaderMap,
-        body: &RequestBody,
+        headers: HeaderMap,
+        body: OutBody,
         timeout: Duration,
     ) -> Result<ProducerAnswer, ForwardError> {
         let started = tokio::time::Instant::now();
-        let deadline = started + timeout;
+        let upload = body.upload();
+        let mut req = Request::new(body);
+        *req.method_mut() = Method::POST;
+        *req.headers_mut() = headers;
         let mut attempt = 0;
         let response = loop {
-            let mut req = Request::new(body.clone());
-            *req.method_mut() = Method::POST;
-            *req.headers_mut() = headers();
-            match tokio::time::timeout_at(deadline, self.pool.send(target, req)).await {
-                Err(_) => return Err(ForwardError::Timeout),
-                Ok(Ok(r)) => break r,
-                Ok(Err(PoolError::Connect(e))) => {
+            let sent = match &upload {
+                None => tokio::time::timeout_at(started + timeout, self.pool.send(target, req))
+                    .await
+                    .map_err(|_| ForwardError::Timeout)?,
+                Some(upload) => tokio::select! {
+                    sent = self.pool.send(target, req) => sent,
+                    () = upload.sent_then(timeout) => return Err(ForwardError::Timeout),
+                },
+            };
+            match sent {
+                Ok(r) => break r,
+                Err(PoolError::Connect(e, unsent)) => {
                     if attempt >= self.retry_attempts {
                         return Err(ForwardError::Connect(e));
                     }
                     attempt += 1;
                     tracing::debug!(uri = %target.uri, attempt, error = %e, "producer connect failed, retrying");
                     tokio::time::sleep(self.retry_delay).await;
+                    req = *unsent;
                 }
-                Ok(Err(PoolError::Io(e))) => return Err(ForwardError::Io(error_chain(&e))),
+                Err(PoolError::Io(e)) => {
+                    return Err(match upload.as_ref().and_then(|u| u.failure()) {
+                        Some(failure) => ForwardError::Upload(failure),
+                        None => ForwardError::Io(error_chain(&e)),
+                    });
+                }
             }
+        };
+        let deadline = match &upload {
+            None => started + timeout,
+            Some(upload) => upload.sent_at().unwrap_or_else(tokio::time::Instant::now) + timeout,
         };
         let producer_ms = started.elapsed().as_millis();
         let (parts, mut incoming) = response.into_parts();
@@ -334,6 +357,216 @@ impl Body for RequestBody {
 
     fn size_hint(&self) -> SizeHint {
         SizeHint::with_exact(self.remaining)
+    }
+}
+
+/// The body of a request towards a producer.
+pub enum OutBody {
+    /// Read whole from the consumer before.
+    Whole(RequestBody),
+    /// Its beginning read (the SOAP header and the first body element), the rest read from
+    /// the consumer while it is sent on.
+    Streamed(Upload),
+}
+
+impl OutBody {
+    /// How a streamed body's sending is going (`None` for a whole one).
+    fn upload(&self) -> Option<Arc<UploadState>> {
+        match self {
+            OutBody::Whole(_) => None,
+            OutBody::Streamed(u) => Some(u.state.clone()),
+        }
+    }
+}
+
+impl Body for OutBody {
+    type Data = Bytes;
+    type Error = UploadFailure;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, UploadFailure>>> {
+        match self.get_mut() {
+            OutBody::Whole(b) => Pin::new(b).poll_frame(cx).map_err(|e| match e {}),
+            OutBody::Streamed(u) => Pin::new(u).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            OutBody::Whole(b) => b.is_end_stream(),
+            OutBody::Streamed(u) => u.head.is_end_stream() && u.rest.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            OutBody::Whole(b) => b.size_hint(),
+            OutBody::Streamed(u) => {
+                let rest = u.rest.size_hint();
+                let head = u.head.remaining;
+                let mut hint = SizeHint::new();
+                hint.set_lower(rest.lower() + head);
+                if let Some(upper) = rest.upper() {
+                    hint.set_upper(upper + head);
+                }
+                hint
+            }
+        }
+    }
+}
+
+/// Why a consumer's streamed body could not be sent on whole.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum UploadFailure {
+    /// More than the maximum request size.
+    #[error("The request body is larger than the maximum of {0} bytes.")]
+    TooLarge(usize),
+    /// Nothing arrived for the client read timeout.
+    #[error("The client sent no data for {} ms while sending the request body.", .0.as_millis())]
+    Silent(Duration),
+    /// The connection broke or the body was malformed.
+    #[error("The request body could not be read: {0}")]
+    Broken(String),
+}
+
+/// A consumer's body sent on as it arrives: the part read already, then the rest, bounded
+/// in size and with the client read timeout between pieces (hyper reads the consumer's
+/// connection only as fast as this body is sent on: memory stays at a few buffers).
+pub struct Upload {
+    head: RequestBody,
+    rest: Incoming,
+    /// Bytes read so far, the head included, against `max`.
+    held: usize,
+    max: usize,
+    read_timeout: Duration,
+    /// Armed while waiting for the consumer's next piece.
+    silence: Pin<Box<tokio::time::Sleep>>,
+    waiting: bool,
+    state: Arc<UploadState>,
+}
+
+impl Upload {
+    /// `head` (already read) followed by what `rest` still brings.
+    pub fn new(head: RequestBody, rest: Incoming, max: usize, read_timeout: Duration) -> Self {
+        Upload {
+            held: head.len(),
+            head,
+            rest,
+            max,
+            read_timeout,
+            silence: Box::pin(tokio::time::sleep(read_timeout)),
+            waiting: false,
+            state: Arc::new(UploadState::default()),
+        }
+    }
+
+    fn fail(&self, failure: UploadFailure) -> Poll<Option<Result<Frame<Bytes>, UploadFailure>>> {
+        self.state.set_failure(failure.clone());
+        Poll::Ready(Some(Err(failure)))
+    }
+}
+
+impl Body for Upload {
+    type Data = Bytes;
+    type Error = UploadFailure;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, UploadFailure>>> {
+        let this = self.get_mut();
+        if let Poll::Ready(Some(Ok(frame))) = Pin::new(&mut this.head).poll_frame(cx) {
+            return Poll::Ready(Some(Ok(frame)));
+        }
+        loop {
+            match Pin::new(&mut this.rest).poll_frame(cx) {
+                Poll::Ready(None) => {
+                    this.state.sent();
+                    return Poll::Ready(None);
+                }
+                Poll::Ready(Some(Err(e))) => {
+                    return this.fail(UploadFailure::Broken(e.to_string()));
+                }
+                Poll::Ready(Some(Ok(frame))) => {
+                    this.waiting = false;
+                    // Trailers are not passed on (the body was sent as data only before).
+                    let Ok(data) = frame.into_data() else {
+                        continue;
+                    };
+                    this.held += data.len();
+                    if this.held > this.max {
+                        return this.fail(UploadFailure::TooLarge(this.max));
+                    }
+                    return Poll::Ready(Some(Ok(Frame::data(data))));
+                }
+                Poll::Pending => {
+                    if !this.waiting {
+                        this.waiting = true;
+                        let at = tokio::time::Instant::now() + this.read_timeout;
+                        this.silence.as_mut().reset(at);
+                    }
+                    if this.silence.as_mut().poll(cx).is_ready() {
+                        return this.fail(UploadFailure::Silent(this.read_timeout));
+                    }
+                    return Poll::Pending;
+                }
+            }
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.head.is_end_stream() && self.rest.is_end_stream()
+    }
+}
+
+/// How the sending of a streamed body went, shared between the body and the exchange.
+#[derive(Default)]
+pub struct UploadState {
+    /// When the last byte was handed on.
+    sent_at: std::sync::Mutex<Option<tokio::time::Instant>>,
+    failure: std::sync::Mutex<Option<UploadFailure>>,
+    sent: tokio::sync::Notify,
+}
+
+impl UploadState {
+    fn sent(&self) {
+        let mut at = self.sent_at.lock().unwrap_or_else(|e| e.into_inner());
+        at.get_or_insert_with(tokio::time::Instant::now);
+        drop(at);
+        self.sent.notify_waiters();
+    }
+
+    fn sent_at(&self) -> Option<tokio::time::Instant> {
+        *self.sent_at.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn set_failure(&self, failure: UploadFailure) {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get_or_insert(failure);
+    }
+
+    /// Why the body could not be sent whole, if it could not.
+    pub fn failure(&self) -> Option<UploadFailure> {
+        self.failure
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Completes `limit` after the body has been sent whole.
+    async fn sent_then(&self, limit: Duration) {
+        loop {
+            let notified = self.sent.notified();
+            if let Some(at) = self.sent_at() {
+                tokio::time::sleep_until(at + limit).await;
+                return;
+            }
+            notified.await;
+        }
     }
 }
 

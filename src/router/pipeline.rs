@@ -14,13 +14,17 @@
 //! Every failure is a [`VpFault`] rendered by [`crate::soap::fault`]; this module never writes
 //! fault text itself.
 
-use std::{borrow::Cow, time::Instant};
+use std::{
+    borrow::Cow,
+    time::{Duration, Instant},
+};
 
 use bytes::Bytes;
 use http::{
     HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode,
     header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
 };
+use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
@@ -28,7 +32,7 @@ use crate::soap::{self, Profile, VpFault, rivta};
 
 use super::{
     RespBody, Router,
-    forward::{ForwardError, RequestBody},
+    forward::{ForwardError, OutBody, RequestBody, Upload, UploadFailure},
     listener::{ConnInfo, Transport},
 };
 
@@ -161,18 +165,51 @@ async fn route_request(
     req: Request<Incoming>,
     correlation: &HeaderValue,
 ) -> Result<Response<RespBody>, Failure> {
-    let correlation_id = correlation.to_str().unwrap_or_default();
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
 
     // 1. Identity.
     let caller = identify(router, conn, headers)?;
 
-    // 2. Body, bounded.
-    let body = read_body(router, headers, body).await?;
+    // 2. Body, bounded: all of it, or its beginning and the rest still to come.
+    let Received { head, rest } = read_body(router, headers, body).await?;
+    let mut rest = rest;
+    let routed = route_body(
+        router,
+        conn,
+        headers,
+        &caller,
+        &head,
+        &mut rest,
+        correlation,
+    )
+    .await;
+    match (routed, rest) {
+        // A fault before the producer: the rest is read as it would have been before routing
+        // (the connection goes on serving), and a problem with it wins, as it would have.
+        (Err(failure), Some(rest)) => Err(drain(router, rest, head.len())
+            .await
+            .err()
+            .unwrap_or(failure)),
+        (routed, _) => routed,
+    }
+}
+
+/// Phases 3 to 9 for a body read whole, or for a body's beginning (`rest` then holds what is
+/// still to come: it is taken when the request goes to the producer).
+async fn route_body(
+    router: &Router,
+    conn: &ConnInfo,
+    headers: &HeaderMap,
+    caller: &Caller<'_>,
+    body: &RequestBody,
+    rest: &mut Option<Incoming>,
+    correlation: &HeaderValue,
+) -> Result<Response<RespBody>, Failure> {
+    let correlation_id = correlation.to_str().unwrap_or_default();
 
     // 3. Sniff the header and the first body element.
-    let view = sniff_view(&body);
+    let view = sniff_view(body);
     let sniffed = soap::sniff_ref(&view).map_err(|e| VpFault::malformed(&e.to_string()))?;
     let Some(contract) = sniffed.contract.as_deref() else {
         return Err(VpFault::malformed(
@@ -237,15 +274,15 @@ async fn route_request(
     let incoming = sniffed.profile.ok_or_else(VpFault::no_rivta_version)?;
     let outgoing = Profile::from_tak_name(&target.profile)
         .ok_or_else(|| VpFault::profile_mismatch(&incoming.tak_name().to_ascii_lowercase()))?;
-    let converted;
+    // A streamed body's beginning holds the first body element: converting it converts the
+    // whole (the rest is copied verbatim either way).
     let body = if incoming == outgoing {
-        &body
+        body.clone()
     } else {
-        converted = RequestBody::from(Bytes::from(
+        RequestBody::from(Bytes::from(
             rivta::convert(&body.contiguous(), outgoing)
                 .map_err(|e| VpFault::platform_resource(&e.to_string()))?,
-        ));
-        &converted
+        ))
     };
 
     // 9. Forward.
@@ -254,7 +291,7 @@ async fn route_request(
         .target(&target.url)
         .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
     let to_http = producer.is_http();
-    let out_headers = || producer_headers(router, headers, &caller, correlation, to_http);
+    let out_headers = producer_headers(router, headers, caller, correlation, to_http);
     let timeout = router.timeouts.for_contract(contract);
     // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
     // (req.out and resp.in off), and each event line costs about as much as the routing itself.
@@ -270,6 +307,15 @@ async fn route_request(
     // The snapshot must not be held across the producer call: a publish may swap it meanwhile.
     let url = target.url.clone();
     drop(snapshot);
+    let body = match rest.take() {
+        None => OutBody::Whole(body),
+        Some(rest) => OutBody::Streamed(Upload::new(
+            body,
+            rest,
+            router.config.max_request_bytes,
+            router.config.client_read_timeout(),
+        )),
+    };
     let answer = router
         .producers
         .send_with(&producer, out_headers, body, timeout)
@@ -289,7 +335,19 @@ async fn route_request(
 }
 
 fn forward_fault(url: &str, e: ForwardError) -> Failure {
-    VpFault::producer(url, &e.to_string()).into()
+    match e {
+        ForwardError::Upload(failure) => body_failure(failure),
+        e => VpFault::producer(url, &e.to_string()).into(),
+    }
+}
+
+/// A request body that could not be read: VP015, and the connection closes (the rest of the
+/// body is unread).
+fn body_failure(failure: UploadFailure) -> Failure {
+    Failure {
+        fault: VpFault::malformed(&failure.to_string()),
+        close: true,
+    }
 }
 
 /// Phase 1: who is calling.
@@ -416,70 +474,103 @@ fn sniff_view(body: &RequestBody) -> Cow<'_, [u8]> {
     body.contiguous()
 }
 
-/// Phase 2: the whole body, refusing more than the limit without reading it. Kept as the
-/// pieces it arrived in: nothing is copied and nothing is reserved before data arrives.
+/// A request body as phase 2 leaves it.
+struct Received {
+    /// The whole body, or (of a larger one) at least its first 64 KiB, which hold the SOAP
+    /// header and the first body element.
+    head: RequestBody,
+    /// What is still to come of a larger body: sent on to the producer as it arrives.
+    rest: Option<Incoming>,
+}
+
+/// Phase 2: the body, refusing more than the limit without reading it. A body of up to
+/// 64 KiB, or one whose first body element is not in its first 64 KiB, is read whole; of a
+/// larger one only the beginning is read here. Kept as the pieces it arrived in: nothing is
+/// copied and nothing is reserved before data arrives.
 async fn read_body(
     router: &Router,
     headers: &HeaderMap,
     mut body: Incoming,
-) -> Result<RequestBody, Failure> {
+) -> Result<Received, Failure> {
     let max = router.config.max_request_bytes;
-    let too_large = || Failure {
-        fault: VpFault::malformed(&format!(
-            "The request body is larger than the maximum of {max} bytes."
-        )),
-        close: true,
-    };
     let declared = header_str(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(n) = declared
         && n > max as u64
     {
-        return Err(too_large());
+        return Err(body_failure(UploadFailure::TooLarge(max)));
     }
     let timeout = router.config.client_read_timeout();
     // The usual request arrives in one frame: no list for it.
     let mut first: Option<Bytes> = None;
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut held = 0usize;
+    let mut head_tried = false;
+    while let Some(data) = next_piece(&mut body, timeout, max, &mut held).await? {
+        if first.is_none() && chunks.is_empty() {
+            first = Some(data);
+        } else {
+            chunks.extend(first.take());
+            chunks.push(data);
+        }
+        if held >= SNIFF_PREFIX_BYTES && !head_tried && !body.is_end_stream() {
+            head_tried = true;
+            let head = match &first {
+                Some(one) => RequestBody::from(one.clone()),
+                None => RequestBody::from_chunks(chunks.clone()),
+            };
+            if soap::sniff_ref(&head.prefix(SNIFF_PREFIX_BYTES)).is_ok_and(|s| s.contract.is_some())
+            {
+                return Ok(Received {
+                    head,
+                    rest: Some(body),
+                });
+            }
+        }
+    }
+    let head = match first {
+        Some(one) => RequestBody::from(one),
+        None => RequestBody::from_chunks(chunks),
+    };
+    Ok(Received { head, rest: None })
+}
+
+/// The next piece of a request body (`None` at its end), within the client read timeout and
+/// the size limit (`held` counts what was read so far).
+async fn next_piece(
+    body: &mut Incoming,
+    timeout: Duration,
+    max: usize,
+    held: &mut usize,
+) -> Result<Option<Bytes>, Failure> {
     loop {
         match super::at_once_or_within(timeout, body.frame()).await {
-            Err(_) => {
-                return Err(Failure {
-                    fault: VpFault::malformed(&format!(
-                        "The client sent no data for {} ms while sending the request body.",
-                        timeout.as_millis()
-                    )),
-                    close: true,
-                });
-            }
-            Ok(None) => break,
-            Ok(Some(Err(e))) => {
-                return Err(Failure {
-                    fault: VpFault::malformed(&format!("The request body could not be read: {e}")),
-                    close: true,
-                });
-            }
+            Err(_) => return Err(body_failure(UploadFailure::Silent(timeout))),
+            Ok(None) => return Ok(None),
+            Ok(Some(Err(e))) => return Err(body_failure(UploadFailure::Broken(e.to_string()))),
             Ok(Some(Ok(frame))) => {
                 let Ok(data) = frame.into_data() else {
                     continue;
                 };
-                if held + data.len() > max {
-                    return Err(too_large());
+                if *held + data.len() > max {
+                    return Err(body_failure(UploadFailure::TooLarge(max)));
                 }
-                held += data.len();
-                if first.is_none() && chunks.is_empty() {
-                    first = Some(data);
-                } else {
-                    chunks.extend(first.take());
-                    chunks.push(data);
-                }
+                *held += data.len();
+                return Ok(Some(data));
             }
         }
     }
-    Ok(match first {
-        Some(one) => RequestBody::from(one),
-        None => RequestBody::from_chunks(chunks),
-    })
+}
+
+/// Reads the rest of a body and drops it (after a fault found in its beginning), within the
+/// same limits; `held` bytes were read before.
+async fn drain(router: &Router, mut rest: Incoming, mut held: usize) -> Result<(), Failure> {
+    let max = router.config.max_request_bytes;
+    let timeout = router.config.client_read_timeout();
+    while next_piece(&mut rest, timeout, max, &mut held)
+        .await?
+        .is_some()
+    {}
+    Ok(())
 }
 
 fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {

@@ -32,7 +32,7 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::forward::RequestBody;
+use super::forward::OutBody;
 
 /// How long a connection may wait unused in the pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);
@@ -151,10 +151,10 @@ impl std::hash::Hash for HostKey {
 }
 
 /// Why a request could not be sent.
-#[derive(Debug)]
 pub enum PoolError {
-    /// Name lookup, TCP connect, TLS handshake or HTTP/1.1 set-up failed.
-    Connect(String),
+    /// Name lookup, TCP connect, TLS handshake or HTTP/1.1 set-up failed; the request comes
+    /// back untouched (to be sent again).
+    Connect(String, Box<Request<OutBody>>),
     /// The exchange failed after the request was (or may have been) sent.
     Io(hyper::Error),
 }
@@ -178,7 +178,7 @@ struct Inner {
 type FastHash = foldhash::fast::RandomState;
 
 struct Idle {
-    sender: SendRequest<RequestBody>,
+    sender: SendRequest<OutBody>,
     since: Instant,
 }
 
@@ -221,7 +221,7 @@ impl Pool {
     pub async fn send(
         &self,
         target: &Arc<Target>,
-        mut req: Request<RequestBody>,
+        mut req: Request<OutBody>,
     ) -> Result<Response<AnswerBody>, PoolError> {
         *req.uri_mut() = target.origin.clone();
         if let Some(host) = &target.host_header {
@@ -230,7 +230,10 @@ impl Pool {
         loop {
             let (mut sender, fresh) = match self.take_idle(&target.key) {
                 Some(sender) => (sender, false),
-                None => (self.connect(target).await?, true),
+                None => match self.connect(target).await {
+                    Ok(sender) => (sender, true),
+                    Err(e) => return Err(PoolError::Connect(e, Box::new(req))),
+                },
             };
             if !fresh && sender.ready().await.is_err() {
                 continue;
@@ -257,7 +260,7 @@ impl Pool {
     }
 
     /// The most recently used live idle connection to `key`.
-    fn take_idle(&self, key: &HostKey) -> Option<SendRequest<RequestBody>> {
+    fn take_idle(&self, key: &HostKey) -> Option<SendRequest<OutBody>> {
         let mut idle = lock(&self.inner.idle);
         let list = idle.get_mut(key)?;
         while let Some(c) = list.pop() {
@@ -268,8 +271,8 @@ impl Pool {
         None
     }
 
-    async fn connect(&self, target: &Target) -> Result<SendRequest<RequestBody>, PoolError> {
-        let fail = |what: String| PoolError::Connect(format!("client error (Connect): {what}"));
+    async fn connect(&self, target: &Target) -> Result<SendRequest<OutBody>, String> {
+        let fail = |what: String| format!("client error (Connect): {what}");
         if let Some(problem) = &target.problem {
             return Err(fail(problem.clone()));
         }
@@ -323,7 +326,7 @@ impl Pool {
 }
 
 /// Runs one connection until it closes.
-async fn drive<T>(conn: http1::Connection<T, RequestBody>)
+async fn drive<T>(conn: http1::Connection<T, OutBody>)
 where
     T: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
@@ -338,7 +341,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Inner {
-    fn give_back(self: &Arc<Self>, key: &HostKey, sender: SendRequest<RequestBody>) {
+    fn give_back(self: &Arc<Self>, key: &HostKey, sender: SendRequest<OutBody>) {
         if sender.is_closed() {
             return;
         }
@@ -376,7 +379,7 @@ async fn reap(pool: Weak<Inner>) {
 struct GiveBack {
     pool: Arc<Inner>,
     target: Arc<Target>,
-    sender: SendRequest<RequestBody>,
+    sender: SendRequest<OutBody>,
 }
 
 /// A producer's answer body: read to its end, its connection goes back to the pool; dropped
