@@ -57,10 +57,7 @@ fn main() {
             form: None,
         };
         journal
-            .append(
-                chrono::Utc::now(),
-                serde_json::to_value(&event).expect("event serialises"),
-            )
+            .append(chrono::Utc::now(), &event)
             .expect("journal append");
         first += rows;
     }

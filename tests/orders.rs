@@ -234,19 +234,18 @@ async fn exclusion_producer_order_and_replacement_change_routing_on_their_day() 
     // The operators' connection test ran against the new producer.
     let mut tested = false;
     for _ in 0..50 {
-        let o = get(&bed, "/api/sit/orders").await;
-        let tests: Vec<Value> = o
-            .json
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|o| {
-                o["connection_tests"]
+        // The list gives summaries; each order's tests are in its whole record.
+        let list = get(&bed, "/api/sit/orders").await;
+        let mut tests: Vec<Value> = Vec::new();
+        for o in list.json.as_array().unwrap() {
+            let whole = get(&bed, &format!("/api/sit/orders/{}", o["id"])).await;
+            tests.extend(
+                whole.json["connection_tests"]
                     .as_array()
                     .cloned()
-                    .unwrap_or_default()
-            })
-            .collect();
+                    .unwrap_or_default(),
+            );
+        }
         if tests
             .iter()
             .any(|t| t["logical_address"] == "25" && t["status"] == "ok")
