@@ -44,10 +44,17 @@
 //! `<journal>.tak-export-<env>` when the journal starts; at a later start a different file is
 //! refused, naming it, instead of silently replaying the orders onto another TAK.
 //!
+//! # Reading back
+//!
+//! Every entry's [`Place`] (offset, length, line, checksum) is known when it is appended or
+//! read: [`read_entry`] reads one entry back by it (the order service keeps large order texts
+//! here rather than in memory), and [`Journal::open_after`] verifies only the entries after a
+//! given one (a start from the order service's checkpoint, see `platform::checkpoint`).
+//!
 //! # Not here
 //!
-//! No compaction or rotation (the journal only grows), and no concurrent writers: one process
-//! owns the state directory and opens its journal once.
+//! No compaction or rotation (the journal only grows, so places stay valid), and no concurrent
+//! writers: one process owns the state directory and opens its journal once.
 
 use std::{
     fs::{File, OpenOptions},
@@ -153,6 +160,8 @@ pub struct Journal {
     end: u64,
     /// Lines up to `end` (blank ones included): the next entry's line is `lines + 1`.
     lines: u64,
+    /// The last entry's number and place.
+    last: Option<(u64, Place)>,
     /// Set after a failure that makes further appends unsafe.
     broken: Option<String>,
 }
@@ -467,6 +476,7 @@ impl Journal {
             file.sync_all().map_err(io)?;
         }
         let last_seq = entries.last().map_or(start.seq, |e| e.seq);
+        let last = entries.last().map(|e| (e.seq, e.place)).or(anchor);
         Ok(Some((
             Journal {
                 file,
@@ -474,6 +484,7 @@ impl Journal {
                 last_seq,
                 end,
                 lines: start.lines + good_lines,
+                last,
                 broken: None,
             },
             Recovered { entries, warning },
@@ -537,6 +548,7 @@ impl Journal {
         self.end += line.len() as u64;
         self.lines += 1;
         self.last_seq = seq;
+        self.last = Some((seq, place));
         Ok((seq, place))
     }
 
@@ -553,6 +565,11 @@ impl Journal {
     /// No entries yet.
     pub fn is_empty(&self) -> bool {
         self.last_seq == 0
+    }
+
+    /// The last entry's number and place (`None`: no entries).
+    pub fn last_entry(&self) -> Option<(u64, Place)> {
+        self.last
     }
 }
 
@@ -972,6 +989,44 @@ mod tests {
             err.contains("line 1") && err.contains("expected 1"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn entries_are_read_back_by_their_place_and_opened_after_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (entries, bytes) = write_n(&p, 6);
+        for e in &entries {
+            assert_eq!(&read_entry(&p, e.seq, e.place).unwrap(), e);
+        }
+        // Not that entry: refused, naming it.
+        let err = read_entry(&p, 3, entries[3].place).unwrap_err().to_string();
+        assert!(err.contains("seq 3") && err.contains("line 4"), "{err}");
+
+        let (j, r) = Journal::open_after(&p, 4, entries[3].place)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.entries, entries[4..]);
+        assert_eq!(j.last_entry(), Some((6, entries[5].place)));
+        drop(j);
+        // After the last entry: nothing to read, appends go on.
+        let (mut j, r) = Journal::open_after(&p, 6, entries[5].place)
+            .unwrap()
+            .unwrap();
+        assert!(r.entries.is_empty());
+        let seventh = append(&mut j, at(7), json!(7));
+        assert_eq!(seventh.place.line, 7);
+        assert_eq!(read_entry(&p, 7, seventh.place).unwrap(), seventh);
+        // Another journal at the same path: the anchor is not there.
+        std::fs::write(&p, &bytes[..line_ends(&bytes)[2]]).unwrap();
+        assert!(
+            Journal::open_after(&p, 4, entries[3].place)
+                .unwrap()
+                .is_none()
+        );
+        let mut other = entries[1].place;
+        other.crc ^= 1;
+        assert!(Journal::open_after(&p, 2, other).unwrap().is_none());
     }
 
     #[test]

@@ -23,6 +23,7 @@
 //! changed, the caller told so at once); one that has is finished. A restart replays the
 //! journal to the same state; [`Platforms::open`] blocks and runs off the async workers.
 
+pub mod checkpoint;
 pub mod connection_tests;
 
 use std::{
@@ -559,9 +560,23 @@ struct EnvState {
     orders: Vec<Arc<OrderRecord>>,
 }
 
+/// The writer's checkpoint bookkeeping.
+struct Checkpoints {
+    /// The checkpoint file.
+    path: std::path::PathBuf,
+    /// [`checkpoint::fingerprint`] of this run.
+    fingerprint: String,
+    /// Journal growth since the last checkpoint (see [`checkpoint::THRESHOLD`]).
+    since: u64,
+    /// A checkpoint is being written by its thread.
+    busy: Arc<AtomicBool>,
+}
+
 /// What only the writer touches.
 struct Core {
     journal: Option<Journal>,
+    /// Taking checkpoints (none without a journal).
+    checkpoints: Option<Checkpoints>,
     forms: Arc<Forms>,
     envs: BTreeMap<EnvName, EnvState>,
     /// Replaying at start-up: views are published once at the end, not per entry.
@@ -595,6 +610,7 @@ impl Core {
     ) -> Result<(), ServiceError> {
         gate.claim()?;
         self.committing = true;
+        self.grow(1);
         if let (true, Some(journal)) = (gate.record, self.journal.as_mut()) {
             match journal.append(at, event) {
                 Ok(written) => gate.entry = Some(written),
@@ -606,6 +622,90 @@ impl Core {
         }
         gate.journaled();
         Ok(())
+    }
+
+    /// Counts journal growth towards the next checkpoint.
+    fn grow(&mut self, weight: u64) {
+        if let Some(c) = self.checkpoints.as_mut() {
+            c.since = c.since.saturating_add(weight);
+        }
+    }
+
+    /// The state as a checkpoint holds it, after the journal's last entry (shared: nothing
+    /// large is copied). `None` without a journal or entries.
+    fn image(&self, shared: &Shared) -> Option<checkpoint::Image> {
+        let c = self.checkpoints.as_ref()?;
+        let (seq, place) = self.journal.as_ref()?.last_entry()?;
+        Some(checkpoint::Image {
+            seq,
+            place,
+            fingerprint: c.fingerprint.clone(),
+            forms: self.forms.clone(),
+            envs: self
+                .envs
+                .iter()
+                .map(|(env, state)| {
+                    let platform = shared.platform(*env);
+                    checkpoint::EnvImage {
+                        env: *env,
+                        store: state.store.clone(),
+                        orders: state.orders.clone(),
+                        offset_days: platform.clock.offset_days(),
+                        auto_publish: platform.auto_publish(),
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// Takes a checkpoint when the journal has grown by [`checkpoint::THRESHOLD`] since the
+    /// last: the state is captured here, encoded and written by a thread of its own.
+    fn maybe_checkpoint(&mut self, shared: &Shared) {
+        let Some(c) = self.checkpoints.as_ref() else {
+            return;
+        };
+        if c.since < checkpoint::THRESHOLD || c.busy.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(image) = self.image(shared) else {
+            return;
+        };
+        let (path, busy) = (c.path.clone(), c.busy.clone());
+        busy.store(true, Ordering::SeqCst);
+        let thread_busy = busy.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ntjp-checkpoint".into())
+            .spawn(move || {
+                lower_priority();
+                let started = std::time::Instant::now();
+                let bytes = checkpoint::encode(&image);
+                drop(image);
+                match checkpoint::write(&path, &bytes) {
+                    Ok(()) => tracing::info!(
+                        file = %path.display(),
+                        bytes = bytes.len(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "checkpoint written"
+                    ),
+                    Err(e) => tracing::warn!(
+                        file = %path.display(),
+                        error = %e,
+                        "checkpoint not written; the next start replays more of the journal"
+                    ),
+                }
+                thread_busy.store(false, Ordering::SeqCst);
+            });
+        match spawned {
+            Ok(_) => {
+                if let Some(c) = self.checkpoints.as_mut() {
+                    c.since = 0;
+                }
+            }
+            Err(e) => {
+                busy.store(false, Ordering::SeqCst);
+                tracing::warn!(error = %e, "cannot start the checkpoint thread");
+            }
+        }
     }
 
     /// Publishes the environment's view after `change`.
@@ -751,9 +851,12 @@ pub struct Platforms {
 pub struct Opened {
     /// The service.
     pub platforms: Arc<Platforms>,
-    /// Journal entries replayed (0: a fresh journal, filled from the start-up orders).
+    /// Journal entries replayed (0: a fresh journal, filled from the start-up orders, or
+    /// nothing after the checkpoint).
     pub replayed: usize,
-    /// A torn journal tail that was cut off.
+    /// The journal entry the state was loaded at from the checkpoint, if one was used.
+    pub checkpoint: Option<u64>,
+    /// A torn journal tail that was cut off; a checkpoint that could not be used.
     pub warning: Option<String>,
 }
 
@@ -836,9 +939,37 @@ impl Platforms {
             );
             views.insert(env, ArcSwap::from_pointee(EnvView::empty()));
         }
+        // The journal from a checkpoint's entry on when there is a usable one, else whole.
+        let fingerprint = checkpoint::fingerprint(config, mocks_base);
+        let mut warnings = Vec::new();
+        let mut restored = None;
         let (journal, recovered) = match journal_path {
             Some(p) => {
-                let (j, r) = Journal::open(p)?;
+                let file = checkpoint::path(p);
+                let mut opened = None;
+                match checkpoint::read(&file, &fingerprint) {
+                    Ok(None) => {}
+                    Ok(Some(image)) => match Journal::open_after(p, image.seq, image.place)? {
+                        Some(o) => {
+                            opened = Some(o);
+                            restored = Some(image);
+                        }
+                        None => warnings.push(format!(
+                            "checkpoint {}: made at journal entry {}, which {} does not hold; the journal is replayed from the start",
+                            file.display(),
+                            image.seq,
+                            p.display()
+                        )),
+                    },
+                    Err(reason) => warnings.push(format!(
+                        "checkpoint {}: {reason}; the journal is replayed from the start",
+                        file.display()
+                    )),
+                }
+                let (j, r) = match opened {
+                    Some(o) => o,
+                    None => Journal::open(p)?,
+                };
                 (Some(j), Some(r))
             }
             None => (None, None),
@@ -854,18 +985,44 @@ impl Platforms {
             finished: AtomicU64::new(0),
         });
         let mut core = Core {
+            checkpoints: journal_path.map(|p| Checkpoints {
+                path: checkpoint::path(p),
+                fingerprint,
+                since: 0,
+                busy: Arc::new(AtomicBool::new(false)),
+            }),
             journal,
             forms: Arc::new(Forms::default()),
             envs,
             replaying: true,
             committing: false,
         };
+        let checkpoint = restored.as_ref().map(|image| image.seq);
+        if let Some(image) = restored {
+            core.forms = image.forms;
+            for e in image.envs {
+                let platform = shared.platform(e.env);
+                platform.clock.set_offset_days(e.offset_days);
+                platform
+                    .auto_publish
+                    .store(e.auto_publish, Ordering::Relaxed);
+                core.envs.insert(
+                    e.env,
+                    EnvState {
+                        store: e.store,
+                        orders: e.orders,
+                    },
+                );
+            }
+        }
         let (entries, warning) = match recovered {
             Some(r) => (r.entries, r.warning),
             None => (Vec::new(), None),
         };
+        warnings.extend(warning);
+        let warning = (!warnings.is_empty()).then(|| warnings.join("\n"));
         let replayed = entries.len();
-        if entries.is_empty() {
+        if core.journal.as_ref().is_none_or(Journal::is_empty) {
             for env in EnvName::ALL {
                 let list = files(env)?;
                 let platform = config.environments.get(env).platform.clone();
@@ -936,14 +1093,16 @@ impl Platforms {
             // The router serves the latest published version, whatever filled the store
             // (start-up orders, the journal, or a start-up TAK that comes published).
             if let Ok(state) = core.env(env) {
-                shared
-                    .platform(env)
-                    .tak
-                    .store(state.store.latest_snapshot());
+                let latest = state.store.latest_snapshot();
+                if let Some(s) = &latest {
+                    s.prepare();
+                }
+                shared.platform(env).tak.store(latest);
             }
             core.publish_view(&shared, env, Changed::Store);
         }
         core.publish_forms(&shared);
+        core.maybe_checkpoint(&shared);
 
         let (writer, jobs) = mpsc::sync_channel::<Job>(MAX_QUEUED);
         let thread_shared = shared.clone();
@@ -958,6 +1117,7 @@ impl Platforms {
                 stopping: watch::Sender::new(false),
             }),
             replayed,
+            checkpoint,
             warning,
         })
     }
@@ -1185,6 +1345,32 @@ impl Platforms {
                 publish,
                 Some(prepared),
             )
+        })
+        .await
+    }
+
+    /// Writes a checkpoint of the state now, on the writer (the writer takes them by itself
+    /// as the journal grows; this is for tests and tools). `false`: nothing to checkpoint (no
+    /// journal, or no entries).
+    pub async fn checkpoint_now(&self) -> Result<bool, ServiceError> {
+        self.change(|core, shared, _gate| {
+            let Some(c) = core.checkpoints.as_ref() else {
+                return Ok(false);
+            };
+            // One writer of the file at a time.
+            while c.busy.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let path = c.path.clone();
+            let Some(image) = core.image(shared) else {
+                return Ok(false);
+            };
+            checkpoint::write(&path, &checkpoint::encode(&image))
+                .map_err(|source| ServiceError::Journal(JournalError::Io { path, source }))?;
+            if let Some(c) = core.checkpoints.as_mut() {
+                c.since = 0;
+            }
+            Ok(true)
         })
         .await
     }
@@ -1439,6 +1625,7 @@ fn run_writer(mut core: Core, shared: &Shared, jobs: &mpsc::Receiver<Job>) {
             );
             return;
         }
+        core.maybe_checkpoint(shared);
     }
 }
 
@@ -1567,6 +1754,8 @@ fn apply_event(
                 (_, Some(from)) => test_groups(state.store.catalogue(), &executed.routes, from),
             };
             let (pending_tests_from, pending_tests) = pending_tests(&connection_tests);
+            core.grow(executed.report.lines() as u64);
+            let state = core.env_mut(env)?;
             let text = match gate.entry {
                 Some((seq, place)) if json.len() > KEPT_TEXT_BYTES => {
                     OrderText::Journal { seq, place }
@@ -1649,6 +1838,9 @@ fn apply_event(
                 let mut r = OrderRecord::clone(o);
                 r.published_version = None;
                 *o = Arc::new(r);
+            }
+            if let Some(s) = &now_latest {
+                s.prepare();
             }
             shared.platform(env).tak.store(now_latest.clone());
             core.publish_view(shared, env, Changed::Store);

@@ -29,6 +29,26 @@ pub const AUTHORISATIONS: &str = "Anropsbehörigheter";
 /// Section name: routes.
 pub const ROUTES: &str = "Vägval";
 
+/// The keys of a report's metadata, in order.
+pub const METADATA_KEYS: [&str; 7] = [
+    "Plattform",
+    "Format Version",
+    "Version",
+    "Beställningstidpunkt",
+    "Genomförandetidpunkt",
+    "Utförare",
+    "Kommentar",
+];
+
+/// The section names, in tak-web's order.
+pub const SECTIONS: [&str; 5] = [
+    LOGICAL_ADDRESSES,
+    COMPONENTS,
+    CONTRACTS,
+    AUTHORISATIONS,
+    ROUTES,
+];
+
 /// What happened to one row.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Status {
@@ -45,6 +65,15 @@ pub enum Status {
 }
 
 impl Status {
+    /// Every status.
+    pub const ALL: [Status; 5] = [
+        Status::Created,
+        Status::Updated,
+        Status::Deactivated,
+        Status::Deleted,
+        Status::NotExists,
+    ];
+
     /// The Swedish status word tak-web shows.
     pub fn text(self) -> &'static str {
         match self {
@@ -192,6 +221,18 @@ pub enum LineKind {
     Route,
     /// An order item's own text (`Existerar ej`): an index into [`CompactReport::texts`].
     Text,
+}
+
+impl LineKind {
+    /// Every kind.
+    pub const ALL: [LineKind; 6] = [
+        LineKind::LogicalAddress,
+        LineKind::Component,
+        LineKind::Contract,
+        LineKind::Authorisation,
+        LineKind::Route,
+        LineKind::Text,
+    ];
 }
 
 /// `len` report lines of one kind and status about consecutive ids (`first`, `first + 1`,

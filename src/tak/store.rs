@@ -357,6 +357,43 @@ impl Store {
         self.history = vec![Arc::new(snapshot)];
     }
 
+    /// A store as a checkpoint kept it: its tables, version counter and history; the
+    /// natural-key indexes are rebuilt from the active rows.
+    pub(crate) fn restore(
+        platform: &str,
+        catalogue: Catalogue,
+        last_version_id: u64,
+        history: Vec<Arc<Snapshot>>,
+    ) -> Self {
+        let mut idx = Indexes::default();
+        fn all<T: Entity>(idx: &mut Indexes, cat: &Catalogue) {
+            let table = T::table(cat);
+            T::index(idx).reserve(table.len(), |&id| table.get(id).map_or(0, |r| r.key_hash()));
+            for row in table.rows() {
+                index_row(idx, cat, row);
+            }
+        }
+        all::<RivtaProfile>(&mut idx, &catalogue);
+        all::<ServiceComponent>(&mut idx, &catalogue);
+        all::<ServiceContract>(&mut idx, &catalogue);
+        all::<LogicalAddress>(&mut idx, &catalogue);
+        all::<CallAddress>(&mut idx, &catalogue);
+        all::<Route>(&mut idx, &catalogue);
+        all::<Authorisation>(&mut idx, &catalogue);
+        Store {
+            platform: platform.to_string(),
+            catalogue,
+            indexes: Arc::new(idx),
+            last_version_id,
+            history,
+        }
+    }
+
+    /// The highest version id ever issued (a rolled-back id is not reused).
+    pub(crate) fn last_version_id(&self) -> u64 {
+        self.last_version_id
+    }
+
     /// Inserts a new active, pending row into its table and indexes; returns its id.
     pub(crate) fn insert<T: Entity>(&mut self, item: T) -> Id {
         let id = T::table_mut(&mut self.catalogue).insert(item);
@@ -594,7 +631,9 @@ impl Store {
                 ));
             }
         }
-        if las.len() > 1 || contracts.len() > 1 {
+        // In id order whatever the order the index holds them in (it depends on the
+        // history of changes, which a store restored from a checkpoint does not repeat).
+        if out.len() > 1 {
             out.sort_unstable_by_key(|r| r.id);
         }
         out
@@ -639,7 +678,9 @@ impl Store {
                 }
             }
         }
-        if las.len() > 1 || consumers.len() > 1 || contracts.len() > 1 {
+        // In id order whatever the order the index holds them in (it depends on the
+        // history of changes, which a store restored from a checkpoint does not repeat).
+        if out.len() > 1 {
             out.sort_unstable_by_key(|r| r.id);
         }
         out
