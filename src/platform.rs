@@ -1349,6 +1349,12 @@ impl Platforms {
         .await
     }
 
+    /// Waits until the writer has done everything handed to it so far (start-up work
+    /// included, such as building a restored store's indexes).
+    pub async fn idle(&self) -> Result<(), ServiceError> {
+        self.change(|_core, _shared, _gate| Ok(())).await
+    }
+
     /// Writes a checkpoint of the state now, on the writer (the writer takes them by itself
     /// as the journal grows; this is for tests and tools). `false`: nothing to checkpoint (no
     /// journal, or no entries).
@@ -1614,6 +1620,11 @@ fn test_groups(cat: &Catalogue, routes: &[Id], from: Day) -> Vec<TestGroup> {
 /// journal to a consistent state; until then changes are refused, reads still answer).
 fn run_writer(mut core: Core, shared: &Shared, jobs: &mpsc::Receiver<Job>) {
     lower_priority();
+    // A store restored from a checkpoint has no natural-key indexes yet: built here, after
+    // start-up and beside serving, before the first order needs them.
+    for state in core.envs.values() {
+        state.store.prepare_indexes();
+    }
     while let Ok(job) = jobs.recv() {
         shared.started.fetch_add(1, Ordering::SeqCst);
         core.committing = false;
