@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example journal_replay -- 1000000 2            # in a temp dir
-//! cargo run --release --example journal_replay -- 1000000 2 --keep DIR # leave DIR/journal.jsonl (+ checkpoint)
+//! cargo run --release --example journal_replay -- 1000000 2 --keep DIR # append to DIR/journal.jsonl, keep it
 //! cargo run --release --example journal_replay -- --open DIR           # time one start on DIR
 //! ```
 //!
@@ -109,7 +109,7 @@ fn main() {
     let dir = flag("--keep").unwrap_or_else(|| temp.path().to_path_buf());
     std::fs::create_dir_all(&dir).expect("state dir");
     let path = dir.join("journal.jsonl");
-    let _ = std::fs::remove_file(&path);
+    // An existing journal (`--keep` on a state directory `ntjp serve` made) is appended to.
     let _ = std::fs::remove_file(checkpoint::path(&path));
 
     let t = Instant::now();
