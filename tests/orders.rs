@@ -265,7 +265,10 @@ async fn an_order_is_answered_without_its_text_listed_as_a_summary_and_shown_who
     let text = exclude_route("25", today());
     let a = post_text(&bed, "/api/sit/orders", text.clone()).await;
     let record = created(&a);
-    assert!(record.get("json").is_none(), "the order is not echoed: {record}");
+    assert!(
+        record.get("json").is_none(),
+        "the order is not echoed: {record}"
+    );
     assert!(
         record["report_text"]
             .as_str()
