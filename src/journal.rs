@@ -653,6 +653,25 @@ pub fn initial_store(
     cfg: &crate::config::EnvConfig,
     journal: Option<&Path>,
 ) -> Result<crate::tak::Store, JournalError> {
+    start_up_tak(env, cfg, journal, true)
+}
+
+/// What [`initial_store`] checks, without importing the export: the order service restoring
+/// a checkpoint has the TAK already, but a changed export must still be refused.
+pub fn check_initial_store(
+    env: crate::config::EnvName,
+    cfg: &crate::config::EnvConfig,
+    journal: Option<&Path>,
+) -> Result<(), JournalError> {
+    start_up_tak(env, cfg, journal, false).map(|_| ())
+}
+
+fn start_up_tak(
+    env: crate::config::EnvName,
+    cfg: &crate::config::EnvConfig,
+    journal: Option<&Path>,
+    import: bool,
+) -> Result<crate::tak::Store, JournalError> {
     let mut store = match &cfg.tak_export {
         None => crate::tak::Store::new(&cfg.platform),
         Some(path) => {
@@ -692,6 +711,9 @@ pub fn initial_store(
                         )));
                     }
                 }
+            }
+            if !import {
+                return Ok(crate::tak::Store::new(&cfg.platform));
             }
             crate::tak::export::import(text, &cfg.platform)
                 .map_err(|e| fail(format!("not a usable TAK export: {e}")))?

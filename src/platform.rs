@@ -648,7 +648,7 @@ impl Core {
                     let platform = shared.platform(*env);
                     checkpoint::EnvImage {
                         env: *env,
-                        store: state.store.clone(),
+                        store: state.store.without_indexes(),
                         orders: state.orders.clone(),
                         offset_days: platform.clock.offset_days(),
                         auto_publish: platform.auto_publish(),
@@ -914,31 +914,6 @@ impl Platforms {
         journal_path: Option<&Path>,
         files: &dyn Fn(EnvName) -> Result<Vec<(String, String)>, OpenError>,
     ) -> Result<Opened, OpenError> {
-        let mut platforms = BTreeMap::new();
-        let mut envs = BTreeMap::new();
-        let mut views = BTreeMap::new();
-        for env in EnvName::ALL {
-            let cfg = config.environments.get(env);
-            let store = crate::journal::initial_store(env, cfg, journal_path)?;
-            envs.insert(
-                env,
-                EnvState {
-                    store,
-                    orders: Vec::new(),
-                },
-            );
-            platforms.insert(
-                env,
-                Arc::new(Platform {
-                    env,
-                    name: cfg.platform.clone(),
-                    tak: Arc::new(arc_swap::ArcSwapOption::empty()),
-                    clock: Arc::new(Clock::new()),
-                    auto_publish: AtomicBool::new(cfg.auto_publish),
-                }),
-            );
-            views.insert(env, ArcSwap::from_pointee(EnvView::empty()));
-        }
         // The journal from a checkpoint's entry on when there is a usable one, else whole.
         let fingerprint = checkpoint::fingerprint(config, mocks_base);
         let mut warnings = Vec::new();
@@ -974,6 +949,37 @@ impl Platforms {
             }
             None => (None, None),
         };
+        let mut platforms = BTreeMap::new();
+        let mut envs = BTreeMap::new();
+        let mut views = BTreeMap::new();
+        for env in EnvName::ALL {
+            let cfg = config.environments.get(env);
+            // Restored from the checkpoint (below), a start-up TAK is only checked.
+            let store = if restored.is_some() {
+                crate::journal::check_initial_store(env, cfg, journal_path)?;
+                Store::new(&cfg.platform)
+            } else {
+                crate::journal::initial_store(env, cfg, journal_path)?
+            };
+            envs.insert(
+                env,
+                EnvState {
+                    store,
+                    orders: Vec::new(),
+                },
+            );
+            platforms.insert(
+                env,
+                Arc::new(Platform {
+                    env,
+                    name: cfg.platform.clone(),
+                    tak: Arc::new(arc_swap::ArcSwapOption::empty()),
+                    clock: Arc::new(Clock::new()),
+                    auto_publish: AtomicBool::new(cfg.auto_publish),
+                }),
+            );
+            views.insert(env, ArcSwap::from_pointee(EnvView::empty()));
+        }
         let shared = Arc::new(Shared {
             platforms,
             views,

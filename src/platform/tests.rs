@@ -574,3 +574,42 @@ async fn a_damaged_or_stale_checkpoint_is_ignored_with_a_warning_and_the_journal
     );
     assert_eq!(opened.checkpoint, None);
 }
+
+#[tokio::test]
+async fn with_a_checkpoint_a_changed_start_up_export_is_still_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("tak-qa.json");
+    let mut source = crate::tak::Store::new("NTJP-QA");
+    let first = source.publish("admin", "export", Utc::now());
+    std::fs::write(&export, crate::tak::export::export_string(&first)).unwrap();
+    let mut config = Config::default();
+    config.environments.qa.tak_export = Some(export.clone());
+    let journal = dir.path().join("journal.jsonl");
+    let start = |config: &Config| {
+        Platforms::open(
+            config,
+            "https://mocks.invalid/mocks",
+            Some(&journal),
+            &|env| {
+                let platform = &config.environments.get(env).platform;
+                Ok(vec![("start.json".into(), startup_order(platform))])
+            },
+        )
+    };
+    let p = start(&config).unwrap().platforms;
+    p.move_clock(EnvName::Qa, ClockMove::Advance(1))
+        .await
+        .unwrap();
+    assert!(p.checkpoint_now().await.unwrap());
+    drop(p);
+    let again = start(&config).unwrap();
+    assert!(again.checkpoint.is_some(), "{:?}", again.warning);
+    assert_eq!(again.platforms.platform(EnvName::Qa).clock.offset_days(), 1);
+    drop(again);
+
+    source.publish("admin", "another", Utc::now());
+    let other = source.latest_snapshot().unwrap();
+    std::fs::write(&export, crate::tak::export::export_string(&other)).unwrap();
+    let err = start(&config).err().unwrap().to_string();
+    assert!(err.contains(&export.display().to_string()), "{err}");
+}

@@ -411,6 +411,18 @@ impl Store {
         }
     }
 
+    /// A copy sharing the tables and history but not the indexes, for a checkpoint: holding
+    /// the indexes would make the next change copy them whole (they are shared until then).
+    pub fn without_indexes(&self) -> Store {
+        Store {
+            platform: self.platform.clone(),
+            catalogue: self.catalogue.clone(),
+            indexes: Arc::new(OnceLock::new()),
+            last_version_id: self.last_version_id,
+            history: self.history.clone(),
+        }
+    }
+
     /// Builds the natural-key indexes now if they are not built yet (a restored store).
     pub fn prepare_indexes(&self) {
         self.idx();
