@@ -921,6 +921,7 @@ impl Platforms {
         let (journal, recovered) = match journal_path {
             Some(p) => {
                 let file = checkpoint::path(p);
+                checkpoint::remove_leftovers(&file);
                 let mut opened = None;
                 match checkpoint::read(&file, &fingerprint) {
                     Ok(None) => {}

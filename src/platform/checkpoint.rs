@@ -15,7 +15,8 @@
 //!
 //! `<journal>.checkpoint`: [`MAGIC`], the payload's length (8 bytes, little-endian), the
 //! payload ([`crate::tak::image`]'s encoding), its CRC-32 (4 bytes, little-endian). Written to
-//! `<journal>.checkpoint.tmp`, fsynced, renamed over the old one, and the directory fsynced:
+//! `<journal>.checkpoint.tmp-<pid>-<n>`, fsynced, renamed over the old one, and the directory
+//! fsynced (temp files a crash leaves are removed at the next start):
 //! a crash leaves the old checkpoint or the new one, never half of one. A checkpoint that is
 //! damaged, of another format, made with another configuration, or at an entry the journal
 //! does not hold is ignored with a warning naming the file, and the journal is replayed from
@@ -392,10 +393,17 @@ pub fn decode(bytes: &[u8], fingerprint: &str) -> Result<Image, String> {
     })
 }
 
-/// Writes `bytes` as the checkpoint at `path`: temp file, fsync, rename, directory fsync.
+/// The temp files of checkpoints being written start with this after the checkpoint's name.
+const TMP: &str = ".tmp-";
+
+/// Writes `bytes` as the checkpoint at `path`: temp file, fsync, rename, directory fsync. The
+/// temp file's name is this write's own, so two writers (an instance stopping while the next
+/// starts, in one process) never write into one file.
 pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    static WRITES: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = WRITES.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let mut tmp = path.as_os_str().to_os_string();
-    tmp.push(".tmp");
+    tmp.push(format!("{TMP}{}-{n}", std::process::id()));
     let tmp = PathBuf::from(tmp);
     let mut file = std::fs::File::create(&tmp)?;
     file.write_all(bytes)?;
@@ -407,6 +415,32 @@ pub fn write(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
         _ => PathBuf::from("."),
     };
     crate::journal::sync_dir(&dir)
+}
+
+/// Removes temp files of checkpoints whose writing a stop or crash cut short.
+pub fn remove_leftovers(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let dir = if dir.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        dir
+    };
+    let mut prefix = name.to_os_string();
+    prefix.push(TMP);
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry
+            .file_name()
+            .as_encoded_bytes()
+            .starts_with(prefix.as_encoded_bytes())
+        {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Reads the checkpoint at `path`: `Ok(None)` when there is none, `Err` why it cannot be used.

@@ -526,6 +526,13 @@ async fn a_damaged_or_stale_checkpoint_is_ignored_with_a_warning_and_the_journal
     let good = std::fs::read(&file).unwrap();
     let expected = state_of(&open(Some(&journal)).platforms);
 
+    // A temp file a crash left behind is removed.
+    let mut leftover = file.as_os_str().to_os_string();
+    leftover.push(".tmp-1-1");
+    std::fs::write(&leftover, b"half a checkpoint").unwrap();
+    drop(open(Some(&journal)));
+    assert!(!std::path::Path::new(&leftover).exists());
+
     // A flipped byte: damaged.
     let mut bytes = good.clone();
     let middle = bytes.len() / 2;
