@@ -1,6 +1,6 @@
 //! `ntjp`: the command line of ntjp-testbed.
 
-use std::path::PathBuf;
+use std::{io::IsTerminal, path::PathBuf};
 
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
@@ -9,6 +9,15 @@ use ntjp_testbed::{
     config::{Config, EnvName},
     load, pki, server,
 };
+use tracing_appender::non_blocking::{ErrorCounter, NonBlockingBuilder, WorkerGuard};
+
+/// jemalloc instead of glibc's malloc: measured 5-7 % fewer instructions per routed request,
+/// and, with its background thread, the memory a 15 MiB request raised is returned within 30 s
+/// even when the process then stays idle (glibc kept it); 2 MB more at idle. mimalloc saved a
+/// little more but doubled the idle footprint and grew by 4x a large request's size.
+#[cfg(not(target_env = "msvc"))]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 /// A local copy of Sweden's national service platform (NTjP): the VP router, TAK filled from
 /// Beställningsstödet orders, mock producers for ProcessCervixScreeningInformation, and a test
@@ -148,15 +157,78 @@ enum ConfigCommand {
     Show(CommonArgs),
 }
 
-fn init_logging(format: LogFormat) {
+/// How many formatted log lines may wait for the log thread (about 5 MB at 300 bytes a line).
+/// When stderr cannot keep up and the queue is full, new lines are dropped, not waited for:
+/// a slow terminal or log pipe must never stall routing. The number dropped is printed when
+/// `serve` stops.
+const LOG_QUEUE_LINES: usize = 16 * 1024;
+
+/// Logs go to stderr through a bounded queue and a thread of their own (the request path only
+/// formats the line; the write happens elsewhere, batched); colours only on a terminal. Events
+/// of disabled levels are never formatted (tracing checks the level before building fields).
+fn init_logging(format: LogFormat) -> (WorkerGuard, ErrorCounter) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    // The log thread drains everything queued, then flushes: one write per batch, not per line.
+    let stderr = std::io::BufWriter::with_capacity(64 * 1024, std::io::stderr());
+    let (writer, guard) = NonBlockingBuilder::default()
+        .buffered_lines_limit(LOG_QUEUE_LINES)
+        .lossy(true)
+        .thread_name("ntjp-log")
+        .finish(stderr);
+    let dropped = writer.error_counter();
     let builder = tracing_subscriber::fmt()
+        .with_timer(SecondCachedTime)
         .with_env_filter(filter)
-        .with_writer(std::io::stderr);
+        .with_ansi(std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .with_writer(writer);
     match format {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().flatten_event(true).init(),
+    }
+    (guard, dropped)
+}
+
+/// The same timestamps as tracing-subscriber's default (`2026-12-02T16:21:42.082050Z`, UTC),
+/// with the calendar part formatted once per second and thread instead of for every line:
+/// formatting the date was a quarter of the cost of a log line.
+struct SecondCachedTime;
+
+thread_local! {
+    /// The second last formatted on this thread and its `YYYY-MM-DDTHH:MM:SS`.
+    static LOG_SECOND: std::cell::Cell<(u64, [u8; 19])> = const { std::cell::Cell::new((u64::MAX, [0; 19])) };
+}
+
+impl tracing_subscriber::fmt::time::FormatTime for SecondCachedTime {
+    fn format_time(&self, w: &mut tracing_subscriber::fmt::format::Writer<'_>) -> std::fmt::Result {
+        let Ok(since_epoch) = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)
+        else {
+            return tracing_subscriber::fmt::time::SystemTime.format_time(w);
+        };
+        let second = since_epoch.as_secs();
+        let (cached, mut prefix) = LOG_SECOND.get();
+        if cached != second {
+            let Some(text) = i64::try_from(second)
+                .ok()
+                .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+                .map(|t| t.format("%Y-%m-%dT%H:%M:%S").to_string())
+                .filter(|t| t.len() == prefix.len())
+            else {
+                return tracing_subscriber::fmt::time::SystemTime.format_time(w);
+            };
+            prefix.copy_from_slice(text.as_bytes());
+            LOG_SECOND.set((second, prefix));
+        }
+        let mut line = [0u8; 27];
+        line[..19].copy_from_slice(&prefix);
+        line[19] = b'.';
+        let mut micros = since_epoch.subsec_micros();
+        for digit in line[20..26].iter_mut().rev() {
+            *digit = b'0' + (micros % 10) as u8;
+            micros /= 10;
+        }
+        line[26] = b'Z';
+        w.write_str(std::str::from_utf8(&line).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -220,7 +292,7 @@ async fn run(cli: Cli) -> Result<()> {
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
-    init_logging(args.log_format);
+    let (log_guard, log_dropped) = init_logging(args.log_format);
     let mut config = args.common.load()?;
     if args.ephemeral_ports {
         config.use_ephemeral_ports();
@@ -234,6 +306,11 @@ async fn serve(args: ServeArgs) -> Result<()> {
     tokio::select! {
         _ = testbed.shutdown() => {}
         _ = shutdown_signal() => tracing::warn!("second signal: exiting without waiting"),
+    }
+    drop(log_guard);
+    let dropped = log_dropped.dropped_lines();
+    if dropped > 0 {
+        eprintln!("{dropped} log lines were dropped: stderr did not keep up");
     }
     Ok(())
 }

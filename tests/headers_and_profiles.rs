@@ -221,6 +221,57 @@ async fn an_oversized_declared_body_is_refused_without_reading_it() {
 }
 
 #[tokio::test]
+async fn a_body_sent_in_many_pieces_reaches_the_producer_whole() {
+    // The router passes a body on in the pieces it arrived in; it must reach the producer
+    // byte for byte, and a RIVTABP20 one converted as if it had come in one piece.
+    let bed = start().await;
+    for (address, body) in [
+        ("13", cervix_request("13")),
+        ("14", cervix_request_bp20("14")),
+    ] {
+        let mut tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+        tls.write_all(
+            b"POST /vp/x HTTP/1.1\r\nhost: localhost\r\ntransfer-encoding: chunked\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        for piece in body.as_bytes().chunks(97) {
+            tls.write_all(format!("{:x}\r\n", piece.len()).as_bytes())
+                .await
+                .unwrap();
+            tls.write_all(piece).await.unwrap();
+            tls.write_all(b"\r\n").await.unwrap();
+            tls.flush().await.unwrap();
+            // Let the router see each piece on its own.
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+        tls.write_all(b"0\r\n\r\n").await.unwrap();
+        let mut out = Vec::new();
+        let mut buf = [0u8; 8192];
+        while !String::from_utf8_lossy(&out).contains("Envelope>") {
+            match tokio::time::timeout(Duration::from_secs(20), tls.read(&mut buf)).await {
+                Ok(Ok(n)) if n > 0 => out.extend_from_slice(&buf[..n]),
+                other => panic!("no answer: {other:?}"),
+            }
+        }
+        let answer = String::from_utf8_lossy(&out);
+        assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
+        let rec = &bed.testbed.recorder().for_address(address)[0];
+        if address == "13" {
+            assert_eq!(rec.body, body);
+        } else {
+            let one_piece = ntjp_testbed::soap::rivta::convert(
+                body.as_bytes(),
+                ntjp_testbed::soap::Profile::Bp21,
+            )
+            .unwrap();
+            assert_eq!(rec.body.as_bytes(), &one_piece[..]);
+        }
+    }
+    bed.stop().await;
+}
+
+#[tokio::test]
 async fn an_oversized_chunked_body_is_cut_off_at_the_limit() {
     let bed = start().await;
     let mut tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();

@@ -11,12 +11,13 @@ use std::{
     collections::HashMap,
     path::Path,
     pin::Pin,
+    sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
 
 use bytes::Bytes;
-use http::{HeaderMap, Request, Response, StatusCode, Uri};
+use http::{HeaderMap, Method, Request, Response, StatusCode, Uri};
 use http_body::{Body, Frame, SizeHint};
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -74,7 +75,7 @@ pub struct ProducerAnswer {
 /// Pooled client towards producers (one per environment).
 #[derive(Clone)]
 pub struct ProducerClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Client<HttpsConnector<HttpConnector>, RequestBody>,
     retry_attempts: u32,
     retry_delay: Duration,
     max_error_body: usize,
@@ -113,14 +114,28 @@ impl ProducerClient {
         body: Bytes,
         timeout: Duration,
     ) -> Result<ProducerAnswer, ForwardError> {
+        self.send_with(uri, || headers.clone(), &RequestBody::from(body), timeout)
+            .await
+    }
+
+    /// [`send`](Self::send) with the headers built by `headers`, once per attempt: a retry is
+    /// rare, so building the map again then is cheaper than cloning it for every request in
+    /// case one is needed.
+    pub async fn send_with(
+        &self,
+        uri: &Uri,
+        headers: impl Fn() -> HeaderMap,
+        body: &RequestBody,
+        timeout: Duration,
+    ) -> Result<ProducerAnswer, ForwardError> {
         let started = tokio::time::Instant::now();
         let deadline = started + timeout;
         let mut attempt = 0;
         let response = loop {
-            let mut req = Request::post(uri.clone())
-                .body(Full::new(body.clone()))
-                .map_err(|e| ForwardError::Io(e.to_string()))?;
-            *req.headers_mut() = headers.clone();
+            let mut req = Request::new(body.clone());
+            *req.method_mut() = Method::POST;
+            *req.uri_mut() = uri.clone();
+            *req.headers_mut() = headers();
             match tokio::time::timeout_at(deadline, self.client.request(req)).await {
                 Err(_) => return Err(ForwardError::Timeout),
                 Ok(Ok(r)) => break r,
@@ -167,7 +182,7 @@ impl ProducerClient {
                 Ok(Err(e)) => return Err(ForwardError::Io(e.to_string())),
                 Ok(Ok(c)) => c.to_bytes(),
             };
-            if memchr_str(&bytes, SOAP11_NS) {
+            if memchr::memmem::find(&bytes, SOAP11_NS.as_bytes()).is_some() {
                 let body = Full::new(bytes).map_err(|e| -> BoxError { match e {} });
                 return Ok(ProducerAnswer {
                     response: Response::from_parts(parts, body.boxed()),
@@ -189,12 +204,6 @@ fn status_line(status: StatusCode) -> String {
     }
 }
 
-fn memchr_str(haystack: &[u8], needle: &str) -> bool {
-    haystack
-        .windows(needle.len())
-        .any(|w| w == needle.as_bytes())
-}
-
 /// An error and its sources on one line: "client error (Connect): tcp connect error: ...".
 fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut text = e.to_string();
@@ -205,6 +214,128 @@ fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
         source = s.source();
     }
     text
+}
+
+/// A request body as the pieces it arrived in. Sent to the producer as they are, never copied
+/// into one buffer; a retry sends a clone (the pieces are reference-counted).
+#[derive(Clone, Debug, Default)]
+pub struct RequestBody {
+    chunks: Chunks,
+    /// The next piece to send.
+    next: usize,
+    /// Bytes not yet sent.
+    remaining: u64,
+}
+
+#[derive(Clone, Debug)]
+enum Chunks {
+    /// The usual SOAP request: it arrived in one piece.
+    One(Bytes),
+    /// A larger one, in the frames it came in.
+    Many(Arc<[Bytes]>),
+}
+
+impl Default for Chunks {
+    fn default() -> Self {
+        Chunks::One(Bytes::new())
+    }
+}
+
+impl From<Bytes> for RequestBody {
+    fn from(bytes: Bytes) -> Self {
+        RequestBody {
+            remaining: bytes.len() as u64,
+            chunks: Chunks::One(bytes),
+            next: 0,
+        }
+    }
+}
+
+impl RequestBody {
+    /// A body from the pieces it arrived in (empty pieces are dropped).
+    pub fn from_chunks(mut chunks: Vec<Bytes>) -> Self {
+        chunks.retain(|c| !c.is_empty());
+        if chunks.len() <= 1 {
+            return RequestBody::from(chunks.pop().unwrap_or_default());
+        }
+        RequestBody {
+            remaining: chunks.iter().map(|c| c.len() as u64).sum(),
+            chunks: Chunks::Many(chunks.into()),
+            next: 0,
+        }
+    }
+
+    /// The pieces, in order.
+    pub fn chunks(&self) -> &[Bytes] {
+        match &self.chunks {
+            Chunks::One(b) => std::slice::from_ref(b),
+            Chunks::Many(c) => c,
+        }
+    }
+
+    /// The length in bytes.
+    pub fn len(&self) -> usize {
+        self.chunks().iter().map(Bytes::len).sum()
+    }
+
+    /// Whether the body is empty.
+    pub fn is_empty(&self) -> bool {
+        self.chunks().iter().all(Bytes::is_empty)
+    }
+
+    /// The whole body in one slice: borrowed when it is one piece, else copied.
+    pub fn contiguous(&self) -> std::borrow::Cow<'_, [u8]> {
+        match self.chunks() {
+            [one] => std::borrow::Cow::Borrowed(one),
+            many => std::borrow::Cow::Owned(many.concat()),
+        }
+    }
+
+    /// At least the first `n` bytes (or all), copying only when the first piece is shorter.
+    pub fn prefix(&self, n: usize) -> std::borrow::Cow<'_, [u8]> {
+        let chunks = self.chunks();
+        match chunks {
+            [first, ..] if first.len() >= n || chunks.len() == 1 => {
+                std::borrow::Cow::Borrowed(first)
+            }
+            _ => {
+                let mut out = Vec::with_capacity(n);
+                for c in chunks {
+                    if out.len() >= n {
+                        break;
+                    }
+                    out.extend_from_slice(c);
+                }
+                std::borrow::Cow::Owned(out)
+            }
+        }
+    }
+}
+
+impl Body for RequestBody {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        _cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Self::Error>>> {
+        let next = self.next;
+        let chunk = self.chunks().get(next).cloned();
+        Poll::Ready(chunk.map(|c| {
+            self.next += 1;
+            self.remaining -= c.len() as u64;
+            Ok(Frame::data(c))
+        }))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.remaining == 0
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        SizeHint::with_exact(self.remaining)
+    }
 }
 
 /// A producer body whose first chunk was already read.

@@ -25,13 +25,39 @@ pub enum Transport {
     Http,
 }
 
-/// What the pipeline knows about the connection a request came on.
+/// What the pipeline knows about the connection a request came on, worked out once per
+/// connection rather than per request.
 #[derive(Debug, Clone)]
 pub struct ConnInfo {
     /// The TCP peer.
     pub peer: SocketAddr,
     /// HTTPS with its certificate identity, or plain HTTP.
     pub transport: Transport,
+    /// The peer's IP address as text (whitelist check, VP011's details).
+    pub peer_ip: Box<str>,
+    /// Whether the peer's IP address is on the environment's whitelist.
+    pub peer_whitelisted: bool,
+    /// The certificate's HSA-id as a header value (towards producers), HTTPS only.
+    pub sender_header: Option<http::HeaderValue>,
+}
+
+impl ConnInfo {
+    /// Reads what every request on this connection will need.
+    pub fn new(peer: SocketAddr, transport: Transport, router: &Router) -> Self {
+        let peer_ip: Box<str> = peer.ip().to_string().into();
+        let peer_whitelisted = pipeline::whitelisted(router, &peer_ip);
+        let sender_header = match &transport {
+            Transport::Https(Ok(id)) => http::HeaderValue::from_str(id).ok(),
+            _ => None,
+        };
+        ConnInfo {
+            peer,
+            transport,
+            peer_ip,
+            peer_whitelisted,
+            sender_header,
+        }
+    }
 }
 
 /// Serves mutual-TLS consumers until `shutdown` turns true.
@@ -60,10 +86,7 @@ pub async fn serve_https(
                 }
             };
             let identity = identity_of(tls.get_ref().1.peer_certificates());
-            let info = ConnInfo {
-                peer,
-                transport: Transport::Https(identity),
-            };
+            let info = ConnInfo::new(peer, Transport::Https(identity), &router);
             serve_connection(tls, info, router, graceful).await;
         });
     })
@@ -81,10 +104,7 @@ pub async fn serve_http(
     net::accept_loop(listener, shutdown, &name, move |tcp, peer, graceful| {
         let router = router.clone();
         tokio::spawn(async move {
-            let info = ConnInfo {
-                peer,
-                transport: Transport::Http,
-            };
+            let info = ConnInfo::new(peer, Transport::Http, &router);
             serve_connection(tcp, info, router, graceful).await;
         });
     })

@@ -54,6 +54,16 @@ pub struct Router {
     pub timeouts: TimeoutTable,
     /// The environment's (simulated) clock: validity is checked against its day.
     pub clock: Arc<Clock>,
+    /// Header values that never change, built once instead of per request.
+    pub(crate) fixed: FixedHeaders,
+}
+
+/// Outbound header values taken from the configuration, validated once.
+pub(crate) struct FixedHeaders {
+    /// `User-Agent` towards producers (`None` if the configured text is no valid header value).
+    pub(crate) user_agent: Option<http::HeaderValue>,
+    /// `x-vp-instance-id` towards `http://` producers.
+    pub(crate) instance_id: Option<http::HeaderValue>,
 }
 
 impl Router {
@@ -67,7 +77,12 @@ impl Router {
         timeouts: TimeoutTable,
         clock: Arc<Clock>,
     ) -> Self {
+        let fixed = FixedHeaders {
+            user_agent: http::HeaderValue::from_str(&config.user_agent).ok(),
+            instance_id: http::HeaderValue::from_str(&settings.instance_id).ok(),
+        };
         Router {
+            fixed,
             env,
             settings,
             config,

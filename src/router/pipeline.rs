@@ -14,12 +14,12 @@
 //! Every failure is a [`VpFault`] rendered by [`crate::soap::fault`]; this module never writes
 //! fault text itself.
 
-use std::{net::IpAddr, time::Instant};
+use std::{borrow::Cow, time::Instant};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use http::{
     HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode, Uri,
-    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, USER_AGENT},
+    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
 };
 use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
@@ -28,7 +28,7 @@ use crate::soap::{self, Profile, VpFault, rivta};
 
 use super::{
     BoxError, RespBody, Router,
-    forward::ForwardError,
+    forward::{ForwardError, RequestBody},
     listener::{ConnInfo, Transport},
 };
 
@@ -54,6 +54,18 @@ const REMOTE_ADDRESS: &str = "CamelNettyRemoteAddress";
 const SOAP_CONTENT_TYPE_OUT: &str = "text/xml;charset=UTF-8";
 const SOAP_CONTENT_TYPE_BACK: &str = "text/xml; charset=UTF-8";
 
+// The same names as `HeaderName`s: a lookup by `&str` parses and validates the name each time.
+const CORRELATION_ID_H: HeaderName = HeaderName::from_static(CORRELATION_ID);
+const PRODUCER_RESPONSE_TIME_H: HeaderName = HeaderName::from_static(PRODUCER_RESPONSE_TIME);
+const SENDER_ID_H: HeaderName = HeaderName::from_static(SENDER_ID);
+const INSTANCE_ID_H: HeaderName = HeaderName::from_static(INSTANCE_ID);
+const AUTH_CERT_H: HeaderName = HeaderName::from_static(AUTH_CERT);
+const ORIGINAL_CONSUMER_H: HeaderName = HeaderName::from_static(ORIGINAL_CONSUMER);
+const ROUTING_HISTORY_H: HeaderName = HeaderName::from_static(ROUTING_HISTORY);
+const FORWARDED_FOR_H: HeaderName = HeaderName::from_static(FORWARDED_FOR);
+const SOAP_ACTION_H: HeaderName = HeaderName::from_static("soapaction");
+const KEEP_ALIVE_H: HeaderName = HeaderName::from_static("keep-alive");
+
 /// A failed request: the fault, and whether the connection must close (request body unread).
 struct Failure {
     fault: VpFault,
@@ -69,14 +81,17 @@ impl From<VpFault> for Failure {
     }
 }
 
-/// Who the consumer is and how it called.
-struct Caller {
+/// Who the consumer is and how it called; borrowed from the connection and the request
+/// where possible.
+struct Caller<'a> {
     /// The consumer's HSA-id (senderId).
-    sender: String,
+    sender: Cow<'a, str>,
+    /// The same as a header value towards producers (`None` if it is not a valid one).
+    sender_header: Option<HeaderValue>,
     /// Internal call (x-vp-sender-id + our x-vp-instance-id): trusted headers.
     internal: bool,
     /// The routing history to send on, if any.
-    routing_history: Option<String>,
+    routing_history: Option<HeaderValue>,
 }
 
 /// Handles one request; never fails (errors become SOAP faults).
@@ -86,19 +101,13 @@ pub async fn handle(
     req: Request<Incoming>,
 ) -> Response<RespBody> {
     let started = Instant::now();
-    let correlation_id = req
-        .headers()
-        .get(CORRELATION_ID)
-        .and_then(|v| v.to_str().ok())
-        .map(str::trim)
-        .filter(|v| !v.is_empty())
-        .map(str::to_owned)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+    let correlation = correlation_id(req.headers());
+    let correlation_id = correlation.to_str().unwrap_or_default();
     let path = req.uri().path();
     if path != "/vp" && !path.starts_with("/vp/") {
-        return not_found(&correlation_id);
+        return not_found(&correlation);
     }
-    match route_request(router, conn, req, &correlation_id).await {
+    match route_request(router, conn, req, &correlation).await {
         Ok(resp) => {
             tracing::info!(
                 event.action = "resp-out",
@@ -120,17 +129,39 @@ pub async fn handle(
                 event.duration = started.elapsed().as_nanos() as u64,
                 "resp-out"
             );
-            fault_response(router, &failure.fault, &correlation_id, failure.close)
+            fault_response(router, &failure.fault, &correlation, failure.close)
         }
     }
+}
+
+/// The request's correlation id, as it came (trimmed), else a new UUID; built once as the
+/// header value the producer and the consumer get.
+fn correlation_id(headers: &HeaderMap) -> HeaderValue {
+    if let Some(value) = headers.get(CORRELATION_ID_H)
+        && let Ok(text) = value.to_str()
+    {
+        let trimmed = text.trim();
+        if trimmed.len() == text.len() && !text.is_empty() {
+            return value.clone();
+        }
+        if !trimmed.is_empty()
+            && let Ok(v) = HeaderValue::from_str(trimmed)
+        {
+            return v;
+        }
+    }
+    let mut buf = uuid::Uuid::encode_buffer();
+    let id = uuid::Uuid::new_v4().hyphenated().encode_lower(&mut buf);
+    HeaderValue::from_str(id).expect("a UUID is a valid header value")
 }
 
 async fn route_request(
     router: &Router,
     conn: &ConnInfo,
     req: Request<Incoming>,
-    correlation_id: &str,
+    correlation: &HeaderValue,
 ) -> Result<Response<RespBody>, Failure> {
+    let correlation_id = correlation.to_str().unwrap_or_default();
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
 
@@ -141,7 +172,8 @@ async fn route_request(
     let body = read_body(router, headers, body).await?;
 
     // 3. Sniff the header and the first body element.
-    let sniffed = soap::sniff(&body).map_err(|e| VpFault::malformed(&e.to_string()))?;
+    let view = sniff_view(&body);
+    let sniffed = soap::sniff_ref(&view).map_err(|e| VpFault::malformed(&e.to_string()))?;
     let Some(contract) = sniffed.contract.as_deref() else {
         return Err(VpFault::malformed(
             "The SOAP Body has no element: the service contract is the namespace of its first child element.",
@@ -161,7 +193,7 @@ async fn route_request(
     );
 
     // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
-    let original = header_str(headers, ORIGINAL_CONSUMER).filter(|v| !v.trim().is_empty());
+    let original = header_str(headers, ORIGINAL_CONSUMER_H).filter(|v| !v.trim().is_empty());
     if original.is_some() && !caller.internal {
         let allowed = &router.settings.original_consumer_allowed;
         let ok = allowed.is_empty()
@@ -205,13 +237,15 @@ async fn route_request(
     let incoming = sniffed.profile.ok_or_else(VpFault::no_rivta_version)?;
     let outgoing = Profile::from_tak_name(&target.profile)
         .ok_or_else(|| VpFault::profile_mismatch(&incoming.tak_name().to_ascii_lowercase()))?;
+    let converted;
     let body = if incoming == outgoing {
-        body
+        &body
     } else {
-        Bytes::from(
-            rivta::convert(&body, outgoing)
+        converted = RequestBody::from(Bytes::from(
+            rivta::convert(&body.contiguous(), outgoing)
                 .map_err(|e| VpFault::platform_resource(&e.to_string()))?,
-        )
+        ));
+        &converted
     };
 
     // 9. Forward.
@@ -220,9 +254,11 @@ async fn route_request(
         .parse()
         .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
     let to_http = uri.scheme_str() == Some("http");
-    let out_headers = producer_headers(router, headers, &caller, correlation_id, to_http);
+    let out_headers = || producer_headers(router, headers, &caller, correlation, to_http);
     let timeout = router.timeouts.for_contract(contract);
-    tracing::info!(
+    // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
+    // (req.out and resp.in off), and each event line costs about as much as the routing itself.
+    tracing::debug!(
         event.action = "req-out",
         trace.id = %correlation_id,
         env = %router.env,
@@ -236,10 +272,10 @@ async fn route_request(
     drop(snapshot);
     let answer = router
         .producers
-        .send(&uri, &out_headers, body, timeout)
+        .send_with(&uri, out_headers, body, timeout)
         .await
         .map_err(|e| forward_fault(&url, e))?;
-    tracing::info!(
+    tracing::debug!(
         event.action = "resp-in",
         trace.id = %correlation_id,
         env = %router.env,
@@ -248,7 +284,7 @@ async fn route_request(
         "resp-in"
     );
     let (mut parts, body) = answer.response.into_parts();
-    consumer_headers(&mut parts.headers, correlation_id, answer.producer_ms);
+    consumer_headers(&mut parts.headers, correlation, answer.producer_ms);
     Ok(Response::from_parts(parts, body))
 }
 
@@ -257,20 +293,31 @@ fn forward_fault(url: &str, e: ForwardError) -> Failure {
 }
 
 /// Phase 1: who is calling.
-fn identify(router: &Router, conn: &ConnInfo, headers: &HeaderMap) -> Result<Caller, Failure> {
+fn identify<'a>(
+    router: &Router,
+    conn: &'a ConnInfo,
+    headers: &'a HeaderMap,
+) -> Result<Caller<'a>, Failure> {
     match &conn.transport {
         Transport::Https(Ok(id)) => Ok(Caller {
-            sender: id.to_string(),
+            sender: Cow::Borrowed(id),
+            sender_header: conn.sender_header.clone(),
             internal: false,
             // VP's HTTPS route never touches the routing history: pass it on as it came.
-            routing_history: header_str(headers, ROUTING_HISTORY).map(str::to_owned),
+            routing_history: text_header(headers, ROUTING_HISTORY_H),
         }),
         Transport::Https(Err(reason)) => Err(VpFault::certificate(reason).into()),
-        Transport::Http => identify_http(router, conn.peer.ip(), headers),
+        Transport::Http => identify_http(router, conn, headers),
     }
 }
 
-fn whitelisted(router: &Router, ip: &str) -> bool {
+/// A header value passed on unchanged, if it is text (as VP reads headers).
+fn text_header(headers: &HeaderMap, name: HeaderName) -> Option<HeaderValue> {
+    headers.get(name).filter(|v| v.to_str().is_ok()).cloned()
+}
+
+/// Whether `ip` is on the environment's whitelist (a prefix match, as in VP).
+pub(crate) fn whitelisted(router: &Router, ip: &str) -> bool {
     router
         .settings
         .ip_whitelist
@@ -278,28 +325,38 @@ fn whitelisted(router: &Router, ip: &str) -> bool {
         .any(|entry| ip.trim().starts_with(entry.trim()))
 }
 
-fn identify_http(router: &Router, peer: IpAddr, headers: &HeaderMap) -> Result<Caller, Failure> {
-    let peer = peer.to_string();
-    if !whitelisted(router, &peer) {
-        return Err(VpFault::not_whitelisted(&peer, REMOTE_ADDRESS).into());
+fn identify_http<'a>(
+    router: &Router,
+    conn: &ConnInfo,
+    headers: &'a HeaderMap,
+) -> Result<Caller<'a>, Failure> {
+    if !conn.peer_whitelisted {
+        return Err(VpFault::not_whitelisted(&conn.peer_ip, REMOTE_ADDRESS).into());
     }
-    let sender_header = header_str(headers, SENDER_ID).filter(|v| !v.trim().is_empty());
-    let instance = header_str(headers, INSTANCE_ID);
+    let sender_header = header_str(headers, SENDER_ID_H).filter(|v| !v.trim().is_empty());
+    let instance = header_str(headers, INSTANCE_ID_H);
     if let (Some(sender), Some(instance)) = (sender_header, instance)
         && instance.trim() == router.settings.instance_id
     {
-        if let Some(xff) = header_str(headers, FORWARDED_FOR)
+        if let Some(xff) = header_str(headers, FORWARDED_FOR_H)
             && !whitelisted(router, xff)
         {
             return Err(VpFault::not_whitelisted(xff.trim(), "X-Forwarded-For").into());
         }
+        let trimmed = sender.trim();
+        let sender_header = if trimmed.len() == sender.len() {
+            headers.get(SENDER_ID_H).cloned()
+        } else {
+            HeaderValue::from_str(trimmed).ok()
+        };
         return Ok(Caller {
-            sender: sender.trim().to_string(),
+            sender: Cow::Borrowed(trimmed),
+            sender_header,
             internal: true,
-            routing_history: header_str(headers, ROUTING_HISTORY).map(str::to_owned),
+            routing_history: text_header(headers, ROUTING_HISTORY_H),
         });
     }
-    let Some(cert) = header_str(headers, AUTH_CERT).filter(|v| !v.trim().is_empty()) else {
+    let Some(cert) = header_str(headers, AUTH_CERT_H).filter(|v| !v.trim().is_empty()) else {
         return Err(VpFault::certificate(&format!(
             "No certificate found in httpheader {AUTH_CERT}"
         ))
@@ -327,7 +384,7 @@ fn identify_http(router: &Router, peer: IpAddr, headers: &HeaderMap) -> Result<C
         }
     };
     let own = router.settings.instance_id.as_str();
-    let history = match header_str(headers, ROUTING_HISTORY).map(str::trim) {
+    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
         Some(h) if !h.is_empty() => {
             if h.split('#').any(|hop| hop.trim() == own) {
                 return Err(VpFault::routing_loop().into());
@@ -337,18 +394,35 @@ fn identify_http(router: &Router, peer: IpAddr, headers: &HeaderMap) -> Result<C
         _ => format!("{sender}#{own}"),
     };
     Ok(Caller {
-        sender,
+        sender_header: HeaderValue::from_str(&sender).ok(),
+        sender: Cow::Owned(sender),
         internal: false,
-        routing_history: Some(history),
+        routing_history: HeaderValue::from_str(&history).ok(),
     })
 }
 
-/// Phase 2: the whole body, refusing more than the limit without reading it.
+/// How much of a body in several pieces is gathered for the sniff first: the header and the
+/// first body element are nearly always within it; when they are not, the whole body is.
+const SNIFF_PREFIX_BYTES: usize = 64 * 1024;
+
+/// What the sniff reads: a body in one piece as it is; of a body in pieces, the first 64 KiB
+/// when they hold the first body element, else the whole body (so that every answer, errors
+/// and their positions included, is the one the whole body gives).
+fn sniff_view(body: &RequestBody) -> Cow<'_, [u8]> {
+    let prefix = body.prefix(SNIFF_PREFIX_BYTES);
+    if prefix.len() == body.len() || soap::sniff_ref(&prefix).is_ok_and(|s| s.contract.is_some()) {
+        return prefix;
+    }
+    body.contiguous()
+}
+
+/// Phase 2: the whole body, refusing more than the limit without reading it. Kept as the
+/// pieces it arrived in: nothing is copied and nothing is reserved before data arrives.
 async fn read_body(
     router: &Router,
     headers: &HeaderMap,
     mut body: Incoming,
-) -> Result<Bytes, Failure> {
+) -> Result<RequestBody, Failure> {
     let max = router.config.max_request_bytes;
     let too_large = || Failure {
         fault: VpFault::malformed(&format!(
@@ -356,15 +430,17 @@ async fn read_body(
         )),
         close: true,
     };
-    let declared =
-        header_str(headers, CONTENT_LENGTH.as_str()).and_then(|v| v.trim().parse::<u64>().ok());
+    let declared = header_str(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(n) = declared
         && n > max as u64
     {
         return Err(too_large());
     }
     let timeout = router.config.client_read_timeout();
-    let mut buf = BytesMut::with_capacity(declared.map(|n| n as usize).unwrap_or(8 * 1024));
+    // The usual request arrives in one frame: no list for it.
+    let mut first: Option<Bytes> = None;
+    let mut chunks: Vec<Bytes> = Vec::new();
+    let mut held = 0usize;
     loop {
         match tokio::time::timeout(timeout, body.frame()).await {
             Err(_) => {
@@ -384,19 +460,29 @@ async fn read_body(
                 });
             }
             Ok(Some(Ok(frame))) => {
-                if let Ok(data) = frame.into_data() {
-                    if buf.len() + data.len() > max {
-                        return Err(too_large());
-                    }
-                    buf.extend_from_slice(&data);
+                let Ok(data) = frame.into_data() else {
+                    continue;
+                };
+                if held + data.len() > max {
+                    return Err(too_large());
+                }
+                held += data.len();
+                if first.is_none() && chunks.is_empty() {
+                    first = Some(data);
+                } else {
+                    chunks.extend(first.take());
+                    chunks.push(data);
                 }
             }
         }
     }
-    Ok(buf.freeze())
+    Ok(match first {
+        Some(one) => RequestBody::from(one),
+        None => RequestBody::from_chunks(chunks),
+    })
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
+fn header_str(headers: &HeaderMap, name: impl http::header::AsHeaderName) -> Option<&str> {
     headers.get(name).and_then(|v| v.to_str().ok())
 }
 
@@ -430,8 +516,8 @@ fn dropped_towards_producer(name: &str) -> bool {
 fn producer_headers(
     router: &Router,
     incoming: &HeaderMap,
-    caller: &Caller,
-    correlation_id: &str,
+    caller: &Caller<'_>,
+    correlation: &HeaderValue,
     to_http: bool,
 ) -> HeaderMap {
     let mut out = HeaderMap::with_capacity(incoming.len() + 6);
@@ -444,58 +530,46 @@ fn producer_headers(
         CONTENT_TYPE,
         HeaderValue::from_static(SOAP_CONTENT_TYPE_OUT),
     );
-    if let Ok(v) = HeaderValue::from_str(&router.config.user_agent) {
-        out.insert(USER_AGENT, v);
+    if let Some(v) = &router.fixed.user_agent {
+        out.insert(USER_AGENT, v.clone());
     }
     let original = incoming
-        .get(ORIGINAL_CONSUMER)
+        .get(ORIGINAL_CONSUMER_H)
         .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
-        .cloned()
-        .or_else(|| HeaderValue::from_str(&caller.sender).ok());
+        .or(caller.sender_header.as_ref());
     if let Some(v) = original {
-        out.insert(HeaderName::from_static(ORIGINAL_CONSUMER), v);
+        out.insert(ORIGINAL_CONSUMER_H, v.clone());
     }
-    if (to_http || router.config.propagate_correlation_id_for_https)
-        && let Ok(v) = HeaderValue::from_str(correlation_id)
-    {
-        out.insert(HeaderName::from_static(CORRELATION_ID), v);
+    if to_http || router.config.propagate_correlation_id_for_https {
+        out.insert(CORRELATION_ID_H, correlation.clone());
     }
     if to_http {
-        if let Ok(v) = HeaderValue::from_str(&caller.sender) {
-            out.insert(HeaderName::from_static(SENDER_ID), v);
+        if let Some(v) = &caller.sender_header {
+            out.insert(SENDER_ID_H, v.clone());
         }
-        if let Ok(v) = HeaderValue::from_str(&router.settings.instance_id) {
-            out.insert(HeaderName::from_static(INSTANCE_ID), v);
+        if let Some(v) = &router.fixed.instance_id {
+            out.insert(INSTANCE_ID_H, v.clone());
         }
     }
-    if let Some(h) = &caller.routing_history
-        && let Ok(v) = HeaderValue::from_str(h)
-    {
-        out.insert(HeaderName::from_static(ROUTING_HISTORY), v);
+    if let Some(v) = &caller.routing_history {
+        out.insert(ROUTING_HISTORY_H, v.clone());
     }
     out
 }
 
 /// Producer headers as the consumer gets them: SOAPAction and hop-by-hop headers dropped,
 /// content type normalised, correlation id and producer response time added.
-fn consumer_headers(headers: &mut HeaderMap, correlation_id: &str, producer_ms: u128) {
-    for name in [
-        "soapaction",
-        "connection",
-        "keep-alive",
-        "transfer-encoding",
-    ] {
+fn consumer_headers(headers: &mut HeaderMap, correlation: &HeaderValue, producer_ms: u128) {
+    for name in [SOAP_ACTION_H, CONNECTION, KEEP_ALIVE_H, TRANSFER_ENCODING] {
         headers.remove(name);
     }
     headers.insert(
         CONTENT_TYPE,
         HeaderValue::from_static(SOAP_CONTENT_TYPE_BACK),
     );
-    if let Ok(v) = HeaderValue::from_str(correlation_id) {
-        headers.insert(HeaderName::from_static(CORRELATION_ID), v);
-    }
+    headers.insert(CORRELATION_ID_H, correlation.clone());
     headers.insert(
-        HeaderName::from_static(PRODUCER_RESPONSE_TIME),
+        PRODUCER_RESPONSE_TIME_H,
         HeaderValue::from(producer_ms as u64),
     );
 }
@@ -509,7 +583,7 @@ fn full(body: impl Into<Bytes>) -> RespBody {
 fn fault_response(
     router: &Router,
     fault: &VpFault,
-    correlation_id: &str,
+    correlation: &HeaderValue,
     close: bool,
 ) -> Response<RespBody> {
     let mut resp = Response::new(full(fault.to_soap(&router.settings.instance_name)));
@@ -519,16 +593,14 @@ fn fault_response(
         CONTENT_TYPE,
         HeaderValue::from_static(SOAP_CONTENT_TYPE_BACK),
     );
-    if let Ok(v) = HeaderValue::from_str(correlation_id) {
-        h.insert(HeaderName::from_static(CORRELATION_ID), v);
-    }
+    h.insert(CORRELATION_ID_H, correlation.clone());
     if close {
         h.insert(CONNECTION, HeaderValue::from_static("close"));
     }
     resp
 }
 
-fn not_found(correlation_id: &str) -> Response<RespBody> {
+fn not_found(correlation: &HeaderValue) -> Response<RespBody> {
     let mut resp = Response::new(full(
         "Not found. Consumers call POST /vp/<any path>; the path is not used for routing.\n",
     ));
@@ -538,9 +610,7 @@ fn not_found(correlation_id: &str) -> Response<RespBody> {
         CONTENT_TYPE,
         HeaderValue::from_static("text/plain; charset=utf-8"),
     );
-    if let Ok(v) = HeaderValue::from_str(correlation_id) {
-        h.insert(HeaderName::from_static(CORRELATION_ID), v);
-    }
+    h.insert(CORRELATION_ID_H, correlation.clone());
     resp
 }
 
@@ -570,13 +640,70 @@ mod tests {
         }
     }
 
+    /// `body` cut into pieces of `size` bytes, as a client sending it slowly would.
+    fn in_pieces(body: &[u8], size: usize) -> RequestBody {
+        RequestBody::from_chunks(body.chunks(size).map(Bytes::copy_from_slice).collect())
+    }
+
+    #[test]
+    fn a_body_in_pieces_is_sniffed_as_the_whole_body_would_be() {
+        let envelope = |header_filler: &str, after: &str| {
+            format!(
+                r#"<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Header><!--{header_filler}--><LogicalAddress>01</LogicalAddress></s:Header><s:Body><p:Op xmlns:p="urn:x:1"/></s:Body></s:Envelope>{after}"#
+            )
+        };
+        let big_comment = "x".repeat(100 * 1024);
+        let cases = [
+            // The first body element within the first 64 KiB: the prefix is enough.
+            envelope("", &" ".repeat(200 * 1024)),
+            // Beyond it: the whole body is read.
+            envelope(&big_comment, ""),
+            // An error beyond the prefix keeps its position.
+            format!("{}<broken", envelope(&big_comment, "")),
+            // A root that closes early, then trailing content: an error, not "no body child".
+            format!("<a/>{}<b/>", " ".repeat(100 * 1024)),
+        ];
+        for whole in cases {
+            let expected = soap::sniff_ref(whole.as_bytes()).map(|s| s.into_owned());
+            for size in [1000, 40 * 1024, 70 * 1024] {
+                let body = in_pieces(whole.as_bytes(), size);
+                assert_eq!(body.len(), whole.len());
+                let view = sniff_view(&body);
+                let got = soap::sniff_ref(&view).map(|s| s.into_owned());
+                assert_eq!(got, expected, "pieces of {size}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_body_in_pieces_is_sent_whole_and_again_on_retry() {
+        let whole = b"0123456789".repeat(1000);
+        let body = in_pieces(&whole, 333);
+        assert_eq!(body.contiguous().as_ref(), &whole[..]);
+        assert_eq!(body.prefix(700).len(), 999);
+        for _ in 0..2 {
+            let sent = futures_collect(body.clone());
+            assert_eq!(sent, whole);
+        }
+        let one = RequestBody::from(Bytes::from_static(b"abc"));
+        assert!(matches!(one.contiguous(), Cow::Borrowed(_)));
+        assert_eq!(futures_collect(one), b"abc");
+    }
+
+    fn futures_collect(body: RequestBody) -> Vec<u8> {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async { body.collect().await.unwrap().to_bytes().to_vec() })
+    }
+
     #[test]
     fn consumer_headers_drop_soapaction_and_add_prt_and_correlation() {
         let mut h = HeaderMap::new();
         h.insert("soapaction", HeaderValue::from_static("x"));
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         h.insert("x-producer", HeaderValue::from_static("kept"));
-        consumer_headers(&mut h, "abc", 12);
+        consumer_headers(&mut h, &HeaderValue::from_static("abc"), 12);
         assert!(h.get("soapaction").is_none());
         assert_eq!(h[CONTENT_TYPE], SOAP_CONTENT_TYPE_BACK);
         assert_eq!(h[CORRELATION_ID], "abc");

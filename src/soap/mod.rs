@@ -14,7 +14,7 @@ pub mod rivta;
 pub mod sniff;
 
 pub use fault::{ParsedFault, VpCode, VpFault, parse_fault};
-pub use sniff::{Profile, SniffError, Sniffed, sniff};
+pub use sniff::{Profile, SniffError, Sniffed, SniffedRef, sniff, sniff_ref};
 
 use std::borrow::Cow;
 

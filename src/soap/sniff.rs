@@ -9,6 +9,8 @@
 //! body child (so the rest of the body may be anything), and does not decode encodings other than
 //! UTF-8: such input is refused with a [`SniffError`], which the router turns into VP015.
 
+use std::borrow::Cow;
+
 use quick_xml::{
     errors::{Error as XmlError, IllFormedError},
     events::{BytesStart, Event, attributes::AttrError},
@@ -78,20 +80,84 @@ impl SniffError {
     }
 }
 
+/// [`Sniffed`] without copies: the logical address borrowed from the request where it can be
+/// (the router's hot path reads it once and drops it with the request).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SniffedRef<'a> {
+    /// See [`Sniffed::logical_address`].
+    pub logical_address: Option<Cow<'a, str>>,
+    /// See [`Sniffed::profile`].
+    pub profile: Option<Profile>,
+    /// See [`Sniffed::contract`].
+    pub contract: Option<String>,
+    /// See [`Sniffed::operation`].
+    pub operation: Option<String>,
+}
+
+impl SniffedRef<'_> {
+    /// The same, owning its text.
+    pub fn into_owned(self) -> Sniffed {
+        Sniffed {
+            logical_address: self.logical_address.map(Cow::into_owned),
+            profile: self.profile,
+            contract: self.contract,
+            operation: self.operation,
+        }
+    }
+}
+
 /// Reads a SOAP request up to the start tag of the first body element. See the module docs.
 pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
+    sniff_ref(body).map(SniffedRef::into_owned)
+}
+
+/// Open elements by qualified name, in one buffer (no allocation per element): only needed to
+/// name the element a truncated document leaves open.
+#[derive(Default)]
+struct OpenNames {
+    names: String,
+    starts: Vec<usize>,
+}
+
+impl OpenNames {
+    fn push(&mut self, name: &str) {
+        self.starts.push(self.names.len());
+        self.names.push_str(name);
+    }
+
+    fn pop(&mut self) {
+        if let Some(start) = self.starts.pop() {
+            self.names.truncate(start);
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    fn last(&self) -> Option<&str> {
+        self.starts.last().map(|&start| &self.names[start..])
+    }
+}
+
+/// [`sniff`], borrowing the logical address from `body` where it can.
+pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(SniffError("The request body is empty.".to_owned()));
     }
     let mut reader = NsReader::from_reader(body);
-    let mut out = Sniffed::default();
+    let mut out = SniffedRef::default();
     let mut header_seen = false;
     let mut in_body = false;
     // Open elements, to report a document that ends before the first body element.
-    let mut open: Vec<String> = Vec::new();
+    let mut open = OpenNames::default();
     let mut root_seen = false;
     // The address element being read: its text so far and its depth.
-    let mut capture: Option<(String, usize)> = None;
+    let mut capture: Option<(Cow<'_, str>, usize)> = None;
     let mut declared_encoding: Option<String> = None;
 
     loop {
@@ -115,17 +181,17 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
                     return Err(SniffError::at(body, start, "More than one root element."));
                 }
                 root_seen = true;
-                let namespace = match ns {
-                    ResolveResult::Bound(n) => n.into_inner().to_owned(),
-                    ResolveResult::Unbound => String::new(),
-                    ResolveResult::Unknown(prefix) => {
-                        let msg = format!("Undeclared namespace prefix `{prefix}`.");
-                        return Err(SniffError::at(body, start, msg));
-                    }
-                };
+                if let ResolveResult::Unknown(prefix) = ns {
+                    let msg = format!("Undeclared namespace prefix `{prefix}`.");
+                    return Err(SniffError::at(body, start, msg));
+                }
                 let local = e.local_name().into_inner();
                 if in_body {
-                    out.contract = Some(namespace);
+                    // Only the first body child's namespace is ever copied.
+                    out.contract = Some(match ns {
+                        ResolveResult::Bound(n) => n.into_inner().to_owned(),
+                        _ => String::new(),
+                    });
                     out.operation = Some(local.to_owned());
                     return Ok(out);
                 }
@@ -145,7 +211,7 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
                         });
                         out.logical_address = None;
                         if !is_empty {
-                            capture = Some((String::new(), open.len() + 1));
+                            capture = Some((Cow::Borrowed(""), open.len() + 1));
                         }
                     }
                     _ => {}
@@ -156,7 +222,7 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
                         return Ok(out);
                     }
                 } else {
-                    open.push(e.name().into_inner().to_owned());
+                    open.push(e.name().into_inner());
                 }
             }
             Event::End(_) => {
@@ -179,7 +245,7 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
                     return Err(SniffError::at(body, start, msg));
                 }
                 if let Some((buf, _)) = capture.as_mut() {
-                    buf.push_str(&t.xml10_content());
+                    append(buf, t.xml10_content());
                 }
             }
             Event::CData(t) => {
@@ -188,7 +254,7 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
                     return Err(SniffError::at(body, start, msg));
                 }
                 if let Some((buf, _)) = capture.as_mut() {
-                    buf.push_str(&t.xml10_content());
+                    append(buf, t.xml10_content());
                 }
             }
             Event::GeneralRef(r) => {
@@ -204,7 +270,7 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
                     return Err(SniffError::at(body, start, msg));
                 }
                 if let Some((buf, _)) = capture.as_mut() {
-                    buf.push_str(&text);
+                    append(buf, text);
                 }
             }
             Event::Decl(d) => {
@@ -228,8 +294,17 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
     }
 }
 
+/// Appends address text: the common single text event stays borrowed.
+fn append<'a>(buf: &mut Cow<'a, str>, text: Cow<'a, str>) {
+    if buf.is_empty() {
+        *buf = text;
+    } else {
+        buf.to_mut().push_str(&text);
+    }
+}
+
 /// VP's rule: an empty or whitespace-only address is no address; otherwise kept untrimmed.
-fn address(text: String) -> Option<String> {
+fn address(text: Cow<'_, str>) -> Option<Cow<'_, str>> {
     (!text.chars().all(char::is_whitespace)).then_some(text)
 }
 
