@@ -44,14 +44,21 @@
 //! `<journal>.tak-export-<env>` when the journal starts; at a later start a different file is
 //! refused, naming it, instead of silently replaying the orders onto another TAK.
 //!
+//! # Reading back
+//!
+//! Every entry's [`Place`] (offset, length, line, checksum) is known when it is appended or
+//! read: [`read_entry`] reads one entry back by it (the order service keeps large order texts
+//! here rather than in memory), and [`Journal::open_after`] verifies only the entries after a
+//! given one (a start from the order service's checkpoint, see `platform::checkpoint`).
+//!
 //! # Not here
 //!
-//! No compaction or rotation (the journal only grows), and no concurrent writers: one process
-//! owns the state directory and opens its journal once.
+//! No compaction or rotation (the journal only grows, so places stay valid), and no concurrent
+//! writers: one process owns the state directory and opens its journal once.
 
 use std::{
     fs::{File, OpenOptions},
-    io::{ErrorKind, Read, Write},
+    io::{ErrorKind, Read, Seek, SeekFrom, Write},
     path::{Path, PathBuf},
 };
 
@@ -59,15 +66,32 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 
-/// One journal line: sequence number, time, and the event as JSON.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// One journal entry: sequence number, time, the event as its JSON text, and where its line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Entry {
     /// 1, 2, 3, ... without gaps.
     pub seq: u64,
     /// When the change was accepted.
     pub at: DateTime<Utc>,
-    /// What happened.
-    pub event: serde_json::Value,
+    /// What happened: the event's JSON text exactly as the line holds it.
+    pub event: String,
+    /// Where the line is.
+    pub place: Place,
+}
+
+/// Where an entry's line is in the file, and its checksum: enough to read the entry back
+/// ([`read_entry`]) and to recognise it (a checkpoint names the entry it was made at by its
+/// place).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Place {
+    /// Byte offset of the line's start.
+    pub offset: u64,
+    /// Length of the line without its newline.
+    pub len: u64,
+    /// 1-based line number (blank lines count).
+    pub line: u64,
+    /// The entry's checksum (the `crc` member).
+    pub crc: u32,
 }
 
 /// A journal that cannot be read or written.
@@ -120,7 +144,7 @@ pub enum JournalError {
 /// What [`Journal::open`] found.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Recovered {
-    /// Every whole entry, in order.
+    /// Every whole entry, in order ([`Journal::open_after`]: those after its entry).
     pub entries: Vec<Entry>,
     /// Set when a torn last line was cut off.
     pub warning: Option<String>,
@@ -134,6 +158,10 @@ pub struct Journal {
     last_seq: u64,
     /// Length of the file up to the end of the last whole entry.
     end: u64,
+    /// Lines up to `end` (blank ones included): the next entry's line is `lines + 1`.
+    lines: u64,
+    /// The last entry's number and place.
+    last: Option<(u64, Place)>,
     /// Set after a failure that makes further appends unsafe.
     broken: Option<String>,
 }
@@ -144,7 +172,8 @@ struct LineIn<'a> {
     seq: u64,
     #[serde(borrow)]
     at: &'a RawValue,
-    crc: String,
+    #[serde(borrow)]
+    crc: &'a str,
     #[serde(borrow)]
     event: &'a RawValue,
 }
@@ -157,26 +186,35 @@ fn crc32(bytes: &[u8]) -> u32 {
 
 /// The checksum of an entry, from the exact JSON texts of `at` and `event`, computed over the
 /// pieces of `{"seq":<seq>,"at":<at>,"event":<event>}` without joining them into one string.
-fn checksum(seq: u64, at: &str, event: &str) -> String {
+fn checksum(seq: u64, at: &str, event: &[u8]) -> u32 {
     let mut h = crc32fast::Hasher::new();
     h.update(b"{\"seq\":");
     h.update(seq.to_string().as_bytes());
     h.update(b",\"at\":");
     h.update(at.as_bytes());
     h.update(b",\"event\":");
-    h.update(event.as_bytes());
+    h.update(event);
     h.update(b"}");
-    format!("{:08x}", h.finalize())
+    h.finalize()
 }
 
-/// The full line (with its newline) for one entry.
-fn encode(seq: u64, at: &DateTime<Utc>, event: &serde_json::Value) -> serde_json::Result<String> {
+/// The full line (with its newline) for one entry, and its checksum. The event is serialised
+/// straight into the line (a large order is not copied again) and the checksum filled in after.
+fn encode(
+    seq: u64,
+    at: &DateTime<Utc>,
+    event: &impl Serialize,
+) -> serde_json::Result<(Vec<u8>, u32)> {
     let at = serde_json::to_string(at)?;
-    let event = serde_json::to_string(event)?;
-    let crc = checksum(seq, &at, &event);
-    Ok(format!(
-        "{{\"seq\":{seq},\"at\":{at},\"crc\":\"{crc}\",\"event\":{event}}}\n"
-    ))
+    let mut line = format!("{{\"seq\":{seq},\"at\":{at},\"crc\":\"").into_bytes();
+    let crc_at = line.len();
+    line.extend_from_slice(b"00000000\",\"event\":");
+    let event_at = line.len();
+    serde_json::to_writer(&mut line, event)?;
+    let crc = checksum(seq, &at, &line[event_at..]);
+    line[crc_at..crc_at + 8].copy_from_slice(format!("{crc:08x}").as_bytes());
+    line.extend_from_slice(b"}\n");
+    Ok((line, crc))
 }
 
 /// Why a line is not a valid entry: the reason, and the seq it claims if readable.
@@ -185,17 +223,24 @@ struct Bad {
     seq: Option<u64>,
 }
 
-/// Verifies one line (without its newline).
-fn decode(line: &[u8]) -> Result<Entry, Bad> {
+/// Verifies one line (without its newline): the entry without its place, and its checksum.
+fn decode(line: &[u8]) -> Result<(u64, DateTime<Utc>, String, u32), Bad> {
     let bad = |reason: String, seq| Bad { reason, seq };
     let text = std::str::from_utf8(line).map_err(|e| bad(format!("not UTF-8 text ({e})"), None))?;
     let parsed: LineIn<'_> =
         serde_json::from_str(text).map_err(|e| bad(format!("not a journal entry ({e})"), None))?;
-    let expected = checksum(parsed.seq, parsed.at.get(), parsed.event.get());
-    if parsed.crc != expected {
+    let expected = checksum(parsed.seq, parsed.at.get(), parsed.event.get().as_bytes());
+    let claimed = (parsed.crc.len() == 8
+        && parsed
+            .crc
+            .bytes()
+            .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f')))
+    .then(|| u32::from_str_radix(parsed.crc, 16).ok())
+    .flatten();
+    if claimed != Some(expected) {
         return Err(bad(
             format!(
-                "checksum mismatch: the line says {:?}, its content gives \"{expected}\"",
+                "checksum mismatch: the line says {:?}, its content gives \"{expected:08x}\"",
                 parsed.crc
             ),
             Some(parsed.seq),
@@ -203,13 +248,7 @@ fn decode(line: &[u8]) -> Result<Entry, Bad> {
     }
     let at = serde_json::from_str(parsed.at.get())
         .map_err(|e| bad(format!("bad time ({e})"), Some(parsed.seq)))?;
-    let event = serde_json::from_str(parsed.event.get())
-        .map_err(|e| bad(format!("bad event ({e})"), Some(parsed.seq)))?;
-    Ok(Entry {
-        seq: parsed.seq,
-        at,
-        event,
-    })
+    Ok((parsed.seq, at, parsed.event.get().to_string(), expected))
 }
 
 fn is_blank(line: &[u8]) -> bool {
@@ -239,7 +278,7 @@ fn create_dirs(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
 }
 
 /// Makes a directory's entries durable.
-fn sync_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn sync_dir(dir: &Path) -> std::io::Result<()> {
     #[cfg(unix)]
     {
         File::open(dir)?.sync_all()
@@ -251,11 +290,59 @@ fn sync_dir(dir: &Path) -> std::io::Result<()> {
     }
 }
 
+/// Where verification starts: the beginning, or just after a known entry.
+#[derive(Clone, Copy)]
+struct Start {
+    /// The entry before the first one to verify (0: none).
+    seq: u64,
+    /// Byte offset of the first line to verify.
+    offset: u64,
+    /// Lines before it.
+    lines: u64,
+}
+
 impl Journal {
     /// Opens (creating it and its parent directories if missing) the journal at `path`,
     /// verifies every entry and returns them. A torn last line is cut off with a warning;
     /// damage elsewhere is [`JournalError::Damaged`] and leaves the file untouched.
     pub fn open(path: &Path) -> Result<(Journal, Recovered), JournalError> {
+        let start = Start {
+            seq: 0,
+            offset: 0,
+            lines: 0,
+        };
+        match Self::open_at(path, None, start)? {
+            Some(opened) => Ok(opened),
+            // Without an anchor there is nothing to disagree with.
+            None => Err(JournalError::Io {
+                path: path.to_path_buf(),
+                source: std::io::Error::other("the journal could not be read"),
+            }),
+        }
+    }
+
+    /// Opens the journal like [`Journal::open`] but reads and verifies only the entries after
+    /// entry `seq` at `place` (a checkpoint's): `Ok(None)` when that entry is not there (the
+    /// journal is shorter, or another one), so the caller can open it whole instead. Entries
+    /// before it are not read again.
+    pub fn open_after(
+        path: &Path,
+        seq: u64,
+        place: Place,
+    ) -> Result<Option<(Journal, Recovered)>, JournalError> {
+        let start = Start {
+            seq,
+            offset: place.offset + place.len + 1,
+            lines: place.line,
+        };
+        Self::open_at(path, Some((seq, place)), start)
+    }
+
+    fn open_at(
+        path: &Path,
+        anchor: Option<(u64, Place)>,
+        start: Start,
+    ) -> Result<Option<(Journal, Recovered)>, JournalError> {
         let io = |source| JournalError::Io {
             path: path.to_path_buf(),
             source,
@@ -285,6 +372,13 @@ impl Journal {
                 "not a regular file",
             )));
         }
+        if let Some((seq, place)) = anchor
+            && !anchor_matches(&mut file, seq, place)
+        {
+            return Ok(None);
+        }
+        let base = start.offset;
+        file.seek(SeekFrom::Start(base)).map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
 
@@ -292,11 +386,11 @@ impl Journal {
         let mut lines = Vec::new();
         let mut pos = 0usize;
         while pos < bytes.len() {
-            let (end, complete) = match bytes[pos..].iter().position(|&b| b == b'\n') {
+            let (end, complete) = match memchr_newline(&bytes[pos..]) {
                 Some(i) => (pos + i, true),
                 None => (bytes.len(), false),
             };
-            lines.push((lines.len() + 1, pos, end, complete));
+            lines.push((start.lines as usize + lines.len() + 1, pos, end, complete));
             pos = if complete { end + 1 } else { end };
         }
         let last_content = lines
@@ -305,14 +399,16 @@ impl Journal {
 
         let mut entries: Vec<Entry> = Vec::new();
         let mut good_end = 0usize;
+        let mut good_lines = 0u64;
         let mut warning = None;
-        for (index, &(line, start, end, complete)) in lines.iter().enumerate() {
-            let text = &bytes[start..end];
+        for (index, &(line, from, end, complete)) in lines.iter().enumerate() {
+            let text = &bytes[from..end];
             if complete && is_blank(text) {
                 good_end = end + 1;
+                good_lines += 1;
                 continue;
             }
-            let expected = entries.last().map_or(1, |e| e.seq + 1);
+            let expected = entries.last().map_or(start.seq + 1, |e| e.seq + 1);
             let result = if complete {
                 decode(text)
             } else {
@@ -322,18 +418,28 @@ impl Journal {
                 })
             };
             match result {
-                Ok(entry) if entry.seq == expected => {
-                    entries.push(entry);
+                Ok((seq, at, event, crc)) if seq == expected => {
+                    entries.push(Entry {
+                        seq,
+                        at,
+                        event,
+                        place: Place {
+                            offset: base + from as u64,
+                            len: (end - from) as u64,
+                            line: line as u64,
+                            crc,
+                        },
+                    });
                     good_end = end + 1;
+                    good_lines += 1;
                 }
-                Ok(entry) => {
+                Ok((seq, ..)) => {
                     return Err(JournalError::Damaged {
                         path: path.to_path_buf(),
                         line,
-                        seq: entry.seq,
+                        seq,
                         reason: format!(
-                            "out of sequence: seq {} follows seq {} (expected {expected})",
-                            entry.seq,
+                            "out of sequence: seq {seq} follows seq {} (expected {expected})",
                             expected - 1
                         ),
                     });
@@ -343,7 +449,7 @@ impl Journal {
                         "journal {}: the last entry (line {line}) was torn ({}); recovered {} entries and truncated it",
                         path.display(),
                         bad.reason,
-                        entries.len()
+                        start.seq as usize + entries.len()
                     ));
                     break;
                 }
@@ -357,31 +463,35 @@ impl Journal {
                 }
             }
         }
-        let end = good_end as u64;
+        let end = base + good_end as u64;
         if good_end < bytes.len() {
             file.set_len(end).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
-        let last_seq = entries.last().map_or(0, |e| e.seq);
-        Ok((
+        let last_seq = entries.last().map_or(start.seq, |e| e.seq);
+        let last = entries.last().map(|e| (e.seq, e.place)).or(anchor);
+        Ok(Some((
             Journal {
                 file,
                 path: path.to_path_buf(),
                 last_seq,
                 end,
+                lines: start.lines + good_lines,
+                last,
                 broken: None,
             },
             Recovered { entries, warning },
-        ))
+        )))
     }
 
     /// Appends one entry (seq = last + 1) and makes it durable (write + `sync_data`) before
-    /// returning it. On failure nothing is appended (the partial line is cut off again).
+    /// returning its number and place. On failure nothing is appended (the partial line is
+    /// cut off again).
     pub fn append(
         &mut self,
         at: DateTime<Utc>,
-        event: serde_json::Value,
-    ) -> Result<Entry, JournalError> {
+        event: &impl Serialize,
+    ) -> Result<(u64, Place), JournalError> {
         if let Some(reason) = &self.broken {
             return Err(JournalError::Unusable {
                 path: self.path.clone(),
@@ -389,13 +499,13 @@ impl Journal {
             });
         }
         let seq = self.last_seq + 1;
-        let line = encode(seq, &at, &event).map_err(|e| JournalError::Io {
+        let (line, crc) = encode(seq, &at, event).map_err(|e| JournalError::Io {
             path: self.path.clone(),
             source: std::io::Error::other(e),
         })?;
         let written = self
             .file
-            .write_all(line.as_bytes())
+            .write_all(&line)
             .map_err(|e| ("write", e))
             .and_then(|()| self.file.sync_data().map_err(|e| ("sync", e)));
         if let Err((step, source)) = written {
@@ -422,9 +532,17 @@ impl Journal {
                 source,
             });
         }
+        let place = Place {
+            offset: self.end,
+            len: line.len() as u64 - 1,
+            line: self.lines + 1,
+            crc,
+        };
         self.end += line.len() as u64;
+        self.lines += 1;
         self.last_seq = seq;
-        Ok(Entry { seq, at, event })
+        self.last = Some((seq, place));
+        Ok((seq, place))
     }
 
     /// The journal's file.
@@ -441,6 +559,77 @@ impl Journal {
     pub fn is_empty(&self) -> bool {
         self.last_seq == 0
     }
+
+    /// The last entry's number and place (`None`: no entries).
+    pub fn last_entry(&self) -> Option<(u64, Place)> {
+        self.last
+    }
+}
+
+/// Whether entry `seq` is at `place`: its line starts there with that number and that
+/// checksum and ends where the place says. Reads the line's head and its last byte only (the
+/// entry may be a million-row order; it was verified when the checkpoint naming it was made).
+fn anchor_matches(file: &mut File, seq: u64, place: Place) -> bool {
+    let head = format!("{{\"seq\":{seq},\"at\":");
+    let crc = format!("\"crc\":\"{:08x}\",\"event\":", place.crc);
+    let mut start = vec![0u8; usize::try_from(place.len.min(160)).unwrap_or(160)];
+    let mut end = [0u8; 1];
+    let read = file
+        .seek(SeekFrom::Start(place.offset))
+        .and_then(|_| file.read_exact(&mut start))
+        .and_then(|_| file.seek(SeekFrom::Start(place.offset + place.len)))
+        .and_then(|_| file.read_exact(&mut end));
+    read.is_ok()
+        && end[0] == b'\n'
+        && start.starts_with(head.as_bytes())
+        && memchr::memmem::find(&start, crc.as_bytes()).is_some()
+}
+
+/// The position of the first newline (the journal's lines are long: a million-row order is
+/// one line of hundreds of megabytes).
+fn memchr_newline(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr(b'\n', bytes)
+}
+
+/// Reads entry `seq` back from the journal at `path` by its `place` and verifies it (its
+/// checksum, and that it is that entry): the order service keeps large order texts there
+/// instead of in memory. Reads only that line; a mismatch is [`JournalError::Damaged`].
+pub fn read_entry(path: &Path, seq: u64, place: Place) -> Result<Entry, JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let damaged = |reason: String| JournalError::Damaged {
+        path: path.to_path_buf(),
+        line: usize::try_from(place.line).unwrap_or(usize::MAX),
+        seq,
+        reason,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    file.seek(SeekFrom::Start(place.offset)).map_err(io)?;
+    let len = usize::try_from(place.len).map_err(|e| io(std::io::Error::other(e)))?;
+    let mut line = Vec::new();
+    line.try_reserve_exact(len)
+        .map_err(|e| io(std::io::Error::other(e)))?;
+    (&mut file)
+        .take(place.len)
+        .read_to_end(&mut line)
+        .map_err(io)?;
+    if line.len() != len {
+        return Err(damaged("the file is shorter than the entry".into()));
+    }
+    let (found, at, event, crc) = decode(&line).map_err(|b| damaged(b.reason))?;
+    if found != seq || crc != place.crc {
+        return Err(damaged(format!(
+            "another entry (seq {found}) is where entry {seq} was written"
+        )));
+    }
+    Ok(Entry {
+        seq,
+        at,
+        event,
+        place,
+    })
 }
 
 /// The file beside the journal that pins an environment's start-up export.
@@ -463,6 +652,25 @@ pub fn initial_store(
     env: crate::config::EnvName,
     cfg: &crate::config::EnvConfig,
     journal: Option<&Path>,
+) -> Result<crate::tak::Store, JournalError> {
+    start_up_tak(env, cfg, journal, true)
+}
+
+/// What [`initial_store`] checks, without importing the export: the order service restoring
+/// a checkpoint has the TAK already, but a changed export must still be refused.
+pub fn check_initial_store(
+    env: crate::config::EnvName,
+    cfg: &crate::config::EnvConfig,
+    journal: Option<&Path>,
+) -> Result<(), JournalError> {
+    start_up_tak(env, cfg, journal, false).map(|_| ())
+}
+
+fn start_up_tak(
+    env: crate::config::EnvName,
+    cfg: &crate::config::EnvConfig,
+    journal: Option<&Path>,
+    import: bool,
 ) -> Result<crate::tak::Store, JournalError> {
     let mut store = match &cfg.tak_export {
         None => crate::tak::Store::new(&cfg.platform),
@@ -504,6 +712,9 @@ pub fn initial_store(
                     }
                 }
             }
+            if !import {
+                return Ok(crate::tak::Store::new(&cfg.platform));
+            }
             crate::tak::export::import(text, &cfg.platform)
                 .map_err(|e| fail(format!("not a usable TAK export: {e}")))?
         }
@@ -531,11 +742,22 @@ mod tests {
         json!({"kind": "order", "i": i, "text": format!("å\"\n{}", "x".repeat(i as usize % 7))})
     }
 
+    /// Appends `event` and returns the entry as reading it back gives it.
+    fn append(j: &mut Journal, at: DateTime<Utc>, event: serde_json::Value) -> Entry {
+        let (seq, place) = j.append(at, &event).unwrap();
+        Entry {
+            seq,
+            at,
+            event: event.to_string(),
+            place,
+        }
+    }
+
     /// Writes `n` entries to a fresh journal at `p`; returns the entries and the file.
     fn write_n(p: &Path, n: u64) -> (Vec<Entry>, Vec<u8>) {
         let (mut j, r) = Journal::open(p).unwrap();
         assert!(r.entries.is_empty() && r.warning.is_none());
-        let entries = (0..n).map(|i| j.append(at(i), event(i)).unwrap()).collect();
+        let entries = (0..n).map(|i| append(&mut j, at(i), event(i))).collect();
         (entries, std::fs::read(p).unwrap())
     }
 
@@ -557,7 +779,7 @@ mod tests {
         assert!(r.warning.is_none(), "{:?}", r.warning);
         assert_eq!(r.entries, expected);
         let n = expected.len() as u64;
-        let e = j.append(at(n), json!({"after": n})).unwrap();
+        let e = append(&mut j, at(n), json!({"after": n}));
         assert_eq!(e.seq, n + 1);
         drop(j);
         let (j, r) = Journal::open(p).unwrap();
@@ -581,7 +803,7 @@ mod tests {
         let t = DateTime::parse_from_rfc3339("2026-11-22T10:00:00Z")
             .unwrap()
             .to_utc();
-        j.append(t, json!({"kind": "clock", "offset_days": 3}))
+        j.append(t, &json!({"kind": "clock", "offset_days": 3}))
             .unwrap();
         let text = std::fs::read_to_string(&p).unwrap();
         let body =
@@ -606,7 +828,7 @@ mod tests {
         assert_eq!(j.path(), p);
         let mut written = Vec::new();
         for i in 0..3 {
-            written.push(j.append(at(i), event(i)).unwrap());
+            written.push(append(&mut j, at(i), event(i)));
         }
         assert_eq!(written.iter().map(|e| e.seq).collect::<Vec<_>>(), [1, 2, 3]);
         drop(j);
@@ -614,11 +836,11 @@ mod tests {
         assert_eq!(r.entries, written);
         assert!(r.warning.is_none());
         assert_eq!(j.len(), 3);
-        assert_eq!(j.append(at(9), json!(null)).unwrap().seq, 4);
+        assert_eq!(append(&mut j, at(9), json!(null)).seq, 4);
         drop(j);
         let (j, r) = Journal::open(&p).unwrap();
         assert_eq!(r.entries.len(), 4);
-        assert_eq!(r.entries[3].event, json!(null));
+        assert_eq!(r.entries[3].event, "null");
         assert_eq!(j.len(), 4);
     }
 
@@ -804,6 +1026,44 @@ mod tests {
     }
 
     #[test]
+    fn entries_are_read_back_by_their_place_and_opened_after_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("journal.jsonl");
+        let (entries, bytes) = write_n(&p, 6);
+        for e in &entries {
+            assert_eq!(&read_entry(&p, e.seq, e.place).unwrap(), e);
+        }
+        // Not that entry: refused, naming it.
+        let err = read_entry(&p, 3, entries[3].place).unwrap_err().to_string();
+        assert!(err.contains("seq 3") && err.contains("line 4"), "{err}");
+
+        let (j, r) = Journal::open_after(&p, 4, entries[3].place)
+            .unwrap()
+            .unwrap();
+        assert_eq!(r.entries, entries[4..]);
+        assert_eq!(j.last_entry(), Some((6, entries[5].place)));
+        drop(j);
+        // After the last entry: nothing to read, appends go on.
+        let (mut j, r) = Journal::open_after(&p, 6, entries[5].place)
+            .unwrap()
+            .unwrap();
+        assert!(r.entries.is_empty());
+        let seventh = append(&mut j, at(7), json!(7));
+        assert_eq!(seventh.place.line, 7);
+        assert_eq!(read_entry(&p, 7, seventh.place).unwrap(), seventh);
+        // Another journal at the same path: the anchor is not there.
+        std::fs::write(&p, &bytes[..line_ends(&bytes)[2]]).unwrap();
+        assert!(
+            Journal::open_after(&p, 4, entries[3].place)
+                .unwrap()
+                .is_none()
+        );
+        let mut other = entries[1].place;
+        other.crc ^= 1;
+        assert!(Journal::open_after(&p, 2, other).unwrap().is_none());
+    }
+
+    #[test]
     fn not_a_regular_file_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         let err = Journal::open(dir.path()).unwrap_err().to_string();
@@ -864,7 +1124,7 @@ mod tests {
         assert_eq!(s.published_version(), 1);
         assert!(s.find_profile("RIVTABP30").is_some());
         let (mut j, _) = Journal::open(&journal).unwrap();
-        j.append(Utc::now(), json!({"kind": "clock"})).unwrap();
+        j.append(Utc::now(), &json!({"kind": "clock"})).unwrap();
         assert!(initial_store(EnvName::Qa, &cfg, Some(&journal)).is_ok());
 
         // The file changes under a journal that has entries: refused, naming it.

@@ -23,6 +23,7 @@
 //! changed, the caller told so at once); one that has is finished. A restart replays the
 //! journal to the same state; [`Platforms::open`] blocks and runs off the async workers.
 
+pub mod checkpoint;
 pub mod connection_tests;
 
 use std::{
@@ -45,9 +46,11 @@ use tokio::sync::{oneshot, watch};
 use crate::{
     clock::Clock,
     config::{Config, EnvName},
+    journal::Place,
     journal::{Journal, JournalError},
+    orders::CompactReport,
     orders::{
-        self, Report,
+        self,
         forms::{
             ConsumerForm, FormError, Forms, PreStudy, PreparedOrder, ProducerForm, SystemInfo,
         },
@@ -55,6 +58,7 @@ use crate::{
     router::TakCell,
     tak::{
         Day, PendingChanges, RollbackError, Snapshot, Store,
+        model::{Catalogue, Id, Text},
         store::{NOTHING_TO_PUBLISH, ROLLBACK_NOT_LATEST},
     },
 };
@@ -165,16 +169,14 @@ pub enum TestStatus {
     Failed,
 }
 
-/// The result of the connection test the platform's operators run after configuring a
-/// producer. Strings are shared: a 100,000-route order to a few producers holds a few
-/// details, not 100,000.
-#[derive(Debug, Clone, Serialize)]
-pub struct ConnectionTest {
-    /// The producer URL tested.
-    pub url: Arc<str>,
-    /// The route's logical address.
-    pub logical_address: Arc<str>,
-    /// The first day the route is valid; the test runs from then on.
+/// The connection test the platform's operators run after configuring a producer, for every
+/// route of one order to one producer URL: one ping answers for them all, so a 100,000-route
+/// order to three producers holds three of these, with the routes as runs of row ids.
+#[derive(Debug, Clone)]
+pub struct TestGroup {
+    /// The producer URL tested (shared with the catalogue's call address).
+    pub url: Text,
+    /// The first day the routes are valid; the test runs from then on.
     pub from: Day,
     /// `pending`, `ok` or `failed`.
     pub status: TestStatus,
@@ -182,10 +184,62 @@ pub struct ConnectionTest {
     pub detail: Arc<str>,
     /// When it ran.
     pub at: Option<DateTime<Utc>>,
+    /// The routes it answers for: runs of consecutive route ids `(first, count)`.
+    pub routes: Vec<(Id, u32)>,
 }
 
-/// An accepted order as the API shows it. The large parts (the order text, the report, the
-/// connection tests) are shared, so records are handed out and updated without copying them.
+impl TestGroup {
+    /// How many routes the test answers for.
+    pub fn route_count(&self) -> usize {
+        self.routes.iter().map(|&(_, n)| n as usize).sum()
+    }
+
+    /// The route ids, in order.
+    pub fn route_ids(&self) -> impl Iterator<Item = Id> + '_ {
+        self.routes
+            .iter()
+            .flat_map(|&(first, n)| (0..u64::from(n)).map(move |i| first + i))
+    }
+}
+
+/// The connection test of one route as the API shows it (a [`TestGroup`] per route).
+#[derive(Debug, Clone, Serialize)]
+pub struct ConnectionTest<'a> {
+    /// The producer URL tested.
+    pub url: &'a str,
+    /// The route's logical address (as TAK holds it).
+    pub logical_address: &'a str,
+    /// The first day the route is valid; the test runs from then on.
+    pub from: Day,
+    /// `pending`, `ok` or `failed`.
+    pub status: TestStatus,
+    /// What happened.
+    pub detail: &'a str,
+    /// When it ran.
+    pub at: Option<DateTime<Utc>>,
+}
+
+/// Orders up to this size keep their text in memory; larger ones are read back from the
+/// journal when asked for (a 1,000,000-row order is hundreds of megabytes of text).
+pub const KEPT_TEXT_BYTES: usize = 64 * 1024;
+
+/// Where an accepted order's text is.
+#[derive(Debug, Clone)]
+pub enum OrderText {
+    /// In memory: small orders, and every order when nothing is persisted.
+    Memory(Arc<str>),
+    /// In the journal, entry `seq` at `place` ([`crate::journal::read_entry`]).
+    Journal {
+        /// The entry.
+        seq: u64,
+        /// Where its line is.
+        place: Place,
+    },
+}
+
+/// An accepted order as the order service keeps it: small whatever the order's size (the
+/// report as references to catalogue rows, the text in the journal, connection tests per
+/// producer), handed out and updated without copying.
 #[derive(Debug, Clone)]
 pub struct OrderRecord {
     /// Number within the environment, from 1.
@@ -200,39 +254,135 @@ pub struct OrderRecord {
     pub execution_day: Option<Day>,
     /// The snapshot version it was published in, if any yet.
     pub published_version: Option<u64>,
-    /// TAK's report (per section, status and row).
-    pub report: Arc<Report>,
-    /// The order as submitted.
-    pub json: Arc<str>,
-    /// Connection tests of the routes it created.
-    pub connection_tests: Arc<[ConnectionTest]>,
+    /// TAK's report, rendered from the catalogue when shown.
+    pub report: Arc<CompactReport>,
+    /// The order as submitted (with the mocks token), or where to find it.
+    pub text: OrderText,
+    /// Connection tests of the routes it created or changed, per producer URL.
+    pub connection_tests: Arc<[TestGroup]>,
     /// The first day of a test still pending (`None`: none is), so that looking for due tests
     /// skips this record without reading its tests.
     pending_tests_from: Option<Day>,
-    /// How many of its tests are pending.
+    /// How many routes' tests are pending.
     pending_tests: usize,
 }
 
 impl OrderRecord {
-    /// The report in tak-web's plain-text rendering.
-    pub fn report_text(&self) -> String {
-        self.report.to_text()
+    /// The report in tak-web's plain-text rendering; `cat`: the environment's catalogue
+    /// ([`EnvView::catalogue`]).
+    pub fn report_text(&self, cat: &Catalogue) -> String {
+        self.report.to_text(cat)
+    }
+
+    /// Routes whose connection test is pending, ok and failed.
+    pub fn test_counts(&self) -> (usize, usize, usize) {
+        let mut counts = (0, 0, 0);
+        for g in self.connection_tests.iter() {
+            let n = g.route_count();
+            match g.status {
+                TestStatus::Pending => counts.0 += n,
+                TestStatus::Ok => counts.1 += n,
+                TestStatus::Failed => counts.2 += n,
+            }
+        }
+        counts
+    }
+
+    /// The record as `GET /api/<env>/orders` lists it: no order text, the report as line
+    /// counts per section and status, the connection tests per producer.
+    pub fn summary(&self) -> serde_json::Value {
+        let (pending, ok, failed) = self.test_counts();
+        let producers: Vec<serde_json::Value> = self
+            .connection_tests
+            .iter()
+            .map(|g| {
+                serde_json::json!({
+                    "url": &*g.url, "from": g.from, "status": g.status, "detail": &*g.detail,
+                    "at": g.at, "routes": g.route_count(),
+                })
+            })
+            .collect();
+        serde_json::json!({
+            "id": self.id,
+            "env": self.env,
+            "source": self.source,
+            "accepted_at": self.accepted_at,
+            "execution_day": self.execution_day,
+            "published_version": self.published_version,
+            "report_lines": self.report.counts(),
+            "connection_tests": {"pending": pending, "ok": ok, "failed": failed},
+            "producers": producers,
+        })
+    }
+
+    /// The whole record for serialising: the report rendered from `cat`, every route's
+    /// connection test, and the order text `json` when given.
+    pub fn full<'a>(&'a self, cat: &'a Catalogue, json: Option<&'a str>) -> FullRecord<'a> {
+        FullRecord {
+            record: self,
+            cat,
+            json,
+        }
     }
 }
 
-impl Serialize for OrderRecord {
+/// An [`OrderRecord`] with everything in it, serialised as `GET /api/<env>/orders/<id>`
+/// answers (and `POST`, without `json` for raw orders).
+pub struct FullRecord<'a> {
+    record: &'a OrderRecord,
+    cat: &'a Catalogue,
+    json: Option<&'a str>,
+}
+
+struct Tests<'a>(&'a OrderRecord, &'a Catalogue);
+
+impl Serialize for Tests<'_> {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        let (record, cat) = (self.0, self.1);
+        let n = record
+            .connection_tests
+            .iter()
+            .map(TestGroup::route_count)
+            .sum();
+        let mut seq = s.serialize_seq(Some(n))?;
+        for g in record.connection_tests.iter() {
+            for id in g.route_ids() {
+                let logical_address = cat
+                    .routes
+                    .get(id)
+                    .and_then(|r| cat.logical_addresses.get(r.logical_address))
+                    .map_or("", |la| la.hsa_id.as_str());
+                seq.serialize_element(&ConnectionTest {
+                    url: &g.url,
+                    logical_address,
+                    from: g.from,
+                    status: g.status,
+                    detail: &g.detail,
+                    at: g.at,
+                })?;
+            }
+        }
+        seq.end()
+    }
+}
+
+impl Serialize for FullRecord<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let o = self.record;
         let mut r = s.serialize_struct("OrderRecord", 10)?;
-        r.serialize_field("id", &self.id)?;
-        r.serialize_field("env", &self.env)?;
-        r.serialize_field("source", &self.source)?;
-        r.serialize_field("accepted_at", &self.accepted_at)?;
-        r.serialize_field("execution_day", &self.execution_day)?;
-        r.serialize_field("published_version", &self.published_version)?;
-        r.serialize_field("report", &*self.report)?;
-        r.serialize_field("report_text", &self.report_text())?;
-        r.serialize_field("json", &*self.json)?;
-        r.serialize_field("connection_tests", &*self.connection_tests)?;
+        r.serialize_field("id", &o.id)?;
+        r.serialize_field("env", &o.env)?;
+        r.serialize_field("source", &o.source)?;
+        r.serialize_field("accepted_at", &o.accepted_at)?;
+        r.serialize_field("execution_day", &o.execution_day)?;
+        r.serialize_field("published_version", &o.published_version)?;
+        r.serialize_field("report", &o.report.rendered(self.cat))?;
+        r.serialize_field("report_text", &o.report_text(self.cat))?;
+        if let Some(json) = self.json {
+            r.serialize_field("json", json)?;
+        }
+        r.serialize_field("connection_tests", &Tests(o, self.cat))?;
         r.end()
     }
 }
@@ -246,6 +396,9 @@ pub struct EnvView {
     pub pending: Arc<PendingChanges>,
     /// The accepted orders, by id (order `n` at index `n - 1`).
     pub orders: Arc<[Arc<OrderRecord>]>,
+    /// The store's tables (shared, copy-on-write): every row an order report or connection
+    /// test refers to, published or not.
+    pub catalogue: Catalogue,
 }
 
 impl EnvView {
@@ -254,6 +407,7 @@ impl EnvView {
             versions: Arc::from(Vec::new()),
             pending: Arc::new(no_pending(None)),
             orders: Arc::from(Vec::new()),
+            catalogue: Catalogue::default(),
         }
     }
 
@@ -368,7 +522,7 @@ pub struct TestResult {
     pub at: DateTime<Utc>,
 }
 
-/// A connection test that is due: (environment, order id, index of the test).
+/// A connection test that is due: (environment, order id, index of its [`TestGroup`]).
 pub type DueTest = (EnvName, u64, usize);
 
 /// Everything readers see: published by the writer, read without a lock.
@@ -377,6 +531,8 @@ struct Shared {
     views: BTreeMap<EnvName, ArcSwap<EnvView>>,
     forms: ArcSwap<Forms>,
     mocks_base: String,
+    /// The journal, where large order texts are read back from.
+    journal_path: Option<std::path::PathBuf>,
     /// Changes handed to the writer, started and finished by it (for [`Activity`]).
     submitted: AtomicU64,
     started: AtomicU64,
@@ -404,9 +560,23 @@ struct EnvState {
     orders: Vec<Arc<OrderRecord>>,
 }
 
+/// The writer's checkpoint bookkeeping.
+struct Checkpoints {
+    /// The checkpoint file.
+    path: std::path::PathBuf,
+    /// [`checkpoint::fingerprint`] of this run.
+    fingerprint: String,
+    /// Journal growth since the last checkpoint (see [`checkpoint::THRESHOLD`]).
+    since: u64,
+    /// A checkpoint is being written by its thread.
+    busy: Arc<AtomicBool>,
+}
+
 /// What only the writer touches.
 struct Core {
     journal: Option<Journal>,
+    /// Taking checkpoints (none without a journal).
+    checkpoints: Option<Checkpoints>,
     forms: Arc<Forms>,
     envs: BTreeMap<EnvName, EnvState>,
     /// Replaying at start-up: views are published once at the end, not per entry.
@@ -440,17 +610,102 @@ impl Core {
     ) -> Result<(), ServiceError> {
         gate.claim()?;
         self.committing = true;
+        self.grow(1);
         if let (true, Some(journal)) = (gate.record, self.journal.as_mut()) {
-            let written = serde_json::to_value(event)
-                .map_err(|e| ServiceError::Conflict(format!("the change cannot be journaled: {e}")))
-                .and_then(|value| journal.append(at, value).map_err(ServiceError::from));
-            if let Err(e) = written {
-                self.committing = false;
-                return Err(e);
+            match journal.append(at, event) {
+                Ok(written) => gate.entry = Some(written),
+                Err(e) => {
+                    self.committing = false;
+                    return Err(e.into());
+                }
             }
         }
         gate.journaled();
         Ok(())
+    }
+
+    /// Counts journal growth towards the next checkpoint.
+    fn grow(&mut self, weight: u64) {
+        if let Some(c) = self.checkpoints.as_mut() {
+            c.since = c.since.saturating_add(weight);
+        }
+    }
+
+    /// The state as a checkpoint holds it, after the journal's last entry (shared: nothing
+    /// large is copied). `None` without a journal or entries.
+    fn image(&self, shared: &Shared) -> Option<checkpoint::Image> {
+        let c = self.checkpoints.as_ref()?;
+        let (seq, place) = self.journal.as_ref()?.last_entry()?;
+        Some(checkpoint::Image {
+            seq,
+            place,
+            fingerprint: c.fingerprint.clone(),
+            forms: self.forms.clone(),
+            envs: self
+                .envs
+                .iter()
+                .map(|(env, state)| {
+                    let platform = shared.platform(*env);
+                    checkpoint::EnvImage {
+                        env: *env,
+                        store: state.store.without_indexes(),
+                        orders: state.orders.clone(),
+                        offset_days: platform.clock.offset_days(),
+                        auto_publish: platform.auto_publish(),
+                    }
+                })
+                .collect(),
+        })
+    }
+
+    /// Takes a checkpoint when the journal has grown by [`checkpoint::THRESHOLD`] since the
+    /// last: the state is captured here, encoded and written by a thread of its own.
+    fn maybe_checkpoint(&mut self, shared: &Shared) {
+        let Some(c) = self.checkpoints.as_ref() else {
+            return;
+        };
+        if c.since < checkpoint::THRESHOLD || c.busy.load(Ordering::SeqCst) {
+            return;
+        }
+        let Some(image) = self.image(shared) else {
+            return;
+        };
+        let (path, busy) = (c.path.clone(), c.busy.clone());
+        busy.store(true, Ordering::SeqCst);
+        let thread_busy = busy.clone();
+        let spawned = std::thread::Builder::new()
+            .name("ntjp-checkpoint".into())
+            .spawn(move || {
+                lower_priority();
+                let started = std::time::Instant::now();
+                let bytes = checkpoint::encode(&image);
+                drop(image);
+                match checkpoint::write(&path, &bytes) {
+                    Ok(()) => tracing::info!(
+                        file = %path.display(),
+                        bytes = bytes.len(),
+                        ms = started.elapsed().as_millis() as u64,
+                        "checkpoint written"
+                    ),
+                    Err(e) => tracing::warn!(
+                        file = %path.display(),
+                        error = %e,
+                        "checkpoint not written; the next start replays more of the journal"
+                    ),
+                }
+                thread_busy.store(false, Ordering::SeqCst);
+            });
+        match spawned {
+            Ok(_) => {
+                if let Some(c) = self.checkpoints.as_mut() {
+                    c.since = 0;
+                }
+            }
+            Err(e) => {
+                busy.store(false, Ordering::SeqCst);
+                tracing::warn!(error = %e, "cannot start the checkpoint thread");
+            }
+        }
     }
 
     /// Publishes the environment's view after `change`.
@@ -462,6 +717,10 @@ impl Core {
             return;
         };
         let old = cell.load();
+        let catalogue = match change {
+            Changed::Orders => old.catalogue.clone(),
+            _ => state.store.catalogue().clone(),
+        };
         let (versions, pending) = match change {
             Changed::Orders => (old.versions.clone(), old.pending.clone()),
             // Publishing leaves nothing pending: no need to look through the catalogue.
@@ -478,6 +737,7 @@ impl Core {
             versions,
             pending,
             orders: Arc::from(state.orders.as_slice()),
+            catalogue,
         }));
     }
 
@@ -494,6 +754,9 @@ const ABANDONED: u8 = 2;
 struct Gate {
     /// Write the journal (false while replaying it).
     record: bool,
+    /// The change's journal entry (number and place): written by [`Core::commit`], or the
+    /// entry being replayed.
+    entry: Option<(u64, Place)>,
     /// Shared with the waiting caller, who may abandon the change while it is `QUEUED`.
     ticket: Option<Arc<AtomicU8>>,
     /// Told once the journal entry is durable.
@@ -501,9 +764,10 @@ struct Gate {
 }
 
 impl Gate {
-    fn replay() -> Self {
+    fn replay(entry: Option<(u64, Place)>) -> Self {
         Gate {
             record: false,
+            entry,
             ticket: None,
             journaled: None,
         }
@@ -512,7 +776,7 @@ impl Gate {
     fn startup() -> Self {
         Gate {
             record: true,
-            ..Gate::replay()
+            ..Gate::replay(None)
         }
     }
 
@@ -587,9 +851,12 @@ pub struct Platforms {
 pub struct Opened {
     /// The service.
     pub platforms: Arc<Platforms>,
-    /// Journal entries replayed (0: a fresh journal, filled from the start-up orders).
+    /// Journal entries replayed (0: a fresh journal, filled from the start-up orders, or
+    /// nothing after the checkpoint).
     pub replayed: usize,
-    /// A torn journal tail that was cut off.
+    /// The journal entry the state was loaded at from the checkpoint, if one was used.
+    pub checkpoint: Option<u64>,
+    /// A torn journal tail that was cut off; a checkpoint that could not be used.
     pub warning: Option<String>,
 }
 
@@ -647,12 +914,54 @@ impl Platforms {
         journal_path: Option<&Path>,
         files: &dyn Fn(EnvName) -> Result<Vec<(String, String)>, OpenError>,
     ) -> Result<Opened, OpenError> {
+        // The journal from a checkpoint's entry on when there is a usable one, else whole.
+        let fingerprint = checkpoint::fingerprint(config, mocks_base);
+        let mut warnings = Vec::new();
+        let mut restored = None;
+        let (journal, recovered) = match journal_path {
+            Some(p) => {
+                let file = checkpoint::path(p);
+                checkpoint::remove_leftovers(&file);
+                let mut opened = None;
+                match checkpoint::read(&file, &fingerprint) {
+                    Ok(None) => {}
+                    Ok(Some(image)) => match Journal::open_after(p, image.seq, image.place)? {
+                        Some(o) => {
+                            opened = Some(o);
+                            restored = Some(image);
+                        }
+                        None => warnings.push(format!(
+                            "checkpoint {}: made at journal entry {}, which {} does not hold; the journal is replayed from the start",
+                            file.display(),
+                            image.seq,
+                            p.display()
+                        )),
+                    },
+                    Err(reason) => warnings.push(format!(
+                        "checkpoint {}: {reason}; the journal is replayed from the start",
+                        file.display()
+                    )),
+                }
+                let (j, r) = match opened {
+                    Some(o) => o,
+                    None => Journal::open(p)?,
+                };
+                (Some(j), Some(r))
+            }
+            None => (None, None),
+        };
         let mut platforms = BTreeMap::new();
         let mut envs = BTreeMap::new();
         let mut views = BTreeMap::new();
         for env in EnvName::ALL {
             let cfg = config.environments.get(env);
-            let store = crate::journal::initial_store(env, cfg, journal_path)?;
+            // Restored from the checkpoint (below), a start-up TAK is only checked.
+            let store = if restored.is_some() {
+                crate::journal::check_initial_store(env, cfg, journal_path)?;
+                Store::new(&cfg.platform)
+            } else {
+                crate::journal::initial_store(env, cfg, journal_path)?
+            };
             envs.insert(
                 env,
                 EnvState {
@@ -672,35 +981,55 @@ impl Platforms {
             );
             views.insert(env, ArcSwap::from_pointee(EnvView::empty()));
         }
-        let (journal, recovered) = match journal_path {
-            Some(p) => {
-                let (j, r) = Journal::open(p)?;
-                (Some(j), Some(r))
-            }
-            None => (None, None),
-        };
         let shared = Arc::new(Shared {
             platforms,
             views,
             forms: ArcSwap::from_pointee(Forms::default()),
             mocks_base: mocks_base.to_string(),
+            journal_path: journal_path.map(Path::to_path_buf),
             submitted: AtomicU64::new(0),
             started: AtomicU64::new(0),
             finished: AtomicU64::new(0),
         });
         let mut core = Core {
+            checkpoints: journal_path.map(|p| Checkpoints {
+                path: checkpoint::path(p),
+                fingerprint,
+                since: 0,
+                busy: Arc::new(AtomicBool::new(false)),
+            }),
             journal,
             forms: Arc::new(Forms::default()),
             envs,
             replaying: true,
             committing: false,
         };
+        let checkpoint = restored.as_ref().map(|image| image.seq);
+        if let Some(image) = restored {
+            core.forms = image.forms;
+            for e in image.envs {
+                let platform = shared.platform(e.env);
+                platform.clock.set_offset_days(e.offset_days);
+                platform
+                    .auto_publish
+                    .store(e.auto_publish, Ordering::Relaxed);
+                core.envs.insert(
+                    e.env,
+                    EnvState {
+                        store: e.store,
+                        orders: e.orders,
+                    },
+                );
+            }
+        }
         let (entries, warning) = match recovered {
             Some(r) => (r.entries, r.warning),
             None => (Vec::new(), None),
         };
+        warnings.extend(warning);
+        let warning = (!warnings.is_empty()).then(|| warnings.join("\n"));
         let replayed = entries.len();
-        if entries.is_empty() {
+        if core.journal.as_ref().is_none_or(Journal::is_empty) {
             for env in EnvName::ALL {
                 let list = files(env)?;
                 let platform = config.environments.get(env).platform.clone();
@@ -755,13 +1084,13 @@ impl Platforms {
                     seq,
                     reason,
                 };
-                let event: Event = match serde_json::from_value(entry.event) {
+                let event: Event = match serde_json::from_str(&entry.event) {
                     Ok(e) => e,
                     Err(e) => return Err(fail(format!("unknown event: {e}"))),
                 };
-                if let Err(e) =
-                    apply_event(&mut core, &shared, &event, entry.at, &mut Gate::replay())
-                {
+                drop(entry.event);
+                let mut gate = Gate::replay(Some((seq, entry.place)));
+                if let Err(e) = apply_event(&mut core, &shared, &event, entry.at, &mut gate) {
                     return Err(fail(e.to_string()));
                 }
             }
@@ -771,14 +1100,16 @@ impl Platforms {
             // The router serves the latest published version, whatever filled the store
             // (start-up orders, the journal, or a start-up TAK that comes published).
             if let Ok(state) = core.env(env) {
-                shared
-                    .platform(env)
-                    .tak
-                    .store(state.store.latest_snapshot());
+                let latest = state.store.latest_snapshot();
+                if let Some(s) = &latest {
+                    s.prepare();
+                }
+                shared.platform(env).tak.store(latest);
             }
             core.publish_view(&shared, env, Changed::Store);
         }
         core.publish_forms(&shared);
+        core.maybe_checkpoint(&shared);
 
         let (writer, jobs) = mpsc::sync_channel::<Job>(MAX_QUEUED);
         let thread_shared = shared.clone();
@@ -793,6 +1124,7 @@ impl Platforms {
                 stopping: watch::Sender::new(false),
             }),
             replayed,
+            checkpoint,
             warning,
         })
     }
@@ -857,6 +1189,32 @@ impl Platforms {
             .ok_or_else(|| ServiceError::NotFound(format!("no order {id} in {env}")))
     }
 
+    /// The order's text as submitted. A large one is read back from the journal (blocking
+    /// file IO, and as large as the order: call it off the async workers).
+    pub fn order_text(&self, record: &OrderRecord) -> Result<Arc<str>, ServiceError> {
+        let (seq, place) = match &record.text {
+            OrderText::Memory(text) => return Ok(text.clone()),
+            OrderText::Journal { seq, place } => (*seq, *place),
+        };
+        let Some(path) = &self.shared.journal_path else {
+            return Err(ServiceError::NotFound(format!(
+                "the text of order {} is not kept",
+                record.id
+            )));
+        };
+        let entry = crate::journal::read_entry(path, seq, place)?;
+        match serde_json::from_str::<Event>(&entry.event) {
+            Ok(Event::Order { json, .. }) => Ok(Arc::from(json)),
+            Ok(_) => Err(ServiceError::NotFound(format!(
+                "journal entry {seq} is not order {}",
+                record.id
+            ))),
+            Err(e) => Err(ServiceError::NotFound(format!(
+                "journal entry {seq} cannot be read: {e}"
+            ))),
+        }
+    }
+
     // === changes: jobs for the writer ===
 
     /// Stops taking changes: changes not yet journaled are abandoned (their callers are told
@@ -882,6 +1240,7 @@ impl Platforms {
         let job: Job = Box::new(move |core, shared| {
             let mut gate = Gate {
                 record: true,
+                entry: None,
                 ticket: Some(job_ticket),
                 journaled: Some(journaled_tx),
             };
@@ -997,6 +1356,38 @@ impl Platforms {
         .await
     }
 
+    /// Waits until the writer has done everything handed to it so far (start-up work
+    /// included, such as building a restored store's indexes).
+    pub async fn idle(&self) -> Result<(), ServiceError> {
+        self.change(|_core, _shared, _gate| Ok(())).await
+    }
+
+    /// Writes a checkpoint of the state now, on the writer (the writer takes them by itself
+    /// as the journal grows; this is for tests and tools). `false`: nothing to checkpoint (no
+    /// journal, or no entries).
+    pub async fn checkpoint_now(&self) -> Result<bool, ServiceError> {
+        self.change(|core, shared, _gate| {
+            let Some(c) = core.checkpoints.as_ref() else {
+                return Ok(false);
+            };
+            // One writer of the file at a time.
+            while c.busy.load(Ordering::SeqCst) {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            let path = c.path.clone();
+            let Some(image) = core.image(shared) else {
+                return Ok(false);
+            };
+            checkpoint::write(&path, &checkpoint::encode(&image))
+                .map_err(|source| ServiceError::Journal(JournalError::Io { path, source }))?;
+            if let Some(c) = core.checkpoints.as_mut() {
+                c.since = 0;
+            }
+            Ok(true)
+        })
+        .await
+    }
+
     /// Registers a system (systeminformation).
     pub async fn register_system(&self, system: SystemInfo) -> Result<(), ServiceError> {
         self.record(Event::System { system }).await.map(|_| ())
@@ -1074,10 +1465,11 @@ impl Platforms {
     /// URL: one ping per producer answers for every route to it. Reads the published views;
     /// cost proportional to the number of orders plus the tests that are due.
     pub fn due_tests(&self) -> Vec<connection_tests::DueProducer> {
-        let mut by_url: BTreeMap<Arc<str>, connection_tests::DueProducer> = BTreeMap::new();
+        let mut by_url: BTreeMap<Text, connection_tests::DueProducer> = BTreeMap::new();
         for (env, cell) in &self.shared.views {
             let today = self.shared.platform(*env).clock.today();
             let view = cell.load();
+            let cat = &view.catalogue;
             for o in view.orders.iter() {
                 if o.published_version.is_none() || o.pending_tests_from.is_none_or(|d| d > today) {
                     continue;
@@ -1086,15 +1478,22 @@ impl Platforms {
                     if t.status != TestStatus::Pending || t.from > today {
                         continue;
                     }
-                    by_url
-                        .entry(t.url.clone())
-                        .or_insert_with(|| connection_tests::DueProducer {
+                    let due = by_url.entry(t.url.clone()).or_insert_with(|| {
+                        let logical_address = t
+                            .route_ids()
+                            .next()
+                            .and_then(|id| cat.routes.get(id))
+                            .and_then(|r| cat.logical_addresses.get(r.logical_address))
+                            .map_or("", |la| la.hsa_id.as_str());
+                        connection_tests::DueProducer {
                             url: t.url.replace(MOCKS_TOKEN, &self.shared.mocks_base),
-                            logical_address: t.logical_address.clone(),
+                            logical_address: Arc::from(logical_address),
                             tests: Vec::new(),
-                        })
-                        .tests
-                        .push((*env, o.id, i));
+                            routes: 0,
+                        }
+                    });
+                    due.tests.push((*env, o.id, i));
+                    due.routes += t.route_count();
                 }
             }
         }
@@ -1179,10 +1578,48 @@ impl std::fmt::Display for Phases {
     }
 }
 
-/// The earliest day of a test still pending, and how many are.
-fn pending_tests(tests: &[ConnectionTest]) -> (Option<Day>, usize) {
+/// The earliest day of a test still pending, and how many routes' tests are.
+fn pending_tests(tests: &[TestGroup]) -> (Option<Day>, usize) {
     let pending = tests.iter().filter(|t| t.status == TestStatus::Pending);
-    (pending.clone().map(|t| t.from).min(), pending.count())
+    (
+        pending.clone().map(|t| t.from).min(),
+        pending.map(TestGroup::route_count).sum(),
+    )
+}
+
+/// The connection tests of an order's routes (`routes`: the route each route item of
+/// `inkludera` now has), one per producer URL in order of first appearance.
+fn test_groups(cat: &Catalogue, routes: &[Id], from: Day) -> Vec<TestGroup> {
+    let waiting: Arc<str> = Arc::from("waits for the execution day");
+    let mut groups: Vec<TestGroup> = Vec::new();
+    let mut by_url: std::collections::HashMap<Text, usize> = std::collections::HashMap::new();
+    for &id in routes {
+        let Some(url) = cat
+            .routes
+            .get(id)
+            .and_then(|r| cat.call_addresses.get(r.call_address))
+            .map(|c| &c.url)
+        else {
+            continue;
+        };
+        let i = *by_url.entry(url.clone()).or_insert_with(|| {
+            groups.push(TestGroup {
+                url: url.clone(),
+                from,
+                status: TestStatus::Pending,
+                detail: waiting.clone(),
+                at: None,
+                routes: Vec::new(),
+            });
+            groups.len() - 1
+        });
+        let runs = &mut groups[i].routes;
+        match runs.last_mut() {
+            Some((first, n)) if *n < u32::MAX && *first + u64::from(*n) == id => *n += 1,
+            _ => runs.push((id, 1)),
+        }
+    }
+    groups
 }
 
 /// The writer thread: runs jobs one at a time until the service is dropped, or until a job
@@ -1190,6 +1627,11 @@ fn pending_tests(tests: &[ConnectionTest]) -> (Option<Day>, usize) {
 /// journal to a consistent state; until then changes are refused, reads still answer).
 fn run_writer(mut core: Core, shared: &Shared, jobs: &mpsc::Receiver<Job>) {
     lower_priority();
+    // A store restored from a checkpoint has no natural-key indexes yet: built here, after
+    // start-up and beside serving, before the first order needs them.
+    for state in core.envs.values() {
+        state.store.prepare_indexes();
+    }
     while let Ok(job) = jobs.recv() {
         shared.started.fetch_add(1, Ordering::SeqCst);
         core.committing = false;
@@ -1201,6 +1643,7 @@ fn run_writer(mut core: Core, shared: &Shared, jobs: &mpsc::Receiver<Job>) {
             );
             return;
         }
+        core.maybe_checkpoint(shared);
     }
 }
 
@@ -1290,21 +1733,25 @@ fn apply_event(
         } => {
             let env = *env;
             let mut phases = Phases::start();
-            let text = json.replace(MOCKS_TOKEN, &shared.mocks_base);
-            let order = orders::parse(&text).map_err(|e| ServiceError::Parse(e.to_string()))?;
-            drop(text);
+            let order = if json.contains(MOCKS_TOKEN) {
+                orders::parse(&json.replace(MOCKS_TOKEN, &shared.mocks_base))
+            } else {
+                orders::parse(json)
+            }
+            .map_err(|e| ServiceError::Parse(e.to_string()))?;
             phases.mark("parse");
             let plan = orders::validate::plan(&core.env(env)?.store, &order).map_err(|errors| {
                 ServiceError::Rejected {
                     messages: errors.into_iter().collect(),
-                    json: Some(json.clone()),
+                    // A form's generated order is news to its sender; a raw one is not.
+                    json: form.as_ref().map(|_| json.clone()),
                 }
             })?;
             phases.mark("validate");
             core.commit(gate, at, event)?;
             phases.mark("journal");
             let state = core.env_mut(env)?;
-            let report = orders::execute::execute(&mut state.store, &order, plan);
+            let executed = orders::execute::execute(&mut state.store, &order, plan);
             phases.mark("execute");
             let snapshot = publish
                 .as_ref()
@@ -1315,27 +1762,24 @@ fn apply_event(
                 mark_published(&mut state.orders, v);
             }
             let execution_day = order.execution_day();
+            let routes = order.include.routes.len();
+            let authorisations = order.include.authorisations.len();
+            drop(order);
             // The operators test producers that orders connect; the start-up files are
             // the testbed's own configuration.
-            let tested: &[crate::orders::format::RouteItem] = match source {
-                OrderSource::File { .. } => &[],
-                _ => &order.include.routes,
+            let connection_tests = match (source, execution_day) {
+                (OrderSource::File { .. }, _) | (_, None) => Vec::new(),
+                (_, Some(from)) => test_groups(state.store.catalogue(), &executed.routes, from),
             };
-            let waiting: Arc<str> = Arc::from("waits for the execution day");
-            let connection_tests: Vec<ConnectionTest> = tested
-                .iter()
-                .filter_map(|r| {
-                    Some(ConnectionTest {
-                        url: Arc::from(r.url.as_deref()?),
-                        logical_address: Arc::from(r.logical_address.as_deref().unwrap_or("")),
-                        from: execution_day?,
-                        status: TestStatus::Pending,
-                        detail: waiting.clone(),
-                        at: None,
-                    })
-                })
-                .collect();
             let (pending_tests_from, pending_tests) = pending_tests(&connection_tests);
+            core.grow(executed.report.lines() as u64);
+            let state = core.env_mut(env)?;
+            let text = match gate.entry {
+                Some((seq, place)) if json.len() > KEPT_TEXT_BYTES => {
+                    OrderText::Journal { seq, place }
+                }
+                _ => OrderText::Memory(Arc::from(json.as_str())),
+            };
             let record = Arc::new(OrderRecord {
                 id: state.orders.len() as u64 + 1,
                 env,
@@ -1343,8 +1787,8 @@ fn apply_event(
                 accepted_at: at,
                 execution_day,
                 published_version: version,
-                report: Arc::new(report),
-                json: Arc::from(json.as_str()),
+                report: Arc::new(executed.report),
+                text,
                 pending_tests_from,
                 pending_tests,
                 connection_tests: connection_tests.into(),
@@ -1368,8 +1812,8 @@ fn apply_event(
                 tracing::info!(
                     %env,
                     order = record.id,
-                    routes = order.include.routes.len(),
-                    authorisations = order.include.authorisations.len(),
+                    routes,
+                    authorisations,
                     phases = %phases,
                     "order accepted"
                 );
@@ -1412,6 +1856,9 @@ fn apply_event(
                 let mut r = OrderRecord::clone(o);
                 r.published_version = None;
                 *o = Arc::new(r);
+            }
+            if let Some(s) = &now_latest {
+                s.prepare();
             }
             shared.platform(env).tak.store(now_latest.clone());
             core.publish_view(shared, env, Changed::Store);

@@ -259,7 +259,9 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     if let Some(w) = &opened.warning {
         tracing::warn!("{w}");
     }
-    if opened.replayed > 0 {
+    if let Some(seq) = opened.checkpoint {
+        tracing::info!(entry = seq, entries_after = opened.replayed, journal = %journal_path.display(), "state loaded from the checkpoint");
+    } else if opened.replayed > 0 {
         tracing::info!(entries = opened.replayed, journal = %journal_path.display(), "state rebuilt from the journal");
     }
     let platforms = opened.platforms;

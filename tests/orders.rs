@@ -234,19 +234,18 @@ async fn exclusion_producer_order_and_replacement_change_routing_on_their_day() 
     // The operators' connection test ran against the new producer.
     let mut tested = false;
     for _ in 0..50 {
-        let o = get(&bed, "/api/sit/orders").await;
-        let tests: Vec<Value> = o
-            .json
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|o| {
-                o["connection_tests"]
+        // The list gives summaries; each order's tests are in its whole record.
+        let list = get(&bed, "/api/sit/orders").await;
+        let mut tests: Vec<Value> = Vec::new();
+        for o in list.json.as_array().unwrap() {
+            let whole = get(&bed, &format!("/api/sit/orders/{}", o["id"])).await;
+            tests.extend(
+                whole.json["connection_tests"]
                     .as_array()
                     .cloned()
-                    .unwrap_or_default()
-            })
-            .collect();
+                    .unwrap_or_default(),
+            );
+        }
         if tests
             .iter()
             .any(|t| t["logical_address"] == "25" && t["status"] == "ok")
@@ -257,6 +256,51 @@ async fn exclusion_producer_order_and_replacement_change_routing_on_their_day() 
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     assert!(tested, "the connection test of county 25 did not pass");
+    bed.stop().await;
+}
+
+#[tokio::test]
+async fn an_order_is_answered_without_its_text_listed_as_a_summary_and_shown_whole_by_id() {
+    let bed = start().await;
+    let text = exclude_route("25", today());
+    let a = post_text(&bed, "/api/sit/orders", text.clone()).await;
+    let record = created(&a);
+    assert!(
+        record.get("json").is_none(),
+        "the order is not echoed: {record}"
+    );
+    assert!(
+        record["report_text"]
+            .as_str()
+            .unwrap()
+            .contains("Deaktiverad")
+    );
+    assert_eq!(record["report_lines"]["inkludera"], json!({}));
+    assert_eq!(
+        record["report_lines"]["exkludera"]["Vägval"]["Deaktiverad"],
+        1
+    );
+    let id = record["id"].as_u64().unwrap();
+
+    let list = get(&bed, "/api/sit/orders").await;
+    let listed = list
+        .json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["id"] == id)
+        .unwrap()
+        .clone();
+    assert!(listed.get("json").is_none() && listed.get("report").is_none());
+    assert_eq!(listed["report_lines"], record["report_lines"]);
+
+    let whole = get(&bed, &format!("/api/sit/orders/{id}")).await;
+    assert_eq!(whole.json["json"].as_str(), Some(text.as_str()));
+    assert_eq!(
+        whole.json["report"]["exkludera"]["Vägval"][0]["status"],
+        "Deaktiverad"
+    );
+    assert_eq!(whole.json["report_text"], record["report_text"]);
     bed.stop().await;
 }
 

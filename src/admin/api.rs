@@ -3,9 +3,10 @@
 //!
 //! | Method and path | What |
 //! |---|---|
-//! | `POST /api/<env>/orders[?publish=true\|false]` | submit a raw Beställningsstödet JSON order |
-//! | `POST /api/<env>/orders/consumer`, `.../producer` | submit a consumer or producer form |
-//! | `GET /api/<env>/orders`, `GET /api/<env>/orders/<id>` | accepted orders, reports, connection tests |
+//! | `POST /api/<env>/orders[?publish=true\|false][&format=text]` | submit a raw Beställningsstödet JSON order: its summary and TAK's report as text (not the order) |
+//! | `POST /api/<env>/orders/consumer`, `.../producer` | submit a consumer or producer form: the summary, the report as text and the generated order |
+//! | `GET /api/<env>/orders` | accepted orders as summaries: no order text, report line counts, connection tests per producer |
+//! | `GET /api/<env>/orders/<id>` | one order whole: the order text, the report line by line and as text, every route's connection test |
 //! | `GET /api/<env>/tak[?version=N]` | the published TAK as tables (routes, authorisations, ...) |
 //! | `GET /api/<env>/tak/pending` | executed but unpublished changes |
 //! | `GET /api/<env>/tak/export[?version=N]` | the snapshot in TAK's JSON export format |
@@ -42,7 +43,9 @@ use crate::{
     clock::Clock,
     config::EnvName,
     orders::forms::{ConsumerForm, PreStudy, ProducerForm, SystemInfo},
-    platform::{ClockMove, OrderSource, Platforms, PublishInfo, ServiceError},
+    platform::{
+        ClockMove, EnvView, OrderRecord, OrderSource, Platforms, PublishInfo, ServiceError,
+    },
     tak::{self, Snapshot},
 };
 
@@ -151,6 +154,38 @@ fn snapshot_of(platforms: &Platforms, env: EnvName, parts: &Parts) -> Result<Arc
                 .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no version {v} in {env}")))
         }
     }
+}
+
+/// Order answers with more report lines than this are written without indentation (a
+/// 100,000-route order's record would be a third larger pretty-printed).
+const COMPACT_FROM_LINES: usize = 1_000;
+
+/// A JSON answer without indentation.
+fn compact<T: serde::Serialize + ?Sized>(status: StatusCode, body: &T) -> Resp {
+    let text = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
+    let mut r = Response::new(Full::new(Bytes::from(text)));
+    *r.status_mut() = status;
+    r.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r
+}
+
+/// The answer to an accepted order: its summary ([`OrderRecord::summary`]), TAK's report as
+/// tak-web's text and, for forms, the order generated from the form. The whole record (the
+/// report line by line, every route's connection test, the order) is at
+/// `GET /api/<env>/orders/<id>`.
+fn accepted(record: &OrderRecord, view: &EnvView, json: Option<&str>) -> Value {
+    let mut v = record.summary();
+    if let Some(o) = v.as_object_mut() {
+        o.insert(
+            "report_text".into(),
+            record.report_text(&view.catalogue).into(),
+        );
+        if let Some(json) = json {
+            o.insert("json".into(), json.into());
+        }
+    }
+    v
 }
 
 fn version_summary(s: &Snapshot) -> Value {
@@ -313,17 +348,22 @@ async fn env_route(
                 .submit(env, text_body, OrderSource::Api, publish)
                 .await
                 .map_err(service_error)?;
+            let view = platforms.view(env);
             if query(parts, "format") == Some("text") {
                 return Ok(off_worker(move || {
                     text(
                         StatusCode::CREATED,
                         "text/plain; charset=utf-8",
-                        record.report_text(),
+                        record.report_text(&view.catalogue),
                     )
                 })
                 .await);
             }
-            Ok(off_worker(move || serialized(StatusCode::CREATED, &*record)).await)
+            // The sender has the order: the answer does not echo it.
+            Ok(off_worker(move || {
+                json_response(StatusCode::CREATED, &accepted(&record, &view, None))
+            })
+            .await)
         }
         (&Method::POST, ["orders", "consumer"]) => {
             let publish = publish_flag(parts)?;
@@ -333,7 +373,17 @@ async fn env_route(
                 .consumer_order(form, publish)
                 .await
                 .map_err(service_error)?;
-            Ok(off_worker(move || serialized(StatusCode::CREATED, &*record)).await)
+            let view = platforms.view(env);
+            // The generated order is news to the sender: shown (a form's order is small).
+            let p = platforms.clone();
+            Ok(off_worker(move || {
+                let json = p.order_text(&record).ok();
+                json_response(
+                    StatusCode::CREATED,
+                    &accepted(&record, &view, json.as_deref()),
+                )
+            })
+            .await)
         }
         (&Method::POST, ["orders", "producer"]) => {
             let publish = publish_flag(parts)?;
@@ -343,11 +393,25 @@ async fn env_route(
                 .producer_order(form, publish)
                 .await
                 .map_err(service_error)?;
-            Ok(off_worker(move || serialized(StatusCode::CREATED, &*record)).await)
+            let view = platforms.view(env);
+            // The generated order is news to the sender: shown (a form's order is small).
+            let p = platforms.clone();
+            Ok(off_worker(move || {
+                let json = p.order_text(&record).ok();
+                json_response(
+                    StatusCode::CREATED,
+                    &accepted(&record, &view, json.as_deref()),
+                )
+            })
+            .await)
         }
         (&Method::GET, ["orders"]) => {
             let orders = platforms.orders(env);
-            Ok(off_worker(move || serialized(StatusCode::OK, &*orders)).await)
+            Ok(off_worker(move || {
+                let list: Vec<Value> = orders.iter().map(|o| o.summary()).collect();
+                json_response(StatusCode::OK, &Value::Array(list))
+            })
+            .await)
         }
         (&Method::GET, ["orders", id]) => {
             let id: u64 = id.parse().map_err(|_| {
@@ -357,7 +421,26 @@ async fn env_route(
                 )
             })?;
             let record = platforms.order(env, id).map_err(service_error)?;
-            Ok(off_worker(move || serialized(StatusCode::OK, &*record)).await)
+            let view = platforms.view(env);
+            let p = platforms.clone();
+            Ok(off_worker(move || {
+                let json = match p.order_text(&record) {
+                    Ok(json) => json,
+                    Err(e) => {
+                        return error(
+                            StatusCode::INTERNAL_SERVER_ERROR,
+                            format!("order {id}'s text cannot be read: {e}"),
+                        );
+                    }
+                };
+                let full = record.full(&view.catalogue, Some(&json));
+                if record.report.lines() > COMPACT_FROM_LINES {
+                    compact(StatusCode::OK, &full)
+                } else {
+                    serialized(StatusCode::OK, &full)
+                }
+            })
+            .await)
         }
         (&Method::GET, ["tak"]) => {
             let s = snapshot_of(platforms, env, parts)?;

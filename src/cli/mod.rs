@@ -314,6 +314,9 @@ fn report(answer: client::Answer, ok_text: impl FnOnce(&Value) -> String) -> Res
     bail!("{msg}")
 }
 
+/// `ntjp order show` lists connection tests one per route up to this many.
+const SHOWN_TESTS: usize = 50;
+
 fn order_summary(v: &Value) -> String {
     let mut s = String::new();
     if let Some(j) = v["json"].as_str()
@@ -469,16 +472,12 @@ pub async fn order(cmd: OrderCommand, platform_of: impl Fn(EnvName) -> String) -
                     "id", "source", "execution", "published", "connection tests"
                 );
                 for o in v.as_array().into_iter().flatten() {
-                    let tests: Vec<String> = o["connection_tests"]
-                        .as_array()
-                        .into_iter()
-                        .flatten()
-                        .map(|t| {
-                            format!(
-                                "{} {}",
-                                t["logical_address"].as_str().unwrap_or(""),
-                                t["status"].as_str().unwrap_or("")
-                            )
+                    // Routes per test status (the list gives counts; `order show` the tests).
+                    let tests: Vec<String> = ["ok", "failed", "pending"]
+                        .iter()
+                        .filter_map(|status| {
+                            let n = o["connection_tests"][*status].as_u64().unwrap_or(0);
+                            (n > 0).then(|| format!("{n} {status}"))
                         })
                         .collect();
                     s.push_str(&format!(
@@ -500,13 +499,38 @@ pub async fn order(cmd: OrderCommand, platform_of: impl Fn(EnvName) -> String) -
             let answer = client::get(&format!("{}/api/{env}/orders/{id}", target.base())).await?;
             report(answer, |v| {
                 let mut s = order_summary(v);
-                for t in v["connection_tests"].as_array().into_iter().flatten() {
-                    s.push_str(&format!(
-                        "\nConnection test {} ({}): {} — {}",
+                let tests = v["connection_tests"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if tests.len() <= SHOWN_TESTS {
+                    for t in &tests {
+                        s.push_str(&format!(
+                            "\nConnection test {} ({}): {} — {}",
+                            t["url"].as_str().unwrap_or(""),
+                            t["logical_address"].as_str().unwrap_or(""),
+                            t["status"].as_str().unwrap_or(""),
+                            t["detail"].as_str().unwrap_or("")
+                        ));
+                    }
+                    return s;
+                }
+                // A large order: one line per producer URL and outcome.
+                let mut groups: Vec<(&str, &str, &str, usize)> = Vec::new();
+                for t in &tests {
+                    let key = (
                         t["url"].as_str().unwrap_or(""),
-                        t["logical_address"].as_str().unwrap_or(""),
                         t["status"].as_str().unwrap_or(""),
-                        t["detail"].as_str().unwrap_or("")
+                        t["detail"].as_str().unwrap_or(""),
+                    );
+                    match groups.iter_mut().find(|g| (g.0, g.1, g.2) == key) {
+                        Some(g) => g.3 += 1,
+                        None => groups.push((key.0, key.1, key.2, 1)),
+                    }
+                }
+                for (url, status, detail, n) in groups {
+                    s.push_str(&format!(
+                        "\nConnection test {url} ({n} routes): {status} — {detail}"
                     ));
                 }
                 s

@@ -25,8 +25,8 @@ use crate::tak::store::Entity;
 
 use super::format::Order;
 use super::report::{
-    AUTHORISATIONS, COMPONENTS, CONTRACTS, LOGICAL_ADDRESSES, Metadata, ROUTES, Report, ReportRow,
-    ReportSection, Sections, Status, java_float,
+    AUTHORISATIONS, COMPONENTS, CONTRACTS, CompactReport, LOGICAL_ADDRESSES, LineKind, Metadata,
+    ROUTES, RunSection, Status, java_float,
 };
 use super::validate::{AuthorisationPlan, Ending, ExclusionPlan, Plan, Ref, RoutePlan};
 
@@ -60,8 +60,18 @@ fn end_row(validity: &mut Validity, state: &mut RowState, ending: Ending) {
     }
 }
 
+/// What executing an order gave.
+#[derive(Debug)]
+pub(crate) struct Executed {
+    /// The report, its lines referring to the rows.
+    pub report: CompactReport,
+    /// Per route of `inkludera`, in order, the route it now has (created, replacing or
+    /// extended).
+    pub routes: Vec<Id>,
+}
+
 /// Carries out `plan` (from `validate::plan` on the same store) and reports.
-pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
+pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed {
     let f = plan.period.from;
 
     // Plain objects, HSA-ids upper-cased.
@@ -217,102 +227,108 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Report {
         }
     }
 
-    // The report.
+    // The report: each line the row it is about, with its validity as the order left it.
     let cat = store.catalogue();
     let mut include = Vec::new();
-    push_section(
-        &mut include,
-        LOGICAL_ADDRESSES,
-        la_ids
-            .iter()
-            .filter_map(|&id| cat.logical_addresses.get(id))
-            .map(|r| created(r.hsa_id.to_string()))
-            .collect(),
-    );
-    push_section(
-        &mut include,
-        COMPONENTS,
-        component_ids
-            .iter()
-            .filter_map(|&id| cat.components.get(id))
-            .map(|r| created(r.hsa_id.to_string()))
-            .collect(),
-    );
-    push_section(
-        &mut include,
-        CONTRACTS,
-        contract_ids
-            .iter()
-            .filter_map(|&id| cat.contracts.get(id))
-            .map(|r| created(r.namespace.to_string()))
-            .collect(),
-    );
-    push_section(
-        &mut include,
-        AUTHORISATIONS,
-        include_auth_ids
-            .iter()
-            .map(|&(p, id)| match p {
-                AuthorisationPlan::Create { .. } => created(authorisation_text(cat, id)),
-                AuthorisationPlan::Update { .. } => ReportRow {
-                    status: authorisation_status(cat, id, f),
-                    value: authorisation_text(cat, id),
-                },
-            })
-            .collect(),
-    );
-    push_section(
-        &mut include,
-        ROUTES,
-        include_route_ids
-            .iter()
-            .flat_map(|&(old, new)| {
-                let old = old.map(|id| ReportRow {
-                    status: route_status(cat, id, f),
-                    value: route_text(cat, id),
-                });
-                let new = new.map(|id| created(route_text(cat, id)));
-                old.into_iter().chain(new)
-            })
-            .collect(),
-    );
+    let mut section = RunSection::new(LOGICAL_ADDRESSES);
+    for &id in &la_ids {
+        section.push(LineKind::LogicalAddress, Status::Created, id, None);
+    }
+    push_section(&mut include, section);
+    let mut section = RunSection::new(COMPONENTS);
+    for &id in &component_ids {
+        section.push(LineKind::Component, Status::Created, id, None);
+    }
+    push_section(&mut include, section);
+    let mut section = RunSection::new(CONTRACTS);
+    for &id in &contract_ids {
+        section.push(LineKind::Contract, Status::Created, id, None);
+    }
+    push_section(&mut include, section);
+    let mut section = RunSection::new(AUTHORISATIONS);
+    for &(p, id) in &include_auth_ids {
+        let status = match p {
+            AuthorisationPlan::Create { .. } => Status::Created,
+            AuthorisationPlan::Update { .. } => authorisation_status(cat, id, f),
+        };
+        section.push(
+            LineKind::Authorisation,
+            status,
+            id,
+            authorisation_validity(cat, id),
+        );
+    }
+    push_section(&mut include, section);
+    let mut section = RunSection::new(ROUTES);
+    let mut routes = Vec::with_capacity(include_route_ids.len());
+    for &(old, new) in &include_route_ids {
+        if let Some(id) = old {
+            section.push(
+                LineKind::Route,
+                route_status(cat, id, f),
+                id,
+                route_validity(cat, id),
+            );
+        }
+        if let Some(id) = new {
+            section.push(
+                LineKind::Route,
+                Status::Created,
+                id,
+                route_validity(cat, id),
+            );
+        }
+        routes.extend(new.or(old));
+    }
+    push_section(&mut include, section);
 
+    let mut texts = Vec::new();
     let mut exclude = Vec::new();
-    push_section(
-        &mut exclude,
-        AUTHORISATIONS,
-        plan.exclude_authorisations
-            .iter()
-            .zip(&order.exclude.authorisations)
-            .map(|(p, item)| match *p {
-                ExclusionPlan::NotFound => not_exists(item.to_string()),
-                ExclusionPlan::End { id, .. } => ReportRow {
-                    status: authorisation_status(cat, id, f),
-                    value: authorisation_text(cat, id),
-                },
-            })
-            .collect(),
-    );
-    push_section(
-        &mut exclude,
-        ROUTES,
-        plan.exclude_routes
-            .iter()
-            .zip(&order.exclude.routes)
-            .map(|(p, item)| match *p {
-                ExclusionPlan::NotFound => not_exists(item.to_string()),
-                ExclusionPlan::End { id, .. } => ReportRow {
-                    status: route_status(cat, id, f),
-                    value: route_text(cat, id),
-                },
-            })
-            .collect(),
-    );
+    let mut section = RunSection::new(AUTHORISATIONS);
+    for (p, item) in plan
+        .exclude_authorisations
+        .iter()
+        .zip(&order.exclude.authorisations)
+    {
+        match *p {
+            ExclusionPlan::NotFound => {
+                section.push(LineKind::Text, Status::NotExists, texts.len() as Id, None);
+                texts.push(item.to_string());
+            }
+            ExclusionPlan::End { id, .. } => section.push(
+                LineKind::Authorisation,
+                authorisation_status(cat, id, f),
+                id,
+                authorisation_validity(cat, id),
+            ),
+        }
+    }
+    push_section(&mut exclude, section);
+    let mut section = RunSection::new(ROUTES);
+    for (p, item) in plan.exclude_routes.iter().zip(&order.exclude.routes) {
+        match *p {
+            ExclusionPlan::NotFound => {
+                section.push(LineKind::Text, Status::NotExists, texts.len() as Id, None);
+                texts.push(item.to_string());
+            }
+            ExclusionPlan::End { id, .. } => section.push(
+                LineKind::Route,
+                route_status(cat, id, f),
+                id,
+                route_validity(cat, id),
+            ),
+        }
+    }
+    push_section(&mut exclude, section);
 
-    Report {
-        metadata: metadata(order, f),
-        include: Sections(include),
-        exclude: Sections(exclude),
+    Executed {
+        report: CompactReport {
+            metadata: metadata(order, f),
+            include,
+            exclude,
+            texts,
+        },
+        routes,
     }
 }
 
@@ -339,23 +355,9 @@ fn metadata(order: &Order, f: Day) -> Metadata {
     ])
 }
 
-fn push_section(out: &mut Vec<ReportSection>, name: &'static str, rows: Vec<ReportRow>) {
-    if !rows.is_empty() {
-        out.push(ReportSection { name, rows });
-    }
-}
-
-fn created(value: String) -> ReportRow {
-    ReportRow {
-        status: Status::Created,
-        value,
-    }
-}
-
-fn not_exists(value: String) -> ReportRow {
-    ReportRow {
-        status: Status::NotExists,
-        value,
+fn push_section(out: &mut Vec<RunSection>, section: RunSection) {
+    if !section.runs.is_empty() {
+        out.push(section);
     }
 }
 
@@ -385,64 +387,10 @@ fn route_status(cat: &Catalogue, id: Id, f: Day) -> Status {
         .unwrap_or(Status::NotExists)
 }
 
-fn la_text(cat: &Catalogue, id: Id) -> String {
-    cat.logical_addresses
-        .get(id)
-        .map(|r| r.hsa_id.to_string())
-        .unwrap_or_default()
+fn authorisation_validity(cat: &Catalogue, id: Id) -> Option<Validity> {
+    cat.authorisations.get(id).map(|r| r.validity)
 }
 
-fn component_text(cat: &Catalogue, id: Id) -> String {
-    cat.components
-        .get(id)
-        .map(|r| r.hsa_id.to_string())
-        .unwrap_or_default()
-}
-
-fn contract_text(cat: &Catalogue, id: Id) -> String {
-    cat.contracts
-        .get(id)
-        .map(|r| r.namespace.to_string())
-        .unwrap_or_default()
-}
-
-/// `LA - konsument - namnrymd  (from - tom)` (two spaces, as tak-web writes it).
-fn authorisation_text(cat: &Catalogue, id: Id) -> String {
-    let Some(a) = cat.authorisations.get(id) else {
-        return String::new();
-    };
-    format!(
-        "{} - {} - {}  ({} - {})",
-        la_text(cat, a.logical_address),
-        component_text(cat, a.consumer),
-        contract_text(cat, a.contract),
-        a.validity.from,
-        a.validity.to
-    )
-}
-
-/// `LA - namnrymd - producent - rivtaprofil - adress (from - tom)`.
-fn route_text(cat: &Catalogue, id: Id) -> String {
-    let Some(r) = cat.routes.get(id) else {
-        return String::new();
-    };
-    let call = cat.call_addresses.get(r.call_address);
-    let producer = call
-        .map(|c| component_text(cat, c.producer))
-        .unwrap_or_default();
-    let profile = call
-        .and_then(|c| cat.profiles.get(c.profile))
-        .map(|p| p.name.clone())
-        .unwrap_or_default();
-    let url = call.map(|c| c.url.clone()).unwrap_or_default();
-    format!(
-        "{} - {} - {} - {} - {} ({} - {})",
-        la_text(cat, r.logical_address),
-        contract_text(cat, r.contract),
-        producer,
-        profile,
-        url,
-        r.validity.from,
-        r.validity.to
-    )
+fn route_validity(cat: &Catalogue, id: Id) -> Option<Validity> {
+    cat.routes.get(id).map(|r| r.validity)
 }

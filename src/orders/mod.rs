@@ -16,7 +16,7 @@ pub mod validate;
 pub use format::{
     AuthorisationItem, ContractItem, Order, ParseError, PlainItem, RouteItem, Section, parse,
 };
-pub use report::{Report, ReportRow, ReportSection, Status};
+pub use report::{CompactReport, Report, ReportRow, ReportSection, Status};
 
 use crate::tak::Store;
 
@@ -49,7 +49,8 @@ pub fn apply(store: &mut Store, order: &Order) -> Result<Report, Rejected> {
     let plan = validate::plan(store, order).map_err(|errors| Rejected {
         messages: errors.into_iter().collect(),
     })?;
-    Ok(execute::execute(store, order, plan))
+    let executed = execute::execute(store, order, plan);
+    Ok(executed.report.render(store.catalogue()))
 }
 
 #[cfg(test)]

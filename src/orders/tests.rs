@@ -643,6 +643,42 @@ fn report_text_is_tak_webs() {
 }
 
 #[test]
+fn the_kept_report_renders_as_it_was_made_whatever_changes_later() {
+    let mut store = base();
+    let o = order_on(
+        "2025-01-01",
+        json!({"anropsbehorigheter": [auth("SE", "KONS")], "vagval": [route("01", "P1", "https://a/ny")]}),
+        json!({"vagval": [route("03", "P1", "https://a/x")]}),
+    );
+    let plan = validate::plan(&store, &o).unwrap();
+    let kept = execute::execute(&mut store, &o, plan).report;
+    let made = kept.render(store.catalogue());
+    assert_eq!(kept.to_text(store.catalogue()), made.to_text());
+    assert_eq!(
+        serde_json::to_string(&kept.rendered(store.catalogue())).unwrap(),
+        serde_json::to_string(&made).unwrap()
+    );
+    assert_eq!(
+        kept.lines(),
+        made.include
+            .0
+            .iter()
+            .chain(&made.exclude.0)
+            .map(|s| s.rows.len())
+            .sum::<usize>()
+    );
+    // A later order ends the same authorisation and route: the kept report still shows them
+    // as this order left them.
+    let later = order_on(
+        "2025-06-01",
+        json!({}),
+        json!({"anropsbehorigheter": [auth("SE", "KONS")], "vagval": [route("01", "P1", "https://a/ny")]}),
+    );
+    apply(&mut store, &later).unwrap();
+    assert_eq!(kept.render(store.catalogue()), made);
+}
+
+#[test]
 fn rejected_display_and_rest_text() {
     let r = Rejected {
         messages: vec!["a".into(), "b".into()],

@@ -35,8 +35,10 @@ pub struct DueProducer {
     pub url: String,
     /// The logical address the ping names (the first due route's).
     pub logical_address: Arc<str>,
-    /// Every due test of a route to this URL.
+    /// Every due test (of an order's routes) to this URL.
     pub tests: Vec<DueTest>,
+    /// How many routes those tests answer for.
+    pub routes: usize,
 }
 
 /// Runs due connection tests (once a second) until shutdown. `client` presents the platform

@@ -229,7 +229,7 @@ async fn due_connection_tests_are_grouped_by_producer_and_recorded_in_one_change
         .unwrap();
     let due = p.due_tests();
     assert_eq!(due.len(), 3, "one ping per producer URL");
-    assert!(due.iter().all(|d| d.tests.len() == 10));
+    assert!(due.iter().all(|d| d.tests.len() == 1 && d.routes == 10));
     assert!(due[0].url.starts_with("https://mocks.invalid/mocks/P"));
 
     let at = Utc::now();
@@ -342,4 +342,281 @@ async fn changes_past_the_queue_bound_are_refused_at_once() {
     let total: i64 = (0..MAX_QUEUED as i64).sum();
     assert_eq!(p.platform(EnvName::Prod).clock.offset_days(), total);
     assert!(p.platform(EnvName::Prod).auto_publish());
+}
+
+/// A generated order of `rows` routes (with as many authorisations and logical addresses)
+/// from `first`, executed on `day`.
+fn bulk_order(platform: &str, rows: usize, first: usize, day: &str) -> String {
+    crate::orders::bulk::BulkOrder {
+        platform,
+        rows,
+        first,
+        contract: "urn:riv:x:BulkResponder:1",
+        producer: "BULK-PRODUCER",
+        url: "{{mocks}}/bulk",
+        consumer: "BULK-CONSUMER",
+        executes_at: &format!("{day}T00:00:00+0000"),
+    }
+    .json()
+}
+
+/// Everything a replay rebuilds, as comparable values: per environment the versions (with
+/// their exports), the catalogue, what is pending, every order whole, the clock and the
+/// setting; and the forms.
+fn state_of(p: &Platforms) -> Vec<String> {
+    let mut out = vec![serde_json::to_string(&*p.forms()).unwrap()];
+    for env in EnvName::ALL {
+        let view = p.view(env);
+        out.push(format!("{env} versions {:?}", view.versions));
+        for v in view.versions.iter() {
+            out.push(crate::tak::export::export_string(v));
+            out.push(format!("{:?}", v.counts()));
+        }
+        out.push(format!("{:?}", view.catalogue));
+        out.push(serde_json::to_string(&*view.pending).unwrap());
+        for o in view.orders.iter() {
+            let json = p.order_text(o).unwrap();
+            out.push(serde_json::to_string(&o.full(&view.catalogue, Some(&json))).unwrap());
+            out.push(o.summary().to_string());
+        }
+        let platform = p.platform(env);
+        out.push(format!(
+            "clock {} auto {} serves {:?}",
+            platform.clock.offset_days(),
+            platform.auto_publish(),
+            platform.tak.load().as_ref().map(|s| s.version())
+        ));
+    }
+    out
+}
+
+fn info(comment: &str) -> PublishInfo {
+    PublishInfo {
+        executor: "test".into(),
+        comment: comment.into(),
+    }
+}
+
+/// Orders (large enough that their texts stay in the journal), publishes, a rollback, clock
+/// and settings changes and a form registration.
+async fn a_history(p: &Platforms, offset: usize) {
+    let sit = p.platform(EnvName::Sit).name.clone();
+    let today = p.platform(EnvName::Sit).clock.today().to_string();
+    p.submit(
+        EnvName::Sit,
+        bulk_order(&sit, 400, 1 + offset, "2025-01-01"),
+        OrderSource::Api,
+        Some(true),
+    )
+    .await
+    .unwrap();
+    p.submit(
+        EnvName::Sit,
+        bulk_order(&sit, 300, 401 + offset, &today),
+        OrderSource::Api,
+        Some(false),
+    )
+    .await
+    .unwrap();
+    p.publish(EnvName::Sit, info("två")).await.unwrap();
+    let latest = p.view(EnvName::Sit).versions.last().unwrap().version();
+    p.rollback(EnvName::Sit, latest).await.unwrap();
+    p.publish(EnvName::Sit, info("igen")).await.unwrap();
+    // The first order again: every row extended (Uppdaterad), left pending.
+    p.submit(
+        EnvName::Sit,
+        bulk_order(&sit, 400, 1 + offset, "2025-01-01"),
+        OrderSource::Api,
+        Some(false),
+    )
+    .await
+    .unwrap();
+    p.move_clock(EnvName::Qa, ClockMove::Advance(3))
+        .await
+        .unwrap();
+    p.set_auto_publish(EnvName::Prod, false).await.unwrap();
+    p.register_prestudy(crate::orders::forms::PreStudy {
+        case_number: format!("FS-{offset}"),
+        organisation: "Region Test".into(),
+        approved_for: vec![EnvName::Sit],
+    })
+    .await
+    .unwrap();
+}
+
+#[tokio::test]
+async fn a_start_from_the_checkpoint_and_the_journal_after_it_equals_a_full_replay() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let p = open(Some(&journal)).platforms;
+    a_history(&p, 0).await;
+    assert!(p.checkpoint_now().await.unwrap());
+    let at = p.view(EnvName::Sit).orders.len();
+    // The tail: more of the same after the checkpoint.
+    a_history(&p, 10_000).await;
+    wait_idle(&p).await;
+    drop(p);
+
+    // The same journal without the checkpoint, elsewhere.
+    let whole = tempfile::tempdir().unwrap();
+    let copy = whole.path().join("journal.jsonl");
+    std::fs::copy(&journal, &copy).unwrap();
+
+    let from_checkpoint = open(Some(&journal));
+    let full = open(Some(&copy));
+    assert!(
+        from_checkpoint.warning.is_none(),
+        "{:?}",
+        from_checkpoint.warning
+    );
+    assert!(from_checkpoint.checkpoint.is_some());
+    assert_eq!(full.checkpoint, None);
+    assert!(from_checkpoint.replayed > 0 && from_checkpoint.replayed < full.replayed);
+    let (a, b) = (from_checkpoint.platforms, full.platforms);
+    assert!(a.view(EnvName::Sit).orders.len() > at);
+    assert!(
+        a.view(EnvName::Sit)
+            .orders
+            .iter()
+            .any(|o| matches!(o.text, OrderText::Journal { .. })),
+        "large order texts are read back from the journal"
+    );
+    let (sa, sb) = (state_of(&a), state_of(&b));
+    assert_eq!(sa.len(), sb.len());
+    for (x, y) in sa.iter().zip(&sb) {
+        assert_eq!(x, y);
+    }
+    // Both go on alike: the same order gets the same report.
+    let sit = a.platform(EnvName::Sit).name.clone();
+    let order = bulk_order(&sit, 50, 390, "2025-06-01");
+    let ra = a
+        .submit(EnvName::Sit, order.clone(), OrderSource::Api, Some(true))
+        .await
+        .unwrap();
+    let rb = b
+        .submit(EnvName::Sit, order, OrderSource::Api, Some(true))
+        .await
+        .unwrap();
+    assert_eq!(
+        ra.report_text(&a.view(EnvName::Sit).catalogue),
+        rb.report_text(&b.view(EnvName::Sit).catalogue)
+    );
+    let today = a.platform(EnvName::Sit).clock.today();
+    let routed = |p: &Platforms| {
+        p.platform(EnvName::Sit).tak.load_full().map(|s| {
+            s.route("urn:riv:x:BulkResponder:1", "BULK-0010200", today)
+                .matches
+                .len()
+        })
+    };
+    assert_eq!(routed(&a), Some(1));
+    assert_eq!(routed(&a), routed(&b));
+}
+
+#[tokio::test]
+async fn a_damaged_or_stale_checkpoint_is_ignored_with_a_warning_and_the_journal_replayed() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let p = open(Some(&journal)).platforms;
+    a_history(&p, 0).await;
+    assert!(p.checkpoint_now().await.unwrap());
+    wait_idle(&p).await;
+    drop(p);
+    let file = checkpoint::path(&journal);
+    let good = std::fs::read(&file).unwrap();
+    let expected = state_of(&open(Some(&journal)).platforms);
+
+    // A temp file a crash left behind is removed.
+    let mut leftover = file.as_os_str().to_os_string();
+    leftover.push(".tmp-1-1");
+    std::fs::write(&leftover, b"half a checkpoint").unwrap();
+    drop(open(Some(&journal)));
+    assert!(!std::path::Path::new(&leftover).exists());
+
+    // A flipped byte: damaged.
+    let mut bytes = good.clone();
+    let middle = bytes.len() / 2;
+    bytes[middle] ^= 0x10;
+    std::fs::write(&file, &bytes).unwrap();
+    let opened = open(Some(&journal));
+    let w = opened.warning.clone().unwrap();
+    assert!(
+        w.contains(&file.display().to_string())
+            && w.contains("damaged")
+            && w.contains("replayed from the start"),
+        "{w}"
+    );
+    assert_eq!(opened.checkpoint, None);
+    assert_eq!(state_of(&opened.platforms), expected);
+    drop(opened);
+
+    // Cut short.
+    std::fs::write(&file, &good[..good.len() - 3]).unwrap();
+    let opened = open(Some(&journal));
+    assert!(opened.warning.unwrap().contains("damaged"));
+
+    // Another mocks base URL: made with another configuration.
+    std::fs::write(&file, &good).unwrap();
+    let config = Config::default();
+    let other = Platforms::open(
+        &config,
+        "https://elsewhere.invalid/mocks",
+        Some(&journal),
+        &|_| Ok(Vec::new()),
+    )
+    .unwrap();
+    assert!(other.warning.unwrap().contains("another configuration"));
+    assert_eq!(other.checkpoint, None);
+
+    // Beside another journal that does not hold its entry: stale.
+    let elsewhere = tempfile::tempdir().unwrap();
+    let journal2 = elsewhere.path().join("journal.jsonl");
+    drop(open(Some(&journal2)));
+    std::fs::write(checkpoint::path(&journal2), &good).unwrap();
+    let opened = open(Some(&journal2));
+    let w = opened.warning.unwrap();
+    assert!(
+        w.contains("does not hold") && w.contains(&journal2.display().to_string()),
+        "{w}"
+    );
+    assert_eq!(opened.checkpoint, None);
+}
+
+#[tokio::test]
+async fn with_a_checkpoint_a_changed_start_up_export_is_still_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let export = dir.path().join("tak-qa.json");
+    let mut source = crate::tak::Store::new("NTJP-QA");
+    let first = source.publish("admin", "export", Utc::now());
+    std::fs::write(&export, crate::tak::export::export_string(&first)).unwrap();
+    let mut config = Config::default();
+    config.environments.qa.tak_export = Some(export.clone());
+    let journal = dir.path().join("journal.jsonl");
+    let start = |config: &Config| {
+        Platforms::open(
+            config,
+            "https://mocks.invalid/mocks",
+            Some(&journal),
+            &|env| {
+                let platform = &config.environments.get(env).platform;
+                Ok(vec![("start.json".into(), startup_order(platform))])
+            },
+        )
+    };
+    let p = start(&config).unwrap().platforms;
+    p.move_clock(EnvName::Qa, ClockMove::Advance(1))
+        .await
+        .unwrap();
+    assert!(p.checkpoint_now().await.unwrap());
+    drop(p);
+    let again = start(&config).unwrap();
+    assert!(again.checkpoint.is_some(), "{:?}", again.warning);
+    assert_eq!(again.platforms.platform(EnvName::Qa).clock.offset_days(), 1);
+    drop(again);
+
+    source.publish("admin", "another", Utc::now());
+    let other = source.latest_snapshot().unwrap();
+    std::fs::write(&export, crate::tak::export::export_string(&other)).unwrap();
+    let err = start(&config).err().unwrap().to_string();
+    assert!(err.contains(&export.display().to_string()), "{err}");
 }

@@ -6,12 +6,14 @@
 //! [`pending`] (what is not yet published), [`diff`](mod@diff) (what changed between two versions),
 //! [`export`] (the real `TAK-published-version` JSON and a readable table listing) and
 //! [`readapi`] (the real SOAP read APIs SokVagvalsInfo v2 and GetLogicalAddresseesByServiceContract
-//! v2, XML in and out). [`view`] resolves rows to natural keys for all of them.
+//! v2, XML in and out). [`view`] resolves rows to natural keys for all of them. [`image`] writes
+//! stores to bytes and back for the order service's checkpoint.
 //!
 //! This is a pure core: no IO, no clock reads, no HTTP; orders (Beställningsstödet JSON) live in
 //! [`crate::orders`].
 pub mod diff;
 pub mod export;
+pub mod image;
 pub mod key;
 pub mod model;
 pub mod pending;

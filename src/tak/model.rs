@@ -171,7 +171,7 @@ pub struct Authorisation {
 
 /// Rows per chunk of a [`Table`]: small enough that copying one chunk on a change is cheap,
 /// large enough that a table of a million rows is a thousand `Arc`s.
-const CHUNK: usize = 1024;
+pub(crate) const CHUNK: usize = 1024;
 
 /// One TAK table: rows in id order. Rows are never removed, only soft-deleted.
 ///
@@ -310,6 +310,38 @@ impl<T> Table<T> {
 }
 
 impl<T: Clone> Table<T> {
+    /// The shared chunks of rows (a checkpoint writes each chunk once, however many versions
+    /// share it).
+    pub(crate) fn chunks(&self) -> &[Arc<Vec<Row<T>>>] {
+        &self.chunks
+    }
+
+    /// A table from its chunks (as [`Table::chunks`] gave them: every chunk but the last full,
+    /// ids increasing) and its id counter; `None` when they do not make a table.
+    pub(crate) fn from_chunks(chunks: Vec<Arc<Vec<Row<T>>>>, next_id: Id) -> Option<Self> {
+        let full = chunks.len().saturating_sub(1);
+        if chunks[..full].iter().any(|c| c.len() != CHUNK)
+            || chunks
+                .last()
+                .is_some_and(|c| c.is_empty() || c.len() > CHUNK)
+        {
+            return None;
+        }
+        let len = full * CHUNK + chunks.last().map_or(0, |c| c.len());
+        let table = Table {
+            chunks,
+            len,
+            next_id,
+        };
+        let mut last = None;
+        let ordered = table.rows().all(|r| {
+            let ok = last.is_none_or(|l| r.id > l) && r.id < next_id;
+            last = Some(r.id);
+            ok
+        });
+        ordered.then_some(table)
+    }
+
     fn push(&mut self, row: Row<T>) {
         if self.len.is_multiple_of(CHUNK) {
             self.chunks.push(Arc::new(Vec::with_capacity(CHUNK)));

@@ -13,7 +13,7 @@
 //! in; this module never reads the clock and never changes.
 
 use std::fmt;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
@@ -254,6 +254,16 @@ pub struct Snapshot {
     /// The tables as published (shared with the store; deleted rows included, see
     /// [`Snapshot::catalogue`]).
     catalogue: Catalogue,
+    /// Published routes and authorisations (what the lookups hold).
+    counts: SnapshotCounts,
+    /// Built with the snapshot at publish time; for a version restored from a checkpoint,
+    /// when first needed ([`Snapshot::prepare`]): an old version nobody reads costs no
+    /// lookup memory and no start-up time.
+    lookups: OnceLock<Lookups>,
+}
+
+/// A snapshot's lookup structures, derived from its catalogue alone.
+struct Lookups {
     /// One target per published call address.
     targets: Vec<RouteTarget>,
     /// Call address position → index into `targets`, or [`NO_TARGET`].
@@ -377,7 +387,59 @@ impl Snapshot {
         comment: &str,
         catalogue: &Catalogue,
     ) -> Snapshot {
-        let cat = catalogue.clone();
+        let catalogue = catalogue.clone();
+        let lookups = Lookups::build(&catalogue);
+        Snapshot {
+            version,
+            platform: platform.to_string(),
+            published_at,
+            executor: executor.to_string(),
+            comment: comment.to_string(),
+            catalogue,
+            counts: SnapshotCounts {
+                routes: lookups.route_entries.len(),
+                authorisations: lookups.auth_entries.len(),
+            },
+            lookups: OnceLock::from(lookups),
+        }
+    }
+
+    /// A published version as a checkpoint kept it: its tables and counts; the lookups are
+    /// built when first needed ([`Snapshot::prepare`] builds them at once).
+    pub(crate) fn restore(
+        version: u64,
+        platform: &str,
+        published_at: DateTime<Utc>,
+        executor: &str,
+        comment: &str,
+        catalogue: Catalogue,
+        counts: SnapshotCounts,
+    ) -> Snapshot {
+        Snapshot {
+            version,
+            platform: platform.to_string(),
+            published_at,
+            executor: executor.to_string(),
+            comment: comment.to_string(),
+            catalogue,
+            counts,
+            lookups: OnceLock::new(),
+        }
+    }
+
+    /// Builds the lookups now if they are not yet (a restored version about to be served):
+    /// the router's first request must not pay for it.
+    pub fn prepare(&self) {
+        self.lookups();
+    }
+
+    fn lookups(&self) -> &Lookups {
+        self.lookups.get_or_init(|| Lookups::build(&self.catalogue))
+    }
+}
+
+impl Lookups {
+    fn build(cat: &Catalogue) -> Lookups {
         let hashes_of = |n: usize, key: &dyn Fn(usize) -> Option<u64>| -> Vec<u64> {
             (0..n).map(|p| key(p).unwrap_or(0)).collect()
         };
@@ -500,13 +562,7 @@ impl Snapshot {
                     || same_text(la_text(a.logical_address), la_text(b.logical_address)))
         });
 
-        Snapshot {
-            version,
-            platform: platform.to_string(),
-            published_at,
-            executor: executor.to_string(),
-            comment: comment.to_string(),
-            catalogue: cat,
+        Lookups {
             targets,
             target_of_call,
             route_entries,
@@ -515,7 +571,9 @@ impl Snapshot {
             auth_groups,
         }
     }
+}
 
+impl Snapshot {
     /// Publish version id: 1, 2, 3, …
     pub fn version(&self) -> u64 {
         self.version
@@ -550,8 +608,9 @@ impl Snapshot {
 
     fn target_of(&self, call_address: Id) -> Option<&RouteTarget> {
         let p = self.catalogue.call_addresses.position(call_address)?;
-        let t = *self.target_of_call.get(p)?;
-        self.targets.get(t as usize)
+        let l = self.lookups();
+        let t = *l.target_of_call.get(p)?;
+        l.targets.get(t as usize)
     }
 
     fn resolve_route<'a>(&'a self, row: &'a Row<Route>) -> Option<PublishedRoute<'a>> {
@@ -627,14 +686,15 @@ impl Snapshot {
     /// `contract_hash` is the contract's [`KeyHasher`] hash.
     fn route_group(&self, contract_hash: u64, contract: &str, address: &str) -> &[RouteEntry] {
         let h = combine(contract_hash, KeyHasher::new().text(address).finish());
-        self.route_groups
+        let l = self.lookups();
+        l.route_groups
             .find(h, |g| {
-                let e = &self.route_entries[g.start as usize];
+                let e = &l.route_entries[g.start as usize];
                 ci_eq(self.la_text(e.logical_address), address)
                     && ci_eq(self.contract_text(e.contract), contract)
             })
             .and_then(|g| {
-                self.route_entries
+                l.route_entries
                     .get(g.start as usize..(g.start + g.len) as usize)
             })
             .unwrap_or(&[])
@@ -650,9 +710,10 @@ impl Snapshot {
         today: Day,
     ) -> Matches<'_> {
         let mut matches = Matches::new();
+        let targets = &self.lookups().targets;
         for e in self.route_group(contract_hash, contract, address) {
             if e.validity.contains(today)
-                && let Some(t) = self.targets.get(e.target as usize)
+                && let Some(t) = targets.get(e.target as usize)
             {
                 matches.push(t);
             }
@@ -669,15 +730,16 @@ impl Snapshot {
         today: Day,
     ) -> bool {
         let h = combine(prefix_hash, KeyHasher::new().text(address).finish());
-        self.auth_groups
+        let l = self.lookups();
+        l.auth_groups
             .find(h, |g| {
-                let e = &self.auth_entries[g.start as usize];
+                let e = &l.auth_entries[g.start as usize];
                 ci_eq(self.la_text(e.logical_address), address)
                     && ci_eq(self.component_text(e.consumer), consumer)
                     && ci_eq(self.contract_text(e.contract), contract)
             })
             .and_then(|g| {
-                self.auth_entries
+                l.auth_entries
                     .get(g.start as usize..(g.start + g.len) as usize)
             })
             .is_some_and(|es| es.iter().any(|e| e.validity.contains(today)))
@@ -768,10 +830,7 @@ impl Snapshot {
 
     /// Number of published routes and authorisations.
     pub fn counts(&self) -> SnapshotCounts {
-        SnapshotCounts {
-            routes: self.route_entries.len(),
-            authorisations: self.auth_entries.len(),
-        }
+        self.counts
     }
 }
 

@@ -14,7 +14,7 @@
 //! publishes and rollbacks on a fresh store gives identical snapshots. It does no IO and never
 //! reads the clock.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
@@ -231,6 +231,41 @@ impl Entity for Authorisation {
     }
 }
 
+impl Indexes {
+    /// The indexes of every active row of `cat`.
+    fn build(cat: &Catalogue) -> Indexes {
+        fn all<T: Entity>(idx: &mut Indexes, cat: &Catalogue) {
+            let table = T::table(cat);
+            T::index(idx).reserve(table.len(), |&id| table.get(id).map_or(0, |r| r.key_hash()));
+            for row in table.rows() {
+                index_row(idx, cat, row);
+            }
+        }
+        let mut idx = Indexes::default();
+        all::<RivtaProfile>(&mut idx, cat);
+        all::<ServiceComponent>(&mut idx, cat);
+        all::<ServiceContract>(&mut idx, cat);
+        all::<LogicalAddress>(&mut idx, cat);
+        all::<CallAddress>(&mut idx, cat);
+        all::<Route>(&mut idx, cat);
+        all::<Authorisation>(&mut idx, cat);
+        idx
+    }
+}
+
+/// The indexes to change (built first if they are not yet; copied first if a clone shares
+/// them).
+fn indexes_mut<'a>(indexes: &'a mut Arc<OnceLock<Indexes>>, cat: &Catalogue) -> &'a mut Indexes {
+    let cell = Arc::make_mut(indexes);
+    if cell.get().is_none() {
+        let _ = cell.set(Indexes::build(cat));
+    }
+    match cell.get_mut() {
+        Some(idx) => idx,
+        None => unreachable!("the indexes were set just above"),
+    }
+}
+
 /// Adds an active row to its index.
 fn index_row<T: Entity>(idx: &mut Indexes, cat: &Catalogue, row: &Row<T>) {
     if !row.is_active() {
@@ -300,8 +335,10 @@ pub struct Store {
     platform: String,
     /// The live tables, with pending and deleted rows.
     catalogue: Catalogue,
-    /// Natural-key indexes of the active rows; shared by clones until one of them changes.
-    indexes: Arc<Indexes>,
+    /// Natural-key indexes of the active rows; shared by clones until one of them changes. A
+    /// store restored from a checkpoint builds them when first needed (the order service
+    /// does it on its writer thread after start-up, not before serving).
+    indexes: Arc<OnceLock<Indexes>>,
     /// The highest version id ever issued (the PubVersion auto-increment); not lowered by a
     /// rollback, so a rolled-back id is never reused.
     last_version_id: u64,
@@ -330,7 +367,7 @@ impl Store {
         Store {
             platform: platform.to_string(),
             catalogue: Catalogue::default(),
-            indexes: Arc::default(),
+            indexes: Arc::new(OnceLock::from(Indexes::default())),
             last_version_id: 0,
             history: Vec::new(),
         }
@@ -357,10 +394,53 @@ impl Store {
         self.history = vec![Arc::new(snapshot)];
     }
 
+    /// A store as a checkpoint kept it: its tables, version counter and history; the
+    /// natural-key indexes are rebuilt from the active rows.
+    pub(crate) fn restore(
+        platform: &str,
+        catalogue: Catalogue,
+        last_version_id: u64,
+        history: Vec<Arc<Snapshot>>,
+    ) -> Self {
+        Store {
+            platform: platform.to_string(),
+            catalogue,
+            indexes: Arc::new(OnceLock::new()),
+            last_version_id,
+            history,
+        }
+    }
+
+    /// A copy sharing the tables and history but not the indexes, for a checkpoint: holding
+    /// the indexes would make the next change copy them whole (they are shared until then).
+    pub fn without_indexes(&self) -> Store {
+        Store {
+            platform: self.platform.clone(),
+            catalogue: self.catalogue.clone(),
+            indexes: Arc::new(OnceLock::new()),
+            last_version_id: self.last_version_id,
+            history: self.history.clone(),
+        }
+    }
+
+    /// Builds the natural-key indexes now if they are not built yet (a restored store).
+    pub fn prepare_indexes(&self) {
+        self.idx();
+    }
+
+    fn idx(&self) -> &Indexes {
+        self.indexes.get_or_init(|| Indexes::build(&self.catalogue))
+    }
+
+    /// The highest version id ever issued (a rolled-back id is not reused).
+    pub(crate) fn last_version_id(&self) -> u64 {
+        self.last_version_id
+    }
+
     /// Inserts a new active, pending row into its table and indexes; returns its id.
     pub(crate) fn insert<T: Entity>(&mut self, item: T) -> Id {
         let id = T::table_mut(&mut self.catalogue).insert(item);
-        let idx = Arc::make_mut(&mut self.indexes);
+        let idx = indexes_mut(&mut self.indexes, &self.catalogue);
         if let Some(row) = T::table(&self.catalogue).get(id) {
             index_row(idx, &self.catalogue, row);
         }
@@ -371,7 +451,7 @@ impl Store {
     /// when its id is not above every id of its table.
     pub(crate) fn insert_row<T: Entity>(&mut self, row: Row<T>) -> Option<Id> {
         let id = T::table_mut(&mut self.catalogue).insert_row(row)?;
-        let idx = Arc::make_mut(&mut self.indexes);
+        let idx = indexes_mut(&mut self.indexes, &self.catalogue);
         if let Some(row) = T::table(&self.catalogue).get(id) {
             index_row(idx, &self.catalogue, row);
         }
@@ -381,7 +461,7 @@ impl Store {
     /// Changes the row with this id (`f` may change anything, state included; the caller marks
     /// it pending) and keeps the indexes in step. `false` if there is no such row.
     pub(crate) fn change<T: Entity>(&mut self, id: Id, f: impl FnOnce(&mut Row<T>)) -> bool {
-        let idx = Arc::make_mut(&mut self.indexes);
+        let idx = indexes_mut(&mut self.indexes, &self.catalogue);
         let Some(row) = T::table_mut(&mut self.catalogue).get_mut(id) else {
             return false;
         };
@@ -395,7 +475,7 @@ impl Store {
 
     /// How many active routes use the call address with this id.
     pub(crate) fn routes_using(&self, call_address: Id) -> u32 {
-        self.indexes
+        self.idx()
             .routes_per_call
             .get(&call_address)
             .copied()
@@ -512,18 +592,15 @@ impl Store {
 
     /// The active RIVTA profile with this name (case-insensitive).
     pub fn find_profile(&self, name: &str) -> Option<&Row<RivtaProfile>> {
-        find_text(
-            &self.indexes.profiles,
-            &self.catalogue.profiles,
-            name,
-            |r| &r.name,
-        )
+        find_text(&self.idx().profiles, &self.catalogue.profiles, name, |r| {
+            &r.name
+        })
     }
 
     /// The active service component with this HSA-id (case-insensitive).
     pub fn find_component(&self, hsa_id: &str) -> Option<&Row<ServiceComponent>> {
         find_text(
-            &self.indexes.components,
+            &self.idx().components,
             &self.catalogue.components,
             hsa_id,
             |r| &r.hsa_id,
@@ -533,7 +610,7 @@ impl Store {
     /// The active service contract with this namespace (case-insensitive).
     pub fn find_contract(&self, namespace: &str) -> Option<&Row<ServiceContract>> {
         find_text(
-            &self.indexes.contracts,
+            &self.idx().contracts,
             &self.catalogue.contracts,
             namespace,
             |r| &r.namespace,
@@ -543,7 +620,7 @@ impl Store {
     /// The active logical address with this HSA-id (case-insensitive).
     pub fn find_logical_address(&self, hsa_id: &str) -> Option<&Row<LogicalAddress>> {
         find_text(
-            &self.indexes.logical_addresses,
+            &self.idx().logical_addresses,
             &self.catalogue.logical_addresses,
             hsa_id,
             |r| &r.hsa_id,
@@ -558,7 +635,7 @@ impl Store {
         url: &str,
     ) -> Option<&Row<CallAddress>> {
         candidates(
-            &self.indexes.call_addresses,
+            &self.idx().call_addresses,
             &self.catalogue.call_addresses,
             call_key(producer, profile, url),
             move |r| r.producer == producer && r.profile == profile && *r.url == *url,
@@ -575,7 +652,7 @@ impl Store {
         period: Validity,
     ) -> Vec<&Row<Route>> {
         let cat = &self.catalogue;
-        let idx = &self.indexes;
+        let idx = self.idx();
         let las = all_text(
             &idx.logical_addresses,
             &cat.logical_addresses,
@@ -594,7 +671,9 @@ impl Store {
                 ));
             }
         }
-        if las.len() > 1 || contracts.len() > 1 {
+        // In id order whatever the order the index holds them in (it depends on the
+        // history of changes, which a store restored from a checkpoint does not repeat).
+        if out.len() > 1 {
             out.sort_unstable_by_key(|r| r.id);
         }
         out
@@ -611,7 +690,7 @@ impl Store {
         period: Validity,
     ) -> Vec<&Row<Authorisation>> {
         let cat = &self.catalogue;
-        let idx = &self.indexes;
+        let idx = self.idx();
         let las = all_text(
             &idx.logical_addresses,
             &cat.logical_addresses,
@@ -639,7 +718,9 @@ impl Store {
                 }
             }
         }
-        if las.len() > 1 || consumers.len() > 1 || contracts.len() > 1 {
+        // In id order whatever the order the index holds them in (it depends on the
+        // history of changes, which a store restored from a checkpoint does not repeat).
+        if out.len() > 1 {
             out.sort_unstable_by_key(|r| r.id);
         }
         out

@@ -19,6 +19,12 @@ impl Text {
     pub fn as_str(&self) -> &str {
         &self.0
     }
+
+    /// Which shared string this is (equal for clones, different for equal strings allocated
+    /// apart): an image writes each shared string once.
+    pub(crate) fn identity(&self) -> usize {
+        Arc::as_ptr(&self.0) as *const u8 as usize
+    }
 }
 
 impl Default for Text {
