@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The router side by side with nginx, on one machine of at least two cores:
 #
-#   bash benches/compare-nginx.sh [--rounds N] [--duration SECS] [--quick] [--out DIR]
+#   bash benches/compare-nginx.sh [--rounds N] [--duration SECS] [--tak-rows N] [--quick] [--out DIR]
 #
 # A cheap fixed-answer producer (nginx, HTTPS, keep-alive) runs on core 1 with the load
 # generator (`ntjp load`). The proxy under test runs alone on core 0: either nginx as a
@@ -15,11 +15,14 @@
 # connection with a full handshake, each against nginx and the router; plain HTTP keep-alive
 # against both (the router's internal listener with x-vp-sender-id/x-vp-instance-id, nginx's
 # plain listener with the same headers); the producer directly; the router with RUST_LOG=warn
-# (keep-alive). Then, at a fixed rate of half nginx's median keep-alive capacity, the open model
-# against both for p50/p99. Each proxy's CPU time comes from /proc/<pid>/stat (utime+stime;
-# nginx: master and worker) around each run: CPU µs per request is the figure that survives a
-# noisy machine. Prints a markdown table (medians, ranges, per-round ratios router/nginx) and
-# writes it with the raw JSON to --out (default target/compare-nginx/).
+# (keep-alive); a third router whose TAK holds --tak-rows routes and as many authorisations
+# (default 1,000,000; 0 leaves it out), keep-alive over 4,096 logical addresses spread evenly
+# across that TAK, so lookups are not served from a few hot cache lines. Then, at a fixed rate
+# of half nginx's median keep-alive capacity, the open model against both for p50/p99. Each
+# proxy's CPU time comes from /proc/<pid>/stat (utime+stime; nginx: master and worker) around
+# each run: CPU µs per request is the figure that survives a noisy machine. Prints a markdown
+# table (medians, ranges, per-round ratios router/nginx) and writes it with the raw JSON to
+# --out (default target/compare-nginx/).
 #
 # Needs only the Rust toolchain: installs nginx with apt-get when missing and builds the
 # release binary. Cleans up every process it started.
@@ -32,17 +35,19 @@ DURATION=10
 WARMUP=1
 OUT=$REPO/target/compare-nginx
 QUICK=0
+TAK_ROWS=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) ROUNDS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    --quick) QUICK=1; ROUNDS=1; DURATION=2; shift ;;
-    -h|--help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --tak-rows) TAK_ROWS=$2; shift 2 ;;
+    --quick) QUICK=1; ROUNDS=1; DURATION=2; TAK_ROWS=0; shift ;;
+    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
-case "$ROUNDS$DURATION" in *[!0-9]*) echo "--rounds and --duration take whole numbers" >&2; exit 2 ;; esac
+case "$ROUNDS$DURATION$TAK_ROWS" in *[!0-9]*) echo "--rounds, --duration and --tak-rows take whole numbers" >&2; exit 2 ;; esac
 if [ "$(nproc)" -lt 2 ]; then
   echo "needs at least 2 cores (the proxy alone on core 0, load generator and producer on core 1); nproc says $(nproc)" >&2
   exit 1
@@ -70,6 +75,7 @@ fi
 command -v taskset >/dev/null || { apt-get update -qq && apt-get install -y -qq util-linux >/dev/null; }
 log "building the release binary"
 cargo build --release --quiet
+if [ "$TAK_ROWS" -gt 0 ]; then cargo build --release --quiet --example journal_replay; fi
 NTJP=$REPO/target/release/ntjp
 
 # --- processes and clean-up ----------------------------------------------------------------
@@ -218,6 +224,27 @@ for i in $(seq 1 200); do [ -s "$STATE_WARN/endpoints.json" ] && break; sleep 0.
 ROUTER_WARN_HTTPS=$(ep "$STATE_WARN/endpoints.json" router_https sit)
 "$NTJP" order apply "$WORK/order.json" --env sit --state-dir "$STATE_WARN" >"$WORK/order-warn.out"
 
+# A third router whose TAK holds $TAK_ROWS routes to the producer (and as many authorisations
+# for the consumer), journaled in orders of at most 100,000 rows, replayed at its start.
+ADDRS=$ADDRESS
+if [ "$TAK_ROWS" -gt 0 ]; then
+  STATE_BIG=$WORK/state-big
+  mkdir -p "$STATE_BIG" && cp -r "$STATE/pki" "$STATE_BIG/pki"
+  log "writing a journal of $TAK_ROWS routes and authorisations for the third router"
+  "$REPO/target/release/examples/journal_replay" "$TAK_ROWS" $(( (TAK_ROWS + 99999) / 100000 )) \
+    --keep "$STATE_BIG" --write-only --url "$PRODUCER_URL" --consumer "$SENDER_ID" >"$WORK/journal-big.out"
+  taskset -c 0 "$NTJP" serve --ephemeral-ports --state-dir "$STATE_BIG" >"$WORK/router-big.out" 2>>"$WORK/router-big.log" &
+  ROUTER_BIG=$!; PIDS+=("$ROUTER_BIG")
+  for i in $(seq 1 1200); do [ -s "$STATE_BIG/endpoints.json" ] && break; sleep 0.1; done
+  [ -s "$STATE_BIG/endpoints.json" ] || { log "the router with $TAK_ROWS routes did not start:"; tail -5 "$WORK/router-big.log" >&2; exit 1; }
+  URL_ROUTER_BIG=$(ep "$STATE_BIG/endpoints.json" router_https sit)
+  # After a long replay the order service writes a checkpoint: not while measuring.
+  for i in $(seq 1 1200); do [ -s "$STATE_BIG/journal.jsonl.checkpoint" ] && break; sleep 0.1; done
+  # 4,096 addresses (BULK-0000001 ...) spread evenly across the TAK.
+  BIG_ADDRS=$(awk -v n="$TAK_ROWS" 'BEGIN { k = (n < 4096) ? n : 4096
+    for (i = 0; i < k; i++) printf "%sBULK-%07d", (i ? "," : ""), 1 + int(i * n / k) }')
+fi
+
 CONTRACT_PATH=/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21
 URL_NGINX=https://localhost:$PROXY_HTTPS_PORT/vp$CONTRACT_PATH
 URL_NGINX_HTTP=http://127.0.0.1:$PROXY_HTTP_PORT/vp$CONTRACT_PATH
@@ -225,21 +252,27 @@ URL_ROUTER=$ROUTER_HTTPS$CONTRACT_PATH
 URL_ROUTER_HTTP=$ROUTER_HTTP$CONTRACT_PATH
 URL_ROUTER_WARN=$ROUTER_WARN_HTTPS$CONTRACT_PATH
 URL_PRODUCER=$PRODUCER_URL
+[ "$TAK_ROWS" -gt 0 ] && URL_ROUTER_BIG=$URL_ROUTER_BIG$CONTRACT_PATH
 
 # Check every path answers OK before measuring.
 LOAD=(taskset -c 1 "$NTJP" load --cacert "$CA" --cert "$CONSUMER_CERT" --key "$CONSUMER_KEY"
-      --tls13 --tls-group x25519 --addresses "$ADDRESS" -q)
+      --tls13 --tls-group x25519 -q)   # measure() adds --addresses "$ADDRS"
+
 INTERNAL=(-H "x-vp-sender-id: $SENDER_ID" -H "x-vp-instance-id: $INSTANCE_ID")
 for u in "$URL_NGINX" "$URL_ROUTER" "$URL_ROUTER_WARN" "$URL_PRODUCER"; do
-  "${LOAD[@]}" --url "$u" -n 20 -c 2 --json >"$WORK/check.json"
+  "${LOAD[@]}" --addresses "$ADDRESS" --url "$u" -n 20 -c 2 --json >"$WORK/check.json"
   if [ "$(jget "$WORK/check.json" 200)" != 20 ]; then
     log "$u does not answer 200:"; cat "$WORK/check.json" >&2; tail -5 "$WORK/router.log" >&2; exit 1
   fi
 done
 for u in "$URL_NGINX_HTTP" "$URL_ROUTER_HTTP"; do
-  "${LOAD[@]}" --url "$u" "${INTERNAL[@]}" -n 20 -c 2 --json >"$WORK/check.json"
+  "${LOAD[@]}" --addresses "$ADDRESS" --url "$u" "${INTERNAL[@]}" -n 20 -c 2 --json >"$WORK/check.json"
   [ "$(jget "$WORK/check.json" 200)" = 20 ] || { log "$u does not answer 200:"; cat "$WORK/check.json" >&2; exit 1; }
 done
+if [ "$TAK_ROWS" -gt 0 ]; then
+  "${LOAD[@]}" --addresses "$BIG_ADDRS" --url "$URL_ROUTER_BIG" -n 4096 -c 4 --json >"$WORK/check.json"
+  [ "$(jget "$WORK/check.json" 200)" = 4096 ] || { log "$URL_ROUTER_BIG does not answer 200:"; cat "$WORK/check.json" >&2; exit 1; }
+fi
 
 # --- measuring -----------------------------------------------------------------------------
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
@@ -251,10 +284,10 @@ RESULTS=$WORK/results.tsv   # round scenario target metric value
 measure() {
   local round=$1 scenario=$2 target=$3 pid=$4; shift 5
   local json=$OUT/json/$scenario-$target-$round.json before after answered ok
-  "${LOAD[@]}" "$@" -d "${WARMUP}s" >/dev/null     # warm connections, caches, sessions
-  : >"$WORK/router.log"; : >"$WORK/router-warn.log"   # keep the router's log file small
+  "${LOAD[@]}" --addresses "$ADDRS" "$@" -d "${WARMUP}s" >/dev/null     # warm connections, caches, sessions
+  : >"$WORK/router.log"; : >"$WORK/router-warn.log"; : >"$WORK/router-big.log"   # keep log files small
   before=$(cpu_ticks "$pid")
-  "${LOAD[@]}" "$@" -d "${DURATION}s" --json >"$json"
+  "${LOAD[@]}" --addresses "$ADDRS" "$@" -d "${DURATION}s" --json >"$json"
   after=$(cpu_ticks "$pid")
   answered=$(jget "$json" answered)
   ok=$(jget "$json" 200); ok=${ok:-0}
@@ -293,6 +326,11 @@ for round in $(seq 1 "$ROUNDS"); do
     measure "$round" plain-http nginx "$PROXY_FAMILY" -- --url "$URL_NGINX_HTTP" "${INTERNAL[@]}" -c 32
   fi
   measure "$round" keep-alive router-warn "$ROUTER_WARN" -- --url "$URL_ROUTER_WARN" -c 32
+  if [ "$TAK_ROWS" -gt 0 ]; then
+    ADDRS=$BIG_ADDRS
+    measure "$round" keep-alive router-big "$ROUTER_BIG" -- --url "$URL_ROUTER_BIG" -c 32
+    ADDRS=$ADDRESS
+  fi
   measure "$round" producer-direct producer "$PRODUCER_FAMILY" -- --url "$URL_PRODUCER" -c 32
 done
 
@@ -320,10 +358,10 @@ cell() { # SCENARIO TARGET METRIC -> "median (min–max)"
   read -r med lo hi < <(stats "$1" "$2" "$3")
   if [ "$ROUNDS" = 1 ]; then fmt "$med"; else printf '%s (%s–%s)' "$(fmt "$med")" "$(fmt "$lo")" "$(fmt "$hi")"; fi
 }
-ratios() { # SCENARIO METRIC [ROUTER_TARGET] -> per-round router/nginx, and their median
+ratios() { # SCENARIO METRIC [TARGET [BASE]] -> per-round TARGET/BASE (router/nginx), and their median
   local r a b list=() med
   for r in $(seq 1 "$ROUNDS"); do
-    a=$(value "$r" "$1" "${3:-router}" "$2"); b=$(value "$r" "$1" nginx "$2")
+    a=$(value "$r" "$1" "${3:-router}" "$2"); b=$(value "$r" "$1" "${4:-nginx}" "$2")
     list+=("$(awk -v a="$a" -v b="$b" 'BEGIN { if (b > 0) printf "%.2f", a/b; else print "-" }')")
   done
   med=$(printf '%s\n' "${list[@]}" | sort -g | awk '{v[NR]=$1} END { printf "%.2f", (NR % 2) ? v[(NR+1)/2] : (v[NR/2] + v[NR/2+1]) / 2 }')
@@ -356,6 +394,10 @@ TABLE=$WORK/table.md
   row "keep-alive, p99 ms" keep-alive p99_ms
   row "keep-alive, RUST_LOG=warn, req/s" keep-alive req_s router-warn
   row "keep-alive, RUST_LOG=warn, CPU µs/request" keep-alive cpu_us router-warn
+  if [ "$TAK_ROWS" -gt 0 ]; then
+    row "keep-alive, TAK of $TAK_ROWS routes, req/s" keep-alive req_s router-big
+    row "keep-alive, TAK of $TAK_ROWS routes, CPU µs/request" keep-alive cpu_us router-big
+  fi
   row "plain HTTP in, req/s" plain-http req_s
   row "plain HTTP in, CPU µs/request" plain-http cpu_us
   row "new connection, resumed, req/s" resumed req_s
@@ -366,12 +408,17 @@ TABLE=$WORK/table.md
   row "fixed $RATE req/s, p99 ms" fixed-rate p99_ms
   row "fixed $RATE req/s, CPU µs/request" fixed-rate cpu_us
   echo
+  if [ "$TAK_ROWS" -gt 0 ]; then
+    echo "The router with a TAK of $TAK_ROWS routes and as many authorisations (requests spread over 4,096 of its logical addresses)" \
+         "against the router with the default TAK (one address): req/s $(ratios keep-alive req_s router-big router)," \
+         "CPU µs/request $(ratios keep-alive cpu_us router-big router)."
+  fi
   echo "The producer alone (keep-alive, no proxy): $(cell producer-direct producer req_s) req/s," \
        "$(cell producer-direct producer cpu_us) CPU µs/request."
   echo "The load generator's own CPU per request (keep-alive): against nginx $(cell keep-alive nginx gen_cpu_us) µs," \
        "against the router $(cell keep-alive router gen_cpu_us) µs."
   echo
-  echo "Reproduce: \`bash benches/compare-nginx.sh --rounds $ROUNDS --duration $DURATION\`$( [ "$QUICK" = 1 ] && echo ' (this was --quick: figures only show the script works)')."
+  echo "Reproduce: \`bash benches/compare-nginx.sh --rounds $ROUNDS --duration $DURATION$( [ "$TAK_ROWS" != 1000000 ] && echo " --tak-rows $TAK_ROWS")\`$( [ "$QUICK" = 1 ] && echo ' (this was --quick: figures only show the script works)')."
 } >"$TABLE"
 cp "$TABLE" "$OUT/results.md"
 cp "$RESULTS" "$OUT/results.tsv"

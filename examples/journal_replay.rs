@@ -4,6 +4,8 @@
 //! cargo run --release --example journal_replay -- 1000000 2            # in a temp dir
 //! cargo run --release --example journal_replay -- 1000000 2 --keep DIR # append to DIR/journal.jsonl, keep it
 //! cargo run --release --example journal_replay -- --open DIR           # time one start on DIR
+//! cargo run --release --example journal_replay -- 1000000 10 --keep DIR --write-only \
+//!     --url https://localhost:9443/p --consumer SE2321000016-KONS      # a big TAK for `serve`
 //! ```
 //!
 //! Writes a journal with orders totalling N routes (with as many authorisations and logical
@@ -12,7 +14,9 @@
 //! the journal; the PKI is loaded in ~16 ms besides): first replaying the whole journal, then,
 //! after writing a checkpoint, starting from the checkpoint. `--open DIR` times one start on an
 //! existing state directory in a fresh process and prints its resident memory (VmRSS) per
-//! route + authorisation row once the order service has settled.
+//! route + authorisation row once the order service has settled. `--write-only` writes the
+//! journal and stops (benches/compare-nginx.sh serves a 1,000,000-route TAK this way); `--url`
+//! and `--consumer` set every route's producer URL and the authorised consumer's HSA-id.
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
@@ -71,12 +75,13 @@ fn report(what: &str, ms: f64, opened: &ntjp_testbed::platform::Opened) {
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let flag = |name: &str| {
+    let text = |name: &str| {
         args.iter()
             .position(|a| a == name)
             .and_then(|i| args.get(i + 1))
-            .map(PathBuf::from)
+            .cloned()
     };
+    let flag = |name: &str| text(name).map(PathBuf::from);
     if let Some(dir) = flag("--open") {
         let (ms, opened) = start(&dir.join("journal.jsonl"));
         report("start", ms, &opened);
@@ -103,6 +108,10 @@ fn main() {
         return;
     }
     let numbers: Vec<usize> = args.iter().filter_map(|a| a.parse().ok()).collect();
+    let url = text("--url").unwrap_or_else(|| {
+        "{{mocks}}/LOAD-MOCKS/ProcessCervixScreeningInformation/1/rivtabp21".to_owned()
+    });
+    let consumer = text("--consumer").unwrap_or_else(|| "SE2321000016-KONS".to_owned());
     let total = numbers.first().copied().unwrap_or(1_000_000);
     let parts = numbers.get(1).copied().unwrap_or(1).max(1);
     let temp = tempfile::tempdir().expect("temp dir");
@@ -124,8 +133,8 @@ fn main() {
             first,
             contract: CONTRACT,
             producer: "SE2321000016-PROD",
-            url: "{{mocks}}/LOAD-MOCKS/ProcessCervixScreeningInformation/1/rivtabp21",
-            consumer: "SE2321000016-KONS",
+            url: &url,
+            consumer: &consumer,
             executes_at: "2025-01-01T00:00:00+0000",
         };
         let event = Event::Order {
@@ -152,6 +161,9 @@ fn main() {
         size as f64 / 1e6,
         t.elapsed().as_secs_f64() * 1000.0
     );
+    if args.iter().any(|a| a == "--write-only") {
+        return;
+    }
 
     let (ms, opened) = start(&path);
     report("whole journal replayed", ms, &opened);
