@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The router side by side with nginx, on one machine of at least two cores:
 #
-#   bash benches/compare-nginx.sh [--rounds N] [--duration SECS] [--tak-rows N] [--quick] [--out DIR]
+#   bash benches/compare-nginx.sh [--rounds N] [--duration SECS] [--tak-rows N] [--perf] [--quick] [--out DIR]
 #
 # A cheap fixed-answer producer (nginx, HTTPS, keep-alive) runs on core 1 with the load
 # generator (`ntjp load`). The proxy under test runs alone on core 0: either nginx as a
@@ -22,7 +22,8 @@
 # proxy's CPU time comes from /proc/<pid>/stat (utime+stime; nginx: master and worker) around
 # each run: CPU µs per request is the figure that survives a noisy machine. Prints a markdown
 # table (medians, ranges, per-round ratios router/nginx) and writes it with the raw JSON to
-# --out (default target/compare-nginx/).
+# --out (default target/compare-nginx/). --perf then profiles the router (perf record, keep-alive
+# over mutual TLS and plain HTTP in) and adds where its cycles go (kernel, TLS, HTTP, ...).
 #
 # Needs only the Rust toolchain: installs nginx with apt-get when missing and builds the
 # release binary. Cleans up every process it started.
@@ -35,6 +36,7 @@ DURATION=10
 WARMUP=1
 OUT=$REPO/target/compare-nginx
 QUICK=0
+PERF=0
 TAK_ROWS=1000000
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -42,8 +44,9 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --tak-rows) TAK_ROWS=$2; shift 2 ;;
+    --perf) PERF=1; shift ;;
     --quick) QUICK=1; ROUNDS=1; DURATION=2; TAK_ROWS=0; shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
@@ -73,6 +76,10 @@ if [ -z "$NGINX" ]; then
   NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 fi
 command -v taskset >/dev/null || { apt-get update -qq && apt-get install -y -qq util-linux >/dev/null; }
+if [ "$PERF" = 1 ] && ! command -v perf >/dev/null; then
+  log "installing perf"
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq linux-perf >/dev/null
+fi
 log "building the release binary"
 cargo build --release --quiet
 if [ "$TAK_ROWS" -gt 0 ]; then cargo build --release --quiet --example journal_replay; fi
@@ -418,8 +425,62 @@ TABLE=$WORK/table.md
   echo "The load generator's own CPU per request (keep-alive): against nginx $(cell keep-alive nginx gen_cpu_us) µs," \
        "against the router $(cell keep-alive router gen_cpu_us) µs."
   echo
-  echo "Reproduce: \`bash benches/compare-nginx.sh --rounds $ROUNDS --duration $DURATION$( [ "$TAK_ROWS" != 1000000 ] && echo " --tak-rows $TAK_ROWS")\`$( [ "$QUICK" = 1 ] && echo ' (this was --quick: figures only show the script works)')."
+  echo "Reproduce: \`bash benches/compare-nginx.sh --rounds $ROUNDS --duration $DURATION$( [ "$TAK_ROWS" != 1000000 ] && echo " --tak-rows $TAK_ROWS")$( [ "$PERF" = 1 ] && echo ' --perf')\`$( [ "$QUICK" = 1 ] && echo ' (this was --quick: figures only show the script works)')."
 } >"$TABLE"
+# --- where the router's cycles go (--perf) -------------------------------------------------
+# profile NAME -- load arguments: perf record of the router over one run; its symbols summed by part.
+profile() { # NAME PID ADDRESSES -- load arguments
+  local name=$1 pid=$2 addrs=$3 load; shift 4
+  "${LOAD[@]}" --addresses "$addrs" "$@" -d "$((DURATION + 2))s" >/dev/null &
+  load=$!
+  sleep 1
+  perf record -q -F 1999 -p "$pid" -o "$WORK/perf-$name.data" -- sleep "$DURATION" >/dev/null 2>&1
+  wait "$load"
+  perf report -i "$WORK/perf-$name.data" --no-children --sort dso,sym --stdio -g none 2>/dev/null \
+    | grep -E '^ +[0-9.]+%' >"$OUT/perf-$name.txt"
+  awk '{ pct = $1; sub(/%/, "", pct); sym = $0; sub(/^ *[0-9.]+% +[^ ]+ +/, "", sym)
+         if (sym ~ /^\[k\]/) part = "kernel"
+         else if (sym ~ /rustls|aws_lc|aws-lc|ring::/) part = "TLS (rustls, aws-lc)"
+         else if (sym ~ /hyper|httparse|http::|http_body/) part = "HTTP (hyper, httparse)"
+         else if (sym ~ /tokio|mio::/) part = "runtime (tokio)"
+         else if (sym ~ /jemalloc|_rjem_|je_|malloc|free|realloc/) part = "allocator"
+         else if (sym ~ /memmove|memcpy|memset|memcmp|bcmp/) part = "copies (memcpy, memmove)"
+         else if (sym ~ /soap::sniff/) part = "SOAP sniff"
+         else if (sym ~ /tak::/) part = "TAK lookups"
+         else if (sym ~ /logging|tracing/) part = "logging"
+         else if (sym ~ /ntjp_testbed/) part = "router pipeline (rest)"
+         else part = "other"
+         share[part] += pct }
+       END { for (p in share) printf "%s\t%.1f\n", p, share[p] }' "$OUT/perf-$name.txt" | sort -t$'\t' -k2 -gr >"$WORK/parts-$name.tsv"
+}
+if [ "$PERF" = 1 ]; then
+  log "profiling the router (perf record, keep-alive over mutual TLS, then plain HTTP in)"
+  profile mtls "$ROUTER" "$ADDRESS" -- --url "$URL_ROUTER" -c 32
+  profile plain "$ROUTER" "$ADDRESS" -- --url "$URL_ROUTER_HTTP" "${INTERNAL[@]}" -c 32
+  if [ "$TAK_ROWS" -gt 0 ]; then
+    profile big "$ROUTER_BIG" "$BIG_ADDRS" -- --url "$URL_ROUTER_BIG" -c 32
+  else
+    : >"$WORK/parts-big.tsv"
+  fi
+  {
+    echo
+    echo "Where the router's cycles go (\`perf record -F 1999\` over one ${DURATION} s keep-alive run, symbols summed by part; full lists in perf-mtls.txt, perf-plain.txt):"
+    echo
+    share() { awk -F'\t' -v p="$1" '$1==p {v=$2} END {print (v == "" ? "-" : v " %")}' "$2"; }
+    if [ "$TAK_ROWS" -gt 0 ]; then
+      echo "| part | mutual TLS | plain HTTP in | mutual TLS, TAK of $TAK_ROWS routes (perf-big.txt) |"
+      echo "|---|---|---|---|"
+    else
+      echo "| part | mutual TLS | plain HTTP in |"
+      echo "|---|---|---|"
+    fi
+    cut -f1 "$WORK/parts-mtls.tsv" | while read -r part; do
+      printf '| %s | %s | %s |' "$part" "$(share "$part" "$WORK/parts-mtls.tsv")" "$(share "$part" "$WORK/parts-plain.tsv")"
+      if [ "$TAK_ROWS" -gt 0 ]; then printf ' %s |' "$(share "$part" "$WORK/parts-big.tsv")"; fi
+      echo
+    done
+  } >>"$TABLE"
+fi
 cp "$TABLE" "$OUT/results.md"
 cp "$RESULTS" "$OUT/results.tsv"
 echo
