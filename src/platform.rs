@@ -1301,27 +1301,13 @@ impl Platforms {
         form: ConsumerForm,
         publish: Option<bool>,
     ) -> Result<Arc<OrderRecord>, ServiceError> {
-        self.change(move |core, shared, gate| {
-            let env = form.environment;
-            let prepared = core.forms.consumer_order(
-                &form,
-                &shared.platform(env).name,
-                &core.env(env)?.store,
-                Utc::now(),
-            )?;
-            let json = prepared.json.clone();
-            let source = OrderSource::ConsumerForm;
-            order(
-                core,
-                shared,
-                gate,
-                env,
-                json,
-                source,
-                publish,
-                Some(prepared),
-            )
-        })
+        let env = form.environment;
+        self.form_order(
+            env,
+            OrderSource::ConsumerForm,
+            publish,
+            move |forms, platform, store| forms.consumer_order(&form, platform, store, Utc::now()),
+        )
         .await
     }
 
@@ -1332,16 +1318,32 @@ impl Platforms {
         form: ProducerForm,
         publish: Option<bool>,
     ) -> Result<Arc<OrderRecord>, ServiceError> {
+        let env = form.environment;
+        self.form_order(
+            env,
+            OrderSource::ProducerForm,
+            publish,
+            move |forms, platform, store| forms.producer_order(&form, platform, store, Utc::now()),
+        )
+        .await
+    }
+
+    /// A form's order: `prepare` checks the form's rules against the environment's TAK and
+    /// builds the real-format order, which is then submitted in the same step on the writer.
+    async fn form_order(
+        &self,
+        env: EnvName,
+        source: OrderSource,
+        publish: Option<bool>,
+        prepare: impl FnOnce(&Forms, &str, &Store) -> Result<PreparedOrder, FormError> + Send + 'static,
+    ) -> Result<Arc<OrderRecord>, ServiceError> {
         self.change(move |core, shared, gate| {
-            let env = form.environment;
-            let prepared = core.forms.producer_order(
-                &form,
+            let prepared = prepare(
+                &core.forms,
                 &shared.platform(env).name,
                 &core.env(env)?.store,
-                Utc::now(),
             )?;
             let json = prepared.json.clone();
-            let source = OrderSource::ProducerForm;
             order(
                 core,
                 shared,
