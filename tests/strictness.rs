@@ -150,3 +150,143 @@ async fn readiness_is_down_when_an_environment_cannot_route() {
     assert_eq!(get(&bed, "/health/ready").await.status.as_u16(), 200);
     bed.stop().await;
 }
+
+/// Sends `body` with `method` over mutual TLS to SIT's router (what `Client::post` does for
+/// POST).
+async fn send(bed: &Bed, method: &str, body: Vec<u8>) -> Answer {
+    use http_body_util::{BodyExt, Full};
+    let tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
+            .await
+            .unwrap();
+    tokio::spawn(conn);
+    let req = http::Request::builder()
+        .method(method)
+        .uri("/vp/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21")
+        .header("host", "localhost")
+        .header("content-type", "text/xml; charset=UTF-8")
+        .body(Full::new(bytes::Bytes::from(body)))
+        .unwrap();
+    let resp = tokio::time::timeout(std::time::Duration::from_secs(30), sender.send_request(req))
+        .await
+        .expect("an answer within 30 s")
+        .unwrap();
+    let (parts, body) = resp.into_parts();
+    let body = body.collect().await.unwrap().to_bytes();
+    Answer {
+        status: parts.status,
+        headers: parts.headers,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    }
+}
+
+/// Any method with a body was routed and forwarded as POST; the real VP reads every request
+/// as a SOAP message sent with POST. Now: VP015 naming the method, nothing forwarded.
+#[tokio::test]
+async fn a_request_with_another_method_than_post_is_vp015_and_not_forwarded() {
+    let bed = start().await;
+    for (method, body) in [
+        ("GET", cervix_request("03")),
+        ("PUT", cervix_request("03")),
+        ("DELETE", String::new()),
+        ("GET", String::new()),
+    ] {
+        let a = send(&bed, method, body.into_bytes()).await;
+        let f = a.vp("VP015");
+        assert_eq!(f.faultcode, "SOAP-ENV:Client");
+        let detail = f.detail.unwrap_or_default();
+        assert!(
+            detail.contains(&format!("HTTP method {method} ")),
+            "{detail}"
+        );
+    }
+    assert!(bed.testbed.recorder().for_address("03").is_empty());
+    assert_ok(&send(&bed, "POST", cervix_request("03").into_bytes()).await);
+    bed.stop().await;
+}
+
+/// A 10 MiB logical address came back in a 10 MiB fault (and two 10 MB log lines). Now the
+/// echoed address is cut off with a marker that gives its size.
+#[tokio::test]
+async fn a_10_mib_logical_address_gives_a_bounded_fault() {
+    let bed = start().await;
+    let address = "A".repeat(10 * 1024 * 1024);
+    let a = bed
+        .consumer()
+        .post(bed.https_addr("sit"), cervix_request(&address), &[])
+        .await
+        .unwrap();
+    let f = a.vp("VP004");
+    assert!(
+        a.body.len() < 16 * 1024,
+        "a fault of {} bytes",
+        a.body.len()
+    );
+    let detail = f.detail.unwrap_or_default();
+    assert!(
+        detail.contains(&format!("…[truncated, {} bytes in all]", address.len())),
+        "{detail}"
+    );
+    assert!(detail.starts_with("No receiverId (logical address) found for serviceNamespace: "));
+    bed.stop().await;
+}
+
+/// A NUL in the logical address was routed as an address (VP004); the real VP's parser
+/// refuses a control character (VP015).
+#[tokio::test]
+async fn a_control_character_in_the_logical_address_is_vp015() {
+    let bed = start().await;
+    for address in ["0\u{0}1", "\u{0}", "01\u{1b}"] {
+        // Written raw: the request builder would escape the character.
+        let request = cervix_request("PLACEHOLDER").replace("PLACEHOLDER", address);
+        let a = bed
+            .consumer()
+            .post(bed.https_addr("sit"), request, &[])
+            .await
+            .unwrap();
+        let f = a.vp("VP015");
+        let detail = f.detail.unwrap_or_default();
+        assert!(
+            detail.contains("Illegal character ((CTRLCHAR, code "),
+            "{detail}"
+        );
+    }
+    bed.stop().await;
+}
+
+/// VP compares its instance id with each hop of `x-rivta-routing-history` case-sensitively
+/// (Java `String.equals` after `trim`): `ntjp-test` is not `NTJP-TEST`, so only the exact id
+/// is a loop (VP014).
+#[tokio::test]
+async fn the_routing_history_loop_check_is_case_sensitive_as_in_vp() {
+    let bed = start().await;
+    let http = bed.http_addr("sit");
+    let pem = std::fs::read_to_string(&bed.testbed.endpoints().pki.consumer_cert).unwrap();
+    let pem = pem.replace('\n', "");
+    let call = |history: &'static str| {
+        let pem = pem.clone();
+        async move {
+            post_plain(
+                http,
+                cervix_request("07"),
+                &[
+                    ("x-vp-auth-cert", &pem),
+                    ("x-rivta-routing-history", history),
+                ],
+            )
+            .await
+            .unwrap()
+        }
+    };
+    call("OTHER-VP# NTJP-TEST ").await.vp("VP014");
+    assert_ok(&call("OTHER-VP#ntjp-test").await);
+    let rec = bed.testbed.recorder().for_address("07");
+    let history = rec[0]
+        .headers
+        .iter()
+        .find(|(k, _)| k == "x-rivta-routing-history")
+        .map(|(_, v)| v.as_str());
+    assert_eq!(history, Some("OTHER-VP#ntjp-test#NTJP-TEST"));
+    bed.stop().await;
+}
