@@ -10,14 +10,11 @@
 
 use std::sync::atomic::{AtomicI64, Ordering};
 
-use chrono::{Datelike, Days, Local, NaiveDate};
+use chrono::{Days, Local, NaiveDate};
 
 use crate::tak::Day;
 
-/// The first year a simulated day (and an order's date) may fall in.
-pub const FIRST_YEAR: i32 = 1900;
-/// The last year a simulated day (and an order's date) may fall in.
-pub const LAST_YEAR: i32 = 9999;
+pub use crate::tak::{FIRST_YEAR, LAST_YEAR};
 /// The earliest simulated day: 1900-01-01.
 pub const FIRST_DAY: Day = match NaiveDate::from_ymd_opt(FIRST_YEAR, 1, 1) {
     Some(d) => d,
@@ -88,11 +85,6 @@ pub fn offset_to(day: Day) -> Result<i64, ClockError> {
         return Err(ClockError::DayOutOfRange { day });
     }
     Ok((day - Clock::real_today()).num_days())
-}
-
-/// Whether `day`'s year is within [`FIRST_YEAR`]..=[`LAST_YEAR`].
-pub fn year_in_range(day: Day) -> bool {
-    (FIRST_YEAR..=LAST_YEAR).contains(&day.year())
 }
 
 /// An environment's clock: the machine's local date plus `offset` days.

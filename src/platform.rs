@@ -1762,6 +1762,35 @@ fn apply_event(
                     json: form.as_ref().map(|_| json.clone()),
                 }
             })?;
+            // An order that leaves nothing to publish, published at once, would be an empty
+            // version. With nothing to report either (`{}`, or only plain objects TAK already
+            // holds, which tak-web drops silently) it is refused with tak-web's refusal to
+            // publish nothing; one that only excludes what does not exist is kept for its
+            // report ("Existerar ej") and journaled as not published. Both are decided before
+            // anything is journaled; an order journaled before this check replays as it was.
+            let nothing_to_publish = publish.is_some()
+                && !core.replaying
+                && plan.changes_nothing()
+                && !core.env(env)?.store.has_pending_changes();
+            let unpublished;
+            let (event, publish) = if nothing_to_publish {
+                if !plan.reports_something() {
+                    return Err(ServiceError::Rejected {
+                        messages: vec![NOTHING_TO_PUBLISH.to_owned()],
+                        json: form.as_ref().map(|_| json.clone()),
+                    });
+                }
+                unpublished = Event::Order {
+                    env,
+                    source: source.clone(),
+                    json: json.clone(),
+                    publish: None,
+                    form: form.clone(),
+                };
+                (&unpublished, &None)
+            } else {
+                (event, publish)
+            };
             phases.mark("validate");
             core.commit(gate, at, event)?;
             phases.mark("journal");

@@ -290,3 +290,91 @@ async fn the_routing_history_loop_check_is_case_sensitive_as_in_vp() {
     assert_eq!(history, Some("OTHER-VP#ntjp-test#NTJP-TEST"));
     bed.stop().await;
 }
+
+/// Years 0000 and -0001 were accepted in an order's dates. Now: 400 naming the field and the
+/// year, nothing changed.
+#[tokio::test]
+async fn order_dates_outside_1900_to_9999_are_refused() {
+    let bed = start().await;
+    let lines = journal_lines(&bed);
+    let good = order(
+        today(),
+        "{}",
+        r#"{"vagval": [{"adress": "https://x.example/p", "logiskAdress": "25", "tjanstekontrakt": "urn:x", "rivtaprofil": "RIVTABP21", "tjanstekomponent": "X"}]}"#,
+    );
+    let day = format!("{}T00:00:00+0000", today().format("%Y-%m-%d"));
+    for (year, date) in [
+        ("0", "0000-06-01T00:00:00+0000"),
+        ("-1", "-0001-06-01T00:00:00+0000"),
+    ] {
+        let text = good.replace(&day, date);
+        let a = client::post(
+            &format!("{}/api/sit/orders", admin(&bed)),
+            text.into_bytes(),
+        )
+        .await
+        .unwrap();
+        assert_eq!(a.status.as_u16(), 400, "{}", a.json);
+        let error = a.json["error"].as_str().unwrap_or_default();
+        assert!(error.contains("`genomforandeTidpunkt`"), "{error}");
+        assert!(
+            error.contains(&format!("the year {year} is outside 1900–9999")),
+            "{error}"
+        );
+    }
+    assert_eq!(journal_lines(&bed), lines);
+    bed.stop().await;
+}
+
+/// `"inkludera": []` was accepted and published an empty version. Now an array is no
+/// section (400, as tak-web's JSON reader), and an order that leaves nothing to publish
+/// (`{}`, or only objects TAK already holds) is refused with tak-web's refusal to publish
+/// nothing; one that only excludes what does not exist keeps its report but publishes no
+/// version.
+#[tokio::test]
+async fn an_order_that_changes_nothing_is_refused_and_publishes_no_version() {
+    let bed = start().await;
+    let versions = get(&bed, "/api/sit/versions").await.json.to_string();
+    let lines = journal_lines(&bed);
+    let url = format!("{}/api/sit/orders", admin(&bed));
+    let a = client::post(&url, order(today(), "[]", "{}").into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(a.status.as_u16(), 400, "{}", a.json);
+    let error = a.json["error"].as_str().unwrap_or_default();
+    assert!(error.contains("`inkludera` as an object"), "{error}");
+    for inkludera in [
+        "{}",
+        // A logical address SIT already has.
+        r#"{"logiskadresser": [{"hsaId": "01", "beskrivning": "Stockholm"}]}"#,
+    ] {
+        let a = client::post(&url, order(today(), inkludera, "{}").into_bytes())
+            .await
+            .unwrap();
+        assert_eq!(a.status.as_u16(), 422, "{}", a.json);
+        assert_eq!(
+            a.json["messages"],
+            json!(["Det finns inga ändringar, genomförda av inloggad användare, att publicera"])
+        );
+    }
+    assert_eq!(journal_lines(&bed), lines, "nothing journaled");
+    let exclusion = r#"{"vagval": [{"adress": "https://x.example/p", "logiskAdress": "NO-SUCH", "tjanstekontrakt": "urn:x", "rivtaprofil": "RIVTABP21", "tjanstekomponent": "X"}]}"#;
+    let a = client::post(&url, order(today(), "{}", exclusion).into_bytes())
+        .await
+        .unwrap();
+    assert_eq!(a.status.as_u16(), 201, "{}", a.json);
+    assert!(
+        a.json["report_text"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("Existerar ej"),
+        "{}",
+        a.json
+    );
+    assert_eq!(a.json["published_version"], Value::Null, "{}", a.json);
+    assert_eq!(
+        get(&bed, "/api/sit/versions").await.json.to_string(),
+        versions
+    );
+    bed.stop().await;
+}
