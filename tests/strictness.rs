@@ -378,3 +378,34 @@ async fn an_order_that_changes_nothing_is_refused_and_publishes_no_version() {
     );
     bed.stop().await;
 }
+
+/// A client certificate without extended key usage is accepted, as the real platform's TLS
+/// terminators accept it (Java's and Go's verifiers treat a missing EKU as any usage); one
+/// whose EKU allows only serverAuth is refused in the handshake. Pinned so a change is a
+/// decision.
+#[tokio::test]
+async fn a_client_certificate_without_eku_is_accepted_and_a_server_only_one_refused() {
+    let bed = start().await;
+    let pki = bed.testbed.pki();
+    let ca = ntjp_testbed::pki::Ca::load(&pki.ca_cert, &pki.ca_key).unwrap();
+    let issue = |stem: &str, server_auth: bool| {
+        let mut req = ntjp_testbed::pki::CertRequest::function("TSTNMT2321000156-KONS");
+        req.client_auth = false;
+        req.server_auth = server_auth;
+        ca.issue(&req).unwrap().write(bed.dir.path(), stem).unwrap()
+    };
+    let (cert, key) = issue("no-eku", false);
+    let client = Client::new(&bed.ca(), Some((&cert, &key)));
+    let a = client
+        .post(bed.https_addr("sit"), cervix_request("08"), &[])
+        .await
+        .unwrap();
+    assert_ok(&a);
+    let (cert, key) = issue("server-only", true);
+    let client = Client::new(&bed.ca(), Some((&cert, &key)));
+    let refused = client
+        .post(bed.https_addr("sit"), cervix_request("08"), &[])
+        .await;
+    assert!(refused.is_err(), "{refused:?}");
+    bed.stop().await;
+}
