@@ -326,24 +326,25 @@ async fn order_dates_outside_1900_to_9999_are_refused() {
     bed.stop().await;
 }
 
-/// `"inkludera": []` was accepted and published an empty version. Now an array is no
-/// section (400, as tak-web's JSON reader), and an order that leaves nothing to publish
-/// (`{}`, or only objects TAK already holds) is refused with tak-web's refusal to publish
-/// nothing; one that only excludes what does not exist keeps its report but publishes no
-/// version.
+/// `"inkludera": []` was accepted and published an empty version. Now an order that leaves
+/// nothing to publish (`[]`, `{}`, or only objects TAK already holds) is refused with
+/// tak-web's refusal to publish nothing; one that only excludes what does not exist keeps its
+/// report but publishes no version; a non-empty array is no section (400, as tak-web's JSON
+/// reader).
 #[tokio::test]
 async fn an_order_that_changes_nothing_is_refused_and_publishes_no_version() {
     let bed = start().await;
     let versions = get(&bed, "/api/sit/versions").await.json.to_string();
     let lines = journal_lines(&bed);
     let url = format!("{}/api/sit/orders", admin(&bed));
-    let a = client::post(&url, order(today(), "[]", "{}").into_bytes())
+    let a = client::post(&url, order(today(), "[[]]", "{}").into_bytes())
         .await
         .unwrap();
     assert_eq!(a.status.as_u16(), 400, "{}", a.json);
     let error = a.json["error"].as_str().unwrap_or_default();
     assert!(error.contains("`inkludera` as an object"), "{error}");
     for inkludera in [
+        "[]",
         "{}",
         // A logical address SIT already has.
         r#"{"logiskadresser": [{"hsaId": "01", "beskrivning": "Stockholm"}]}"#,

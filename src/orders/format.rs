@@ -422,9 +422,10 @@ fn de_major_version<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     Ok(de_lenient(d, "majorVersion", true)? as i64)
 }
 
-/// A section as an object (or `null`, as empty). serde would also read a struct from an
-/// array, so `"inkludera": []` passed as an empty section; tak-web's Jackson refuses an array
-/// where an object belongs, and so do we, naming the section.
+/// A section as an object (or `null`, as empty). serde would also read a struct from any
+/// array, field by field; tak-web's Jackson refuses an array where an object belongs, and so
+/// do we, naming the section — except `[]`, read as an empty section as it always was here
+/// (journals hold such orders; an order that is empty with it is refused as changing nothing).
 fn de_section<'de, D: Deserializer<'de>>(d: D, field: &'static str) -> Result<Section, D::Error> {
     struct SectionVisitor(&'static str);
     impl<'de> de::Visitor<'de> for SectionVisitor {
@@ -441,6 +442,12 @@ fn de_section<'de, D: Deserializer<'de>>(d: D, field: &'static str) -> Result<Se
             Ok(Section::default())
         }
         fn visit_none<E: de::Error>(self) -> Result<Section, E> {
+            Ok(Section::default())
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Section, A::Error> {
+            if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+            }
             Ok(Section::default())
         }
         fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Section, A::Error> {
@@ -583,11 +590,12 @@ mod tests {
     }
 
     #[test]
-    fn a_section_must_be_an_object_or_null() {
+    fn a_section_must_be_an_object_null_or_empty() {
         let with = |section: &str| MINIMAL.replace("}", &format!(", \"inkludera\": {section}}}"));
         assert_eq!(parse(&with("null")).unwrap().include, Section::default());
         assert_eq!(parse(&with("{}")).unwrap().include, Section::default());
-        let e = parse(&with("[]")).unwrap_err().to_string();
+        assert_eq!(parse(&with("[]")).unwrap().include, Section::default());
+        let e = parse(&with("[[]]")).unwrap_err().to_string();
         assert!(
             e.contains("invalid type: sequence, expected `inkludera` as an object"),
             "{e}"
