@@ -12,11 +12,16 @@
 //! that tree along the schema (whose depth, not the input's, bounds the recursion) and
 //! collects every violation in document order: [`Outcome::Checked`].
 //!
+//! Work is linear in the message's size, and bounded by [`Limits`]: attributes per element
+//! and element depth (past either, the message is refused as [`Outcome::Technical`] with a
+//! text naming the limit and where it was hit), and violations kept (the first
+//! [`Limits::max_violations`], the rest only counted).
+//!
 //! It does not check attributes of the `xsi` namespace, the content of extension elements
 //! (`xs:any processContents="lax"`, of which the contract has no schemas), anything outside
 //! the body element, nor the SOAP header (the router and the mocks do that).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use quick_xml::{
     errors::{Error as XmlError, IllFormedError},
@@ -35,6 +40,41 @@ pub const SNOMED_CT_OID: &str = "1.2.752.116.2.1.1";
 /// leaf is level 6 (`cervixScreeningInformation/specimen/originalRegion/region/id/root`);
 /// anything deeper is content a simple element must not have, reported without being read.
 pub const MAX_RECORDED_DEPTH: usize = 8;
+
+/// Default of [`Limits::max_attributes`]. Real XML stacks bound this too: Apache CXF (its
+/// StAX limits over Woodstox) 500, the JDK's `jdk.xml.elementAttributeLimit` 10,000; no
+/// element of this contract has any attribute beyond namespace declarations and `xsi:type`.
+pub const DEFAULT_MAX_ATTRIBUTES: usize = 256;
+
+/// Default of [`Limits::max_depth`]: libxml2's limit without `XML_PARSE_HUGE` and MSXML 6's
+/// `MaxElementDepth` (Apache CXF's is 100); the contract's deepest element is at level 9.
+pub const DEFAULT_MAX_DEPTH: usize = 256;
+
+/// Default of [`Limits::max_violations`].
+pub const DEFAULT_MAX_VIOLATIONS: usize = 1000;
+
+/// What [`validate_with`] accepts before it refuses a message (attributes, depth) or stops
+/// keeping what it finds (violations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Attributes one element may have, namespace declarations included.
+    pub max_attributes: usize,
+    /// Levels of element nesting, the SOAP Envelope being level 1.
+    pub max_depth: usize,
+    /// Violations kept, in document order; the rest are counted in
+    /// [`Checked::violations_omitted`].
+    pub max_violations: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_attributes: DEFAULT_MAX_ATTRIBUTES,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_violations: DEFAULT_MAX_VIOLATIONS,
+        }
+    }
+}
 
 /// Values quoted in messages are cut to this many characters.
 const QUOTE_MAX: usize = 80;
@@ -206,8 +246,11 @@ pub enum Outcome {
 /// What the check of a request found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
-    /// Every violation, in document order; empty when the message is valid.
+    /// The violations found, in document order, at most [`Limits::max_violations`]; empty
+    /// when the message is valid.
     pub violations: Vec<Violation>,
+    /// Violations found past [`Limits::max_violations`]: counted, not kept.
+    pub violations_omitted: usize,
     /// `subjectOfCare/personId/extension` as sent, if present.
     pub personnummer: Option<String>,
     /// `sendingRegion/region/id/extension` as sent, if present.
@@ -216,15 +259,22 @@ pub struct Checked {
     pub scenario: Scenario,
 }
 
-/// Checks a whole SOAP envelope.
+/// Checks a whole SOAP envelope within the default [`Limits`].
 pub fn validate(envelope: &[u8], lists: &CodeLists) -> Outcome {
-    let op = match read(envelope) {
+    validate_with(envelope, lists, &Limits::default())
+}
+
+/// Checks a whole SOAP envelope within `limits`.
+pub fn validate_with(envelope: &[u8], lists: &CodeLists, limits: &Limits) -> Outcome {
+    let op = match read(envelope, limits) {
         Ok(op) => op,
         Err(why) => return Outcome::Technical(why),
     };
     let mut checker = Checker {
         lists,
         out: Vec::new(),
+        max: limits.max_violations,
+        omitted: 0,
     };
     checker.complex(&op, &PROCESS, "");
 
@@ -247,6 +297,7 @@ pub fn validate(envelope: &[u8], lists: &CodeLists) -> Outcome {
     });
     Outcome::Checked(Checked {
         violations: checker.out,
+        violations_omitted: checker.omitted,
         personnummer: text_at(&["subjectOfCare", "personId", "extension"]),
         sending_region: text_at(&["sendingRegion", "region", "id", "extension"]),
         scenario,
@@ -254,14 +305,15 @@ pub fn validate(envelope: &[u8], lists: &CodeLists) -> Outcome {
 }
 
 /// The `resultText` for a non-empty list of violations: one line per violation,
-/// `<path>: <message>`, after a first line counting them.
+/// `<path>: <message>`, after a first line counting them (`omitted` ones found but not kept
+/// included).
 ///
 /// At most [`MAX_REPORTED`] are written out (a megabyte of junk elements must not become a
 /// report of many megabytes); a last line counts the rest.
-pub fn report(violations: &[Violation]) -> String {
+pub fn report(violations: &[Violation], omitted: usize) -> String {
     let mut s = format!(
         "{} violation(s) of ProcessCervixScreeningInformation 1.0 (schema and TKB rules):",
-        violations.len()
+        violations.len().saturating_add(omitted)
     );
     for v in violations.iter().take(MAX_REPORTED) {
         s.push('\n');
@@ -269,11 +321,11 @@ pub fn report(violations: &[Violation]) -> String {
         s.push_str(": ");
         s.push_str(&v.message);
     }
-    if let Some(rest) = violations
+    let rest = violations
         .len()
-        .checked_sub(MAX_REPORTED)
-        .filter(|n| *n > 0)
-    {
+        .saturating_sub(MAX_REPORTED)
+        .saturating_add(omitted);
+    if rest > 0 {
         s.push_str(&format!("\n... and {rest} more violation(s), not listed"));
     }
     s
@@ -457,7 +509,7 @@ fn not_well_formed(body: &[u8], offset: u64, what: impl std::fmt::Display) -> St
 }
 
 /// Reads the whole envelope (see the module docs) and returns the body element's tree.
-fn read(body: &[u8]) -> Result<Node, String> {
+fn read(body: &[u8], limits: &Limits) -> Result<Node, String> {
     let text = std::str::from_utf8(body).map_err(|e| {
         not_well_formed(
             body,
@@ -500,7 +552,19 @@ fn read(body: &[u8]) -> Result<Node, String> {
                 }
                 root_seen = true;
                 let level = depth + 1;
-                let start = start_tag(body, at, e, level, &mut scopes)?;
+                if level > limits.max_depth {
+                    return Err(past_limit(
+                        body,
+                        at,
+                        format!(
+                            "`<{}>` is nested {level} elements deep; the mock producers \
+                             accept at most {} levels (mock_producers.max_element_depth)",
+                            e.name().0,
+                            limits.max_depth
+                        ),
+                    ));
+                }
+                let start = start_tag(body, at, e, level, &mut scopes, limits)?;
                 if depth == 0 {
                     root_is_envelope = start.ns == SOAP11_NS && start.local == "Envelope";
                     if !root_is_envelope {
@@ -644,6 +708,14 @@ fn no_body_element() -> String {
     )
 }
 
+/// A message refused for a limit of the mocks, not for being ill-formed.
+fn past_limit(body: &[u8], at: u64, what: String) -> String {
+    format!(
+        "The message exceeds a limit of the mock producers: {what}; {}",
+        xml_position(body, at)
+    )
+}
+
 fn outside_root(body: &[u8], at: u64) -> String {
     not_well_formed(body, at, "content is not allowed outside the root element")
 }
@@ -676,14 +748,28 @@ fn start_tag(
     e: &BytesStart<'_>,
     level: usize,
     scopes: &mut Scopes,
+    limits: &Limits,
 ) -> Result<Start, String> {
     let name = e.name().0;
     let (prefix, local) = split_qname(name)
         .ok_or_else(|| not_well_formed(body, at, format!("invalid element name `{name}`")))?;
 
-    // Attributes: syntax, values, and the namespace declarations first.
+    // Attributes: syntax, values, and the namespace declarations first. quick-xml's own
+    // check for duplicated names is linear (a hash of each name).
     let mut plain: Vec<(String, String)> = Vec::new();
-    for attr in e.attributes() {
+    for (count, attr) in e.attributes().enumerate() {
+        if count == limits.max_attributes {
+            return Err(past_limit(
+                body,
+                at,
+                format!(
+                    "`<{name}>` has more than {} attributes (namespace declarations \
+                     included), the most the mock producers accept on one element \
+                     (mock_producers.max_attributes_per_element)",
+                    limits.max_attributes
+                ),
+            ));
+        }
         let attr = attr.map_err(|err| attribute_error(body, at, name, &err))?;
         let key = attr.key.0;
         let value = attribute_value(&attr.value).map_err(|what| {
@@ -736,10 +822,12 @@ fn start_tag(
         })?
         .to_owned();
 
-    let mut expanded: Vec<(String, String)> = Vec::with_capacity(plain.len());
+    // The same expanded name twice (`a:x` and `b:x` with `a` and `b` bound to one namespace):
+    // a set of the names seen, so a tag of many attributes costs linear time.
+    let mut expanded: HashSet<(&str, &str)> = HashSet::with_capacity(plain.len());
     let mut attributes = Vec::new();
-    for (key, _) in plain {
-        let (ap, al) = split_qname(&key).unwrap_or((None, key.as_str()));
+    for (key, _) in &plain {
+        let (ap, al) = split_qname(key).unwrap_or((None, key.as_str()));
         let ans = match ap {
             None => "",
             Some(p) => scopes.resolve(p).ok_or_else(|| {
@@ -752,7 +840,7 @@ fn start_tag(
                 )
             })?,
         };
-        if expanded.iter().any(|(n, l)| n == ans && l == al) {
+        if !expanded.insert((ans, al)) {
             return Err(not_well_formed(
                 body,
                 at,
@@ -762,7 +850,6 @@ fn start_tag(
                 ),
             ));
         }
-        expanded.push((ans.to_owned(), al.to_owned()));
         if ans != XSI_NS {
             attributes.push(key.clone());
         }
@@ -1140,7 +1227,11 @@ fn cardinality(p: &Particle) -> String {
 
 struct Checker<'a> {
     lists: &'a CodeLists,
+    /// The violations kept, at most `max`.
     out: Vec<Violation>,
+    max: usize,
+    /// Violations found past `max`.
+    omitted: usize,
 }
 
 /// How a child element relates to its parent's type.
@@ -1246,6 +1337,10 @@ fn quote(value: &str) -> String {
 
 impl Checker<'_> {
     fn push(&mut self, path: &str, message: String) {
+        if self.out.len() >= self.max {
+            self.omitted = self.omitted.saturating_add(1);
+            return;
+        }
         let path = if path.is_empty() { OPERATION } else { path };
         self.out.push(Violation {
             path: path.to_owned(),
