@@ -108,6 +108,61 @@ async fn two_messages_of_15000_attributes_stall_neither_health_nor_routing() {
     bed.stop().await;
 }
 
+/// Judging runs off the async workers, a bounded number at once: with one judging thread
+/// and three large messages (about 2.4 MB of stray elements each, a second or so of checking
+/// in a debug build), the admin API is seen answering while one message is being judged
+/// and another waits its turn, and `/health/live` answers then too. (This test runs on a
+/// current-thread runtime: judging on it would leave nothing to answer until it ended, so
+/// `judging` would never be seen above 0.)
+#[tokio::test]
+async fn large_messages_are_judged_off_the_async_workers_and_queue_for_their_turn() {
+    let bed = start_with(|c, _| c.mock_producers.validation_threads = 1).await;
+    let heavy = request_with("10", "", &"<urn1:junk/>".repeat(200_000));
+    let client = bed.consumer();
+    let addr = bed.https_addr("sit");
+    let sends: Vec<_> = (0..3)
+        .map(|_| {
+            let (client, body) = (client.clone(), heavy.clone());
+            tokio::spawn(async move { client.post(addr, body, &[]).await })
+        })
+        .collect();
+
+    let seen = tokio::time::timeout(DEADLINE, async {
+        loop {
+            let m = get_json(&bed, "/api/mocks").await;
+            if m["judging"] == 1 && m["waiting_to_be_judged"].as_u64() >= Some(1) {
+                return m;
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    })
+    .await
+    .expect("never saw a message being judged while another waited");
+    assert_eq!(seen["judging"], 1, "{seen}");
+    let live = tokio::time::timeout(DEADLINE, client::get(&admin_url(&bed, "/health/live")))
+        .await
+        .expect("/health/live did not answer")
+        .unwrap();
+    assert_eq!(live.status, StatusCode::OK);
+
+    for send in sends {
+        let a = tokio::time::timeout(DEADLINE, send)
+            .await
+            .expect("a large message was not answered")
+            .unwrap()
+            .unwrap();
+        let (code, text) = contract::parse_response(a.body.as_bytes()).unwrap();
+        assert_eq!(code, ResultCode::Error);
+        assert!(text.unwrap_or_default().starts_with("200000 violation(s)"));
+    }
+    let m = get_json(&bed, "/api/mocks").await;
+    assert_eq!(
+        (&m["judging"], &m["waiting_to_be_judged"]),
+        (&0.into(), &0.into())
+    );
+    bed.stop().await;
+}
+
 /// Past the limits (256 attributes on one element, 256 levels of elements by default) the
 /// mock answers a SOAP Fault naming the limit, its setting and the element, which the
 /// router passes to the consumer; the recording says the same.

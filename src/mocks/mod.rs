@@ -98,6 +98,10 @@ pub struct Mocks {
     /// One permit per message being judged on the blocking pool
     /// ([`MockConfig::validation_concurrency`]); the others wait here, costing no thread.
     judging: Arc<Semaphore>,
+    /// The number of permits in `judging`.
+    judging_max: usize,
+    /// Messages waiting for a permit right now.
+    waiting: AtomicUsize,
 }
 
 /// Counts a held request while it lives.
@@ -131,6 +135,8 @@ impl Mocks {
             ),
             limits: config.limits(),
             judging: Arc::new(Semaphore::new(config.validation_concurrency())),
+            judging_max: config.validation_concurrency(),
+            waiting: AtomicUsize::new(0),
             behaviours,
             platforms: platforms
                 .into_iter()
@@ -144,6 +150,14 @@ impl Mocks {
     /// Requests the mocks are holding unanswered right now (behaviour `no-answer`).
     pub fn holding(&self) -> usize {
         self.holding.load(Ordering::Relaxed)
+    }
+
+    /// Messages being judged right now, and messages waiting for their turn.
+    pub fn judging(&self) -> (usize, usize) {
+        let busy = self
+            .judging_max
+            .saturating_sub(self.judging.available_permits());
+        (busy, self.waiting.load(Ordering::Relaxed))
     }
 
     /// The behaviour of the mock for `address`.
@@ -187,12 +201,14 @@ impl Mocks {
         self: &Arc<Self>,
         work: impl FnOnce(&Mocks) -> T + Send + 'static,
     ) -> Result<T, String> {
+        let waiting = Held::new(&self.waiting);
         let permit = self
             .judging
             .clone()
             .acquire_owned()
             .await
             .map_err(|e| e.to_string())?;
+        drop(waiting);
         let mocks = self.clone();
         tokio::task::spawn_blocking(move || {
             let _permit = permit;
