@@ -104,7 +104,7 @@ pub struct Mocks {
     waiting: AtomicUsize,
 }
 
-/// Counts a held request while it lives.
+/// Counts a request while it lives: one held unanswered, or one waiting to be judged.
 struct Held<'a>(&'a AtomicUsize);
 
 impl<'a> Held<'a> {
@@ -125,6 +125,7 @@ impl Mocks {
     /// HSA-id to its environment name.
     pub fn new(config: MockConfig, platforms: Vec<(String, String)>) -> Self {
         let behaviours = DashMap::new();
+        let judging_max = config.validation_concurrency();
         for (address, b) in &config.behaviours {
             behaviours.insert(address.to_ascii_uppercase(), b.clone());
         }
@@ -134,8 +135,8 @@ impl Mocks {
                 config.max_recording_bytes,
             ),
             limits: config.limits(),
-            judging: Arc::new(Semaphore::new(config.validation_concurrency())),
-            judging_max: config.validation_concurrency(),
+            judging: Arc::new(Semaphore::new(judging_max)),
+            judging_max,
             waiting: AtomicUsize::new(0),
             behaviours,
             platforms: platforms
