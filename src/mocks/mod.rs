@@ -534,13 +534,39 @@ pub struct Judged {
     pub sniffed: Option<soap::Sniffed>,
 }
 
+/// Longest technical error text a mock answers and records, in bytes: the texts quote
+/// element and attribute names and namespace URIs, which a message can make megabytes long.
+pub const MAX_TECHNICAL_TEXT: usize = 2048;
+
+/// `why`, its middle cut with a marker when it is longer than [`MAX_TECHNICAL_TEXT`]: the
+/// start says what is wrong, the end where (`at [row,col]: ...`).
+fn bounded_text(why: String) -> String {
+    if why.len() <= MAX_TECHNICAL_TEXT {
+        return why;
+    }
+    let floor = |mut i: usize| {
+        while !why.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let head = floor(MAX_TECHNICAL_TEXT / 2);
+    let tail = floor(why.len() - MAX_TECHNICAL_TEXT / 4);
+    format!(
+        "{} […{} bytes cut…] {}",
+        &why[..head],
+        tail - head,
+        &why[tail..]
+    )
+}
+
 impl Judged {
     fn technical(why: String) -> Self {
         Judged {
             verdict: Verdict::Technical,
             violations: Vec::new(),
             violations_omitted: 0,
-            technical: Some(why),
+            technical: Some(bounded_text(why)),
             personnummer: None,
             sending_region: None,
             scenario: None,
@@ -831,6 +857,29 @@ mod tests {
         let broken = judge("01", Profile::Bp21, b"<nope", &m);
         assert_eq!(broken.verdict, Verdict::Technical);
         assert_eq!(apply("01", &broken, &Behaviour::default()).label, "FAULT");
+    }
+
+    #[test]
+    fn technical_texts_quoting_huge_names_are_cut_in_the_middle() {
+        let m = mocks();
+        // An attribute whose prefix, 200,000 bytes long, is bound to no namespace.
+        let prefix = "å".repeat(100_000);
+        let body = contract::request("01", Profile::Bp21, "199001012384", "01").replacen(
+            "<urn:cervixScreeningInformation>",
+            &format!("<urn:cervixScreeningInformation {prefix}:a=\"1\">"),
+            1,
+        );
+        let j = judge("01", Profile::Bp21, body.as_bytes(), &m);
+        assert_eq!(j.verdict, Verdict::Technical);
+        let why = j.technical.unwrap();
+        assert!(why.len() <= MAX_TECHNICAL_TEXT + 40, "{}", why.len());
+        assert!(
+            why.starts_with("The message is not well-formed XML"),
+            "{why}"
+        );
+        assert!(why.contains(" bytes cut…] "), "{why}");
+        assert!(why.ends_with(')'), "the position is kept: {why}");
+        assert_eq!(bounded_text("short".into()), "short");
     }
 
     #[test]
