@@ -610,8 +610,14 @@ fn judge_sniffed(
             return j;
         }
         Some(other) => {
+            let element = sniffed.operation.as_deref().unwrap_or("");
+            let found = if other.is_empty() {
+                format!("{element} in no namespace")
+            } else {
+                format!("{{{other}}}{element}")
+            };
             return Judged::technical(format!(
-                "This mock implements {} only, not {other}.",
+                "This mock implements {} only; the SOAP Body's first element is {found}.",
                 contract::RESPONDER_NS
             ));
         }
@@ -854,6 +860,19 @@ mod tests {
         );
         let bp = judge("01", Profile::Bp20, req.as_bytes(), &m);
         assert_eq!(bp.violations[0].path, "Header/To");
+        let other = format!(
+            "<soap:Envelope xmlns:soap=\"{}\"><soap:Body><Other/></soap:Body></soap:Envelope>",
+            soap::SOAP11_NS
+        );
+        let j = judge("01", Profile::Bp21, other.as_bytes(), &m);
+        assert!(
+            j.technical
+                .as_deref()
+                .unwrap()
+                .ends_with(" only; the SOAP Body's first element is Other in no namespace."),
+            "{:?}",
+            j.technical
+        );
         let broken = judge("01", Profile::Bp21, b"<nope", &m);
         assert_eq!(broken.verdict, Verdict::Technical);
         assert_eq!(apply("01", &broken, &Behaviour::default()).label, "FAULT");
