@@ -10,7 +10,7 @@
 //! elements in the contract's two namespaces, and only [`MAX_RECORDED_DEPTH`] levels deep,
 //! so foreign content and absurd nesting are skipped by counting, not stored. Then it walks
 //! that tree along the schema (whose depth, not the input's, bounds the recursion) and
-//! collects every violation in document order: [`Outcome::Checked`].
+//! collects the violations in document order: [`Outcome::Checked`].
 //!
 //! Work is linear in the message's size, and bounded by [`Limits`]: attributes per element
 //! and element depth (past either, the message is refused as [`Outcome::Technical`] with a
