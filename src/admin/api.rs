@@ -22,8 +22,9 @@
 //! Changes are jobs for the order service's writer thread; a handler awaits the answer (sent
 //! only after the journal entry is durable), never a lock. Reads answer from the published
 //! views at once, also while a large order runs; answers that can be large (orders with
-//! their reports, TAK tables and exports, diffs) are built by `admin::heavy`, off the async
-//! workers and at a lower CPU priority than the routers.
+//! their reports, TAK tables and exports, diffs, systems and pre-studies) are built, and JSON
+//! bodies past 64 KiB parsed, by `admin::heavy`, off the async workers and at a lower CPU
+//! priority than the routers.
 
 // Handlers return the finished error response as `Err`; the admin API is not a hot path, so
 // the size of `Response` in `Result` does not matter here.
@@ -35,7 +36,7 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, StatusCode, header::CONTENT_TYPE, request::Parts};
 use http_body_util::Full;
 use hyper::Response;
-use serde::Deserialize;
+use serde::{Deserialize, de::DeserializeOwned};
 use serde_json::{Value, json};
 
 use super::{json_response, serialized};
@@ -105,9 +106,31 @@ fn query<'a>(parts: &'a Parts, key: &str) -> Option<&'a str> {
     })
 }
 
-fn parse_json<T: for<'de> Deserialize<'de>>(body: &Bytes, what: &str) -> Result<T, Resp> {
-    serde_json::from_slice(body)
-        .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid {what}: {e}")))
+/// Bodies up to this size are parsed on the async worker (microseconds); larger ones, up to
+/// the admin API's 15 MiB, on the blocking pool ([`super::heavy`]): tens of milliseconds of
+/// parsing must not hold up health checks or the routers.
+const PARSE_INLINE_BYTES: usize = 64 * 1024;
+
+async fn parse_json<T: DeserializeOwned + Send + 'static>(
+    body: &Bytes,
+    what: &'static str,
+) -> Result<T, Resp> {
+    let parse = move |body: &Bytes| {
+        serde_json::from_slice(body)
+            .map_err(|e| error(StatusCode::BAD_REQUEST, format!("invalid {what}: {e}")))
+    };
+    if body.len() <= PARSE_INLINE_BYTES {
+        return parse(body);
+    }
+    let body = body.clone();
+    super::heavy(move || parse(&body))
+        .await
+        .unwrap_or_else(|e| {
+            Err(error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal error: {e}"),
+            ))
+        })
 }
 
 /// Builds an answer off the async workers ([`super::heavy`]): serialising 100,000 rows must
@@ -278,12 +301,12 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
             })
             .await)
         }
-        (&Method::GET, ["api", "systems"]) => Ok(json_response(
-            StatusCode::OK,
-            &json!(platforms.forms().systems()),
-        )),
+        (&Method::GET, ["api", "systems"]) => {
+            let forms = platforms.forms();
+            Ok(off_worker(move || json_response(StatusCode::OK, &json!(forms.systems()))).await)
+        }
         (&Method::POST, ["api", "systems"]) => {
-            let system: SystemInfo = parse_json(&body, "system information")?;
+            let system: SystemInfo = parse_json(&body, "system information").await?;
             platforms
                 .register_system(system)
                 .await
@@ -293,12 +316,12 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
                 &json!({"registered": true}),
             ))
         }
-        (&Method::GET, ["api", "prestudies"]) => Ok(json_response(
-            StatusCode::OK,
-            &json!(platforms.forms().prestudies()),
-        )),
+        (&Method::GET, ["api", "prestudies"]) => {
+            let forms = platforms.forms();
+            Ok(off_worker(move || json_response(StatusCode::OK, &json!(forms.prestudies()))).await)
+        }
         (&Method::POST, ["api", "prestudies"]) => {
-            let prestudy: PreStudy = parse_json(&body, "pre-study")?;
+            let prestudy: PreStudy = parse_json(&body, "pre-study").await?;
             platforms
                 .register_prestudy(prestudy)
                 .await
@@ -368,7 +391,7 @@ async fn env_route(
         }
         (&Method::POST, ["orders", "consumer"]) => {
             let publish = publish_flag(parts)?;
-            let mut form: ConsumerForm = parse_json(&body, "consumer form")?;
+            let mut form: ConsumerForm = parse_json(&body, "consumer form").await?;
             form.environment = env;
             let record = platforms
                 .consumer_order(form, publish)
@@ -388,7 +411,7 @@ async fn env_route(
         }
         (&Method::POST, ["orders", "producer"]) => {
             let publish = publish_flag(parts)?;
-            let mut form: ProducerForm = parse_json(&body, "producer form")?;
+            let mut form: ProducerForm = parse_json(&body, "producer form").await?;
             form.environment = env;
             let record = platforms
                 .producer_order(form, publish)
@@ -489,7 +512,7 @@ async fn env_route(
             let req: PublishRequest = if body.is_empty() {
                 PublishRequest::default()
             } else {
-                parse_json(&body, "publish request")?
+                parse_json(&body, "publish request").await?
             };
             let info = PublishInfo {
                 executor: req.executor.unwrap_or_else(|| "ntjp".into()),
@@ -499,7 +522,7 @@ async fn env_route(
             Ok(json_response(StatusCode::OK, &version_summary(&s)))
         }
         (&Method::POST, ["rollback"]) => {
-            let req: RollbackRequest = parse_json(&body, "rollback request")?;
+            let req: RollbackRequest = parse_json(&body, "rollback request").await?;
             let s = platforms
                 .rollback(env, req.version)
                 .await
@@ -514,7 +537,7 @@ async fn env_route(
             &clock_json(&platforms.platform(env).clock),
         )),
         (&Method::POST, ["clock"]) => {
-            let change: ClockChange = parse_json(&body, "clock change")?;
+            let change: ClockChange = parse_json(&body, "clock change").await?;
             let to = match (change.today, change.advance_days, change.reset) {
                 (Some(day), None, false) => ClockMove::Today(day),
                 (None, Some(days), false) => ClockMove::Advance(days),
@@ -537,7 +560,7 @@ async fn env_route(
             &json!({"auto_publish": platforms.platform(env).auto_publish()}),
         )),
         (&Method::POST, ["settings"]) => {
-            let s: Settings = parse_json(&body, "settings")?;
+            let s: Settings = parse_json(&body, "settings").await?;
             platforms
                 .set_auto_publish(env, s.auto_publish)
                 .await

@@ -2,7 +2,7 @@
 //!
 //! | Method and path | What |
 //! |---|---|
-//! | `GET /api/mocks` | every mock: address, URL path, behaviour, messages kept and dropped |
+//! | `GET /api/mocks` | every mock: address, URL path, behaviour, messages kept and dropped; messages held unanswered (`holding`), being judged (`judging`) and waiting their turn (`waiting_to_be_judged`) |
 //! | `GET /api/mocks/triggers` | the data-driven triggers (personnummer → behaviour) |
 //! | `GET /api/mocks/messages[?filters]` | what every mock received, in arrival order |
 //! | `DELETE /api/mocks/messages` | forget everything every mock received |
@@ -148,9 +148,10 @@ fn list(mocks: &Mocks) -> Resp {
             })
         })
         .collect();
+    let (judging, waiting) = mocks.judging();
     json_response(
         StatusCode::OK,
-        &json!({"mocks": rows, "holding": mocks.holding(), "triggers": mocks.triggers().len(), "code_lists": mocks.code_lists(), "recorded_bytes": mocks.recorder.bytes()}),
+        &json!({"mocks": rows, "holding": mocks.holding(), "judging": judging, "waiting_to_be_judged": waiting, "triggers": mocks.triggers().len(), "code_lists": mocks.code_lists(), "recorded_bytes": mocks.recorder.bytes()}),
     )
 }
 

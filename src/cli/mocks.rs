@@ -164,6 +164,11 @@ fn messages_table(v: &Value) -> String {
                 ));
             }
         }
+        if let Some(n) = m["violations_omitted"].as_u64().filter(|n| *n > 0) {
+            s.push_str(&format!(
+                "         ... and {n} more violation(s), not recorded\n"
+            ));
+        }
         if let Some(e) = m["technical_error"].as_str() {
             s.push_str(&format!("         {e}\n"));
         }

@@ -10,13 +10,21 @@
 //! elements in the contract's two namespaces, and only [`MAX_RECORDED_DEPTH`] levels deep,
 //! so foreign content and absurd nesting are skipped by counting, not stored. Then it walks
 //! that tree along the schema (whose depth, not the input's, bounds the recursion) and
-//! collects every violation in document order: [`Outcome::Checked`].
+//! collects the violations in document order: [`Outcome::Checked`].
+//!
+//! Work is linear in the message's size, and bounded by [`Limits`]: attributes per element
+//! and element depth (past either, the message is refused as [`Outcome::Technical`] with a
+//! text naming the limit and where it was hit), and violations kept (the first
+//! [`Limits::max_violations`], the rest only counted).
 //!
 //! It does not check attributes of the `xsi` namespace, the content of extension elements
 //! (`xs:any processContents="lax"`, of which the contract has no schemas), anything outside
 //! the body element, nor the SOAP header (the router and the mocks do that).
 
-use std::collections::HashMap;
+use std::{
+    borrow::Cow,
+    collections::{HashMap, HashSet},
+};
 
 use quick_xml::{
     errors::{Error as XmlError, IllFormedError},
@@ -35,6 +43,41 @@ pub const SNOMED_CT_OID: &str = "1.2.752.116.2.1.1";
 /// leaf is level 6 (`cervixScreeningInformation/specimen/originalRegion/region/id/root`);
 /// anything deeper is content a simple element must not have, reported without being read.
 pub const MAX_RECORDED_DEPTH: usize = 8;
+
+/// Default of [`Limits::max_attributes`]. Real XML stacks bound this too: Apache CXF (its
+/// StAX limits over Woodstox) 500, the JDK's `jdk.xml.elementAttributeLimit` 10,000; no
+/// element of this contract has any attribute beyond namespace declarations and `xsi:type`.
+pub const DEFAULT_MAX_ATTRIBUTES: usize = 256;
+
+/// Default of [`Limits::max_depth`]: libxml2's limit without `XML_PARSE_HUGE` and MSXML 6's
+/// `MaxElementDepth` (Apache CXF's is 100); the contract's deepest element is at level 9.
+pub const DEFAULT_MAX_DEPTH: usize = 256;
+
+/// Default of [`Limits::max_violations`].
+pub const DEFAULT_MAX_VIOLATIONS: usize = 1000;
+
+/// What [`validate_with`] accepts before it refuses a message (attributes, depth) or stops
+/// keeping what it finds (violations).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Attributes one element may have, namespace declarations included.
+    pub max_attributes: usize,
+    /// Levels of element nesting, the SOAP Envelope being level 1.
+    pub max_depth: usize,
+    /// Violations kept, in document order; the rest are counted in
+    /// [`Checked::violations_omitted`].
+    pub max_violations: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_attributes: DEFAULT_MAX_ATTRIBUTES,
+            max_depth: DEFAULT_MAX_DEPTH,
+            max_violations: DEFAULT_MAX_VIOLATIONS,
+        }
+    }
+}
 
 /// Values quoted in messages are cut to this many characters.
 const QUOTE_MAX: usize = 80;
@@ -206,8 +249,11 @@ pub enum Outcome {
 /// What the check of a request found.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Checked {
-    /// Every violation, in document order; empty when the message is valid.
+    /// The violations found, in document order, at most [`Limits::max_violations`]; empty
+    /// when the message is valid.
     pub violations: Vec<Violation>,
+    /// Violations found past [`Limits::max_violations`]: counted, not kept.
+    pub violations_omitted: usize,
     /// `subjectOfCare/personId/extension` as sent, if present.
     pub personnummer: Option<String>,
     /// `sendingRegion/region/id/extension` as sent, if present.
@@ -216,15 +262,22 @@ pub struct Checked {
     pub scenario: Scenario,
 }
 
-/// Checks a whole SOAP envelope.
+/// Checks a whole SOAP envelope within the default [`Limits`].
 pub fn validate(envelope: &[u8], lists: &CodeLists) -> Outcome {
-    let op = match read(envelope) {
+    validate_with(envelope, lists, &Limits::default())
+}
+
+/// Checks a whole SOAP envelope within `limits`.
+pub fn validate_with(envelope: &[u8], lists: &CodeLists, limits: &Limits) -> Outcome {
+    let op = match read(envelope, limits) {
         Ok(op) => op,
         Err(why) => return Outcome::Technical(why),
     };
     let mut checker = Checker {
         lists,
         out: Vec::new(),
+        max: limits.max_violations,
+        omitted: 0,
     };
     checker.complex(&op, &PROCESS, "");
 
@@ -235,18 +288,19 @@ pub fn validate(envelope: &[u8], lists: &CodeLists) -> Outcome {
         for name in path {
             node = node.child(CORE_NS, name)?;
         }
-        node.children_free().then(|| node.text.clone())
+        node.children_free().then(|| node.text().to_owned())
     };
     let scenario = csi.map_or(Scenario::NoInformation, |c| {
         Scenario::of(
             c.children
                 .iter()
                 .filter(|n| n.ns == CORE_NS)
-                .map(|n| n.local.as_str()),
+                .map(|n| &*n.local),
         )
     });
     Outcome::Checked(Checked {
         violations: checker.out,
+        violations_omitted: checker.omitted,
         personnummer: text_at(&["subjectOfCare", "personId", "extension"]),
         sending_region: text_at(&["sendingRegion", "region", "id", "extension"]),
         scenario,
@@ -254,14 +308,15 @@ pub fn validate(envelope: &[u8], lists: &CodeLists) -> Outcome {
 }
 
 /// The `resultText` for a non-empty list of violations: one line per violation,
-/// `<path>: <message>`, after a first line counting them.
+/// `<path>: <message>`, after a first line counting them (`omitted` ones found but not kept
+/// included).
 ///
 /// At most [`MAX_REPORTED`] are written out (a megabyte of junk elements must not become a
 /// report of many megabytes); a last line counts the rest.
-pub fn report(violations: &[Violation]) -> String {
+pub fn report(violations: &[Violation], omitted: usize) -> String {
     let mut s = format!(
         "{} violation(s) of ProcessCervixScreeningInformation 1.0 (schema and TKB rules):",
-        violations.len()
+        violations.len().saturating_add(omitted)
     );
     for v in violations.iter().take(MAX_REPORTED) {
         s.push('\n');
@@ -269,11 +324,11 @@ pub fn report(violations: &[Violation]) -> String {
         s.push_str(": ");
         s.push_str(&v.message);
     }
-    if let Some(rest) = violations
+    let rest = violations
         .len()
-        .checked_sub(MAX_REPORTED)
-        .filter(|n| *n > 0)
-    {
+        .saturating_sub(MAX_REPORTED)
+        .saturating_add(omitted);
+    if rest > 0 {
         s.push_str(&format!("\n... and {rest} more violation(s), not listed"));
     }
     s
@@ -289,20 +344,16 @@ const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
 const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
 const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
-/// One recorded element of the body element's tree.
+/// One recorded element of the body element's tree. Kept small (80 bytes, the contract's
+/// namespaces not copied, what most elements lack boxed): a 15 MiB message can hold a
+/// million elements.
 #[derive(Debug, Default)]
 struct Node {
     /// Namespace URI; empty for an unqualified element.
-    ns: String,
-    local: String,
-    /// Attributes the schema does not allow, as written (namespace declarations and `xsi`
-    /// attributes are not among them).
-    attributes: Vec<String>,
-    /// The character data directly inside, references and CDATA resolved, line ends
-    /// normalised as XML does, nothing trimmed.
-    text: String,
-    /// How many child elements came before the first non-whitespace character data.
-    text_at: Option<usize>,
+    ns: Cow<'static, str>,
+    local: Box<str>,
+    /// Attributes and character data, for the elements that have either.
+    extra: Option<Box<Extra>>,
     children: Vec<Node>,
     /// The element has child elements that were not recorded (it is foreign or too deep).
     unrecorded_children: bool,
@@ -311,11 +362,39 @@ struct Node {
     recording: bool,
 }
 
+// The bound the doc comment above promises (on 64-bit targets).
+const _: () = assert!(std::mem::size_of::<Node>() <= 80);
+
+/// What few elements of a request have: attributes and character data.
+#[derive(Debug, Default)]
+struct Extra {
+    /// Attributes the schema does not allow, as written (namespace declarations and `xsi`
+    /// attributes are not among them).
+    attributes: Vec<String>,
+    /// The character data directly inside, references and CDATA resolved, line ends
+    /// normalised as XML does, nothing trimmed.
+    text: String,
+    /// How many child elements came before the first non-whitespace character data.
+    text_at: Option<usize>,
+}
+
 impl Node {
     fn child(&self, ns: &str, local: &str) -> Option<&Node> {
         self.children
             .iter()
-            .find(|n| n.ns == ns && n.local == local)
+            .find(|n| n.ns == ns && &*n.local == local)
+    }
+
+    fn attributes(&self) -> &[String] {
+        self.extra.as_ref().map_or(&[], |e| &e.attributes)
+    }
+
+    fn text(&self) -> &str {
+        self.extra.as_ref().map_or("", |e| &e.text)
+    }
+
+    fn text_at(&self) -> Option<usize> {
+        self.extra.as_ref().and_then(|e| e.text_at)
     }
 
     /// No child elements at all, recorded or not.
@@ -381,10 +460,12 @@ impl Builder {
             return;
         }
         if let Some(top) = self.stack.last_mut().filter(|t| t.recording) {
-            if top.text_at.is_none() && !is_xml_whitespace(s) {
-                top.text_at = Some(top.children.len());
+            let children = top.children.len();
+            let extra = top.extra.get_or_insert_with(Box::default);
+            if extra.text_at.is_none() && !is_xml_whitespace(s) {
+                extra.text_at = Some(children);
             }
-            top.text.push_str(s);
+            extra.text.push_str(s);
         }
     }
 
@@ -432,7 +513,7 @@ impl Scopes {
 
 /// A start tag, checked and resolved.
 struct Start {
-    ns: String,
+    ns: Cow<'static, str>,
     local: String,
     /// Attributes other than namespace declarations and `xsi` ones, as written.
     attributes: Vec<String>,
@@ -457,7 +538,7 @@ fn not_well_formed(body: &[u8], offset: u64, what: impl std::fmt::Display) -> St
 }
 
 /// Reads the whole envelope (see the module docs) and returns the body element's tree.
-fn read(body: &[u8]) -> Result<Node, String> {
+fn read(body: &[u8], limits: &Limits) -> Result<Node, String> {
     let text = std::str::from_utf8(body).map_err(|e| {
         not_well_formed(
             body,
@@ -500,7 +581,19 @@ fn read(body: &[u8]) -> Result<Node, String> {
                 }
                 root_seen = true;
                 let level = depth + 1;
-                let start = start_tag(body, at, e, level, &mut scopes)?;
+                if level > limits.max_depth {
+                    return Err(past_limit(
+                        body,
+                        at,
+                        format!(
+                            "`<{}>` is nested {level} elements deep; the mock producers \
+                             accept at most {} levels (mock_producers.max_element_depth)",
+                            e.name().0,
+                            limits.max_depth
+                        ),
+                    ));
+                }
+                let start = start_tag(body, at, e, level, &mut scopes, limits)?;
                 if depth == 0 {
                     root_is_envelope = start.ns == SOAP11_NS && start.local == "Envelope";
                     if !root_is_envelope {
@@ -644,16 +737,41 @@ fn no_body_element() -> String {
     )
 }
 
+/// A message refused for a limit of the mocks, not for being ill-formed.
+fn past_limit(body: &[u8], at: u64, what: String) -> String {
+    format!(
+        "The message exceeds a limit of the mock producers: {what}; {}",
+        xml_position(body, at)
+    )
+}
+
 fn outside_root(body: &[u8], at: u64) -> String {
     not_well_formed(body, at, "content is not allowed outside the root element")
 }
 
 fn node(start: Start) -> Node {
+    let extra = (!start.attributes.is_empty()).then(|| {
+        Box::new(Extra {
+            attributes: start.attributes,
+            ..Extra::default()
+        })
+    });
     Node {
         ns: start.ns,
-        local: start.local,
-        attributes: start.attributes,
+        local: start.local.into_boxed_str(),
+        extra,
         ..Node::default()
+    }
+}
+
+/// The contract's namespaces (and no namespace) without a copy; others copied.
+fn namespace(uri: &str) -> Cow<'static, str> {
+    match uri {
+        "" => Cow::Borrowed(""),
+        CORE_NS => Cow::Borrowed(CORE_NS),
+        RESPONDER_NS => Cow::Borrowed(RESPONDER_NS),
+        SOAP11_NS => Cow::Borrowed(SOAP11_NS),
+        other => Cow::Owned(other.to_owned()),
     }
 }
 
@@ -676,14 +794,28 @@ fn start_tag(
     e: &BytesStart<'_>,
     level: usize,
     scopes: &mut Scopes,
+    limits: &Limits,
 ) -> Result<Start, String> {
     let name = e.name().0;
     let (prefix, local) = split_qname(name)
         .ok_or_else(|| not_well_formed(body, at, format!("invalid element name `{name}`")))?;
 
-    // Attributes: syntax, values, and the namespace declarations first.
+    // Attributes: syntax, values, and the namespace declarations first. quick-xml's own
+    // check for duplicated names is linear (a hash of each name).
     let mut plain: Vec<(String, String)> = Vec::new();
-    for attr in e.attributes() {
+    for (count, attr) in e.attributes().enumerate() {
+        if count == limits.max_attributes {
+            return Err(past_limit(
+                body,
+                at,
+                format!(
+                    "`<{name}>` has more than {} attributes (namespace declarations \
+                     included), the most the mock producers accept on one element \
+                     (mock_producers.max_attributes_per_element)",
+                    limits.max_attributes
+                ),
+            ));
+        }
         let attr = attr.map_err(|err| attribute_error(body, at, name, &err))?;
         let key = attr.key.0;
         let value = attribute_value(&attr.value).map_err(|what| {
@@ -733,13 +865,15 @@ fn start_tag(
                     prefix.unwrap_or("")
                 ),
             )
-        })?
-        .to_owned();
+        })
+        .map(namespace)?;
 
-    let mut expanded: Vec<(String, String)> = Vec::with_capacity(plain.len());
+    // The same expanded name twice (`a:x` and `b:x` with `a` and `b` bound to one namespace):
+    // a set of the names seen, so a tag of many attributes costs linear time.
+    let mut expanded: HashSet<(&str, &str)> = HashSet::with_capacity(plain.len());
     let mut attributes = Vec::new();
-    for (key, _) in plain {
-        let (ap, al) = split_qname(&key).unwrap_or((None, key.as_str()));
+    for (key, _) in &plain {
+        let (ap, al) = split_qname(key).unwrap_or((None, key.as_str()));
         let ans = match ap {
             None => "",
             Some(p) => scopes.resolve(p).ok_or_else(|| {
@@ -752,7 +886,7 @@ fn start_tag(
                 )
             })?,
         };
-        if expanded.iter().any(|(n, l)| n == ans && l == al) {
+        if !expanded.insert((ans, al)) {
             return Err(not_well_formed(
                 body,
                 at,
@@ -762,7 +896,6 @@ fn start_tag(
                 ),
             ));
         }
-        expanded.push((ans.to_owned(), al.to_owned()));
         if ans != XSI_NS {
             attributes.push(key.clone());
         }
@@ -1140,7 +1273,11 @@ fn cardinality(p: &Particle) -> String {
 
 struct Checker<'a> {
     lists: &'a CodeLists,
+    /// The violations kept, at most `max`.
     out: Vec<Violation>,
+    max: usize,
+    /// Violations found past `max`.
+    omitted: usize,
 }
 
 /// How a child element relates to its parent's type.
@@ -1246,6 +1383,10 @@ fn quote(value: &str) -> String {
 
 impl Checker<'_> {
     fn push(&mut self, path: &str, message: String) {
+        if self.out.len() >= self.max {
+            self.omitted = self.omitted.saturating_add(1);
+            return;
+        }
         let path = if path.is_empty() { OPERATION } else { path };
         self.out.push(Violation {
             path: path.to_owned(),
@@ -1254,7 +1395,7 @@ impl Checker<'_> {
     }
 
     fn attributes(&mut self, node: &Node, what: &str, path: &str) {
-        for a in &node.attributes {
+        for a in node.attributes() {
             let message = format!(
                 "attribute {a} is not allowed: {} ({what}) declares no attributes",
                 node.local
@@ -1275,22 +1416,22 @@ impl Checker<'_> {
         // Occurrences so far of each name in REPEATABLE, whatever their namespace.
         let mut occurrences = [0usize; REPEATABLE.len()];
         for (k, child) in node.children.iter().enumerate() {
-            if node.text_at == Some(k) {
+            if node.text_at() == Some(k) {
                 self.stray_text(node, ty, path);
             }
-            let repeatable = REPEATABLE.iter().position(|r| *r == child.local);
+            let repeatable = REPEATABLE.iter().position(|r| *r == &*child.local);
             let step = match repeatable.and_then(|r| occurrences.get_mut(r)) {
                 Some(n) => {
                     *n += 1;
                     format!("{}[{n}]", child.local)
                 }
-                None => child.local.clone(),
+                None => child.local.to_string(),
             };
             let cpath = join(path, &step);
             let later = node.children.get(k + 1..).unwrap_or(&[]);
             self.child(&mut seq, child, &cpath, path, later);
         }
-        if node.text_at.is_some_and(|k| k >= node.children.len()) {
+        if node.text_at().is_some_and(|k| k >= node.children.len()) {
             self.stray_text(node, ty, path);
         }
         if seq.extension.is_none() {
@@ -1301,7 +1442,7 @@ impl Checker<'_> {
 
     fn stray_text(&mut self, node: &Node, ty: &Type, path: &str) {
         let text = node
-            .text
+            .text()
             .trim_matches(|c| matches!(c, ' ' | '\t' | '\r' | '\n'));
         let message = format!(
             "element {} has element-only content ({}) and must not contain text; found {}",
@@ -1321,7 +1462,7 @@ impl Checker<'_> {
         later: &[Node],
     ) {
         let ty = seq.ty;
-        let particle = ty.particles.iter().position(|p| p.name == child.local);
+        let particle = ty.particles.iter().position(|p| p.name == &*child.local);
         let role = if child.ns == ty.ns {
             particle.map_or(Role::Undeclared, Role::Declared)
         } else if child.ns.is_empty() {
@@ -1330,7 +1471,7 @@ impl Checker<'_> {
             Role::Foreign(particle)
         };
         let found = if child.ns == ty.ns {
-            child.local.clone()
+            child.local.to_string()
         } else {
             clark(&child.ns, &child.local)
         };
@@ -1447,7 +1588,7 @@ impl Checker<'_> {
                 break;
             };
             let count = seq.counts.get(k).copied().unwrap_or(0);
-            if later.iter().any(|n| n.local == p.name) {
+            if later.iter().any(|n| &*n.local == p.name) {
                 continue;
             }
             let message = if count < p.min {
@@ -1493,7 +1634,7 @@ impl Checker<'_> {
     fn simple<'n>(&mut self, node: &'n Node, ty: &str, path: &str) -> Option<&'n str> {
         self.attributes(node, ty, path);
         if node.children_free() {
-            return Some(&node.text);
+            return Some(node.text());
         }
         let found = node.children.first().map_or_else(
             || "child elements".to_owned(),

@@ -884,7 +884,7 @@ fn every_violation_in_document_order() {
         ]
     );
     assert_eq!(c.personnummer.as_deref(), Some("1912"));
-    let text = report(&c.violations);
+    let text = report(&c.violations, c.violations_omitted);
     assert!(text.starts_with("9 violation(s) of ProcessCervixScreeningInformation 1.0"));
     assert_eq!(text.lines().count(), 10);
     assert!(text.contains("\ncervixScreeningInformation/specimen/specimenDate: expected element specimenDate here, found originalRegion"), "{text}");
@@ -1104,19 +1104,35 @@ fn nested(depth: usize, open: &str, close: &str) -> String {
     s
 }
 
+/// Checked with no limit on depth: what the tree reader does with a depth the default
+/// [`Limits`] refuse (nothing recursive, nothing stored past the recorded depth).
+fn checked_deep(xml: &str) -> Checked {
+    let limits = Limits {
+        max_depth: usize::MAX,
+        ..Limits::default()
+    };
+    match validate_with(xml.as_bytes(), &CodeLists::default(), &limits) {
+        Outcome::Checked(c) => c,
+        Outcome::Technical(why) => panic!("technical: {why}"),
+    }
+}
+
 #[test]
 fn deep_nesting_inside_an_extension_element_is_skipped() {
     let started = Instant::now();
     let deep = nested(200_000, "<x:a>", "</x:a>");
     let inner = format!(r#"{}<x:ext xmlns:x="urn:x">{deep}</x:ext>"#, minimal());
-    let c = assert_valid(&envelope(&inner));
+    assert!(technical(envelope(&inner).as_bytes()).contains("max_element_depth"));
+    let c = checked_deep(&envelope(&inner));
+    assert!(c.violations.is_empty(), "{:?}", c.violations);
     assert_eq!(c.scenario, Scenario::NoInformation);
     // Also with a namespace declaration at every level.
     let deep = nested(100_000, r#"<y:a xmlns:y="urn:y">"#, "</y:a>");
-    assert_valid(&envelope(&format!(
+    let c = checked_deep(&envelope(&format!(
         r#"{}<x:ext xmlns:x="urn:x">{deep}</x:ext>"#,
         minimal()
     )));
+    assert!(c.violations.is_empty(), "{:?}", c.violations);
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "{:?}",
@@ -1129,29 +1145,31 @@ fn deep_nesting_inside_declared_elements_is_reported_not_read() {
     let started = Instant::now();
     let deep = nested(200_000, "<c:name>", "</c:name>");
     let inner = minimal().replace("Region TSTNMT2321000156-R12", &deep);
-    let v = single(&inner);
+    let c = checked_deep(&envelope(&inner));
     assert_eq!(
-        v.path,
-        "cervixScreeningInformation/sendingRegion/region/name"
+        paths(&c),
+        ["cervixScreeningInformation/sendingRegion/region/name"]
     );
     assert!(
-        v.message.contains("must not contain elements"),
+        c.violations[0]
+            .message
+            .contains("must not contain elements"),
         "{}",
-        v.message
+        c.violations[0].message
     );
     // Deep in element-only content: the first surplus element is reported.
     let deep = nested(200_000, "<c:personId>", "</c:personId>");
     let inner = minimal().replace("<c:personId>", &format!("<c:personId>{deep}"));
-    let c = checked(&envelope(&inner));
+    let c = checked_deep(&envelope(&inner));
     assert_eq!(
         paths(&c),
         ["cervixScreeningInformation/subjectOfCare/personId/personId"]
     );
     // In an undeclared element, and directly under the body element.
     let deep = nested(200_000, "<c:z>", "</c:z>");
-    let v = single(&format!("{}{deep}", minimal()));
-    assert_eq!(v.path, "cervixScreeningInformation/z");
-    let c = checked(&body(&format!(
+    let c = checked_deep(&envelope(&format!("{}{deep}", minimal())));
+    assert_eq!(paths(&c), ["cervixScreeningInformation/z"]);
+    let c = checked_deep(&body(&format!(
         "<r:cervixScreeningInformation>{}</r:cervixScreeningInformation>{}",
         minimal(),
         nested(200_000, "<r:q>", "</r:q>")
@@ -1180,7 +1198,7 @@ fn report_lists_every_violation() {
         },
     ];
     assert_eq!(
-        report(&vs),
+        report(&vs, 0),
         "2 violation(s) of ProcessCervixScreeningInformation 1.0 (schema and TKB rules):\na: x\nb/c: y"
     );
 }
@@ -1268,7 +1286,8 @@ fn many_siblings_are_checked_in_linear_time() {
     );
     let junk = "<c:x/>".repeat(50_000);
     let c = checked(&envelope(&format!("{}{junk}", minimal())));
-    assert_eq!(c.violations.len(), 50_000);
+    assert_eq!(c.violations.len(), DEFAULT_MAX_VIOLATIONS);
+    assert_eq!(c.violations_omitted, 50_000 - DEFAULT_MAX_VIOLATIONS);
     assert!(
         started.elapsed() < Duration::from_secs(20),
         "{:?}",
@@ -1284,12 +1303,120 @@ fn the_report_lists_at_most_max_reported_violations() {
             message: "unexpected".into(),
         })
         .collect();
-    let r = report(&many);
+    let r = report(&many, 0);
     assert_eq!(r.lines().count(), 1 + MAX_REPORTED + 1);
     assert!(r.starts_with(&format!("{} violation(s)", MAX_REPORTED + 5)));
     assert!(
         r.ends_with("... and 5 more violation(s), not listed"),
         "{}",
         &r[r.len() - 80..]
+    );
+}
+
+// ---- limits --------------------------------------------------------------------------------
+
+/// A body element with `n` attributes `a0="v" a1="v" ...`.
+fn with_attributes(n: usize) -> String {
+    let attrs: String = (0..n).map(|i| format!(" a{i}=\"v\"")).collect();
+    body(&format!(
+        "<r:cervixScreeningInformation{attrs}>{}</r:cervixScreeningInformation>",
+        minimal()
+    ))
+}
+
+#[test]
+fn attributes_up_to_the_limit_are_judged_and_more_are_refused_naming_the_limit() {
+    // The body element declares two namespaces: 254 attributes more are the limit.
+    let at_limit = checked(&body(&format!(
+        "<r:cervixScreeningInformation{}>{}</r:cervixScreeningInformation>",
+        (0..DEFAULT_MAX_ATTRIBUTES)
+            .map(|i| format!(" a{i}=\"v\""))
+            .collect::<String>(),
+        minimal()
+    )));
+    assert_eq!(at_limit.violations.len(), DEFAULT_MAX_ATTRIBUTES);
+    let why = technical(with_attributes(DEFAULT_MAX_ATTRIBUTES + 1).as_bytes());
+    assert!(
+        why.starts_with("The message exceeds a limit of the mock producers: `<r:cervixScreeningInformation>` has more than 256 attributes"),
+        "{why}"
+    );
+    assert!(
+        why.contains("mock_producers.max_attributes_per_element") && why.contains("[row,col]: [2,"),
+        "{why}"
+    );
+    // Namespace declarations count too.
+    let decls: String = (0..300)
+        .map(|i| format!(" xmlns:p{i}=\"urn:x:{i}\""))
+        .collect();
+    let why = technical(body(&format!("<r:cervixScreeningInformation{decls}/>")).as_bytes());
+    assert!(why.contains("more than 256 attributes"), "{why}");
+}
+
+#[test]
+fn many_attributes_cost_linear_time_and_duplicates_are_still_found() {
+    // 15,000 attributes (the issue's attack) under a limit raised to let them in: the check
+    // of expanded names is a set, so this is quick; a duplicate at the end is found.
+    let limits = Limits {
+        max_attributes: 100_000,
+        ..Limits::default()
+    };
+    let mut attrs: String = (0..15_000).map(|i| format!(" c:a{i}=\"v\"")).collect();
+    attrs.push_str(" x:a14999=\"w\"");
+    let xml = body(&format!(
+        "<r:cervixScreeningInformation xmlns:x=\"{CORE_NS}\"{attrs}>{}</r:cervixScreeningInformation>",
+        minimal()
+    ));
+    match validate_with(xml.as_bytes(), &CodeLists::default(), &limits) {
+        Outcome::Technical(why) => assert!(
+            why.contains(&format!("the attribute {{{CORE_NS}}}a14999 appears twice")),
+            "{why}"
+        ),
+        other => panic!("{other:?}"),
+    }
+}
+
+#[test]
+fn elements_deeper_than_the_limit_are_refused_naming_the_limit() {
+    let nest = |n: usize| format!("{}{}", "<c:x>".repeat(n), "</c:x>".repeat(n));
+    // The body element is at level 3, cervixScreeningInformation at 4: 252 more fit.
+    let fits = checked(&envelope(&format!("{}{}", minimal(), nest(252))));
+    assert_eq!(fits.violations.len(), 1);
+    let why = technical(envelope(&format!("{}{}", minimal(), nest(253))).as_bytes());
+    assert!(
+        why.starts_with("The message exceeds a limit of the mock producers: `<c:x>` is nested 257 elements deep; the mock producers accept at most 256 levels (mock_producers.max_element_depth)"),
+        "{why}"
+    );
+    let shallow = Limits {
+        max_depth: 9,
+        ..Limits::default()
+    };
+    match validate_with(request_bytes().as_slice(), &CodeLists::default(), &shallow) {
+        Outcome::Checked(c) => assert!(c.violations.is_empty(), "{:?}", c.violations),
+        other => panic!("the contract's deepest element is at level 9: {other:?}"),
+    }
+}
+
+fn request_bytes() -> Vec<u8> {
+    request("01", Profile::Bp21, "199001012384", "01").into_bytes()
+}
+
+#[test]
+fn violations_past_the_limit_are_counted_not_kept() {
+    let limits = Limits {
+        max_violations: 3,
+        ..Limits::default()
+    };
+    let junk = "<c:x/>".repeat(10);
+    let xml = envelope(&format!("{}{junk}", minimal()));
+    let Outcome::Checked(c) = validate_with(xml.as_bytes(), &CodeLists::default(), &limits) else {
+        panic!("technical");
+    };
+    assert_eq!(c.violations.len(), 3);
+    assert_eq!(c.violations_omitted, 7);
+    let r = report(&c.violations, c.violations_omitted);
+    assert!(r.starts_with("10 violation(s)"), "{r}");
+    assert!(
+        r.ends_with("\n... and 7 more violation(s), not listed"),
+        "{r}"
     );
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::validate::CodeLists;
+use crate::contract::validate::{self, CodeLists, Limits};
 
 /// What a mock answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -238,7 +238,29 @@ pub struct MockConfig {
     pub max_recording_bytes: usize,
     /// Longest a `no-answer` mock holds a request before it gives up and closes, ms.
     pub no_answer_max_ms: u64,
+    /// Attributes one element of a message may have, namespace declarations included
+    /// (default 256; Apache CXF allows 500, the JDK 10,000). A message with more is answered
+    /// with a SOAP Fault naming this setting and the element.
+    pub max_attributes_per_element: usize,
+    /// Levels of element nesting a message may have, the SOAP Envelope being level 1
+    /// (default 256, as libxml2 and MSXML 6; Apache CXF allows 100). A deeper message is
+    /// answered with a SOAP Fault naming this setting and the element.
+    pub max_element_depth: usize,
+    /// Violations kept per message (default 1,000, in document order): in the ERROR answer's
+    /// report and in the recording, which counts the rest in `violations_omitted`.
+    pub max_violations_per_recording: usize,
+    /// Messages checked at once, each on a thread of the blocking pool, so that a flood of
+    /// large or pathological messages waits its turn instead of holding up the async workers
+    /// (health checks, the routers). 0 (the default): the number of CPU cores.
+    pub validation_threads: usize,
 }
+
+/// The smallest [`MockConfig::max_attributes_per_element`] accepted: an envelope declares a
+/// handful of namespaces on one element.
+pub const MIN_MAX_ATTRIBUTES: usize = 16;
+/// The smallest [`MockConfig::max_element_depth`] accepted: the contract's deepest element
+/// (`.../specimen/originalRegion/region/id/root`) is at level 9.
+pub const MIN_MAX_DEPTH: usize = 9;
 
 impl Default for MockConfig {
     fn default() -> Self {
@@ -249,11 +271,32 @@ impl Default for MockConfig {
             max_recordings_per_address: DEFAULT_MAX_RECORDINGS,
             max_recording_bytes: DEFAULT_MAX_RECORDING_BYTES,
             no_answer_max_ms: 600_000,
+            max_attributes_per_element: validate::DEFAULT_MAX_ATTRIBUTES,
+            max_element_depth: validate::DEFAULT_MAX_DEPTH,
+            max_violations_per_recording: validate::DEFAULT_MAX_VIOLATIONS,
+            validation_threads: 0,
         }
     }
 }
 
 impl MockConfig {
+    /// The limits the contract check applies.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            max_attributes: self.max_attributes_per_element,
+            max_depth: self.max_element_depth,
+            max_violations: self.max_violations_per_recording,
+        }
+    }
+
+    /// Messages checked at once: `validation_threads`, or the CPU cores for 0.
+    pub fn validation_concurrency(&self) -> usize {
+        match self.validation_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     /// Checks values serde cannot; errors name the key.
     pub fn check(&self) -> Result<(), String> {
         for (address, b) in &self.behaviours {
@@ -274,6 +317,23 @@ impl MockConfig {
         }
         if self.max_recordings_per_address == 0 {
             return Err("mock_producers.max_recordings_per_address must be greater than 0".into());
+        }
+        if self.max_attributes_per_element < MIN_MAX_ATTRIBUTES {
+            return Err(format!(
+                "mock_producers.max_attributes_per_element {} is less than the smallest allowed, {MIN_MAX_ATTRIBUTES}",
+                self.max_attributes_per_element
+            ));
+        }
+        if self.max_element_depth < MIN_MAX_DEPTH {
+            return Err(format!(
+                "mock_producers.max_element_depth {} is less than the smallest allowed, {MIN_MAX_DEPTH} (the contract's deepest element is at level 9)",
+                self.max_element_depth
+            ));
+        }
+        if self.max_violations_per_recording == 0 {
+            return Err(
+                "mock_producers.max_violations_per_recording must be greater than 0".into(),
+            );
         }
         if self.max_recording_bytes < MIN_MAX_RECORDING_BYTES {
             return Err(format!(
@@ -326,6 +386,29 @@ mod tests {
             ..Behaviour::default()
         };
         assert!(b.check().unwrap_err().contains("delay_ms"));
+        let c = MockConfig {
+            max_element_depth: 8,
+            ..MockConfig::default()
+        };
+        assert!(c.check().unwrap_err().contains("max_element_depth 8"));
+        let c = MockConfig {
+            max_attributes_per_element: 3,
+            ..MockConfig::default()
+        };
+        assert!(
+            c.check()
+                .unwrap_err()
+                .contains("max_attributes_per_element 3")
+        );
+        let c = MockConfig {
+            max_violations_per_recording: 0,
+            ..MockConfig::default()
+        };
+        assert!(
+            c.check()
+                .unwrap_err()
+                .contains("max_violations_per_recording")
+        );
         for k in AnswerKind::ALL {
             assert_eq!(AnswerKind::parse(k.as_str()), Some(k));
         }

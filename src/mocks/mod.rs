@@ -12,6 +12,14 @@
 //! with its verdict and answer ([`recorder`]). The answer says which mock served it in the
 //! `x-ntjp-mock-address` header.
 //!
+//! Judging, recording and writing the answer run on the blocking pool, at most
+//! [`MockConfig::validation_concurrency`] messages at once (a semaphore sized from the CPU
+//! cores): a 15 MiB message or a flood of them waits its turn there, and never holds up
+//! an async worker, so health checks and the routers (whose producer timeouts must fire)
+//! go on. The check itself is linear in the message's size and refuses messages past
+//! [`MockConfig::max_attributes_per_element`] and [`MockConfig::max_element_depth`] with a
+//! SOAP Fault naming the limit.
+//!
 //! Not here: the HTTP API over recordings and behaviours (`admin::mocks`).
 
 pub mod behaviour;
@@ -31,7 +39,10 @@ use dashmap::DashMap;
 use http::{HeaderMap, HeaderValue, Request, Response, StatusCode, header::CONTENT_TYPE};
 use http_body_util::{BodyExt, Full, Limited};
 use hyper::body::Incoming;
-use tokio::{net::TcpListener, sync::watch};
+use tokio::{
+    net::TcpListener,
+    sync::{Semaphore, watch},
+};
 use tokio_rustls::TlsAcceptor;
 
 pub use behaviour::{
@@ -82,9 +93,18 @@ pub struct Mocks {
     platforms: Vec<(String, String)>,
     /// Requests held unanswered right now (`no-answer`).
     holding: AtomicUsize,
+    /// The contract check's limits (from `config`).
+    limits: validate::Limits,
+    /// One permit per message being judged on the blocking pool
+    /// ([`MockConfig::validation_concurrency`]); the others wait here, costing no thread.
+    judging: Arc<Semaphore>,
+    /// The number of permits in `judging`.
+    judging_max: usize,
+    /// Messages waiting for a permit right now.
+    waiting: AtomicUsize,
 }
 
-/// Counts a held request while it lives.
+/// Counts a request while it lives: one held unanswered, or one waiting to be judged.
 struct Held<'a>(&'a AtomicUsize);
 
 impl<'a> Held<'a> {
@@ -105,6 +125,7 @@ impl Mocks {
     /// HSA-id to its environment name.
     pub fn new(config: MockConfig, platforms: Vec<(String, String)>) -> Self {
         let behaviours = DashMap::new();
+        let judging_max = config.validation_concurrency();
         for (address, b) in &config.behaviours {
             behaviours.insert(address.to_ascii_uppercase(), b.clone());
         }
@@ -113,6 +134,10 @@ impl Mocks {
                 config.max_recordings_per_address,
                 config.max_recording_bytes,
             ),
+            limits: config.limits(),
+            judging: Arc::new(Semaphore::new(judging_max)),
+            judging_max,
+            waiting: AtomicUsize::new(0),
             behaviours,
             platforms: platforms
                 .into_iter()
@@ -126,6 +151,14 @@ impl Mocks {
     /// Requests the mocks are holding unanswered right now (behaviour `no-answer`).
     pub fn holding(&self) -> usize {
         self.holding.load(Ordering::Relaxed)
+    }
+
+    /// Messages being judged right now, and messages waiting for their turn.
+    pub fn judging(&self) -> (usize, usize) {
+        let busy = self
+            .judging_max
+            .saturating_sub(self.judging.available_permits());
+        (busy, self.waiting.load(Ordering::Relaxed))
     }
 
     /// The behaviour of the mock for `address`.
@@ -161,6 +194,29 @@ impl Mocks {
     /// The code lists the mocks check.
     pub fn code_lists(&self) -> &validate::CodeLists {
         &self.config.code_lists
+    }
+
+    /// Runs `work` on the blocking pool once a judging permit is free. The permit goes with
+    /// the work, so a caller that gives up while it runs does not let another one start.
+    async fn off_worker<T: Send + 'static>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&Mocks) -> T + Send + 'static,
+    ) -> Result<T, String> {
+        let waiting = Held::new(&self.waiting);
+        let permit = self
+            .judging
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|e| e.to_string())?;
+        drop(waiting);
+        let mocks = self.clone();
+        tokio::task::spawn_blocking(move || {
+            let _permit = permit;
+            work(&mocks)
+        })
+        .await
+        .map_err(|e| e.to_string())
     }
 
     fn environment_of(&self, platform_hsa_id: Option<&str>) -> Option<String> {
@@ -286,8 +342,8 @@ fn header_value(headers: &HeaderMap, name: &str) -> Option<String> {
 
 async fn handle(
     req: Request<Incoming>,
-    peer: &Peer,
-    mocks: &Mocks,
+    peer: &Arc<Peer>,
+    mocks: &Arc<Mocks>,
     reset: &tokio::sync::Notify,
     mut stop: watch::Receiver<bool>,
 ) -> Response<Full<Bytes>> {
@@ -316,68 +372,23 @@ async fn handle(
             );
         }
     };
-    let judged = judge(&address, path_profile, &body, mocks);
-    let personnummer = judged.personnummer.clone();
-    let (behaviour, source) = personnummer
-        .as_deref()
-        .and_then(|p| mocks.triggers().iter().find(|t| t.personnummer == p))
-        .map(|t| (t.behaviour(), format!("trigger:{}", t.personnummer)))
-        .unwrap_or_else(|| {
-            let b = mocks.behaviour(&address);
-            let source = if b.is_default() {
-                "validation"
-            } else {
-                "behaviour"
-            };
-            (b, source.to_string())
-        });
-    // Ping is the platform's health check: it is never made to misbehave.
-    let behaviour = if judged.verdict == Verdict::Ping {
-        Behaviour::default()
-    } else {
-        behaviour
-    };
-    let answer = apply(&address, &judged, &behaviour);
-    let sniffed = judged.sniffed.as_ref();
-    mocks.recorder.record(Recording {
-        seq: mocks.recorder.next_seq(),
-        received_at: chrono::Utc::now(),
-        mock_address: address.clone(),
-        path_profile: path_profile.tak_name().to_string(),
+    let received = Received {
+        address: address.clone(),
+        path_profile,
         path_and_query,
-        logical_address: sniffed.and_then(|s| s.logical_address.clone()),
-        message_profile: sniffed
-            .and_then(|s| s.profile)
-            .map(|p| p.tak_name().to_string()),
-        consumer_hsa_id: header_value(&req_headers, "x-rivta-original-serviceconsumer-hsaid"),
-        platform_hsa_id: peer.platform_hsa_id.clone(),
-        environment: peer.environment.clone(),
-        correlation_id: header_value(&req_headers, "x-skltp-correlation-id"),
-        operation: sniffed.and_then(|s| s.operation.clone()),
-        personnummer,
-        sending_region: judged.sending_region.clone(),
-        scenario: judged.scenario,
-        verdict: judged.verdict,
-        violations: judged.violations.clone(),
-        technical_error: judged.technical.clone(),
-        result_code: answer.label.to_string(),
-        answer_source: source,
-        delay_ms: behaviour.delay_ms,
-        response_status: answer.reply.as_ref().map(|r| r.status.as_u16()),
-        response_body: answer.reply.as_ref().map(|r| r.body.clone()),
-        peer: peer.addr,
-        headers: req_headers
-            .iter()
-            .map(|(k, v)| {
-                (
-                    k.as_str().to_string(),
-                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
-                )
-            })
-            .collect(),
-        body: String::from_utf8_lossy(&body).into_owned(),
-        body_truncated_from: None,
-    });
+        headers: req_headers,
+        body,
+        peer: peer.clone(),
+    };
+    let (behaviour, answer) = match mocks.off_worker(move |m| receive(m, received)).await {
+        Ok(done) => done,
+        Err(e) => {
+            return plain(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("The mock producer failed to judge the message: {e}\n"),
+            );
+        }
+    };
     if behaviour.delay_ms > 0 {
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_millis(behaviour.delay_ms)) => {}
@@ -411,13 +422,103 @@ async fn handle(
     resp
 }
 
+/// One message as it arrived, for [`receive`].
+struct Received {
+    address: String,
+    path_profile: Profile,
+    path_and_query: String,
+    headers: HeaderMap,
+    body: Bytes,
+    peer: Arc<Peer>,
+}
+
+/// The CPU work of one message, on the blocking pool: judges it, chooses the behaviour,
+/// writes the answer and records it all.
+fn receive(mocks: &Mocks, msg: Received) -> (Behaviour, Answer) {
+    let Received {
+        address,
+        path_profile,
+        path_and_query,
+        headers,
+        body,
+        peer,
+    } = msg;
+    let judged = judge(&address, path_profile, &body, mocks);
+    let personnummer = judged.personnummer.clone();
+    let (behaviour, source) = personnummer
+        .as_deref()
+        .and_then(|p| mocks.triggers().iter().find(|t| t.personnummer == p))
+        .map(|t| (t.behaviour(), format!("trigger:{}", t.personnummer)))
+        .unwrap_or_else(|| {
+            let b = mocks.behaviour(&address);
+            let source = if b.is_default() {
+                "validation"
+            } else {
+                "behaviour"
+            };
+            (b, source.to_string())
+        });
+    // Ping is the platform's health check: it is never made to misbehave.
+    let behaviour = if judged.verdict == Verdict::Ping {
+        Behaviour::default()
+    } else {
+        behaviour
+    };
+    let answer = apply(&address, &judged, &behaviour);
+    let sniffed = judged.sniffed.as_ref();
+    mocks.recorder.record(Recording {
+        seq: mocks.recorder.next_seq(),
+        received_at: chrono::Utc::now(),
+        mock_address: address.clone(),
+        path_profile: path_profile.tak_name().to_string(),
+        path_and_query,
+        logical_address: sniffed.and_then(|s| s.logical_address.clone()),
+        message_profile: sniffed
+            .and_then(|s| s.profile)
+            .map(|p| p.tak_name().to_string()),
+        consumer_hsa_id: header_value(&headers, "x-rivta-original-serviceconsumer-hsaid"),
+        platform_hsa_id: peer.platform_hsa_id.clone(),
+        environment: peer.environment.clone(),
+        correlation_id: header_value(&headers, "x-skltp-correlation-id"),
+        operation: sniffed.and_then(|s| s.operation.clone()),
+        personnummer,
+        sending_region: judged.sending_region.clone(),
+        scenario: judged.scenario,
+        verdict: judged.verdict,
+        violations: judged.violations,
+        violations_omitted: judged.violations_omitted,
+        technical_error: judged.technical,
+        result_code: answer.label.to_string(),
+        answer_source: source,
+        delay_ms: behaviour.delay_ms,
+        response_status: answer.reply.as_ref().map(|r| r.status.as_u16()),
+        response_body: answer.reply.as_ref().map(|r| r.body.clone()),
+        peer: peer.addr,
+        headers: headers
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.as_str().to_string(),
+                    String::from_utf8_lossy(v.as_bytes()).into_owned(),
+                )
+            })
+            .collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+        body_truncated_from: None,
+    });
+    (behaviour, answer)
+}
+
 /// A mock's judgement of one message, before any behaviour.
 #[derive(Debug, Clone)]
 pub struct Judged {
     /// The verdict.
     pub verdict: Verdict,
-    /// Every violation (schema, TKB rules, addressing), in document order.
+    /// The violations (schema, TKB rules, addressing), in document order: at most
+    /// [`MockConfig::max_violations_per_recording`].
     pub violations: Vec<Violation>,
+    /// Violations found past those kept.
+    pub violations_omitted: usize,
     /// Why the message could not be read, for [`Verdict::Technical`].
     pub technical: Option<String>,
     /// `subjectOfCare/personId/extension`.
@@ -433,12 +534,39 @@ pub struct Judged {
     pub sniffed: Option<soap::Sniffed>,
 }
 
+/// Longest technical error text a mock answers and records, in bytes: the texts quote
+/// element and attribute names and namespace URIs, which a message can make megabytes long.
+pub const MAX_TECHNICAL_TEXT: usize = 2048;
+
+/// `why`, its middle cut with a marker when it is longer than [`MAX_TECHNICAL_TEXT`]: the
+/// start says what is wrong, the end where (`at [row,col]: ...`).
+fn bounded_text(why: String) -> String {
+    if why.len() <= MAX_TECHNICAL_TEXT {
+        return why;
+    }
+    let floor = |mut i: usize| {
+        while !why.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let head = floor(MAX_TECHNICAL_TEXT / 2);
+    let tail = floor(why.len() - MAX_TECHNICAL_TEXT / 4);
+    format!(
+        "{} […{} bytes cut…] {}",
+        &why[..head],
+        tail - head,
+        &why[tail..]
+    )
+}
+
 impl Judged {
     fn technical(why: String) -> Self {
         Judged {
             verdict: Verdict::Technical,
             violations: Vec::new(),
-            technical: Some(why),
+            violations_omitted: 0,
+            technical: Some(bounded_text(why)),
             personnummer: None,
             sending_region: None,
             scenario: None,
@@ -482,14 +610,20 @@ fn judge_sniffed(
             return j;
         }
         Some(other) => {
+            let element = sniffed.operation.as_deref().unwrap_or("");
+            let found = if other.is_empty() {
+                format!("{element} in no namespace")
+            } else {
+                format!("{{{other}}}{element}")
+            };
             return Judged::technical(format!(
-                "This mock implements {} only, not {other}.",
+                "This mock implements {} only; the SOAP Body's first element is {found}.",
                 contract::RESPONDER_NS
             ));
         }
         None => return Judged::technical("The SOAP Body has no element.".into()),
     }
-    let checked = match validate::validate(body, mocks.code_lists()) {
+    let checked = match validate::validate_with(body, mocks.code_lists(), &mocks.limits) {
         Outcome::Technical(why) => return Judged::technical(why),
         Outcome::Checked(c) => c,
     };
@@ -516,6 +650,12 @@ fn judge_sniffed(
         }
     }
     violations.extend(checked.violations);
+    // The address violation comes first; the check kept its own up to the same limit.
+    let mut omitted = checked.violations_omitted;
+    if violations.len() > mocks.limits.max_violations {
+        omitted = omitted.saturating_add(violations.len() - mocks.limits.max_violations);
+        violations.truncate(mocks.limits.max_violations);
+    }
     Judged {
         verdict: if violations.is_empty() {
             Verdict::Valid
@@ -523,6 +663,7 @@ fn judge_sniffed(
             Verdict::Invalid
         },
         violations,
+        violations_omitted: omitted,
         technical: None,
         personnummer: checked.personnummer,
         sending_region: checked.sending_region,
@@ -632,7 +773,10 @@ pub fn apply(address: &str, judged: &Judged, behaviour: &Behaviour) -> Answer {
         },
         Verdict::Invalid => contract_reply(
             ResultCode::Error,
-            Some(&validate::report(&judged.violations)),
+            Some(&validate::report(
+                &judged.violations,
+                judged.violations_omitted,
+            )),
         ),
         Verdict::Valid => match behaviour.answer {
             AnswerKind::Info => contract_reply(
@@ -716,9 +860,45 @@ mod tests {
         );
         let bp = judge("01", Profile::Bp20, req.as_bytes(), &m);
         assert_eq!(bp.violations[0].path, "Header/To");
+        let other = format!(
+            "<soap:Envelope xmlns:soap=\"{}\"><soap:Body><Other/></soap:Body></soap:Envelope>",
+            soap::SOAP11_NS
+        );
+        let j = judge("01", Profile::Bp21, other.as_bytes(), &m);
+        assert!(
+            j.technical
+                .as_deref()
+                .unwrap()
+                .ends_with(" only; the SOAP Body's first element is Other in no namespace."),
+            "{:?}",
+            j.technical
+        );
         let broken = judge("01", Profile::Bp21, b"<nope", &m);
         assert_eq!(broken.verdict, Verdict::Technical);
         assert_eq!(apply("01", &broken, &Behaviour::default()).label, "FAULT");
+    }
+
+    #[test]
+    fn technical_texts_quoting_huge_names_are_cut_in_the_middle() {
+        let m = mocks();
+        // An attribute whose prefix, 200,000 bytes long, is bound to no namespace.
+        let prefix = "å".repeat(100_000);
+        let body = contract::request("01", Profile::Bp21, "199001012384", "01").replacen(
+            "<urn:cervixScreeningInformation>",
+            &format!("<urn:cervixScreeningInformation {prefix}:a=\"1\">"),
+            1,
+        );
+        let j = judge("01", Profile::Bp21, body.as_bytes(), &m);
+        assert_eq!(j.verdict, Verdict::Technical);
+        let why = j.technical.unwrap();
+        assert!(why.len() <= MAX_TECHNICAL_TEXT + 40, "{}", why.len());
+        assert!(
+            why.starts_with("The message is not well-formed XML"),
+            "{why}"
+        );
+        assert!(why.contains(" bytes cut…] "), "{why}");
+        assert!(why.ends_with(')'), "the position is kept: {why}");
+        assert_eq!(bounded_text("short".into()), "short");
     }
 
     #[test]

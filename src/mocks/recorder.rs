@@ -82,8 +82,12 @@ pub struct Recording {
     pub scenario: Option<Scenario>,
     /// The verdict of the contract check.
     pub verdict: Verdict,
-    /// Every schema and TKB violation found (empty unless `verdict` is `invalid`).
+    /// The schema and TKB violations found, in document order (empty unless `verdict` is
+    /// `invalid`): the first `mock_producers.max_violations_per_recording` (default 1,000).
     pub violations: Vec<Violation>,
+    /// Violations found past those kept in `violations`: counted, not recorded.
+    #[serde(default)]
+    pub violations_omitted: usize,
     /// Why the message was technical, when it was.
     pub technical_error: Option<String>,
     /// What the mock answered: `OK`, `INFO`, `ERROR`, `FAULT`, `HTTP-500`, `NO-ANSWER` or
@@ -488,6 +492,7 @@ mod tests {
             scenario: None,
             verdict: Verdict::Valid,
             violations: Vec::new(),
+            violations_omitted: 0,
             technical_error: None,
             result_code: "OK".into(),
             answer_source: "validation".into(),

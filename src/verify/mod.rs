@@ -356,7 +356,7 @@ fn scenario_case(spec: &Spec, scenario: Scenario, element: &str, messages: &[&Re
             if !r.violations.is_empty() {
                 line.push_str(&format!(
                     "; {} violation(s), see schema-and-rules",
-                    r.violations.len()
+                    r.violations.len().saturating_add(r.violations_omitted)
                 ));
             }
             line
@@ -549,6 +549,13 @@ fn schema_case(messages: &[&Recording]) -> Case {
         }
         for v in &r.violations {
             details.push(format!("  {}: {}", v.path, v.message));
+        }
+        if r.violations_omitted > 0 {
+            details.push(format!(
+                "  ... and {} more violation(s), not recorded (the mocks keep the first {})",
+                r.violations_omitted,
+                r.violations.len()
+            ));
         }
     }
     case(
@@ -748,6 +755,7 @@ mod tests {
             scenario: Some(scenario),
             verdict: Verdict::Valid,
             violations: Vec::new(),
+            violations_omitted: 0,
             technical_error: None,
             result_code: "OK".into(),
             answer_source: "validation".into(),
@@ -941,6 +949,7 @@ mod tests {
             path: "cervixScreeningInformation/subjectOfCare/personId/extension".into(),
             message: "not a 12-digit personnummer: 9001012384".into(),
         }];
+        invalid.violations_omitted = 41;
         let mut technical = rec(6, "01", Scenario::NoInformation);
         technical.verdict = Verdict::Technical;
         technical.scenario = None;
@@ -959,6 +968,7 @@ mod tests {
             [
                 "seq 5: to 01, scenario no-information, personnummer 9001012384: invalid, answered ERROR",
                 "  cervixScreeningInformation/subjectOfCare/personId/extension: not a 12-digit personnummer: 9001012384",
+                "  ... and 41 more violation(s), not recorded (the mocks keep the first 1)",
                 "seq 6: to 01, personnummer 199001012384: technical, answered FAULT",
                 "  not well-formed XML",
             ]
