@@ -161,6 +161,16 @@ fn main() {
         }
     }
     let live = LIVE.load(Ordering::Relaxed);
+    // The oldest version, rebuilt through every diff (what `GET /tak/export?version=1` does).
+    let t = std::time::Instant::now();
+    let oldest = store.snapshot(1).expect("version 1 is in the history");
+    println!(
+        "version 1 rebuilt through {} diffs in {:.1} ms ({} routes)",
+        store.versions().len() - 2,
+        t.elapsed().as_secs_f64() * 1000.0,
+        oldest.counts().routes
+    );
+    drop(oldest);
     println!(
         "heap after {n} publishes / after 10: {:.3} ({} route rows now)",
         live as f64 / at_10.max(1) as f64,

@@ -463,9 +463,10 @@ impl<T: Clone + PartialEq> Table<T> {
     }
 
     /// `self` turned back by `delta` (made by [`Table::delta_from`] with `self` as the newer
-    /// table): shares every chunk the delta does not touch.
-    pub(crate) fn undo(&self, delta: &TableDelta<T>) -> Table<T> {
-        let mut t = self.clone();
+    /// table): shares every chunk the delta does not touch, and changes in place the chunks
+    /// no other table holds (a rebuild undoing diff after diff copies a chunk once).
+    pub(crate) fn undo(self, delta: &TableDelta<T>) -> Table<T> {
+        let mut t = self;
         let keep = delta.len.min(t.len);
         t.chunks.truncate(keep.div_ceil(CHUNK));
         let in_last = keep - t.chunks.len().saturating_sub(1) * CHUNK;
@@ -585,21 +586,21 @@ impl Catalogue {
     }
 
     /// `self` turned back by `delta` (see [`Table::undo`]).
-    pub(crate) fn undo(&self, delta: &CatalogueDelta) -> Catalogue {
-        fn undo<T: Clone + PartialEq>(t: &Table<T>, c: &TableChange<T>) -> Table<T> {
+    pub(crate) fn undo(self, delta: &CatalogueDelta) -> Catalogue {
+        fn undo<T: Clone + PartialEq>(t: Table<T>, c: &TableChange<T>) -> Table<T> {
             match c {
                 Some(d) => t.undo(d),
-                None => t.clone(),
+                None => t,
             }
         }
         Catalogue {
-            profiles: undo(&self.profiles, &delta.profiles),
-            components: undo(&self.components, &delta.components),
-            contracts: undo(&self.contracts, &delta.contracts),
-            logical_addresses: undo(&self.logical_addresses, &delta.logical_addresses),
-            call_addresses: undo(&self.call_addresses, &delta.call_addresses),
-            routes: undo(&self.routes, &delta.routes),
-            authorisations: undo(&self.authorisations, &delta.authorisations),
+            profiles: undo(self.profiles, &delta.profiles),
+            components: undo(self.components, &delta.components),
+            contracts: undo(self.contracts, &delta.contracts),
+            logical_addresses: undo(self.logical_addresses, &delta.logical_addresses),
+            call_addresses: undo(self.call_addresses, &delta.call_addresses),
+            routes: undo(self.routes, &delta.routes),
+            authorisations: undo(self.authorisations, &delta.authorisations),
         }
     }
 
@@ -669,7 +670,7 @@ mod tests {
         let delta = old.delta_from(&t);
         // Only the rows that differ, not the chunks they are in.
         assert_eq!(delta.rows(), 2);
-        let back = t.undo(&delta);
+        let back = t.clone().undo(&delta);
         assert_eq!(back, old);
         assert_eq!(back.len(), old.len());
         assert_eq!(back.next_id(), old.next_id());
@@ -677,8 +678,8 @@ mod tests {
         assert_eq!(t.len(), 2 * CHUNK + 10);
         // And back from an empty table, and to one.
         let empty: Table<LogicalAddress> = Table::default();
-        assert_eq!(t.undo(&empty.delta_from(&t)), empty);
-        assert_eq!(empty.undo(&t.delta_from(&empty)), t);
+        assert_eq!(t.clone().undo(&empty.delta_from(&t)), empty);
+        assert_eq!(empty.clone().undo(&t.delta_from(&empty)), t);
     }
 
     #[test]
