@@ -88,7 +88,7 @@ for r in $(seq 1 "$ROUNDS"); do
   [ "$r" = 1 ] && echo "order: $N routes + $N authorisations, $(du -h "$WORK/order.json" | cut -f1), $ROUNDS rounds"
   sleep 6
   o0=$(now)
-  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST --data-binary @"$WORK/order.json" "$ADMIN/api/sit/orders")
+  code=$(curl -s -o /dev/null -w '%{http_code}' -H 'content-type: application/json' --data-binary @"$WORK/order.json" "$ADMIN/api/sit/orders")
   o1=$(now)
   # Its connection tests: until none is pending.
   until curl -s "$ADMIN/status" | python3 -c 'import json,sys; sys.exit(json.load(sys.stdin)["Environments"]["sit"]["ConnectionTestsPending"] != 0)'; do sleep 0.05; done
@@ -129,7 +129,7 @@ rm -f "$WORK/stop"
 
 # SIGTERM in the middle of one more order.
 order TERM "$WORK/order2.json"
-curl -s -o /dev/null -X POST --data-binary @"$WORK/order2.json" "$ADMIN/api/sit/orders" &
+curl -s -o /dev/null -H 'content-type: application/json' --data-binary @"$WORK/order2.json" "$ADMIN/api/sit/orders" &
 until curl -s "$ADMIN/status" | grep -q '"running": true'; do sleep 0.01; done
 T0=$(now)
 kill -TERM "$PID"

@@ -64,6 +64,12 @@ pub struct Config {
     /// order of 1,000,000 routes with their logical addresses. Other admin requests keep the
     /// 15 MiB limit.
     pub max_order_bytes: usize,
+    /// Host names the admin API answers to besides `localhost`, `127.0.0.1`, `::1` and the
+    /// address `admin` binds (any IP address when that is `0.0.0.0` or `::`), e.g. a
+    /// container's or a proxy's name: `["ntjp", "ntjp.testbed.svc"]`. A request whose `Host`
+    /// or (browser) `Origin` names anything else gets 403, so that no web page can reach the
+    /// API through DNS rebinding or a cross-site request. Default: none.
+    pub admin_allowed_hosts: Vec<String>,
 }
 
 /// Default of `max_order_bytes`: 512 MiB.
@@ -301,6 +307,7 @@ impl Default for Config {
             environments: Environments::default(),
             mock_producers: crate::mocks::MockConfig::default(),
             max_order_bytes: DEFAULT_MAX_ORDER_BYTES,
+            admin_allowed_hosts: Vec::new(),
         }
     }
 }
@@ -373,6 +380,18 @@ impl Config {
             }
         }
         self.mock_producers.check().map_err(ConfigError::Invalid)?;
+        for host in &self.admin_allowed_hosts {
+            let bad = host.trim().is_empty()
+                || host
+                    .chars()
+                    .any(|c| c.is_whitespace() || matches!(c, '/' | '@' | '?' | '#'));
+            if bad {
+                return Err(ConfigError::Invalid(format!(
+                    "admin_allowed_hosts: {host:?} is not a host name or address (give names \
+                     like \"ntjp.svc\" or addresses like \"10.0.0.7\", without scheme or path)"
+                )));
+            }
+        }
         let mut seen: Vec<(String, SocketAddr)> = Vec::new();
         let mut listeners = vec![
             ("admin".to_string(), self.admin),

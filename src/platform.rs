@@ -58,6 +58,7 @@ use crate::{
     router::TakCell,
     tak::{
         Day, PendingChanges, RollbackError, Snapshot, Store,
+        history::History,
         model::{Catalogue, Id, Text},
         store::{NOTHING_TO_PUBLISH, ROLLBACK_NOT_LATEST},
     },
@@ -390,8 +391,9 @@ impl Serialize for FullRecord<'_> {
 /// What the API reads of one environment, published by the writer after every change.
 #[derive(Debug)]
 pub struct EnvView {
-    /// Every published version still in the history, oldest first.
-    pub versions: Arc<[Arc<Snapshot>]>,
+    /// Every published version still in the history, oldest first (the latest two whole,
+    /// older ones as diffs: [`crate::tak::history`]).
+    pub versions: Arc<History>,
     /// The executed but unpublished changes.
     pub pending: Arc<PendingChanges>,
     /// The accepted orders, by id (order `n` at index `n - 1`).
@@ -404,16 +406,22 @@ pub struct EnvView {
 impl EnvView {
     fn empty() -> Self {
         EnvView {
-            versions: Arc::from(Vec::new()),
+            versions: Arc::new(History::default()),
             pending: Arc::new(no_pending(None)),
             orders: Arc::from(Vec::new()),
             catalogue: Catalogue::default(),
         }
     }
 
-    /// The published version with this id, if it is in the history.
-    pub fn version(&self, version: u64) -> Option<&Arc<Snapshot>> {
-        self.versions.iter().find(|s| s.version() == version)
+    /// Whether the published version with this id is in the history.
+    pub fn has_version(&self, version: u64) -> bool {
+        self.versions.contains(version)
+    }
+
+    /// The published version with this id, if it is in the history. An older version is
+    /// rebuilt from its diff: call this off the async workers.
+    pub fn version(&self, version: u64) -> Option<Arc<Snapshot>> {
+        self.versions.snapshot(version)
     }
 
     /// The order with this id.
@@ -728,11 +736,11 @@ impl Core {
             Changed::Orders => (old.versions.clone(), old.pending.clone()),
             // Publishing leaves nothing pending: no need to look through the catalogue.
             Changed::Published => (
-                Arc::from(state.store.versions()),
+                Arc::new(state.store.versions().clone()),
                 Arc::new(no_pending(Some(state.store.published_version()))),
             ),
             Changed::Store => (
-                Arc::from(state.store.versions()),
+                Arc::new(state.store.versions().clone()),
                 Arc::new(state.store.pending()),
             ),
         };
@@ -1877,7 +1885,13 @@ fn apply_event(
         }
         Event::Rollback { env, version } => {
             let env = *env;
-            let latest = core.env(env)?.store.versions().last().map(|s| s.version());
+            let latest = core
+                .env(env)?
+                .store
+                .versions()
+                .iter()
+                .last()
+                .map(|s| s.version());
             if latest != Some(*version) {
                 let refused = RollbackError::NotLatest {
                     requested: *version,

@@ -326,6 +326,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         listeners_bound: false.into(),
         started,
         max_order_bytes: config.max_order_bytes,
+        gate: admin::gate::Gate::new(admin_addr, &config.admin_allowed_hosts),
     });
     backends.spawn(admin::serve(
         admin_listener,

@@ -47,7 +47,7 @@ use crate::{
     platform::{
         ClockMove, EnvView, OrderRecord, OrderSource, Platforms, PublishInfo, ServiceError,
     },
-    tak::{self, Snapshot},
+    tak::{self, Snapshot, history::Entry},
 };
 
 type Resp = Response<Full<Bytes>>;
@@ -157,12 +157,30 @@ fn publish_flag(parts: &Parts) -> Result<Option<bool>, Resp> {
     }
 }
 
-fn snapshot_of(platforms: &Platforms, env: EnvName, parts: &Parts) -> Result<Arc<Snapshot>, Resp> {
+/// A published version to answer from: the one the router serves, or `?version=N` from the
+/// history. An older version is rebuilt from its diff when [`Wanted::snapshot`] is called:
+/// call it off the async workers.
+enum Wanted {
+    Served(Arc<Snapshot>),
+    Old(Arc<EnvView>, u64),
+}
+
+impl Wanted {
+    fn snapshot(self) -> Option<Arc<Snapshot>> {
+        match self {
+            Wanted::Served(s) => Some(s),
+            Wanted::Old(view, v) => view.version(v),
+        }
+    }
+}
+
+fn snapshot_of(platforms: &Platforms, env: EnvName, parts: &Parts) -> Result<Wanted, Resp> {
     match query(parts, "version") {
         None => platforms
             .platform(env)
             .tak
             .load_full()
+            .map(Wanted::Served)
             .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("nothing published in {env}"))),
         Some(v) => {
             let v: u64 = v.parse().map_err(|_| {
@@ -171,13 +189,25 @@ fn snapshot_of(platforms: &Platforms, env: EnvName, parts: &Parts) -> Result<Arc
                     format!("version={v}: not a number"),
                 )
             })?;
-            platforms
-                .view(env)
-                .version(v)
-                .cloned()
-                .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no version {v} in {env}")))
+            let view = platforms.view(env);
+            if view.has_version(v) {
+                Ok(Wanted::Old(view, v))
+            } else {
+                Err(error(
+                    StatusCode::NOT_FOUND,
+                    format!("no version {v} in {env}"),
+                ))
+            }
         }
     }
+}
+
+/// When the history's version cannot be rebuilt (it always can while the history holds it).
+fn lost(env: EnvName) -> Resp {
+    error(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        format!("a version of {env} could not be rebuilt from the history"),
+    )
 }
 
 /// Order answers with more report lines than this are written without indentation (a
@@ -212,7 +242,7 @@ fn accepted(record: &OrderRecord, view: &EnvView, json: Option<&str>) -> Value {
     v
 }
 
-fn version_summary(s: &Snapshot) -> Value {
+fn version_summary(s: &Entry) -> Value {
     json!({
         "version": s.version(),
         "published_at": s.published_at(),
@@ -470,9 +500,12 @@ async fn env_route(
             let s = snapshot_of(platforms, env, parts)?;
             let today = platforms.platform(env).clock.today();
             Ok(off_worker(move || {
+                let Some(s) = s.snapshot() else {
+                    return lost(env);
+                };
                 let mut v = tak::export::tables(&s);
                 if let Some(o) = v.as_object_mut() {
-                    o.insert("version".into(), version_summary(&s));
+                    o.insert("version".into(), version_summary(&Entry::Full(s)));
                     o.insert("today".into(), json!(today));
                 }
                 json_response(StatusCode::OK, &v)
@@ -485,28 +518,45 @@ async fn env_route(
         }
         (&Method::GET, ["tak", "export"]) => {
             let s = snapshot_of(platforms, env, parts)?;
-            Ok(off_worker(move || json_response(StatusCode::OK, &tak::export::export(&s))).await)
+            Ok(off_worker(move || match s.snapshot() {
+                Some(s) => json_response(StatusCode::OK, &tak::export::export(&s)),
+                None => lost(env),
+            })
+            .await)
         }
         (&Method::GET, ["versions"]) => {
             let view = platforms.view(env);
-            let list: Vec<Value> = view.versions.iter().map(|v| version_summary(v)).collect();
+            let list: Vec<Value> = view.versions.iter().map(version_summary).collect();
             Ok(json_response(StatusCode::OK, &json!(list)))
         }
         (&Method::GET, ["versions", a, "diff", b]) => {
-            let find =
-                |v: &str| -> Result<Arc<Snapshot>, Resp> {
-                    let n: u64 = v.parse().map_err(|_| {
-                        error(
-                            StatusCode::BAD_REQUEST,
-                            format!("version {v:?} is not a number"),
-                        )
-                    })?;
-                    platforms.view(env).version(n).cloned().ok_or_else(|| {
-                        error(StatusCode::NOT_FOUND, format!("no version {n} in {env}"))
-                    })
-                };
+            let view = platforms.view(env);
+            let find = |v: &str| -> Result<u64, Resp> {
+                let n: u64 = v.parse().map_err(|_| {
+                    error(
+                        StatusCode::BAD_REQUEST,
+                        format!("version {v:?} is not a number"),
+                    )
+                })?;
+                if view.has_version(n) {
+                    Ok(n)
+                } else {
+                    Err(error(
+                        StatusCode::NOT_FOUND,
+                        format!("no version {n} in {env}"),
+                    ))
+                }
+            };
             let (old, new) = (find(a)?, find(b)?);
-            Ok(off_worker(move || serialized(StatusCode::OK, &tak::diff::diff(&old, &new))).await)
+            Ok(
+                off_worker(move || match (view.version(old), view.version(new)) {
+                    (Some(old), Some(new)) => {
+                        serialized(StatusCode::OK, &tak::diff::diff(&old, &new))
+                    }
+                    _ => lost(env),
+                })
+                .await,
+            )
         }
         (&Method::POST, ["publish"]) => {
             let req: PublishRequest = if body.is_empty() {
@@ -519,7 +569,10 @@ async fn env_route(
                 comment: req.comment.unwrap_or_default(),
             };
             let s = platforms.publish(env, info).await.map_err(service_error)?;
-            Ok(json_response(StatusCode::OK, &version_summary(&s)))
+            Ok(json_response(
+                StatusCode::OK,
+                &version_summary(&Entry::Full(s)),
+            ))
         }
         (&Method::POST, ["rollback"]) => {
             let req: RollbackRequest = parse_json(&body, "rollback request").await?;
@@ -529,7 +582,7 @@ async fn env_route(
                 .map_err(service_error)?;
             Ok(json_response(
                 StatusCode::OK,
-                &json!({"rolled_back": req.version, "published": s.as_deref().map(version_summary)}),
+                &json!({"rolled_back": req.version, "published": s.map(|s| version_summary(&Entry::Full(s)))}),
             ))
         }
         (&Method::GET, ["clock"]) => Ok(json_response(

@@ -13,6 +13,10 @@
 //! None of these waits for a running order: they read published state only.
 //!
 //! - `/api/...` and `/tak/<env>/...`: see [`api`].
+//!
+//! Every request but the health probes first passes [`gate`]: its `Host` and `Origin` must
+//! name this listener, and a state-changing one must be JSON (so that no web page can drive
+//! the API through a browser).
 
 use std::{
     sync::{
@@ -32,6 +36,7 @@ use tokio::{net::TcpListener, sync::watch};
 use crate::{net, platform::Platforms};
 
 pub mod api;
+pub mod gate;
 pub mod mocks;
 
 /// Largest request body the admin API reads (an order, a form).
@@ -49,6 +54,9 @@ pub struct AdminState {
     pub started: Instant,
     /// Largest order body (`POST /api/<env>/orders`; config `max_order_bytes`).
     pub max_order_bytes: usize,
+    /// The names and addresses requests must come to ([`gate`]; config
+    /// `admin_allowed_hosts`).
+    pub gate: gate::Gate,
 }
 
 impl AdminState {
@@ -79,6 +87,9 @@ pub async fn serve(listener: TcpListener, state: Arc<AdminState>, shutdown: watc
 }
 
 async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if let Err(refused) = state.gate.check(req.method(), req.uri(), req.headers()) {
+        return refused.response();
+    }
     let path = req.uri().path().to_string();
     if path.starts_with("/api/") || path.starts_with("/tak/") {
         let (parts, body) = req.into_parts();

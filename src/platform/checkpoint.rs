@@ -53,7 +53,7 @@ use crate::{
 };
 
 /// The first bytes of a checkpoint file (the format's name and version).
-pub const MAGIC: &[u8] = b"NTJP-CHECKPOINT 1\n";
+pub const MAGIC: &[u8] = b"NTJP-CHECKPOINT 2\n";
 
 /// Journal growth (order rows, and one per entry) after which the writer takes a checkpoint.
 pub const THRESHOLD: u64 = 50_000;

@@ -369,7 +369,9 @@ fn state_of(p: &Platforms) -> Vec<String> {
         let view = p.view(env);
         out.push(format!("{env} versions {:?}", view.versions));
         for v in view.versions.iter() {
-            out.push(crate::tak::export::export_string(v));
+            let whole = view.version(v.version()).unwrap();
+            out.push(crate::tak::export::export_string(&whole));
+            out.push(format!("{:?}", whole.catalogue()));
             out.push(format!("{:?}", v.counts()));
         }
         out.push(format!("{:?}", view.catalogue));
@@ -419,7 +421,13 @@ async fn a_history(p: &Platforms, offset: usize) {
     .await
     .unwrap();
     p.publish(EnvName::Sit, info("två")).await.unwrap();
-    let latest = p.view(EnvName::Sit).versions.last().unwrap().version();
+    let latest = p
+        .view(EnvName::Sit)
+        .versions
+        .iter()
+        .last()
+        .unwrap()
+        .version();
     p.rollback(EnvName::Sit, latest).await.unwrap();
     p.publish(EnvName::Sit, info("igen")).await.unwrap();
     // The first order again: every row extended (Uppdaterad), left pending.

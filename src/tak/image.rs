@@ -17,9 +17,11 @@ use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, Utc};
 
+use super::history::{Delta, Entry, History};
 use super::model::{
-    Authorisation, CallAddress, Catalogue, Day, LogicalAddress, RivtaProfile, Route, Row, RowState,
-    ServiceComponent, ServiceContract, Table, Text, Validity,
+    Authorisation, CallAddress, Catalogue, CatalogueDelta, Day, LogicalAddress, RivtaProfile,
+    Route, Row, RowState, ServiceComponent, ServiceContract, Table, TableChange, TableDelta, Text,
+    Validity,
 };
 use super::snapshot::{Snapshot, SnapshotCounts};
 use super::store::Store;
@@ -163,15 +165,44 @@ impl Encoder {
                     self.u64(0);
                     self.u64(chunk.len() as u64);
                     for row in chunk.iter() {
-                        self.u64(row.id);
-                        self.bool(row.is_active());
-                        self.bool(row.pending);
-                        self.opt_u64(row.published_in);
-                        row.item.encode(self);
+                        self.row(row);
                     }
                 }
             }
         }
+    }
+
+    fn row<T: Entity>(&mut self, row: &Row<T>) {
+        self.u64(row.id);
+        self.bool(row.is_active());
+        self.bool(row.pending);
+        self.opt_u64(row.published_in);
+        row.item.encode(self);
+    }
+
+    fn table_delta<T: Entity>(&mut self, d: &TableChange<T>) {
+        let Some(d) = d else {
+            self.u64(0);
+            return;
+        };
+        self.u64(1);
+        self.u64(d.len as u64);
+        self.u64(d.next_id);
+        self.u64(d.rows.len() as u64);
+        for (position, row) in &d.rows {
+            self.u64(*position as u64);
+            self.row(row);
+        }
+    }
+
+    fn catalogue_delta(&mut self, c: &CatalogueDelta) {
+        self.table_delta(&c.profiles);
+        self.table_delta(&c.components);
+        self.table_delta(&c.contracts);
+        self.table_delta(&c.logical_addresses);
+        self.table_delta(&c.call_addresses);
+        self.table_delta(&c.routes);
+        self.table_delta(&c.authorisations);
     }
 
     fn catalogue(&mut self, c: &Catalogue) {
@@ -184,7 +215,8 @@ impl Encoder {
         self.table(&c.authorisations);
     }
 
-    /// A store: platform, tables, version counter and every published version.
+    /// A store: platform, tables, version counter and every published version (the latest
+    /// two whole, tag 0; older ones as their diffs, tag 1).
     pub fn store(&mut self, s: &Store) {
         self.str(s.platform());
         self.u64(s.last_version_id());
@@ -192,14 +224,24 @@ impl Encoder {
         self.u64(s.versions().len() as u64);
         for v in s.versions() {
             self.u64(v.version());
-            self.str(v.platform());
+            // Every version's platform is the store's (kept per version for the format).
+            self.str(s.platform());
             self.time(v.published_at());
             self.str(v.executor());
             self.str(v.comment());
             let counts = v.counts();
             self.u64(counts.routes as u64);
             self.u64(counts.authorisations as u64);
-            self.catalogue(v.catalogue());
+            match v {
+                Entry::Full(s) => {
+                    self.u64(0);
+                    self.catalogue(s.catalogue());
+                }
+                Entry::Delta(d) => {
+                    self.u64(1);
+                    self.catalogue_delta(&d.catalogue);
+                }
+            }
         }
     }
 
@@ -353,22 +395,7 @@ impl<'a> Decoder<'a> {
                 let len = self.len()?;
                 let mut rows = Vec::with_capacity(len);
                 for _ in 0..len {
-                    let id = self.u64()?;
-                    let state = if self.bool()? {
-                        RowState::Active
-                    } else {
-                        RowState::Deleted
-                    };
-                    let pending = self.bool()?;
-                    let published_in = self.opt_u64()?;
-                    let item = T::decode(self)?;
-                    rows.push(Row {
-                        id,
-                        state,
-                        pending,
-                        published_in,
-                        item,
-                    });
+                    rows.push(self.row()?);
                 }
                 let chunk = Arc::new(rows);
                 T::pool(&mut self.pools).push(chunk.clone());
@@ -384,6 +411,55 @@ impl<'a> Decoder<'a> {
         }
         Table::from_chunks(chunks, next_id)
             .ok_or_else(|| bad("a table's rows are not in id order or its chunks not full"))
+    }
+
+    fn row<T: Entity>(&mut self) -> Result<Row<T>, ImageError> {
+        let id = self.u64()?;
+        let state = if self.bool()? {
+            RowState::Active
+        } else {
+            RowState::Deleted
+        };
+        let pending = self.bool()?;
+        let published_in = self.opt_u64()?;
+        let item = T::decode(self)?;
+        Ok(Row {
+            id,
+            state,
+            pending,
+            published_in,
+            item,
+        })
+    }
+
+    fn table_delta<T: Entity>(&mut self) -> Result<TableChange<T>, ImageError> {
+        if !self.bool()? {
+            return Ok(None);
+        }
+        let len = self.len_value()?;
+        let next_id = self.u64()?;
+        let n = self.len()?;
+        let mut rows: Vec<(usize, Row<T>)> = Vec::with_capacity(n);
+        for _ in 0..n {
+            let position = self.len_value()?;
+            if rows.last().is_some_and(|(p, _)| *p >= position) {
+                return Err(bad("a version's diff is not in row order"));
+            }
+            rows.push((position, self.row()?));
+        }
+        Ok(Some(Box::new(TableDelta { len, next_id, rows })))
+    }
+
+    fn catalogue_delta(&mut self) -> Result<CatalogueDelta, ImageError> {
+        Ok(CatalogueDelta {
+            profiles: self.table_delta()?,
+            components: self.table_delta()?,
+            contracts: self.table_delta()?,
+            logical_addresses: self.table_delta()?,
+            call_addresses: self.table_delta()?,
+            routes: self.table_delta()?,
+            authorisations: self.table_delta()?,
+        })
     }
 
     fn catalogue(&mut self) -> Result<Catalogue, ImageError> {
@@ -416,17 +492,29 @@ impl<'a> Decoder<'a> {
                 routes: self.len_value()?,
                 authorisations: self.len_value()?,
             };
-            let catalogue = self.catalogue()?;
-            history.push(Arc::new(Snapshot::restore(
-                version,
-                &platform,
-                published_at,
-                &executor,
-                &comment,
-                catalogue,
-                counts,
-            )));
+            history.push(match self.u64()? {
+                0 => Entry::Full(Arc::new(Snapshot::restore(
+                    version,
+                    &platform,
+                    published_at,
+                    &executor,
+                    &comment,
+                    self.catalogue()?,
+                    counts,
+                ))),
+                1 => Entry::Delta(Arc::new(Delta {
+                    version,
+                    published_at,
+                    executor: executor.into(),
+                    comment: comment.into(),
+                    counts,
+                    catalogue: self.catalogue_delta()?,
+                })),
+                tag => return Err(bad(format!("version {version}: unknown kind {tag}"))),
+            });
         }
+        let history = History::from_entries(history)
+            .ok_or_else(|| bad("the latest two versions are not whole in the image"))?;
         Ok(Store::restore(
             &platform,
             catalogue,
@@ -590,6 +678,11 @@ mod tests {
             r.pending = true;
         });
         s.publish("admin", "två", at(2));
+        s.change(ids.route_01, |r: &mut Row<Route>| {
+            r.item.validity = testutil::v("2025-01-01", "2025-12-31");
+            r.pending = true;
+        });
+        s.publish("admin", "tre", at(3));
         s.change(ids.auth_se, |r: &mut Row<Authorisation>| {
             r.state = RowState::Deleted;
             r.pending = true;
@@ -608,9 +701,19 @@ mod tests {
         assert_eq!(back.versions(), s.versions());
         assert_eq!(back.pending(), s.pending());
         assert_eq!(back.last_version_id(), s.last_version_id());
+        // The oldest version went into the image as its diff, and is rebuilt the same.
+        assert!(back.versions()[0].full().is_none());
         for (a, b) in back.versions().iter().zip(s.versions()) {
             assert_eq!(a.counts(), b.counts());
-            assert_eq!(crate::tak::export::export(a), crate::tak::export::export(b));
+            let (a, b) = (
+                back.snapshot(a.version()).unwrap(),
+                s.snapshot(b.version()).unwrap(),
+            );
+            assert_eq!(a.catalogue(), b.catalogue());
+            assert_eq!(
+                crate::tak::export::export(&a),
+                crate::tak::export::export(&b)
+            );
         }
         // The natural-key indexes were rebuilt.
         assert_eq!(
@@ -618,10 +721,13 @@ mod tests {
             s.find_logical_address("01").map(|r| r.id)
         );
         // Versions share the chunks they shared.
-        let (v1, v2) = (&back.versions()[0], &back.versions()[1]);
+        let (v2, v3) = (
+            back.versions()[1].full().unwrap(),
+            back.versions()[2].full().unwrap(),
+        );
         assert!(Arc::ptr_eq(
-            &v1.catalogue().contracts.chunks()[0],
-            &v2.catalogue().contracts.chunks()[0]
+            &v2.catalogue().contracts.chunks()[0],
+            &v3.catalogue().contracts.chunks()[0]
         ));
         // Every cut of the image is refused, never a panic.
         for cut in 0..bytes.len() {

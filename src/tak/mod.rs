@@ -1,7 +1,8 @@
 //! TAK (tjänsteadresseringskatalog): the routing and authorisation catalogue of one environment.
 //!
 //! [`model`] holds the entities and tables, [`store::Store`] the mutable catalogue that orders
-//! change, with its publish history and rollback, and [`snapshot::Snapshot`] the immutable
+//! change, with its publish history ([`history`]: the latest two versions whole, older ones as
+//! diffs) and rollback, and [`snapshot::Snapshot`] the immutable
 //! published version the router reads (lookups with the VP fallback rules). Around a snapshot:
 //! [`pending`] (what is not yet published), [`diff`](mod@diff) (what changed between two versions),
 //! [`export`] (the real `TAK-published-version` JSON and a readable table listing) and
@@ -13,6 +14,7 @@
 //! [`crate::orders`].
 pub mod diff;
 pub mod export;
+pub mod history;
 pub mod image;
 pub mod key;
 pub mod model;

@@ -427,6 +427,110 @@ impl<T: Clone> Table<T> {
     }
 }
 
+/// What turns a table back into an older version of itself (a published version kept as a
+/// compact diff, see [`super::history`]): its length and id counter then, and, by position, the
+/// rows it held that the newer table holds differently (or not at all).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TableDelta<T> {
+    pub(crate) len: usize,
+    pub(crate) next_id: Id,
+    /// In increasing position.
+    pub(crate) rows: Vec<(usize, Row<T>)>,
+}
+
+impl<T> TableDelta<T> {
+    /// How many rows it holds.
+    pub fn rows(&self) -> usize {
+        self.rows.len()
+    }
+}
+
+impl<T: Clone + PartialEq> Table<T> {
+    /// What turns `newer` back into `self`. Chunks the two share are skipped unread, so this
+    /// costs the number of chunks plus the rows of the chunks that differ.
+    pub(crate) fn delta_from(&self, newer: &Table<T>) -> TableDelta<T> {
+        let mut rows = Vec::new();
+        for (c, old) in self.chunks.iter().enumerate() {
+            let new = newer.chunks.get(c);
+            if new.is_some_and(|n| Arc::ptr_eq(old, n)) {
+                continue;
+            }
+            for (i, row) in old.iter().enumerate() {
+                if new.and_then(|n| n.get(i)) != Some(row) {
+                    rows.push((c * CHUNK + i, row.clone()));
+                }
+            }
+        }
+        TableDelta {
+            len: self.len,
+            next_id: self.next_id,
+            rows,
+        }
+    }
+
+    /// `self` turned back by `delta` (made by [`Table::delta_from`] with `self` as the newer
+    /// table): shares every chunk the delta does not touch, and changes in place the chunks
+    /// no other table holds (a rebuild undoing diff after diff copies a chunk once).
+    pub(crate) fn undo(self, delta: &TableDelta<T>) -> Table<T> {
+        let mut t = self;
+        let keep = delta.len.min(t.len);
+        t.chunks.truncate(keep.div_ceil(CHUNK));
+        let in_last = keep - t.chunks.len().saturating_sub(1) * CHUNK;
+        if let Some(last) = t.chunks.last_mut()
+            && last.len() > in_last
+        {
+            Arc::make_mut(last).truncate(in_last);
+        }
+        t.len = keep;
+        for (p, row) in &delta.rows {
+            if *p < t.len {
+                if let Some(chunk) = t.chunks.get_mut(p / CHUNK)
+                    && let Some(slot) = Arc::make_mut(chunk).get_mut(p % CHUNK)
+                {
+                    *slot = row.clone();
+                }
+            } else {
+                t.push(row.clone());
+            }
+        }
+        t.next_id = delta.next_id;
+        t
+    }
+}
+
+/// A table's [`TableDelta`], `None` when the table did not change (most tables, most
+/// publishes: a version then costs a pointer per table).
+pub(crate) type TableChange<T> = Option<Box<TableDelta<T>>>;
+
+/// What turns a catalogue back into an older one, table by table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CatalogueDelta {
+    pub(crate) profiles: TableChange<RivtaProfile>,
+    pub(crate) components: TableChange<ServiceComponent>,
+    pub(crate) contracts: TableChange<ServiceContract>,
+    pub(crate) logical_addresses: TableChange<LogicalAddress>,
+    pub(crate) call_addresses: TableChange<CallAddress>,
+    pub(crate) routes: TableChange<Route>,
+    pub(crate) authorisations: TableChange<Authorisation>,
+}
+
+fn change_rows<T>(c: &TableChange<T>) -> usize {
+    c.as_ref().map_or(0, |d| d.rows())
+}
+
+impl CatalogueDelta {
+    /// How many rows it holds, over all tables.
+    pub fn rows(&self) -> usize {
+        change_rows(&self.profiles)
+            + change_rows(&self.components)
+            + change_rows(&self.contracts)
+            + change_rows(&self.logical_addresses)
+            + change_rows(&self.call_addresses)
+            + change_rows(&self.routes)
+            + change_rows(&self.authorisations)
+    }
+}
+
 /// All TAK tables of one environment.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct Catalogue {
@@ -469,6 +573,43 @@ impl Catalogue {
         self.authorisations.mark_published(version);
     }
 
+    /// What turns `newer` back into `self` (see [`Table::delta_from`]).
+    pub(crate) fn delta_from(&self, newer: &Catalogue) -> CatalogueDelta {
+        fn change<T: Clone + PartialEq>(old: &Table<T>, new: &Table<T>) -> TableChange<T> {
+            let d = old.delta_from(new);
+            let same = d.rows.is_empty() && d.len == new.len && d.next_id == new.next_id;
+            (!same).then(|| Box::new(d))
+        }
+        CatalogueDelta {
+            profiles: change(&self.profiles, &newer.profiles),
+            components: change(&self.components, &newer.components),
+            contracts: change(&self.contracts, &newer.contracts),
+            logical_addresses: change(&self.logical_addresses, &newer.logical_addresses),
+            call_addresses: change(&self.call_addresses, &newer.call_addresses),
+            routes: change(&self.routes, &newer.routes),
+            authorisations: change(&self.authorisations, &newer.authorisations),
+        }
+    }
+
+    /// `self` turned back by `delta` (see [`Table::undo`]).
+    pub(crate) fn undo(self, delta: &CatalogueDelta) -> Catalogue {
+        fn undo<T: Clone + PartialEq>(t: Table<T>, c: &TableChange<T>) -> Table<T> {
+            match c {
+                Some(d) => t.undo(d),
+                None => t,
+            }
+        }
+        Catalogue {
+            profiles: undo(self.profiles, &delta.profiles),
+            components: undo(self.components, &delta.components),
+            contracts: undo(self.contracts, &delta.contracts),
+            logical_addresses: undo(self.logical_addresses, &delta.logical_addresses),
+            call_addresses: undo(self.call_addresses, &delta.call_addresses),
+            routes: undo(self.routes, &delta.routes),
+            authorisations: undo(self.authorisations, &delta.authorisations),
+        }
+    }
+
     /// Makes the rows published in `version` pending again (rollback).
     pub(crate) fn unpublish(&mut self, version: u64) {
         self.profiles.unpublish(version);
@@ -504,6 +645,47 @@ mod tests {
         assert!(a.overlaps(&Validity::new(day("2025-01-31"), day("2025-03-01"))));
         assert!(!a.overlaps(&Validity::new(day("2025-02-01"), day("2025-03-01"))));
         assert!(a.overlaps(&Validity::new(day("2024-01-01"), day("2026-01-01"))));
+    }
+
+    fn la(t: &mut Table<LogicalAddress>, n: usize) {
+        t.insert(LogicalAddress {
+            hsa_id: format!("{n:05}").as_str().into(),
+            description: Default::default(),
+        });
+    }
+
+    #[test]
+    fn a_delta_turns_a_newer_table_back_into_the_older_one() {
+        let mut t: Table<LogicalAddress> = Table::default();
+        for n in 0..CHUNK + 10 {
+            la(&mut t, n);
+        }
+        t.mark_published(1);
+        let old = t.clone();
+        // Change one row, delete one in another chunk, append across a chunk boundary.
+        if let Some(r) = t.get_mut(5) {
+            r.item.description = "ändrad".into();
+        }
+        if let Some(r) = t.get_mut(CHUNK as Id + 2) {
+            r.state = RowState::Deleted;
+        }
+        for n in 0..CHUNK {
+            la(&mut t, 10_000 + n);
+        }
+        t.mark_published(2);
+        let delta = old.delta_from(&t);
+        // Only the rows that differ, not the chunks they are in.
+        assert_eq!(delta.rows(), 2);
+        let back = t.clone().undo(&delta);
+        assert_eq!(back, old);
+        assert_eq!(back.len(), old.len());
+        assert_eq!(back.next_id(), old.next_id());
+        // The newer table is untouched.
+        assert_eq!(t.len(), 2 * CHUNK + 10);
+        // And back from an empty table, and to one.
+        let empty: Table<LogicalAddress> = Table::default();
+        assert_eq!(t.clone().undo(&empty.delta_from(&t)), empty);
+        assert_eq!(empty.clone().undo(&t.delta_from(&empty)), t);
     }
 
     #[test]

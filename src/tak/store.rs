@@ -2,8 +2,9 @@
 //!
 //! Orders change the store (see [`crate::orders::apply`]); every change is pending until
 //! [`Store::publish`] freezes the active rows into an immutable [`Snapshot`]. The store keeps every
-//! published version (publiceringshistorik) and can roll back the latest one as tak-web does: the
-//! rows published in it become pending again and the version is dropped. It shows the pending
+//! published version (publiceringshistorik; the latest two whole, older ones as compact diffs,
+//! see [`super::history`]) and can roll back the latest one as tak-web does: the rows published
+//! in it become pending again and the version is dropped. It shows the pending
 //! changes ([`Store::pending`]) and offers the case-insensitive natural-key lookups that order
 //! validation needs, from indexes of the active rows that every change keeps up to date (so an
 //! order of n rows costs O(n) lookups whatever the size of TAK). Changes go through the store
@@ -20,6 +21,7 @@ use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
 use smallvec::SmallVec;
 
+use super::history::History;
 use super::key::{KeyHasher, ci_eq, ci_hash};
 use super::model::{
     Authorisation, CallAddress, Catalogue, Id, LogicalAddress, RivtaProfile, Route, Row,
@@ -343,8 +345,8 @@ pub struct Store {
     /// rollback, so a rolled-back id is never reused.
     last_version_id: u64,
     /// The published versions, oldest first; the last one is what the read APIs and the router
-    /// serve.
-    history: Vec<Arc<Snapshot>>,
+    /// serve. Only the latest two are held whole.
+    history: History,
 }
 
 impl Store {
@@ -369,7 +371,7 @@ impl Store {
             catalogue: Catalogue::default(),
             indexes: Arc::new(OnceLock::from(Indexes::default())),
             last_version_id: 0,
-            history: Vec::new(),
+            history: History::default(),
         }
     }
 
@@ -391,7 +393,8 @@ impl Store {
             comment,
             &self.catalogue,
         );
-        self.history = vec![Arc::new(snapshot)];
+        self.history = History::default();
+        self.history.push(Arc::new(snapshot));
     }
 
     /// A store as a checkpoint kept it: its tables, version counter and history; the
@@ -400,7 +403,7 @@ impl Store {
         platform: &str,
         catalogue: Catalogue,
         last_version_id: u64,
-        history: Vec<Arc<Snapshot>>,
+        history: History,
     ) -> Self {
         Store {
             platform: platform.to_string(),
@@ -508,35 +511,33 @@ impl Store {
 
     /// Whether some change has not been published yet: whether [`Store::pending`] lists anything.
     pub fn has_pending_changes(&self) -> bool {
-        pending::has_pending(&self.catalogue, self.history.last().map(|s| s.as_ref()))
+        pending::has_pending(&self.catalogue, self.history.latest().map(|s| s.as_ref()))
     }
 
     /// The unpublished changes per entity kind, against the latest published version.
     pub fn pending(&self) -> PendingChanges {
-        pending::pending(&self.catalogue, self.history.last().map(|s| s.as_ref()))
+        pending::pending(&self.catalogue, self.history.latest().map(|s| s.as_ref()))
     }
 
     /// The latest published version id (0 when nothing is published).
     pub fn published_version(&self) -> u64 {
-        self.history.last().map_or(0, |s| s.version())
+        self.history.iter().last().map_or(0, |s| s.version())
     }
 
     /// The latest published snapshot, if any.
     pub fn latest_snapshot(&self) -> Option<Arc<Snapshot>> {
-        self.history.last().cloned()
+        self.history.latest().cloned()
     }
 
     /// Every published version still in the history, oldest first.
-    pub fn versions(&self) -> &[Arc<Snapshot>] {
+    pub fn versions(&self) -> &History {
         &self.history
     }
 
-    /// The published version with this id, if it is in the history (rolled-back versions are not).
+    /// The published version with this id, if it is in the history (rolled-back versions are
+    /// not); an older one is rebuilt from its diff (see [`History::snapshot`]).
     pub fn snapshot(&self, version: u64) -> Option<Arc<Snapshot>> {
-        self.history
-            .iter()
-            .find(|s| s.version() == version)
-            .cloned()
+        self.history.snapshot(version)
     }
 
     /// Publishes: freezes the current active rows into a new [`Snapshot`] with the next version
@@ -578,7 +579,7 @@ impl Store {
     /// so publishing again gives the same content. Returns the now-latest snapshot (`None` when
     /// no version is left), which the router should serve from now on.
     pub fn rollback(&mut self, version: u64) -> Result<Option<Arc<Snapshot>>, RollbackError> {
-        let latest = self.history.last().map(|s| s.version());
+        let latest = self.history.iter().last().map(|s| s.version());
         if latest != Some(version) {
             return Err(RollbackError::NotLatest {
                 requested: version,
@@ -586,8 +587,12 @@ impl Store {
             });
         }
         self.catalogue.unpublish(version);
-        self.history.pop();
-        Ok(self.latest_snapshot())
+        let now = self.history.pop();
+        // It is served from now on: its lookups now, not on the router's first request.
+        if let Some(s) = &now {
+            s.prepare();
+        }
+        Ok(now)
     }
 
     /// The active RIVTA profile with this name (case-insensitive).
@@ -772,7 +777,7 @@ mod tests {
         assert_eq!(s.versions()[0].executor(), "anna");
         assert_eq!(s.versions()[1].comment(), "två");
         assert_eq!(s.versions()[1].published_at(), at(20));
-        assert!(Arc::ptr_eq(&s.versions()[0], &one));
+        assert!(Arc::ptr_eq(s.versions()[0].full().unwrap(), &one));
         assert!(Arc::ptr_eq(&s.latest_snapshot().unwrap(), &two));
         assert_eq!(
             s.snapshot(1).map(|v| v.comment().to_string()),
@@ -934,7 +939,11 @@ mod tests {
         assert_eq!(a.catalogue(), b.catalogue());
         assert_eq!(a.pending(), b.pending());
         for (x, y) in a.versions().iter().zip(b.versions()) {
-            assert_eq!(export::export(x), export::export(y));
+            let (x, y) = (
+                a.snapshot(x.version()).unwrap(),
+                b.snapshot(y.version()).unwrap(),
+            );
+            assert_eq!(export::export(&x), export::export(&y));
         }
         // Version 3 holds the replaced route 14 and no route 25.
         let latest = a.latest_snapshot().unwrap();
