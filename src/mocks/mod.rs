@@ -179,21 +179,28 @@ struct Peer {
     environment: Option<String>,
 }
 
-/// Serves the mocks until `shutdown` turns true.
+/// Serves the mocks until `shutdown` turns true, at most `max_connections` at once.
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     mocks: Arc<Mocks>,
     read_timeout: Duration,
+    max_connections: usize,
     shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let stop = shutdown.clone();
-    net::accept_loop(listener, shutdown, "mocks", move |tcp, addr, watcher| {
+    let limit = net::Limit {
+        max: max_connections,
+        refusal: net::Refusal::Close,
+        setting: "connection_limits.mocks",
+    };
+    net::accept_loop(listener, shutdown, "mocks", limit, move |tcp, addr, watcher, slot| {
         let acceptor = acceptor.clone();
         let mocks = mocks.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let resetter = Resetter::for_stream(&tcp);
             let tls = match tokio::time::timeout(read_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
