@@ -392,3 +392,107 @@ async fn connections_beyond_a_listeners_limit_are_refused_and_those_within_are_s
     assert!(served.is_ok(), "freed places must be used again");
     bed.stop().await;
 }
+
+/// `ntjp serve` in a child process, killed when dropped.
+struct Serve(std::process::Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+#[tokio::test]
+async fn listeners_out_of_file_descriptors_keep_serving_and_accept_again() {
+    // A child `ntjp serve` allowed 64 open files (it needs about 20 to start): more
+    // connections than that make accept fail with EMFILE. The connection limits are far
+    // higher, so it is the descriptors that run out.
+    let state = tempfile::tempdir().unwrap();
+    let log = state.path().join("serve.log");
+    let child = std::process::Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 64 && exec \"$0\" serve --ephemeral-ports --state-dir \"$1\" 2>\"$2\"")
+        .arg(env!("CARGO_BIN_EXE_ntjp"))
+        .arg(state.path())
+        .arg(&log)
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve(child);
+    let endpoints = state.path().join("endpoints.json");
+    let text = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Ok(text) = std::fs::read_to_string(&endpoints)
+                && serde_json::from_str::<serde_json::Value>(&text).is_ok()
+            {
+                return text;
+            }
+            if let Ok(Some(status)) = serve.0.try_wait() {
+                panic!("ntjp serve exited with {status}");
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("ntjp serve did not start");
+    let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let http = addr_of(v["environments"]["sit"]["router_http"].as_str().unwrap());
+    let admin = addr_of(v["admin"].as_str().unwrap());
+
+    // 100 connections, each with a request: some cannot be accepted.
+    let mut held = Vec::new();
+    for _ in 0..100 {
+        let mut tcp = TcpStream::connect(http).await.unwrap();
+        tcp.write_all(b"GET /limit-test HTTP/1.1\r\nhost: localhost\r\n\r\n")
+            .await
+            .unwrap();
+        held.push(tcp);
+    }
+    let logged = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let text = std::fs::read_to_string(&log).unwrap_or_default();
+            if text.contains("cannot accept connections") {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(
+        logged.is_ok(),
+        "the listener must run out of descriptors and say so"
+    );
+    // The first connections were accepted before the descriptors ran out: still served.
+    assert!(get_on(&mut held[0]).await.starts_with("HTTP/1.1 404"));
+
+    // Descriptors freed: the listener accepts again, the admin listener too, and the
+    // process is still the same one.
+    drop(held);
+    let served = tokio::time::timeout(PATIENCE, async {
+        loop {
+            if let Ok(mut tcp) = TcpStream::connect(http).await
+                && get_on(&mut tcp).await.starts_with("HTTP/1.1 404")
+            {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(served.is_ok(), "the listener must accept again");
+    let mut tcp = TcpStream::connect(admin).await.unwrap();
+    tcp.write_all(b"GET /health/live HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    assert!(read_until(&mut tcp, "UP").await.starts_with("HTTP/1.1 200"));
+    assert!(
+        serve.0.try_wait().unwrap().is_none(),
+        "ntjp serve must run on"
+    );
+    // Logged once per run of failed accepts, not once per attempt.
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warnings = text.matches("cannot accept connections").count();
+    assert!((1..=5).contains(&warnings), "{warnings} warnings:\n{text}");
+    assert!(text.contains("accepting connections again"), "{text}");
+}
