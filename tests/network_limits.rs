@@ -496,3 +496,71 @@ async fn listeners_out_of_file_descriptors_keep_serving_and_accept_again() {
     assert!((1..=5).contains(&warnings), "{warnings} warnings:\n{text}");
     assert!(text.contains("accepting connections again"), "{text}");
 }
+
+#[tokio::test]
+async fn a_producer_that_stops_reading_a_streamed_body_is_vp009_by_the_deadlines() {
+    // The producer reads the request head and then nothing: with a small receive buffer the
+    // router's sending of the body stalls, so nothing of the body is read any more either.
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(64 * 1024).unwrap();
+    socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+    let listener = socket.listen(16).unwrap();
+    let producer = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut s, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let _head = read_until(&mut s, "\r\n\r\n").await;
+                tokio::time::sleep(PATIENCE * 2).await;
+                drop(s);
+            });
+        }
+    });
+    let bed = start_with(|c, dir| {
+        c.router.request_body_timeout_ms = 2_000;
+        c.router.producer_timeout_ms = 1_000;
+        let o = order(
+            chrono::NaiveDate::from_ymd_opt(2025, 1, 2).unwrap(),
+            &format!(
+                r#"{{"logiskadresser": [{{"hsaId": "TEST-DEAF", "beskrivning": "Producent som slutar läsa"}}],
+                    "vagval": [{{"adress": "http://{producer}/deaf/ProcessCervixScreeningInformation/1/rivtabp21", "logiskAdress": "TEST-DEAF", "tjanstekontrakt": "{CONTRACT}", "rivtaprofil": "RIVTABP21", "tjanstekomponent": "TSTNMT2321000156-MOCK01"}}]}}"#
+            ),
+            "{}",
+        );
+        sit_orders_with(c, dir, &[("90-deaf.json", o)]);
+    })
+    .await;
+    // 8 MiB: more than the producer's receive buffer and the router's send buffer hold.
+    let request = cervix_request("TEST-DEAF");
+    let at = request.rfind("</").unwrap();
+    let body = format!(
+        "{}<!--{}-->{}",
+        &request[..at],
+        "x".repeat(8 * 1024 * 1024),
+        &request[at..]
+    );
+    let tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    let (mut rd, mut wr) = tokio::io::split(tls);
+    let head = format!(
+        "POST /vp/x HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let writer = tokio::spawn(async move {
+        let _ = wr.write_all(head.as_bytes()).await;
+        for piece in body.as_bytes().chunks(64 * 1024) {
+            if wr.write_all(piece).await.is_err() {
+                return;
+            }
+        }
+        tokio::time::sleep(PATIENCE).await;
+    });
+    let answer = read_until(&mut rd, "Envelope>").await;
+    writer.abort();
+    drop(rd);
+    assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
+    assert!(answer.contains("VP009"), "{answer}");
+    assert!(
+        answer.contains("Timeout when waiting on response from producer."),
+        "{answer}"
+    );
+    bed.stop().await;
+}

@@ -148,9 +148,15 @@ impl ProducerClient {
                 None => tokio::time::timeout_at(started + timeout, self.pool.send(target, req))
                     .await
                     .map_err(|_| ForwardError::Timeout)?,
-                Some(upload) => tokio::select! {
+                // A producer that stops reading the body stops it being sent (the consumer's
+                // deadline for it is then not watched): the exchange ends by that deadline
+                // plus the producer timeout whatever happens.
+                Some((upload, body_deadline)) => tokio::select! {
                     sent = self.pool.send(target, req) => sent,
                     () = upload.sent_then(timeout) => return Err(ForwardError::Timeout),
+                    () = tokio::time::sleep_until(*body_deadline + timeout) => {
+                        return Err(ForwardError::Timeout);
+                    }
                 },
             };
             match sent {
@@ -165,7 +171,7 @@ impl ProducerClient {
                     req = *unsent;
                 }
                 Err(PoolError::Io(e)) => {
-                    return Err(match upload.as_ref().and_then(|u| u.failure()) {
+                    return Err(match upload.as_ref().and_then(|(u, _)| u.failure()) {
                         Some(failure) => ForwardError::Upload(failure),
                         None => ForwardError::Io(error_chain(&e)),
                     });
@@ -174,7 +180,9 @@ impl ProducerClient {
         };
         let deadline = match &upload {
             None => started + timeout,
-            Some(upload) => upload.sent_at().unwrap_or_else(tokio::time::Instant::now) + timeout,
+            Some((upload, _)) => {
+                upload.sent_at().unwrap_or_else(tokio::time::Instant::now) + timeout
+            }
         };
         let producer_ms = started.elapsed().as_millis();
         let (parts, mut incoming) = response.into_parts();
@@ -391,11 +399,12 @@ pub enum OutBody {
 }
 
 impl OutBody {
-    /// How a streamed body's sending is going (`None` for a whole one).
-    fn upload(&self) -> Option<Arc<UploadState>> {
+    /// How a streamed body's sending is going, and when it must have arrived whole (`None`
+    /// for a whole one).
+    fn upload(&self) -> Option<(Arc<UploadState>, tokio::time::Instant)> {
         match self {
             OutBody::Whole(_) => None,
-            OutBody::Streamed(u) => Some(u.state.clone()),
+            OutBody::Streamed(u) => Some((u.state.clone(), u.limits.deadline)),
         }
     }
 }
