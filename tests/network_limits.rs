@@ -564,3 +564,40 @@ async fn a_producer_that_stops_reading_a_streamed_body_is_vp009_by_the_deadlines
     );
     bed.stop().await;
 }
+
+#[tokio::test]
+async fn a_client_that_stops_reading_its_answers_is_cut_off_and_frees_its_place() {
+    // One connection allowed: while the stuck one holds it, others get 503.
+    let bed = start_with(|c, _| c.connection_limits.router = 1).await;
+    let addr = bed.http_addr("sit");
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let stuck = socket.connect(addr).await.unwrap();
+    let (_rd, mut wr) = tokio::io::split(stuck);
+    // 30,000 pipelined requests whose answers (about 9 MB) the client never reads.
+    let writer = tokio::spawn(async move {
+        let requests = "GET /x HTTP/1.1\r\nhost: localhost\r\n\r\n".repeat(30_000);
+        let _ = wr.write_all(requests.as_bytes()).await;
+        tokio::time::sleep(PATIENCE * 2).await;
+    });
+    let mut refused_meanwhile = false;
+    let served = tokio::time::timeout(PATIENCE, async {
+        loop {
+            let mut c = TcpStream::connect(addr).await.unwrap();
+            let status = get_on(&mut c).await;
+            if status.starts_with("HTTP/1.1 404") {
+                return;
+            }
+            refused_meanwhile |= status.starts_with("HTTP/1.1 503");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    writer.abort();
+    assert!(
+        refused_meanwhile,
+        "the stuck connection must have held the place"
+    );
+    assert!(served.is_ok(), "the stuck connection must be cut off");
+    bed.stop().await;
+}
