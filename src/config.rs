@@ -530,6 +530,27 @@ mod tests {
     }
 
     #[test]
+    fn connection_limits_and_body_timeouts_are_checked_by_name() {
+        let c: Config = toml::from_str("[connection_limits]\nadmin = 8\n").unwrap();
+        assert_eq!(
+            (c.connection_limits.admin, c.connection_limits.router),
+            (8, 4096)
+        );
+        let mut c = Config::default();
+        c.connection_limits.router = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("connection_limits.router"), "{err}");
+        c.connection_limits.router = MAX_CONNECTION_LIMIT + 1;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("connection_limits.router"), "{err}");
+        let mut c = Config::default();
+        c.router.request_body_timeout_ms = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("router.request_body_timeout_ms"), "{err}");
+        assert!(Config::default().to_toml().contains("[connection_limits]"));
+    }
+
+    #[test]
     fn clashing_ports_are_refused_but_ephemeral_ones_are_not() {
         let mut c = Config::default();
         c.mocks = c.admin;
