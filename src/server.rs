@@ -278,6 +278,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         server_tls.clone(),
         mocks.clone(),
         config.router.client_read_timeout(),
+        config.router.request_body_timeout(),
         config.connection_limits.mocks,
         backends_rx.clone(),
     ));

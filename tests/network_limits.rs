@@ -38,7 +38,7 @@ async fn read_until<R: AsyncRead + Unpin>(r: &mut R, until: &str) -> String {
 
 /// Writes `head`, then `body` a byte at a time every 100 ms (well within the client read
 /// timeout between pieces), until the peer stops reading; meanwhile reads the answer.
-async fn drip<S>(stream: S, head: &[u8], body: &[u8]) -> String
+async fn drip<S>(stream: S, head: &[u8], body: &[u8], until: &str) -> String
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -56,7 +56,7 @@ where
         // Keep the connection open.
         tokio::time::sleep(PATIENCE).await;
     });
-    let answer = read_until(&mut rd, "Envelope>").await;
+    let answer = read_until(&mut rd, until).await;
     writer.abort();
     answer
 }
@@ -72,7 +72,7 @@ async fn a_client_dripping_its_body_is_cut_off_by_the_whole_body_deadline() {
         body.len()
     );
     let tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
-    let answer = drip(tls, head.as_bytes(), body.as_bytes()).await;
+    let answer = drip(tls, head.as_bytes(), body.as_bytes(), "Envelope>").await;
     assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
     assert!(answer.contains("VP015"), "{answer}");
     assert!(
@@ -89,7 +89,7 @@ async fn a_client_dripping_its_body_is_cut_off_by_the_whole_body_deadline() {
         beginning.len() + 10_000
     );
     let tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
-    let answer = drip(tls, head.as_bytes(), &[b'x'; 10_000]).await;
+    let answer = drip(tls, head.as_bytes(), &[b'x'; 10_000], "Envelope>").await;
     assert!(answer.starts_with("HTTP/1.1 500"), "{answer}");
     assert!(
         answer.contains("VP015") && answer.contains("did not send the whole request body"),
@@ -99,6 +99,17 @@ async fn a_client_dripping_its_body_is_cut_off_by_the_whole_body_deadline() {
         bed.testbed.recorder().for_address("13").is_empty(),
         "an unfinished request must not reach the producer whole"
     );
+
+    // The mock producers' listener holds the same deadline.
+    let mocks = addr_of(&bed.testbed.endpoints().mocks);
+    let head = format!(
+        "POST /mocks/13/ProcessCervixScreeningInformation/1/rivtabp21 HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    let tls = bed.consumer().connect(mocks).await.unwrap();
+    let answer = drip(tls, head.as_bytes(), body.as_bytes(), "ms (router").await;
+    assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
+    assert!(answer.contains("within 2000 ms"), "{answer}");
     bed.stop().await;
 }
 
