@@ -440,9 +440,12 @@ pub enum ServiceError {
     /// A form rule was broken (HTTP 422).
     #[error(transparent)]
     Form(Box<FormError>),
-    /// Publish/rollback refused, unknown version, bad clock value... (HTTP 409/400).
+    /// Publish/rollback refused, unknown version... (HTTP 409).
     #[error("{0}")]
     Conflict(String),
+    /// A value out of range, e.g. a clock move past 9999-12-31; nothing changed (HTTP 400).
+    #[error("{0}")]
+    Invalid(String),
     /// Nothing with that id (HTTP 404).
     #[error("{0}")]
     NotFound(String),
@@ -867,10 +870,12 @@ pub enum OpenError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     /// A journal entry does not apply any more (e.g. a hand-edited journal).
-    #[error("journal {path}: entry {seq} cannot be replayed: {reason}")]
+    #[error("journal {path}: line {line} (entry seq {seq}) cannot be replayed: {reason}")]
     Replay {
         /// The journal.
         path: String,
+        /// The entry's 1-based line in the journal.
+        line: u64,
         /// The entry.
         seq: u64,
         /// Why.
@@ -1079,8 +1084,10 @@ impl Platforms {
                 .unwrap_or_default();
             for entry in entries {
                 let seq = entry.seq;
+                let line = entry.place.line;
                 let fail = |reason: String| OpenError::Replay {
                     path: path.clone(),
+                    line,
                     seq,
                     reason,
                 };
@@ -1428,11 +1435,17 @@ impl Platforms {
     pub async fn move_clock(&self, env: EnvName, to: ClockMove) -> Result<i64, ServiceError> {
         self.change(move |core, shared, gate| {
             let clock = &shared.platform(env).clock;
+            // Checked here for a precise message; apply_event checks the offset again (as it
+            // does for a replayed one) before anything is journaled.
             let offset_days = match to {
-                ClockMove::Today(day) => (day - Clock::real_today()).num_days(),
-                ClockMove::Advance(days) => clock.offset_days().saturating_add(days),
-                ClockMove::Reset => 0,
-            };
+                ClockMove::Today(day) => crate::clock::offset_to(day),
+                ClockMove::Advance(days) => {
+                    let offset = i128::from(clock.offset_days()) + i128::from(days);
+                    crate::clock::day_at(offset).map(|_| i64::try_from(offset).unwrap_or_default())
+                }
+                ClockMove::Reset => Ok(0),
+            }
+            .map_err(|e| ServiceError::Invalid(e.to_string()))?;
             apply_event(
                 core,
                 shared,
@@ -1749,6 +1762,35 @@ fn apply_event(
                     json: form.as_ref().map(|_| json.clone()),
                 }
             })?;
+            // An order that leaves nothing to publish, published at once, would be an empty
+            // version. With nothing to report either (`{}`, or only plain objects TAK already
+            // holds, which tak-web drops silently) it is refused with tak-web's refusal to
+            // publish nothing; one that only excludes what does not exist is kept for its
+            // report ("Existerar ej") and journaled as not published. Both are decided before
+            // anything is journaled; an order journaled before this check replays as it was.
+            let nothing_to_publish = publish.is_some()
+                && !core.replaying
+                && plan.changes_nothing()
+                && !core.env(env)?.store.has_pending_changes();
+            let unpublished;
+            let (event, publish) = if nothing_to_publish {
+                if !plan.reports_something() {
+                    return Err(ServiceError::Rejected {
+                        messages: vec![NOTHING_TO_PUBLISH.to_owned()],
+                        json: form.as_ref().map(|_| json.clone()),
+                    });
+                }
+                unpublished = Event::Order {
+                    env,
+                    source: source.clone(),
+                    json: json.clone(),
+                    publish: None,
+                    form: form.clone(),
+                };
+                (&unpublished, &None)
+            } else {
+                (event, publish)
+            };
             phases.mark("validate");
             core.commit(gate, at, event)?;
             phases.mark("journal");
@@ -1867,6 +1909,8 @@ fn apply_event(
             Ok(Applied::RolledBack(now_latest))
         }
         Event::Clock { env, offset_days } => {
+            crate::clock::day_at(i128::from(*offset_days))
+                .map_err(|e| ServiceError::Invalid(format!("clock of {env}: {e}")))?;
             core.commit(gate, at, event)?;
             shared.platform(*env).clock.set_offset_days(*offset_days);
             Ok(Applied::Done)

@@ -73,6 +73,7 @@ fn service_error(e: ServiceError) -> Resp {
             &json!({"error": f.to_string(), "messages": [f.to_string()]}),
         ),
         ServiceError::Conflict(m) => error(StatusCode::CONFLICT, m),
+        ServiceError::Invalid(m) => error(StatusCode::BAD_REQUEST, m),
         ServiceError::NotFound(m) => error(StatusCode::NOT_FOUND, m),
         ServiceError::Journal(e) => error(
             StatusCode::INTERNAL_SERVER_ERROR,

@@ -2,9 +2,10 @@
 //! order service's JSON API and the real TAK read APIs.
 //!
 //! - `GET /health/live`: 200 `{"status":"UP"}` while the process serves.
-//! - `GET /health/ready` (and `GET /health`): 200 when every environment has a published TAK
-//!   snapshot and every listener is bound, else 503; the body says which part is down, in the
-//!   Spring Boot Actuator shape Java teams' monitors already parse.
+//! - `GET /health/ready` (and `GET /health`): 200 when every environment can route (a
+//!   published TAK snapshot, a clock that gives a day) and every listener is bound, else 503;
+//!   the body says which part is down, in the Spring Boot Actuator shape Java teams' monitors
+//!   already parse.
 //! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime,
 //!   connection tests not run yet), and whether the order service is working on a change
 //!   (`OrderService.running`, `.queued`).
@@ -55,10 +56,14 @@ pub struct AdminState {
 }
 
 impl AdminState {
-    /// Whether every environment has a TAK and every listener is bound.
+    /// Whether every environment can route (a TAK, a clock that gives a day) and every
+    /// listener is bound.
     pub fn ready(&self) -> bool {
         self.listeners_bound.load(Ordering::Acquire)
-            && self.platforms.all().all(|p| p.tak.load().is_some())
+            && self
+                .platforms
+                .all()
+                .all(|p| p.tak.load().is_some() && p.clock.checked_today().is_ok())
     }
 }
 
@@ -139,6 +144,11 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
                     format!("takCache.{}", e.env),
                     json!({"status": status, "details": details}),
                 );
+                let clock = match e.clock.checked_today() {
+                    Ok(day) => json!({"status": "UP", "details": {"today": day}}),
+                    Err(why) => json!({"status": "DOWN", "details": {"error": why.to_string()}}),
+                };
+                components.insert(format!("clock.{}", e.env), clock);
             }
             let bound = state.listeners_bound.load(Ordering::Acquire);
             components.insert(

@@ -12,11 +12,11 @@
 
 use std::fmt;
 
-use chrono::{DateTime, FixedOffset, Utc};
+use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::tak::Day;
+use crate::tak::{Day, FIRST_YEAR, LAST_YEAR};
 
 /// A parse failure: the JSON is malformed, has a wrong type or unknown key, or lacks a mandatory
 /// field. The message names the field and/or the line and column (in the original text).
@@ -81,10 +81,10 @@ pub struct Order {
     #[serde(rename = "kommentar", default, deserialize_with = "de_cleaned_opt")]
     pub comment: Option<String>,
     /// `inkludera`: objects to create or extend.
-    #[serde(rename = "inkludera", default, deserialize_with = "de_null_default")]
+    #[serde(rename = "inkludera", default, deserialize_with = "de_include")]
     pub include: Section,
     /// `exkludera`: objects to end or remove.
-    #[serde(rename = "exkludera", default, deserialize_with = "de_null_default")]
+    #[serde(rename = "exkludera", default, deserialize_with = "de_exclude")]
     pub exclude: Section,
 }
 
@@ -422,18 +422,77 @@ fn de_major_version<'de, D: Deserializer<'de>>(d: D) -> Result<i64, D::Error> {
     Ok(de_lenient(d, "majorVersion", true)? as i64)
 }
 
+/// A section as an object (or `null`, as empty). serde would also read a struct from any
+/// array, field by field; tak-web's Jackson refuses an array where an object belongs, and so
+/// do we, naming the section — except `[]`, read as an empty section as it always was here
+/// (journals hold such orders; an order that is empty with it is refused as changing nothing).
+fn de_section<'de, D: Deserializer<'de>>(d: D, field: &'static str) -> Result<Section, D::Error> {
+    struct SectionVisitor(&'static str);
+    impl<'de> de::Visitor<'de> for SectionVisitor {
+        type Value = Section;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            write!(
+                f,
+                "`{}` as an object with the arrays tjanstekontrakt, logiskadresser, \
+                 tjanstekomponenter, anropsbehorigheter and vagval (or null)",
+                self.0
+            )
+        }
+        fn visit_unit<E: de::Error>(self) -> Result<Section, E> {
+            Ok(Section::default())
+        }
+        fn visit_none<E: de::Error>(self) -> Result<Section, E> {
+            Ok(Section::default())
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut seq: A) -> Result<Section, A::Error> {
+            if seq.next_element::<de::IgnoredAny>()?.is_some() {
+                return Err(de::Error::invalid_type(de::Unexpected::Seq, &self));
+            }
+            Ok(Section::default())
+        }
+        fn visit_map<A: de::MapAccess<'de>>(self, map: A) -> Result<Section, A::Error> {
+            Section::deserialize(de::value::MapAccessDeserializer::new(map))
+        }
+    }
+    d.deserialize_any(SectionVisitor(field))
+}
+
+fn de_include<'de, D: Deserializer<'de>>(d: D) -> Result<Section, D::Error> {
+    de_section(d, "inkludera")
+}
+
+fn de_exclude<'de, D: Deserializer<'de>>(d: D) -> Result<Section, D::Error> {
+    de_section(d, "exkludera")
+}
+
 /// The timestamp pattern `yyyy-MM-dd'T'HH:mm:ssZ`.
 pub(crate) const TIMESTAMP_FORMAT: &str = "%Y-%m-%dT%H:%M:%S%z";
 
 fn parse_timestamp(field: &str, s: &str) -> Result<DateTime<FixedOffset>, String> {
-    DateTime::parse_from_str(s, TIMESTAMP_FORMAT)
+    let t = DateTime::parse_from_str(s, TIMESTAMP_FORMAT)
         .or_else(|_| DateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%:z"))
         .map_err(|_| {
             format!(
                 "invalid value for `{field}`: \"{s}\" does not match yyyy-MM-dd'T'HH:mm:ssZ \
                  (e.g. 2023-02-28T06:40:11+0000)"
             )
-        })
+        })?;
+    // Four-digit years from 1900, as TAK's dates have: chrono reads year 0000 and signed
+    // years such as -0001, which no order means and whose date arithmetic leaves the range.
+    let years = FIRST_YEAR..=LAST_YEAR;
+    if !years.contains(&t.year()) {
+        return Err(format!(
+            "invalid value for `{field}`: \"{s}\": the year {} is outside {FIRST_YEAR}–{LAST_YEAR}",
+            t.year()
+        ));
+    }
+    let utc = t.with_timezone(&Utc).date_naive();
+    if !years.contains(&utc.year()) {
+        return Err(format!(
+            "invalid value for `{field}`: \"{s}\": its day in UTC, {utc}, is outside {FIRST_YEAR}–{LAST_YEAR}"
+        ));
+    }
+    Ok(t)
 }
 
 fn de_timestamp<'de, D: Deserializer<'de>>(
@@ -478,6 +537,76 @@ mod tests {
         "bestallningsTidpunkt": "2022-05-22T12:00:01+0000",
         "genomforandeTidpunkt": "2022-12-14T12:00:00+0000",
         "utforare": "test", "kommentar": null}"#;
+
+    #[test]
+    fn years_outside_1900_to_9999_are_refused_naming_the_field() {
+        for (field, from, to, year) in [
+            (
+                "genomforandeTidpunkt",
+                "2022-12-14T12:00:00+0000",
+                "0000-12-14T12:00:00+0000",
+                "0",
+            ),
+            (
+                "genomforandeTidpunkt",
+                "2022-12-14T12:00:00+0000",
+                "-0001-12-14T12:00:00+0000",
+                "-1",
+            ),
+            (
+                "genomforandeTidpunkt",
+                "2022-12-14T12:00:00+0000",
+                "1899-12-31T12:00:00+0000",
+                "1899",
+            ),
+            (
+                "bestallningsTidpunkt",
+                "2022-05-22T12:00:01+0000",
+                "0000-05-22T12:00:01+0000",
+                "0",
+            ),
+        ] {
+            let e = parse(&MINIMAL.replace(from, to)).unwrap_err().to_string();
+            assert!(e.contains(&format!("`{field}`")), "{e}");
+            assert!(
+                e.contains(&format!("the year {year} is outside 1900–9999")),
+                "{e}"
+            );
+        }
+        // Written in range, but its day in UTC is not.
+        let e = parse(&MINIMAL.replace("2022-12-14T12:00:00+0000", "9999-12-31T23:00:00-0200"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("its day in UTC, +10000-01-01, is outside"),
+            "{e}"
+        );
+        for edge in ["1900-01-01T00:00:00+0000", "9999-12-31T23:59:59+0000"] {
+            assert!(
+                parse(&MINIMAL.replace("2022-12-14T12:00:00+0000", edge)).is_ok(),
+                "{edge}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_section_must_be_an_object_null_or_empty() {
+        let with = |section: &str| MINIMAL.replace("}", &format!(", \"inkludera\": {section}}}"));
+        assert_eq!(parse(&with("null")).unwrap().include, Section::default());
+        assert_eq!(parse(&with("{}")).unwrap().include, Section::default());
+        assert_eq!(parse(&with("[]")).unwrap().include, Section::default());
+        let e = parse(&with("[[]]")).unwrap_err().to_string();
+        assert!(
+            e.contains("invalid type: sequence, expected `inkludera` as an object"),
+            "{e}"
+        );
+        let e = parse(&MINIMAL.replace("}", ", \"exkludera\": 1}"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("`exkludera` as an object"), "{e}");
+        let e = parse(&with("{\"vagval\": {}}")).unwrap_err().to_string();
+        assert!(e.contains("vagval") || e.contains("sequence"), "{e}");
+    }
 
     #[test]
     fn numbers_and_strings_both_work() {

@@ -130,6 +130,33 @@ pub(crate) struct Plan {
     pub exclude_routes: Vec<ExclusionPlan>,
 }
 
+impl Plan {
+    /// Whether executing the plan would leave nothing for tak-web to publish: no object
+    /// created, no route or authorisation included (tak-web re-saves an included one even when
+    /// its dates stay, so that is a change), and nothing to end. Such an order is `{}`, only
+    /// plain objects TAK already holds (tak-web drops them silently), or only exclusions of
+    /// what does not exist ("Existerar ej").
+    pub(crate) fn changes_nothing(&self) -> bool {
+        self.logical_addresses.is_empty()
+            && self.components.is_empty()
+            && self.contracts.is_empty()
+            && self.call_addresses.is_empty()
+            && self.include_authorisations.is_empty()
+            && self.include_routes.is_empty()
+            && self
+                .exclude_authorisations
+                .iter()
+                .chain(&self.exclude_routes)
+                .all(|p| matches!(p, ExclusionPlan::NotFound))
+    }
+
+    /// Whether the order's report has a line even when it changes nothing: an exclusion
+    /// (reported "Existerar ej" when there is nothing to end).
+    pub(crate) fn reports_something(&self) -> bool {
+        !self.exclude_authorisations.is_empty() || !self.exclude_routes.is_empty()
+    }
+}
+
 /// The exact Swedish messages of tak-web.
 pub mod messages {
     /// Phase 1.

@@ -366,6 +366,10 @@ pub fn decode(bytes: &[u8], fingerprint: &str) -> Result<Image, String> {
             .find(|e| e.as_str() == name)
             .ok_or_else(|| format!("damaged (no environment {name:?})"))?;
         let offset_days = d.i64().map_err(damaged)?;
+        // An offset journaled before offsets were checked: ignore the checkpoint, so the
+        // replay refuses the journal entry itself, by its line and seq.
+        crate::clock::day_at(i128::from(offset_days))
+            .map_err(|e| format!("unusable (clock of {name}: {e})"))?;
         let auto_publish = d.bool().map_err(damaged)?;
         let store = d.store().map_err(damaged)?;
         let count = d.u64().map_err(damaged)?;

@@ -620,3 +620,43 @@ async fn with_a_checkpoint_a_changed_start_up_export_is_still_refused() {
     let err = start(&config).err().unwrap().to_string();
     assert!(err.contains(&export.display().to_string()), "{err}");
 }
+
+/// A clock offset journaled (and checkpointed) before offsets were checked: the checkpoint is
+/// set aside with a warning-worthy reason, and the replay refuses the entry itself, naming the
+/// journal, its line and its seq.
+#[tokio::test]
+async fn a_clock_out_of_range_in_the_journal_and_checkpoint_refuses_the_start_by_entry() {
+    let dir = tempfile::tempdir().unwrap();
+    let journal = dir.path().join("journal.jsonl");
+    let p = open(Some(&journal)).platforms;
+    let bad = 200_000_000_000_000_i64;
+    // What the unchecked version did: journal the offset, then set it.
+    let place = p
+        .change(move |core, shared, gate| {
+            core.commit(gate, Utc::now(), &clock_event(bad))?;
+            shared.platform(EnvName::Sit).clock.set_offset_days(bad);
+            Ok(gate.entry)
+        })
+        .await
+        .unwrap();
+    let (seq, place) = place.unwrap();
+    assert!(p.checkpoint_now().await.unwrap());
+    wait_idle(&p).await;
+    drop(p);
+    let config = Config::default();
+    let e = Platforms::open(
+        &config,
+        "https://mocks.invalid/mocks",
+        Some(&journal),
+        &|_| Ok(Vec::new()),
+    )
+    .err()
+    .expect("the start is refused")
+    .to_string();
+    assert!(e.contains(&journal.display().to_string()), "{e}");
+    assert!(
+        e.contains(&format!("line {} (entry seq {seq})", place.line)),
+        "{e}"
+    );
+    assert!(e.contains(&bad.to_string()), "{e}");
+}

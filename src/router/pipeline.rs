@@ -1,7 +1,8 @@
 //! One consumer request through VP's phases, in VP's order (which decides which error wins):
 //!
 //! 1. identity: the certificate's HSA-id (HTTPS), or the whitelist, internal headers or the
-//!    forwarded certificate and routing history (plain HTTP) — VP002, VP011, VP014;
+//!    forwarded certificate and routing history (plain HTTP) — VP002, VP011, VP014; then a
+//!    method other than POST — VP015;
 //! 2. body: bounded by size, by silence between its pieces and by a deadline for the whole
 //!    (also while a large body is passed on) — VP015;
 //! 3. sniff: the SOAP header and the first body element only — VP015;
@@ -22,14 +23,14 @@ use std::{
 
 use bytes::Bytes;
 use http::{
-    HeaderMap, HeaderName, HeaderValue, Request, Response, StatusCode,
+    HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode,
     header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
 };
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
-use crate::soap::{self, Profile, VpFault, rivta};
+use crate::soap::{self, Profile, VpFault, fault::bounded, rivta};
 
 use super::{
     RespBody, Router,
@@ -172,6 +173,16 @@ async fn route_request(
     // 1. Identity.
     let caller = identify(router, conn, headers)?;
 
+    // VP reads every request as a SOAP message sent with POST: another method is answered as
+    // VP answers a body it cannot read (VP015), and its body (if any) is neither read nor
+    // forwarded, so the connection closes.
+    if parts.method != Method::POST {
+        return Err(Failure {
+            fault: VpFault::not_post(parts.method.as_str()),
+            close: !body.is_end_stream(),
+        });
+    }
+
     // 2. Body, bounded in size and in time (the whole of it, also while it is passed on).
     let limits = BodyLimits {
         max: router.config.max_request_bytes,
@@ -226,9 +237,9 @@ async fn route_body(
         event.action = "req-in",
         trace.id = %correlation_id,
         env = %router.env,
-        labels.senderid = %caller.sender,
-        labels.receiverid = sniffed.logical_address.as_deref().unwrap_or(""),
-        labels.servicecontract_namespace = contract,
+        labels.senderid = %bounded(&caller.sender),
+        labels.receiverid = %bounded(sniffed.logical_address.as_deref().unwrap_or("")),
+        labels.servicecontract_namespace = %bounded(contract),
         labels.rivversion = sniffed.profile.map(|p| p.tak_name()).unwrap_or(""),
         source.ip = %conn.peer_ip,
         "req-in"
@@ -246,7 +257,8 @@ async fn route_body(
             if router.settings.refuse_original_consumer {
                 return Err(VpFault::original_consumer_not_allowed().into());
             }
-            tracing::warn!(sender = %caller.sender, "Sender '{}' not allowed to set header {ORIGINAL_CONSUMER}", caller.sender);
+            let sender = bounded(&caller.sender);
+            tracing::warn!(sender = %sender, "Sender '{sender}' not allowed to set header {ORIGINAL_CONSUMER}");
         }
     }
 

@@ -8,6 +8,8 @@
 //! and headers are the router's business, not this module's. [`parse_fault`] reads any SOAP 1.1
 //! fault back (for tests and tools); it does not read SOAP 1.2 faults.
 
+use std::borrow::Cow;
+
 use quick_xml::{events::Event, reader::Reader};
 
 use super::{escape_text, ref_text};
@@ -195,6 +197,37 @@ pub struct VpFault {
     details: String,
 }
 
+/// At most this many bytes of one value taken from a request (an address, a namespace, a
+/// sender, a parser message) are echoed into a fault's details or a log line; the rest is
+/// cut off with [`TRUNCATION_MARKER`]. Real values are far shorter (HSA-ids, namespaces and
+/// URLs are at most 255 characters in TAK); a 10 MiB address must not make a 10 MiB fault.
+pub const MAX_ECHO_BYTES: usize = 1024;
+
+/// At most this many bytes of details in one fault, whatever it is made of.
+pub const MAX_DETAILS_BYTES: usize = 4 * MAX_ECHO_BYTES;
+
+/// What follows the kept beginning of a value that was cut off; `{}` is the value's full size.
+pub const TRUNCATION_MARKER: &str = "…[truncated, {} bytes in all]";
+
+/// `text`, or (when longer than `max` bytes) its first `max` bytes at most, cut at a
+/// character boundary, followed by the truncation marker with the full size.
+pub fn bounded_to(text: &str, max: usize) -> Cow<'_, str> {
+    if text.len() <= max {
+        return Cow::Borrowed(text);
+    }
+    let mut cut = max;
+    while !text.is_char_boundary(cut) {
+        cut -= 1;
+    }
+    let marker = TRUNCATION_MARKER.replace("{}", &text.len().to_string());
+    Cow::Owned(format!("{}{marker}", &text[..cut]))
+}
+
+/// A value from a request as it may be echoed: at most [`MAX_ECHO_BYTES`] of it.
+pub fn bounded(text: &str) -> Cow<'_, str> {
+    bounded_to(text, MAX_ECHO_BYTES)
+}
+
 impl std::fmt::Display for VpFault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{} {}", self.code, self.details)
@@ -205,6 +238,10 @@ impl std::error::Error for VpFault {}
 
 impl VpFault {
     fn new(code: VpCode, details: String) -> Self {
+        let details = match bounded_to(&details, MAX_DETAILS_BYTES) {
+            Cow::Borrowed(_) => details,
+            Cow::Owned(cut) => cut,
+        };
         VpFault { code, details }
     }
 
@@ -254,7 +291,10 @@ impl VpFault {
     pub fn certificate(reason: &str) -> Self {
         Self::new(
             VpCode::Vp002,
-            format!("No sender ID (SERIALNUMBER) found in certificate. {reason}"),
+            format!(
+                "No sender ID (SERIALNUMBER) found in certificate. {}",
+                bounded(reason)
+            ),
         )
     }
 
@@ -271,7 +311,9 @@ impl VpFault {
     /// holds whitespace, the commonest cause.
     pub fn no_route(namespace: &str, receiver: &str) -> Self {
         let mut details = format!(
-            "No receiverId (logical address) found for serviceNamespace: {namespace}, receiverId: {receiver}"
+            "No receiverId (logical address) found for serviceNamespace: {}, receiverId: {}",
+            bounded(namespace),
+            bounded(receiver)
         );
         if receiver.contains(char::is_whitespace) {
             details.push_str(". Whitespace detected in incoming request!");
@@ -285,7 +327,8 @@ impl VpFault {
         Self::new(
             VpCode::Vp005,
             format!(
-                "No receiverId (logical address) with matching Riv-version found for {incoming}"
+                "No receiverId (logical address) with matching Riv-version found for {}",
+                bounded(incoming)
             ),
         )
     }
@@ -295,7 +338,9 @@ impl VpFault {
         Self::new(
             VpCode::Vp006,
             format!(
-                "More than one receiverId (logical address) with matching Riv-version found for serviceNamespace: {namespace}, receiverId: {receiver}"
+                "More than one receiverId (logical address) with matching Riv-version found for serviceNamespace: {}, receiverId: {}",
+                bounded(namespace),
+                bounded(receiver)
             ),
         )
     }
@@ -305,7 +350,10 @@ impl VpFault {
         Self::new(
             VpCode::Vp007,
             format!(
-                "Authorization missing for serviceNamespace: {namespace}, receiverId: {receiver}, senderId: {sender}"
+                "Authorization missing for serviceNamespace: {}, receiverId: {}, senderId: {}",
+                bounded(namespace),
+                bounded(receiver),
+                bounded(sender)
             ),
         )
     }
@@ -323,7 +371,11 @@ impl VpFault {
     pub fn producer(url: &str, cause: &str) -> Self {
         Self::new(
             VpCode::Vp009,
-            format!("Error connecting to service producer at address {url}. {cause}"),
+            format!(
+                "Error connecting to service producer at address {}. {}",
+                bounded(url),
+                bounded(cause)
+            ),
         )
     }
 
@@ -332,7 +384,9 @@ impl VpFault {
         Self::new(
             VpCode::Vp010,
             format!(
-                "Physical Address field is empty in Service Producer for serviceNamespace: {namespace}, receiverId: {receiver}"
+                "Physical Address field is empty in Service Producer for serviceNamespace: {}, receiverId: {}",
+                bounded(namespace),
+                bounded(receiver)
             ),
         )
     }
@@ -343,7 +397,8 @@ impl VpFault {
         Self::new(
             VpCode::Vp011,
             format!(
-                "Caller was not on the white list of accepted IP-addresses.  IP-address: {ip}. HTTP header that caused checking: {header}"
+                "Caller was not on the white list of accepted IP-addresses.  IP-address: {}. HTTP header that caused checking: {header}",
+                bounded(ip)
             ),
         )
     }
@@ -353,7 +408,8 @@ impl VpFault {
         Self::new(
             VpCode::Vp012,
             format!(
-                "Server problem, VP does not have all necessary resources to operate. {reason}"
+                "Server problem, VP does not have all necessary resources to operate. {}",
+                bounded(reason)
             ),
         )
     }
@@ -372,11 +428,22 @@ impl VpFault {
         Self::new(VpCode::Vp014, String::new())
     }
 
+    /// VP015 for a request sent with another method than POST (`method`). The real VP has no
+    /// method check: its parser fails on what is not a SOAP message sent with POST.
+    pub fn not_post(method: &str) -> Self {
+        Self::malformed(&format!(
+            "HTTP method {method} is not supported: a request to VP is a SOAP message sent with POST."
+        ))
+    }
+
     /// VP015: the request could not be read; `reason` is the parser's message.
     pub fn malformed(reason: &str) -> Self {
         Self::new(
             VpCode::Vp015,
-            format!("The request could not be read properly. {reason}"),
+            format!(
+                "The request could not be read properly. {}",
+                bounded(reason)
+            ),
         )
     }
 }
@@ -483,6 +550,33 @@ impl Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn echoed_input_is_cut_at_a_character_boundary_with_its_size() {
+        assert!(matches!(bounded("01"), Cow::Borrowed("01")));
+        let long = "å".repeat(MAX_ECHO_BYTES); // two bytes each
+        let cut = bounded(&long);
+        assert!(cut.starts_with(&"å".repeat(MAX_ECHO_BYTES / 2)));
+        assert!(cut.ends_with(&format!(
+            "…[truncated, {} bytes in all]",
+            2 * MAX_ECHO_BYTES
+        )));
+        let odd = format!("a{long}");
+        assert!(bounded(&odd).len() < MAX_ECHO_BYTES + 40);
+        // Each echoed value is bounded, and the hint about whitespace still comes.
+        let f = VpFault::no_route(&"n".repeat(1 << 20), &format!("{} x", "r".repeat(1 << 20)));
+        assert!(
+            f.details().len() < MAX_DETAILS_BYTES + 100,
+            "{}",
+            f.details().len()
+        );
+        assert!(
+            f.details()
+                .ends_with(". Whitespace detected in incoming request!")
+        );
+        let f = VpFault::malformed(&"m".repeat(1 << 20));
+        assert!(f.details().contains("…[truncated, 1048576 bytes in all]"));
+    }
 
     const NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
 

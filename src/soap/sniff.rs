@@ -228,13 +228,23 @@ impl<'a> Namespaces<'a> {
 /// Both feed the same [`Walk`], so an answer is the same whichever read it; every error
 /// (and its message) comes from the full read.
 pub fn sniff_ref(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
+    read_envelope(body, true)
+}
+
+/// [`sniff_ref`] with quick-xml's reader alone, never the scanner: the reference the scanner
+/// must agree with on every input (the fuzz target `sniff` compares the two).
+pub fn sniff_ref_full(body: &[u8]) -> Result<SniffedRef<'_>, SniffError> {
+    read_envelope(body, false)
+}
+
+fn read_envelope(body: &[u8], scanner: bool) -> Result<SniffedRef<'_>, SniffError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Err(SniffError("The request body is empty.".to_owned()));
     }
     // The reader skips a UTF-8 byte order mark and counts positions after it: so does
     // everything here (a text editor's columns do not count it either).
     let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
-    if let Some(sniffed) = plain::sniff(body) {
+    if scanner && let Some(sniffed) = plain::sniff(body) {
         return Ok(sniffed);
     }
     full_read(body)
@@ -382,6 +392,23 @@ impl<'a> Walk<'a> {
             if let Some(msg) = outside {
                 return Err(SniffError::at(body, start, msg));
             }
+        }
+        // XML 1.0 allows no control characters but tab, newline and carriage return: VP's
+        // parser refuses them (VP015), where reading on would make a NUL in an address VP004.
+        // Only what is read up to the first body child is looked at, as in VP.
+        if let Some(i) = text
+            .bytes()
+            .position(|b| b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r'))
+        {
+            let at = match (kind, &text) {
+                (TextKind::Text, Cow::Borrowed(_)) => start + i as u64,
+                _ => start,
+            };
+            let msg = format!(
+                "Illegal character ((CTRLCHAR, code {}))",
+                text.as_bytes()[i]
+            );
+            return Err(SniffError::at(body, at, msg));
         }
         if let Some((buf, _)) = self.capture.as_mut() {
             append(buf, text);
@@ -1016,6 +1043,39 @@ mod tests {
             sniff(envelope("<LogicalAddress><![CDATA[<01>]]></LogicalAddress>", &op()).as_bytes())
                 .unwrap();
         assert_eq!(s.logical_address.as_deref(), Some("<01>"));
+    }
+
+    #[test]
+    fn control_characters_before_the_first_body_child_are_refused() {
+        for (header, code) in [
+            ("<LogicalAddress>0\u{0}1</LogicalAddress>", 0),
+            ("<LogicalAddress>\u{1}</LogicalAddress>", 1),
+            ("<LogicalAddress><![CDATA[0\u{1f}1]]></LogicalAddress>", 31),
+            ("<LogicalAddress>01</LogicalAddress>\u{7}", 7),
+        ] {
+            let e = sniff(envelope(header, &op()).as_bytes()).unwrap_err();
+            assert!(
+                e.to_string()
+                    .starts_with(&format!("Illegal character ((CTRLCHAR, code {code}))")),
+                "{header:?}: {e}"
+            );
+        }
+        // A literal NUL is at its own column.
+        let e = sniff(envelope("<LogicalAddress>0\u{0}1</LogicalAddress>", &op()).as_bytes())
+            .unwrap_err();
+        let body = envelope("<LogicalAddress>0\u{0}1</LogicalAddress>", &op());
+        let col = body.find('\u{0}').unwrap() + 1;
+        assert!(e.to_string().contains(&format!("[1,{col}]")), "{e}");
+        // &#0; is not a character XML allows either.
+        assert!(
+            sniff(envelope("<LogicalAddress>&#0;</LogicalAddress>", &op()).as_bytes()).is_err()
+        );
+        // Tab, newline and carriage return are text, and after the first body child nothing is
+        // looked at.
+        let s = sniff(envelope("<LogicalAddress>0\t1</LogicalAddress>", &op()).as_bytes()).unwrap();
+        assert_eq!(s.logical_address.as_deref(), Some("0\t1"));
+        let after = format!("{}\u{0}", op());
+        assert!(sniff(envelope("<LogicalAddress>01</LogicalAddress>", &after).as_bytes()).is_ok());
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod text;
 pub mod view;
 
 pub use diff::{SnapshotDiff, diff};
-pub use model::{Day, Validity};
+pub use model::{Day, FIRST_YEAR, LAST_YEAR, Validity};
 pub use pending::PendingChanges;
 pub use readapi::TakRequest;
 pub use snapshot::Snapshot;

@@ -18,6 +18,12 @@ pub use super::text::Text;
 /// A calendar day. TAK validity is whole days (SQL `date`).
 pub type Day = NaiveDate;
 
+/// The first year a day from input may fall in (an order's dates, the simulated clock).
+pub const FIRST_YEAR: i32 = 1900;
+/// The last year a day from input may fall in: four-digit years, as TAK's SQL dates and the
+/// `yyyy-MM-dd` of orders and exports have.
+pub const LAST_YEAR: i32 = 9999;
+
 /// Surrogate row id (the real auto-increment `id`), unique within one table.
 pub type Id = u64;
 
