@@ -29,7 +29,6 @@ use crate::config::RouterConfig;
 
 use super::{
     BoxError, RespBody,
-    pipeline::BodyLimits,
     pool::{AnswerBody, Pool, PoolError, Target},
 };
 
@@ -467,6 +466,33 @@ pub enum UploadFailure {
     /// The connection broke or the body was malformed.
     #[error("The request body could not be read: {0}")]
     Broken(String),
+}
+
+/// The bounds of one request body: its size, the longest silence between its pieces, and
+/// the deadline of the whole (from when the request head had arrived).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Most bytes (`router.max_request_bytes`).
+    pub max: usize,
+    /// Longest wait for the next piece (`router.client_read_timeout_ms`).
+    pub silence: Duration,
+    /// Time allowed for the whole body (`router.request_body_timeout_ms`), for the text.
+    pub whole: Duration,
+    /// When the whole body must have arrived.
+    pub deadline: tokio::time::Instant,
+}
+
+impl BodyLimits {
+    /// What a limit in time that ran out means, with `held` bytes read by then.
+    pub(crate) fn expired(&self, expired: super::Expired, held: usize) -> UploadFailure {
+        match expired {
+            super::Expired::Silence => UploadFailure::Silent(self.silence),
+            super::Expired::Deadline => UploadFailure::TooSlow {
+                limit: self.whole,
+                received: held,
+            },
+        }
+    }
 }
 
 /// A consumer's body sent on as it arrives: the part read already, then the rest, bounded

@@ -16,10 +16,7 @@
 //! Every failure is a [`VpFault`] rendered by [`crate::soap::fault`]; this module never writes
 //! fault text itself.
 
-use std::{
-    borrow::Cow,
-    time::{Duration, Instant},
-};
+use std::{borrow::Cow, time::Instant};
 
 use bytes::Bytes;
 use http::{
@@ -34,7 +31,7 @@ use crate::soap::{self, Profile, VpFault, fault::bounded, rivta};
 
 use super::{
     RespBody, Router,
-    forward::{ForwardError, OutBody, RequestBody, Upload, UploadFailure},
+    forward::{BodyLimits, ForwardError, OutBody, RequestBody, Upload, UploadFailure},
     listener::{ConnInfo, Transport},
 };
 
@@ -493,33 +490,6 @@ struct Received {
     head: RequestBody,
     /// What is still to come of a larger body: sent on to the producer as it arrives.
     rest: Option<Incoming>,
-}
-
-/// The bounds of one request body: its size, the longest silence between its pieces, and
-/// the deadline of the whole (from when the request head had arrived).
-#[derive(Debug, Clone, Copy)]
-pub struct BodyLimits {
-    /// Most bytes (`router.max_request_bytes`).
-    pub max: usize,
-    /// Longest wait for the next piece (`router.client_read_timeout_ms`).
-    pub silence: Duration,
-    /// Time allowed for the whole body (`router.request_body_timeout_ms`), for the text.
-    pub whole: Duration,
-    /// When the whole body must have arrived.
-    pub deadline: tokio::time::Instant,
-}
-
-impl BodyLimits {
-    /// What a limit in time that ran out means, with `held` bytes read by then.
-    pub(crate) fn expired(&self, expired: super::Expired, held: usize) -> UploadFailure {
-        match expired {
-            super::Expired::Silence => UploadFailure::Silent(self.silence),
-            super::Expired::Deadline => UploadFailure::TooSlow {
-                limit: self.whole,
-                received: held,
-            },
-        }
-    }
 }
 
 /// Phase 2: the body, refusing more than the limit without reading it. A body of up to
