@@ -70,6 +70,13 @@ pub struct Config {
     /// or (browser) `Origin` names anything else gets 403, so that no web page can reach the
     /// API through DNS rebinding or a cross-site request. Default: none.
     pub admin_allowed_hosts: Vec<String>,
+    /// How long a client of the admin API may take to send a request body whole, in
+    /// milliseconds, counted from when its head has arrived. Default 300000 (5 minutes: a
+    /// 512 MiB order over a 2 MB/s link). A body declared larger than its limit is refused
+    /// with 413 before any of it is read.
+    pub admin_body_timeout_ms: u64,
+    /// Most connections each listener holds open at once; see [`ConnectionLimits`].
+    pub connection_limits: ConnectionLimits,
 }
 
 /// Default of `max_order_bytes`: 512 MiB.
@@ -85,6 +92,10 @@ pub struct RouterConfig {
     /// How long a consumer may take to complete its TLS handshake, its request head, and each
     /// part of its request body, in milliseconds. A client that stops sending is cut off then.
     pub client_read_timeout_ms: u64,
+    /// How long a consumer may take to send its whole request body, in milliseconds, counted
+    /// from when its head has arrived (default 60000). A client that keeps sending a little at
+    /// a time is cut off then with VP015, also while a large body is being passed on.
+    pub request_body_timeout_ms: u64,
     /// TCP connect timeout towards producers, ms (VP: `producer.http(s).connect.timeout` 2000).
     pub producer_connect_timeout_ms: u64,
     /// Response timeout towards producers when `timeout_config` names none for the contract, ms
@@ -106,6 +117,48 @@ pub struct RouterConfig {
     pub user_agent: String,
     /// Idle keep-alive connections kept per producer host.
     pub producer_pool_max_idle_per_host: usize,
+}
+
+/// Most connections a listener holds open at once (TOML `[connection_limits]`). Beyond them
+/// a plain-HTTP listener (a router's `http`, `admin`) answers 503 with a text saying so and
+/// closes; a TLS listener (a router's `https`, `mocks`) closes the connection before the
+/// handshake (a handshake costs the CPU the limit protects, and there is nothing to say an
+/// HTTP status over before it). Connections within the limit are served as before. At
+/// start-up the process raises its open-files limit as far as it may and warns when the
+/// limits together exceed it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectionLimits {
+    /// Per router listener: each environment's `https` and `http`, each on its own. Default 4096.
+    pub router: usize,
+    /// The mock producers' listener (the routers' pooled connections land here). Default 4096.
+    pub mocks: usize,
+    /// The admin listener (health checks, the order API, the CLI). Default 256.
+    pub admin: usize,
+}
+
+impl Default for ConnectionLimits {
+    fn default() -> Self {
+        ConnectionLimits {
+            router: 4096,
+            mocks: 4096,
+            admin: 256,
+        }
+    }
+}
+
+/// The largest connection limit accepted (far more than one process's file descriptors).
+pub const MAX_CONNECTION_LIMIT: usize = 1_000_000;
+
+impl ConnectionLimits {
+    /// Every listener's limit added up: 3 environments with 2 router listeners each, the
+    /// mocks and the admin listener.
+    pub fn total(&self) -> usize {
+        self.router
+            .saturating_mul(2 * EnvName::ALL.len())
+            .saturating_add(self.mocks)
+            .saturating_add(self.admin)
+    }
 }
 
 /// One entry per platform. TOML: `[environments.sit]`, `[environments.qa]`, `[environments.prod]`.
@@ -285,6 +338,7 @@ impl Default for RouterConfig {
         RouterConfig {
             max_request_bytes: DEFAULT_MAX_REQUEST_BYTES,
             client_read_timeout_ms: 30_000,
+            request_body_timeout_ms: 60_000,
             producer_connect_timeout_ms: 2_000,
             producer_timeout_ms: 29_000,
             timeout_config: None,
@@ -308,6 +362,8 @@ impl Default for Config {
             mock_producers: crate::mocks::MockConfig::default(),
             max_order_bytes: DEFAULT_MAX_ORDER_BYTES,
             admin_allowed_hosts: Vec::new(),
+            admin_body_timeout_ms: 300_000,
+            connection_limits: ConnectionLimits::default(),
         }
     }
 }
@@ -316,6 +372,10 @@ impl RouterConfig {
     /// See [`RouterConfig::client_read_timeout_ms`].
     pub fn client_read_timeout(&self) -> Duration {
         Duration::from_millis(self.client_read_timeout_ms)
+    }
+    /// See [`RouterConfig::request_body_timeout_ms`].
+    pub fn request_body_timeout(&self) -> Duration {
+        Duration::from_millis(self.request_body_timeout_ms)
     }
     /// See [`RouterConfig::producer_connect_timeout_ms`].
     pub fn producer_connect_timeout(&self) -> Duration {
@@ -328,6 +388,11 @@ impl RouterConfig {
 }
 
 impl Config {
+    /// See [`Config::admin_body_timeout_ms`].
+    pub fn admin_body_timeout(&self) -> Duration {
+        Duration::from_millis(self.admin_body_timeout_ms)
+    }
+
     /// Reads a TOML file; keys not given keep their defaults.
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
@@ -372,10 +437,35 @@ impl Config {
                 r.producer_connect_timeout_ms,
             ),
             ("router.producer_timeout_ms", r.producer_timeout_ms),
+            ("router.request_body_timeout_ms", r.request_body_timeout_ms),
+            ("admin_body_timeout_ms", self.admin_body_timeout_ms),
+            (
+                "connection_limits.router",
+                self.connection_limits.router as u64,
+            ),
+            (
+                "connection_limits.mocks",
+                self.connection_limits.mocks as u64,
+            ),
+            (
+                "connection_limits.admin",
+                self.connection_limits.admin as u64,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!(
                     "{key} must be greater than 0"
+                )));
+            }
+        }
+        for (key, value) in [
+            ("connection_limits.router", self.connection_limits.router),
+            ("connection_limits.mocks", self.connection_limits.mocks),
+            ("connection_limits.admin", self.connection_limits.admin),
+        ] {
+            if value > MAX_CONNECTION_LIMIT {
+                return Err(ConfigError::Invalid(format!(
+                    "{key} = {value} is more than {MAX_CONNECTION_LIMIT}"
                 )));
             }
         }
@@ -456,6 +546,27 @@ mod tests {
         assert_eq!(c.environments.sit.platform, "NTJP-TEST");
         let err = toml::from_str::<Config>("[router]\nmax_request_byte = 1\n").unwrap_err();
         assert!(err.to_string().contains("max_request_byte"), "{err}");
+    }
+
+    #[test]
+    fn connection_limits_and_body_timeouts_are_checked_by_name() {
+        let c: Config = toml::from_str("[connection_limits]\nadmin = 8\n").unwrap();
+        assert_eq!(
+            (c.connection_limits.admin, c.connection_limits.router),
+            (8, 4096)
+        );
+        let mut c = Config::default();
+        c.connection_limits.router = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("connection_limits.router"), "{err}");
+        c.connection_limits.router = MAX_CONNECTION_LIMIT + 1;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("connection_limits.router"), "{err}");
+        let mut c = Config::default();
+        c.router.request_body_timeout_ms = 0;
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("router.request_body_timeout_ms"), "{err}");
+        assert!(Config::default().to_toml().contains("[connection_limits]"));
     }
 
     #[test]

@@ -189,10 +189,49 @@ fn order_files(env: EnvName, cfg: &EnvConfig) -> Result<Vec<(String, String)>, O
         .collect()
 }
 
+/// File descriptors kept aside for everything but listeners' connections: producer
+/// connections, the journal, checkpoints, log output.
+const OTHER_FILES: u64 = 1024;
+
+/// Raises the process's open-files limit to its hard limit (a default soft limit of 1024
+/// would run out long before the connection limits), and warns when the connection limits
+/// and [`OTHER_FILES`] together still exceed it: the listeners would then run out of file
+/// descriptors (they back off and keep serving) before they reach their limits.
+fn open_files_for(limits: &crate::config::ConnectionLimits) {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{Resource, getrlimit, setrlimit};
+        let mut rlimit = getrlimit(Resource::Nofile);
+        if rlimit.current != rlimit.maximum {
+            let raised = rustix::process::Rlimit {
+                current: rlimit.maximum,
+                maximum: rlimit.maximum,
+            };
+            if setrlimit(Resource::Nofile, raised).is_ok() {
+                rlimit = getrlimit(Resource::Nofile);
+            }
+        }
+        let wanted = (limits.total() as u64).saturating_add(OTHER_FILES);
+        if let Some(open_files) = rlimit.current
+            && open_files < wanted
+        {
+            tracing::warn!(
+                open_files,
+                connection_limits = limits.total(),
+                "the connection limits add up to {} connections, more than the {open_files} open files this process may have (less {OTHER_FILES} for other use): lower connection_limits or raise `ulimit -n`",
+                limits.total()
+            );
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = limits;
+}
+
 /// Starts everything; returns when every listener is bound and every TAK is published.
 pub async fn start(config: Config) -> Result<Testbed, StartError> {
     config.validate()?;
     let started = Instant::now();
+    open_files_for(&config.connection_limits);
     let pki_dir = config.state_dir.join("pki");
     // Key generation and file IO: off the async workers.
     let pki = {
@@ -239,6 +278,8 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         server_tls.clone(),
         mocks.clone(),
         config.router.client_read_timeout(),
+        config.router.request_body_timeout(),
+        config.connection_limits.mocks,
         backends_rx.clone(),
     ));
 
@@ -294,9 +335,15 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
             https,
             server_tls.clone(),
             router.clone(),
+            config.connection_limits.router,
             routers_rx.clone(),
         ));
-        routers.spawn(router::serve_http(http, router, routers_rx.clone()));
+        routers.spawn(router::serve_http(
+            http,
+            router,
+            config.connection_limits.router,
+            routers_rx.clone(),
+        ));
         envs.insert(
             env.to_string(),
             EnvEndpoints {
@@ -327,6 +374,8 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         started,
         max_order_bytes: config.max_order_bytes,
         gate: admin::gate::Gate::new(admin_addr, &config.admin_allowed_hosts),
+        body_timeout: config.admin_body_timeout(),
+        max_connections: config.connection_limits.admin,
     });
     backends.spawn(admin::serve(
         admin_listener,

@@ -28,7 +28,7 @@ use std::{
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header::CONTENT_TYPE};
-use http_body_util::{BodyExt, Full};
+use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::watch};
@@ -57,6 +57,10 @@ pub struct AdminState {
     /// The names and addresses requests must come to ([`gate`]; config
     /// `admin_allowed_hosts`).
     pub gate: gate::Gate,
+    /// Time allowed for a request body to arrive whole (config `admin_body_timeout_ms`).
+    pub body_timeout: Duration,
+    /// Connections served at once (config `connection_limits.admin`).
+    pub max_connections: usize,
 }
 
 impl AdminState {
@@ -71,18 +75,31 @@ impl AdminState {
     }
 }
 
-/// Serves the admin API until `shutdown` turns true.
+/// Serves the admin API until `shutdown` turns true, at most `state.max_connections` at once
+/// (beyond them: 503).
 pub async fn serve(listener: TcpListener, state: Arc<AdminState>, shutdown: watch::Receiver<bool>) {
-    net::accept_loop(listener, shutdown, "admin", move |tcp, _peer, watcher| {
-        let state = state.clone();
-        tokio::spawn(async move {
-            net::serve_http1(tcp, Duration::from_secs(30), watcher, move |req| {
-                let state = state.clone();
-                async move { handle(state, req).await }
-            })
-            .await;
-        });
-    })
+    let limit = net::Limit {
+        max: state.max_connections,
+        refusal: net::Refusal::Http503,
+        setting: "connection_limits.admin",
+    };
+    net::accept_loop(
+        listener,
+        shutdown,
+        "admin",
+        limit,
+        move |tcp, _peer, watcher, slot| {
+            let state = state.clone();
+            tokio::spawn(async move {
+                let _slot = slot;
+                net::serve_http1(tcp, Duration::from_secs(30), watcher, move |req| {
+                    let state = state.clone();
+                    async move { handle(state, req).await }
+                })
+                .await;
+            });
+        },
+    )
     .await;
 }
 
@@ -100,14 +117,9 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
         } else {
             MAX_ADMIN_BODY
         };
-        let body = match http_body_util::Limited::new(body, limit).collect().await {
-            Ok(b) => b.to_bytes(),
-            Err(e) => {
-                return json_response(
-                    StatusCode::BAD_REQUEST,
-                    &json!({"error": format!("cannot read the request body (at most {limit} bytes): {e}")}),
-                );
-            }
+        let body = match net::read_body(&parts.headers, body, limit, state.body_timeout).await {
+            Ok(b) => b,
+            Err(e) => return body_refused(&e),
         };
         if parts.uri.path().starts_with("/api/mocks") {
             // Recordings can add up to hundreds of MiB to serialise.
@@ -234,6 +246,21 @@ pub(crate) async fn heavy<T: Send + 'static>(
 
 /// How many [`heavy`] jobs run at once.
 pub(crate) const HEAVY_AT_ONCE: usize = 4;
+
+/// A request body that was not read whole: 413 for one too large (refused before reading
+/// when its declared size says so), 408 for one too slow, 400 for a broken one; the
+/// connection closes, as the rest of the body is unread.
+fn body_refused(e: &net::BodyError) -> Response<Full<Bytes>> {
+    let status = match e {
+        net::BodyError::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+        net::BodyError::Timeout(_) => StatusCode::REQUEST_TIMEOUT,
+        net::BodyError::Broken(_) => StatusCode::BAD_REQUEST,
+    };
+    let mut resp = json_response(status, &json!({"error": e.to_string()}));
+    resp.headers_mut()
+        .insert(http::header::CONNECTION, HeaderValue::from_static("close"));
+    resp
+}
 
 pub(crate) fn json_response(status: StatusCode, body: &Value) -> Response<Full<Bytes>> {
     serialized(status, body)

@@ -233,23 +233,34 @@ struct Peer {
     addr: SocketAddr,
     platform_hsa_id: Option<String>,
     environment: Option<String>,
+    /// Time allowed for a request body to arrive whole (`router.request_body_timeout_ms`).
+    body_timeout: Duration,
 }
 
-/// Serves the mocks until `shutdown` turns true.
+/// Serves the mocks until `shutdown` turns true, at most `max_connections` at once; a request
+/// body must arrive whole within `body_timeout` (else 408).
 pub async fn serve(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     mocks: Arc<Mocks>,
     read_timeout: Duration,
+    body_timeout: Duration,
+    max_connections: usize,
     shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let stop = shutdown.clone();
-    net::accept_loop(listener, shutdown, "mocks", move |tcp, addr, watcher| {
+    let limit = net::Limit {
+        max: max_connections,
+        refusal: net::Refusal::Close,
+        setting: "connection_limits.mocks",
+    };
+    net::accept_loop(listener, shutdown, "mocks", limit, move |tcp, addr, watcher, slot| {
         let acceptor = acceptor.clone();
         let mocks = mocks.clone();
         let stop = stop.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let resetter = Resetter::for_stream(&tcp);
             let tls = match tokio::time::timeout(read_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
@@ -269,6 +280,7 @@ pub async fn serve(
                 addr,
                 environment: mocks.environment_of(platform_hsa_id.as_deref()),
                 platform_hsa_id,
+                body_timeout,
             });
             let reset = Arc::new(tokio::sync::Notify::new());
             let on_reset = reset.clone();
@@ -363,12 +375,22 @@ async fn handle(
     };
     let address = address.to_string();
     let req_headers = req.headers().clone();
-    let body = match Limited::new(req.into_body(), MAX_BODY).collect().await {
-        Ok(c) => c.to_bytes(),
-        Err(e) => {
+    let read = Limited::new(req.into_body(), MAX_BODY).collect();
+    let body = match tokio::time::timeout(peer.body_timeout, read).await {
+        Ok(Ok(c)) => c.to_bytes(),
+        Ok(Err(e)) => {
             return plain(
                 StatusCode::BAD_REQUEST,
                 format!("Could not read the request: {e}\n"),
+            );
+        }
+        Err(_) => {
+            return plain(
+                StatusCode::REQUEST_TIMEOUT,
+                format!(
+                    "The request body did not arrive whole within {} ms (router.request_body_timeout_ms).\n",
+                    peer.body_timeout.as_millis()
+                ),
             );
         }
     };

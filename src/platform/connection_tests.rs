@@ -117,19 +117,34 @@ async fn record(platforms: &Platforms, results: Vec<TestResult>) {
 
 /// One ping: `(passed, what happened)`.
 pub async fn ping(client: &ProducerClient, url: &str, logical_address: &str) -> (bool, String) {
+    ping_within(client, url, logical_address, PING_DEADLINE).await
+}
+
+/// [`ping`] with a deadline of its own for the whole exchange.
+async fn ping_within(
+    client: &ProducerClient,
+    url: &str,
+    logical_address: &str,
+    deadline: Duration,
+) -> (bool, String) {
     let Ok(uri) = url.parse::<http::Uri>() else {
         return (false, format!("invalid URL {url}"));
     };
-    match tokio::time::timeout(PING_DEADLINE, exchange(client, &uri, logical_address)).await {
+    match tokio::time::timeout(deadline, exchange(client, &uri, logical_address, deadline)).await {
         Ok(outcome) => outcome,
         Err(_) => (
             false,
-            format!("no complete answer within {} s", PING_DEADLINE.as_secs()),
+            format!("no complete answer within {} ms", deadline.as_millis()),
         ),
     }
 }
 
-async fn exchange(client: &ProducerClient, uri: &http::Uri, address: &str) -> (bool, String) {
+async fn exchange(
+    client: &ProducerClient,
+    uri: &http::Uri,
+    address: &str,
+    deadline: Duration,
+) -> (bool, String) {
     let body = crate::contract::ping_request(address);
     let mut headers = http::HeaderMap::new();
     headers.insert(
@@ -137,7 +152,7 @@ async fn exchange(client: &ProducerClient, uri: &http::Uri, address: &str) -> (b
         http::HeaderValue::from_static("text/xml;charset=UTF-8"),
     );
     let answer = client
-        .send(uri, &headers, bytes::Bytes::from(body), PING_DEADLINE)
+        .send(uri, &headers, bytes::Bytes::from(body), deadline)
         .await;
     match answer {
         Ok(a) => {
@@ -190,7 +205,7 @@ async fn exchange(client: &ProducerClient, uri: &http::Uri, address: &str) -> (b
         ),
         Err(ForwardError::Timeout) => (
             false,
-            format!("no answer within {} s", PING_DEADLINE.as_secs()),
+            format!("no complete answer within {} ms", deadline.as_millis()),
         ),
         Err(e @ ForwardError::Status { .. }) => (
             true,
@@ -200,5 +215,114 @@ async fn exchange(client: &ProducerClient, uri: &http::Uri, address: &str) -> (b
             ),
         ),
         Err(e) => (false, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    //! A producer that misbehaves during the ping: a small hand-written HTTP server standing
+    //! in for an integrator's producer.
+    use super::*;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A client like the connection tests' (over plain HTTP here: no certificate is needed).
+    fn client() -> ProducerClient {
+        let tls = rustls::ClientConfig::builder_with_provider(Arc::new(
+            rustls::crypto::aws_lc_rs::default_provider(),
+        ))
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(rustls::RootCertStore::empty())
+        .with_no_client_auth();
+        let config = crate::config::RouterConfig {
+            max_request_bytes: PING_MAX_BYTES,
+            ..Default::default()
+        };
+        ProducerClient::new(tls, &config)
+    }
+
+    /// A producer that reads the request, sends `head`, then `piece` over and over (`None`:
+    /// nothing more, the connection held open). Returns its URL and the bytes it managed to
+    /// send before the client closed the connection.
+    async fn producer(
+        head: &'static str,
+        piece: Option<&'static [u8]>,
+    ) -> (String, tokio::sync::oneshot::Receiver<usize>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}/ping", listener.local_addr().unwrap());
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(async move {
+            let (mut s, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 64 * 1024];
+            let mut got = Vec::new();
+            while !String::from_utf8_lossy(&got).contains("Envelope>") {
+                match s.read(&mut buf).await {
+                    Ok(0) | Err(_) => return,
+                    Ok(n) => got.extend_from_slice(&buf[..n]),
+                }
+            }
+            let mut sent = 0;
+            if s.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            match piece {
+                Some(piece) => {
+                    while s.write_all(piece).await.is_ok() {
+                        sent += piece.len();
+                    }
+                }
+                None => {
+                    let _ = s.read(&mut buf).await;
+                }
+            }
+            let _ = tx.send(sent);
+        });
+        (url, rx)
+    }
+
+    #[tokio::test]
+    async fn an_endless_answer_ends_the_ping_at_its_size_limit() {
+        // Chunks of 8 KiB, for ever.
+        let chunk = format!("2000\r\n{}\r\n", "x".repeat(8192));
+        let (url, sent) = producer(
+            "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ntransfer-encoding: chunked\r\n\r\n",
+            Some(chunk.leak().as_bytes()),
+        )
+        .await;
+        let (ok, detail) = ping_within(&client(), &url, "SE123", Duration::from_secs(30)).await;
+        assert!(!ok, "{detail}");
+        assert!(
+            detail.contains(&format!("larger than {PING_MAX_BYTES} bytes")),
+            "{detail}"
+        );
+        // The producer could send little more than the limit and what the sockets buffer
+        // before the connection was closed.
+        let sent = tokio::time::timeout(Duration::from_secs(30), sent)
+            .await
+            .expect("the connection must be closed")
+            .unwrap();
+        assert!(sent < 64 * 1024 * 1024, "{sent} bytes were taken in");
+    }
+
+    #[tokio::test]
+    async fn an_answer_that_never_ends_fails_the_ping_at_its_deadline() {
+        for head in [
+            "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ncontent-length: 5000\r\n\r\n<soap:Envelope",
+            "HTTP/1.1 200 OK\r\ncontent-type: text/xml\r\ntransfer-encoding: chunked\r\n\r\n5\r\n<soap\r\n",
+            "HTTP/1.1 500 Internal Server Error\r\ncontent-length: 5000\r\n\r\n<soap:Envelope",
+        ] {
+            let (url, closed) = producer(head, None).await;
+            let (ok, detail) =
+                ping_within(&client(), &url, "SE123", Duration::from_millis(500)).await;
+            assert!(!ok, "{detail}");
+            assert!(
+                detail.contains("no complete answer within 500 ms"),
+                "{head}: {detail}"
+            );
+            tokio::time::timeout(Duration::from_secs(30), closed)
+                .await
+                .expect("the connection must be closed")
+                .unwrap();
+        }
     }
 }

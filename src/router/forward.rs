@@ -3,9 +3,11 @@
 //! response timeouts from a `timeoutconfig.json`, and the mapping of producer answers to what
 //! the consumer gets (pass-through, or VP009).
 //!
-//! It does not decide where to send a request (that is TAK's job in the pipeline) and never
-//! buffers a successful answer: it waits for the first body bytes (an empty 2xx answer is
-//! VP009, as in VP) and streams the rest.
+//! It does not decide where to send a request (that is TAK's job in the pipeline). The
+//! producer timeout covers the whole answer, head and body: a successful answer is read up to
+//! 64 KiB before it is passed on (an empty one, or one that stops short, is VP009 as in VP,
+//! and its connection is dropped rather than pooled); past that it streams on and is cut off
+//! if it has not ended by the deadline.
 
 use std::{
     collections::HashMap,
@@ -145,9 +147,15 @@ impl ProducerClient {
                 None => tokio::time::timeout_at(started + timeout, self.pool.send(target, req))
                     .await
                     .map_err(|_| ForwardError::Timeout)?,
-                Some(upload) => tokio::select! {
+                // A producer that stops reading the body stops it being sent (the consumer's
+                // deadline for it is then not watched): the exchange ends by that deadline
+                // plus the producer timeout whatever happens.
+                Some((upload, body_deadline)) => tokio::select! {
                     sent = self.pool.send(target, req) => sent,
                     () = upload.sent_then(timeout) => return Err(ForwardError::Timeout),
+                    () = tokio::time::sleep_until(*body_deadline + timeout) => {
+                        return Err(ForwardError::Timeout);
+                    }
                 },
             };
             match sent {
@@ -162,7 +170,7 @@ impl ProducerClient {
                     req = *unsent;
                 }
                 Err(PoolError::Io(e)) => {
-                    return Err(match upload.as_ref().and_then(|u| u.failure()) {
+                    return Err(match upload.as_ref().and_then(|(u, _)| u.failure()) {
                         Some(failure) => ForwardError::Upload(failure),
                         None => ForwardError::Io(error_chain(&e)),
                     });
@@ -171,27 +179,47 @@ impl ProducerClient {
         };
         let deadline = match &upload {
             None => started + timeout,
-            Some(upload) => upload.sent_at().unwrap_or_else(tokio::time::Instant::now) + timeout,
+            Some((upload, _)) => {
+                upload.sent_at().unwrap_or_else(tokio::time::Instant::now) + timeout
+            }
         };
         let producer_ms = started.elapsed().as_millis();
         let (parts, mut incoming) = response.into_parts();
         let status = parts.status;
         if status.is_success() {
-            // Wait for the first bytes: an empty answer is VP009, anything else streams on.
-            let first = loop {
+            // VP reads the whole answer within the producer timeout. Up to ANSWER_WHOLE_BYTES
+            // it is read here, so that an answer that stops short is still a VP009 (and its
+            // connection is dropped, not pooled); a larger one streams on from there with the
+            // same deadline. An empty answer is VP009 too.
+            let mut read = Vec::new();
+            let mut held = 0usize;
+            let complete = loop {
+                if !read.is_empty() && incoming.is_end_stream() {
+                    break true;
+                }
                 match super::at_once_or_by(deadline, incoming.frame()).await {
                     Err(_) => return Err(ForwardError::Timeout),
-                    Ok(None) => return Err(ForwardError::Empty(status_line(status))),
+                    Ok(None) if read.is_empty() => {
+                        return Err(ForwardError::Empty(status_line(status)));
+                    }
+                    Ok(None) => break true,
                     Ok(Some(Err(e))) => return Err(ForwardError::Io(error_chain(&e))),
                     Ok(Some(Ok(frame))) => match frame.into_data() {
-                        Ok(data) if !data.is_empty() => break data,
+                        Ok(data) if !data.is_empty() => {
+                            held += data.len();
+                            read.push(data);
+                            if held >= ANSWER_WHOLE_BYTES && !incoming.is_end_stream() {
+                                break false;
+                            }
+                        }
                         _ => continue,
                     },
                 }
             };
             let body = Streamed {
-                first: Some(first),
+                read: read.into(),
                 rest: incoming,
+                deadline: (!complete).then(|| Box::pin(tokio::time::sleep_until(deadline))),
             };
             return Ok(ProducerAnswer {
                 response: Response::from_parts(parts, RespBody::Streamed(body)),
@@ -370,11 +398,12 @@ pub enum OutBody {
 }
 
 impl OutBody {
-    /// How a streamed body's sending is going (`None` for a whole one).
-    fn upload(&self) -> Option<Arc<UploadState>> {
+    /// How a streamed body's sending is going, and when it must have arrived whole (`None`
+    /// for a whole one).
+    fn upload(&self) -> Option<(Arc<UploadState>, tokio::time::Instant)> {
         match self {
             OutBody::Whole(_) => None,
-            OutBody::Streamed(u) => Some(u.state.clone()),
+            OutBody::Streamed(u) => Some((u.state.clone(), u.limits.deadline)),
         }
     }
 }
@@ -426,37 +455,71 @@ pub enum UploadFailure {
     /// Nothing arrived for the client read timeout.
     #[error("The client sent no data for {} ms while sending the request body.", .0.as_millis())]
     Silent(Duration),
+    /// The client kept sending, but not the whole body within the request body timeout.
+    #[error("The client did not send the whole request body within {} ms (router.request_body_timeout_ms); {received} bytes of it had arrived.", .limit.as_millis())]
+    TooSlow {
+        /// The request body timeout.
+        limit: Duration,
+        /// Bytes that had arrived by then.
+        received: usize,
+    },
     /// The connection broke or the body was malformed.
     #[error("The request body could not be read: {0}")]
     Broken(String),
 }
 
+/// The bounds of one request body: its size, the longest silence between its pieces, and
+/// the deadline of the whole (from when the request head had arrived).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyLimits {
+    /// Most bytes (`router.max_request_bytes`).
+    pub max: usize,
+    /// Longest wait for the next piece (`router.client_read_timeout_ms`).
+    pub silence: Duration,
+    /// Time allowed for the whole body (`router.request_body_timeout_ms`), for the text.
+    pub whole: Duration,
+    /// When the whole body must have arrived.
+    pub deadline: tokio::time::Instant,
+}
+
+impl BodyLimits {
+    /// What a limit in time that ran out means, with `held` bytes read by then.
+    pub(crate) fn expired(&self, expired: super::Expired, held: usize) -> UploadFailure {
+        match expired {
+            super::Expired::Silence => UploadFailure::Silent(self.silence),
+            super::Expired::Deadline => UploadFailure::TooSlow {
+                limit: self.whole,
+                received: held,
+            },
+        }
+    }
+}
+
 /// A consumer's body sent on as it arrives: the part read already, then the rest, bounded
-/// in size and with the client read timeout between pieces (hyper reads the consumer's
-/// connection only as fast as this body is sent on: memory stays at a few buffers).
+/// in size, in silence between pieces and by the deadline of the whole body (hyper reads the
+/// consumer's connection only as fast as this body is sent on: memory stays at a few buffers).
 pub struct Upload {
     head: RequestBody,
     rest: Incoming,
-    /// Bytes read so far, the head included, against `max`.
+    /// Bytes read so far, the head included, against `limits.max`.
     held: usize,
-    max: usize,
-    read_timeout: Duration,
-    /// Armed while waiting for the consumer's next piece.
+    limits: BodyLimits,
+    /// Armed while waiting for the consumer's next piece: the silence limit or the deadline,
+    /// whichever comes first.
     silence: Pin<Box<tokio::time::Sleep>>,
     waiting: bool,
     state: Arc<UploadState>,
 }
 
 impl Upload {
-    /// `head` (already read) followed by what `rest` still brings.
-    pub fn new(head: RequestBody, rest: Incoming, max: usize, read_timeout: Duration) -> Self {
+    /// `head` (already read) followed by what `rest` still brings, within `limits`.
+    pub fn new(head: RequestBody, rest: Incoming, limits: &BodyLimits) -> Self {
         Upload {
             held: head.len(),
             head,
             rest,
-            max,
-            read_timeout,
-            silence: Box::pin(tokio::time::sleep(read_timeout)),
+            limits: *limits,
+            silence: Box::pin(tokio::time::sleep_until(limits.deadline)),
             waiting: false,
             state: Arc::new(UploadState::default()),
         }
@@ -496,19 +559,24 @@ impl Body for Upload {
                         continue;
                     };
                     this.held += data.len();
-                    if this.held > this.max {
-                        return this.fail(UploadFailure::TooLarge(this.max));
+                    if this.held > this.limits.max {
+                        return this.fail(UploadFailure::TooLarge(this.limits.max));
                     }
                     return Poll::Ready(Some(Ok(Frame::data(data))));
                 }
                 Poll::Pending => {
                     if !this.waiting {
                         this.waiting = true;
-                        let at = tokio::time::Instant::now() + this.read_timeout;
-                        this.silence.as_mut().reset(at);
+                        let quiet = tokio::time::Instant::now() + this.limits.silence;
+                        this.silence.as_mut().reset(quiet.min(this.limits.deadline));
                     }
                     if this.silence.as_mut().poll(cx).is_ready() {
-                        return this.fail(UploadFailure::Silent(this.read_timeout));
+                        let expired = if tokio::time::Instant::now() >= this.limits.deadline {
+                            super::Expired::Deadline
+                        } else {
+                            super::Expired::Silence
+                        };
+                        return this.fail(this.limits.expired(expired, this.held));
                     }
                     return Poll::Pending;
                 }
@@ -570,11 +638,26 @@ impl UploadState {
     }
 }
 
-/// A producer's answer whose first chunk was already read.
+/// How much of a successful answer is read before it is passed on (the usual SOAP answer
+/// is far smaller): an answer that ends within it and in time goes back whole, one that stops
+/// short is VP009.
+const ANSWER_WHOLE_BYTES: usize = 64 * 1024;
+
+/// A producer's answer: what was read before it was passed on, then the rest (if any) as it
+/// comes, by the producer timeout's deadline.
 pub struct Streamed {
-    first: Option<Bytes>,
+    read: std::collections::VecDeque<Bytes>,
     rest: AnswerBody,
+    /// The deadline of the whole answer, while some of it is still to come; when it passes
+    /// the answer is cut off (its head has gone to the consumer already, so the consumer's
+    /// connection is closed mid-answer) and the producer's connection dropped.
+    deadline: Option<Pin<Box<tokio::time::Sleep>>>,
 }
+
+/// A producer's answer that did not end by the producer timeout, after it had begun.
+#[derive(Debug, thiserror::Error)]
+#[error("Timeout when waiting on response from producer: the answer had not ended.")]
+pub struct AnswerCutOff;
 
 impl Body for Streamed {
     type Data = Bytes;
@@ -584,21 +667,33 @@ impl Body for Streamed {
         mut self: Pin<&mut Self>,
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BoxError>>> {
-        if let Some(first) = self.first.take() {
-            return Poll::Ready(Some(Ok(Frame::data(first))));
+        if let Some(data) = self.read.pop_front() {
+            return Poll::Ready(Some(Ok(Frame::data(data))));
         }
-        Pin::new(&mut self.rest)
-            .poll_frame(cx)
-            .map_err(|e| -> BoxError { Box::new(e) })
+        if self.rest.is_end_stream() {
+            return Poll::Ready(None);
+        }
+        let this = self.get_mut();
+        match Pin::new(&mut this.rest).poll_frame(cx) {
+            Poll::Pending => {}
+            ready => return ready.map_err(|e| -> BoxError { Box::new(e) }),
+        }
+        if let Some(deadline) = &mut this.deadline
+            && deadline.as_mut().poll(cx).is_ready()
+        {
+            tracing::info!("a producer's answer did not end within the producer timeout: cut off");
+            return Poll::Ready(Some(Err(Box::new(AnswerCutOff))));
+        }
+        Poll::Pending
     }
 
     fn is_end_stream(&self) -> bool {
-        self.first.is_none() && self.rest.is_end_stream()
+        self.read.is_empty() && self.rest.is_end_stream()
     }
 
     fn size_hint(&self) -> SizeHint {
         let rest = self.rest.size_hint();
-        let n = self.first.as_ref().map_or(0, |f| f.len() as u64);
+        let n: u64 = self.read.iter().map(|b| b.len() as u64).sum();
         // A fresh hint: setting the lower bound above an existing upper bound would panic.
         let mut hint = SizeHint::new();
         hint.set_lower(rest.lower() + n);

@@ -3,8 +3,12 @@
 //!
 //! The consumer's HSA-id is read from the peer certificate once per connection, not per
 //! request. Slow clients are bounded: the handshake, the request head and every body read
-//! have the configured client read timeout. On shutdown the loops stop accepting and let
-//! in-flight requests finish.
+//! have the configured client read timeout, the whole body its own deadline (see
+//! [`super::pipeline`]), and a write to a client that stops reading its answer fails after the
+//! client read timeout. Each listener holds at most `connection_limits.router` connections:
+//! beyond them the HTTPS listener closes a connection before its handshake, the HTTP listener
+//! answers 503 (see [`net::Refusal`]). On shutdown the loops stop accepting and let in-flight
+//! requests finish.
 
 use std::{net::SocketAddr, sync::Arc};
 
@@ -60,19 +64,26 @@ impl ConnInfo {
     }
 }
 
-/// Serves mutual-TLS consumers until `shutdown` turns true.
+/// Serves mutual-TLS consumers until `shutdown` turns true, at most `max_connections` at once.
 pub async fn serve_https(
     listener: TcpListener,
     tls: Arc<rustls::ServerConfig>,
     router: Arc<Router>,
+    max_connections: usize,
     shutdown: watch::Receiver<bool>,
 ) {
     let acceptor = TlsAcceptor::from(tls);
     let name = format!("{}-https", router.env);
-    net::accept_loop(listener, shutdown, &name, move |tcp, peer, graceful| {
+    let limit = net::Limit {
+        max: max_connections,
+        refusal: net::Refusal::Close,
+        setting: "connection_limits.router",
+    };
+    net::accept_loop(listener, shutdown, &name, limit, move |tcp, peer, graceful, slot| {
         let acceptor = acceptor.clone();
         let router = router.clone();
         tokio::spawn(async move {
+            let _slot = slot;
             let timeout = router.config.client_read_timeout();
             let tls = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
@@ -93,21 +104,34 @@ pub async fn serve_https(
     .await;
 }
 
-/// Serves plain-HTTP callers until `shutdown` turns true. The whitelist is checked per
-/// request (VP011 is a SOAP fault, not a refused connection).
+/// Serves plain-HTTP callers until `shutdown` turns true, at most `max_connections` at once.
+/// The whitelist is checked per request (VP011 is a SOAP fault, not a refused connection).
 pub async fn serve_http(
     listener: TcpListener,
     router: Arc<Router>,
+    max_connections: usize,
     shutdown: watch::Receiver<bool>,
 ) {
     let name = format!("{}-http", router.env);
-    net::accept_loop(listener, shutdown, &name, move |tcp, peer, graceful| {
-        let router = router.clone();
-        tokio::spawn(async move {
-            let info = ConnInfo::new(peer, Transport::Http, &router);
-            serve_connection(tcp, info, router, graceful).await;
-        });
-    })
+    let limit = net::Limit {
+        max: max_connections,
+        refusal: net::Refusal::Http503,
+        setting: "connection_limits.router",
+    };
+    net::accept_loop(
+        listener,
+        shutdown,
+        &name,
+        limit,
+        move |tcp, peer, graceful, slot| {
+            let router = router.clone();
+            tokio::spawn(async move {
+                let _slot = slot;
+                let info = ConnInfo::new(peer, Transport::Http, &router);
+                serve_connection(tcp, info, router, graceful).await;
+            });
+        },
+    )
     .await;
 }
 

@@ -88,21 +88,36 @@ impl http_body::Body for RespBody {
     }
 }
 
-/// `future` with a time limit, the timer armed only when the future is not ready at once (a
-/// body frame or answer chunk that already arrived): arming and disarming a timer costs more
-/// than the poll.
-pub(crate) async fn at_once_or_within<F: Future + Unpin>(
-    limit: Duration,
+/// Which of [`at_once_or_within_by`]'s limits ran out.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Expired {
+    /// Nothing came for the silence limit.
+    Silence,
+    /// The deadline of the whole passed.
+    Deadline,
+}
+
+/// `future` with a limit on silence and a deadline for the whole, whichever comes first; the
+/// timer armed only when the future is not ready at once (a body frame that already arrived):
+/// arming and disarming a timer costs more than the poll.
+pub(crate) async fn at_once_or_within_by<F: Future + Unpin>(
+    silence: Duration,
+    deadline: tokio::time::Instant,
     mut future: F,
-) -> Result<F::Output, tokio::time::error::Elapsed> {
+) -> Result<F::Output, Expired> {
     let now = std::future::poll_fn(|cx| Poll::Ready(Pin::new(&mut future).poll(cx))).await;
-    match now {
-        Poll::Ready(out) => Ok(out),
-        Poll::Pending => tokio::time::timeout(limit, future).await,
+    if let Poll::Ready(out) = now {
+        return Ok(out);
+    }
+    let quiet_until = tokio::time::Instant::now() + silence;
+    match tokio::time::timeout_at(quiet_until.min(deadline), future).await {
+        Ok(out) => Ok(out),
+        Err(_) if deadline <= quiet_until => Err(Expired::Deadline),
+        Err(_) => Err(Expired::Silence),
     }
 }
 
-/// [`at_once_or_within`] with a deadline.
+/// `future` by a deadline, the timer armed only when the future is not ready at once.
 pub(crate) async fn at_once_or_by<F: Future + Unpin>(
     deadline: tokio::time::Instant,
     mut future: F,

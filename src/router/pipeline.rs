@@ -3,7 +3,8 @@
 //! 1. identity: the certificate's HSA-id (HTTPS), or the whitelist, internal headers or the
 //!    forwarded certificate and routing history (plain HTTP) — VP002, VP011, VP014; then a
 //!    method other than POST — VP015;
-//! 2. body: bounded by size and read timeout — VP015;
+//! 2. body: bounded by size, by silence between its pieces and by a deadline for the whole
+//!    (also while a large body is passed on) — VP015;
 //! 3. sniff: the SOAP header and the first body element only — VP015;
 //! 4. original consumer header — VP013 (when configured to refuse);
 //! 5. TAK loaded — VP008; logical address present — VP003;
@@ -15,10 +16,7 @@
 //! Every failure is a [`VpFault`] rendered by [`crate::soap::fault`]; this module never writes
 //! fault text itself.
 
-use std::{
-    borrow::Cow,
-    time::{Duration, Instant},
-};
+use std::{borrow::Cow, time::Instant};
 
 use bytes::Bytes;
 use http::{
@@ -33,7 +31,7 @@ use crate::soap::{self, Profile, VpFault, fault::bounded, rivta};
 
 use super::{
     RespBody, Router,
-    forward::{ForwardError, OutBody, RequestBody, Upload, UploadFailure},
+    forward::{BodyLimits, ForwardError, OutBody, RequestBody, Upload, UploadFailure},
     listener::{ConnInfo, Transport},
 };
 
@@ -182,23 +180,28 @@ async fn route_request(
         });
     }
 
-    // 2. Body, bounded: all of it, or its beginning and the rest still to come.
-    let Received { head, rest } = read_body(router, headers, body).await?;
+    // 2. Body, bounded in size and in time (the whole of it, also while it is passed on).
+    let limits = BodyLimits {
+        max: router.config.max_request_bytes,
+        silence: router.config.client_read_timeout(),
+        whole: router.config.request_body_timeout(),
+        deadline: tokio::time::Instant::now() + router.config.request_body_timeout(),
+    };
+    let Received { head, rest } = read_body(&limits, headers, body).await?;
     let mut rest = rest;
     let routed = route_body(
         router,
         conn,
         headers,
         &caller,
-        &head,
-        &mut rest,
+        (&head, &mut rest, &limits),
         correlation,
     )
     .await;
     match (routed, rest) {
         // A fault before the producer: the rest is read as it would have been before routing
         // (the connection goes on serving), and a problem with it wins, as it would have.
-        (Err(failure), Some(rest)) => Err(drain(router, rest, head.len())
+        (Err(failure), Some(rest)) => Err(drain(&limits, rest, head.len())
             .await
             .err()
             .unwrap_or(failure)),
@@ -213,8 +216,7 @@ async fn route_body(
     conn: &ConnInfo,
     headers: &HeaderMap,
     caller: &Caller<'_>,
-    body: &RequestBody,
-    rest: &mut Option<Incoming>,
+    (body, rest, limits): (&RequestBody, &mut Option<Incoming>, &BodyLimits),
     correlation: &HeaderValue,
 ) -> Result<Response<RespBody>, Failure> {
     let correlation_id = correlation.to_str().unwrap_or_default();
@@ -321,12 +323,7 @@ async fn route_body(
     drop(snapshot);
     let body = match rest.take() {
         None => OutBody::Whole(body),
-        Some(rest) => OutBody::Streamed(Upload::new(
-            body,
-            rest,
-            router.config.max_request_bytes,
-            router.config.client_read_timeout(),
-        )),
+        Some(rest) => OutBody::Streamed(Upload::new(body, rest, limits)),
     };
     let answer = router
         .producers
@@ -500,24 +497,23 @@ struct Received {
 /// larger one only the beginning is read here. Kept as the pieces it arrived in: nothing is
 /// copied and nothing is reserved before data arrives.
 async fn read_body(
-    router: &Router,
+    limits: &BodyLimits,
     headers: &HeaderMap,
     mut body: Incoming,
 ) -> Result<Received, Failure> {
-    let max = router.config.max_request_bytes;
+    let max = limits.max;
     let declared = header_str(headers, CONTENT_LENGTH).and_then(|v| v.trim().parse::<u64>().ok());
     if let Some(n) = declared
         && n > max as u64
     {
         return Err(body_failure(UploadFailure::TooLarge(max)));
     }
-    let timeout = router.config.client_read_timeout();
     // The usual request arrives in one frame: no list for it.
     let mut first: Option<Bytes> = None;
     let mut chunks: Vec<Bytes> = Vec::new();
     let mut held = 0usize;
     let mut head_tried = false;
-    while let Some(data) = next_piece(&mut body, timeout, max, &mut held).await? {
+    while let Some(data) = next_piece(&mut body, limits, &mut held).await? {
         if first.is_none() && chunks.is_empty() {
             first = Some(data);
         } else {
@@ -546,25 +542,24 @@ async fn read_body(
     Ok(Received { head, rest: None })
 }
 
-/// The next piece of a request body (`None` at its end), within the client read timeout and
-/// the size limit (`held` counts what was read so far).
+/// The next piece of a request body (`None` at its end), within the body's limits (`held`
+/// counts what was read so far).
 async fn next_piece(
     body: &mut Incoming,
-    timeout: Duration,
-    max: usize,
+    limits: &BodyLimits,
     held: &mut usize,
 ) -> Result<Option<Bytes>, Failure> {
     loop {
-        match super::at_once_or_within(timeout, body.frame()).await {
-            Err(_) => return Err(body_failure(UploadFailure::Silent(timeout))),
+        match super::at_once_or_within_by(limits.silence, limits.deadline, body.frame()).await {
+            Err(expired) => return Err(body_failure(limits.expired(expired, *held))),
             Ok(None) => return Ok(None),
             Ok(Some(Err(e))) => return Err(body_failure(UploadFailure::Broken(e.to_string()))),
             Ok(Some(Ok(frame))) => {
                 let Ok(data) = frame.into_data() else {
                     continue;
                 };
-                if *held + data.len() > max {
-                    return Err(body_failure(UploadFailure::TooLarge(max)));
+                if *held + data.len() > limits.max {
+                    return Err(body_failure(UploadFailure::TooLarge(limits.max)));
                 }
                 *held += data.len();
                 return Ok(Some(data));
@@ -575,13 +570,8 @@ async fn next_piece(
 
 /// Reads the rest of a body and drops it (after a fault found in its beginning), within the
 /// same limits; `held` bytes were read before.
-async fn drain(router: &Router, mut rest: Incoming, mut held: usize) -> Result<(), Failure> {
-    let max = router.config.max_request_bytes;
-    let timeout = router.config.client_read_timeout();
-    while next_piece(&mut rest, timeout, max, &mut held)
-        .await?
-        .is_some()
-    {}
+async fn drain(limits: &BodyLimits, mut rest: Incoming, mut held: usize) -> Result<(), Failure> {
+    while next_piece(&mut rest, limits, &mut held).await?.is_some() {}
     Ok(())
 }
 

@@ -178,8 +178,28 @@ struct Inner {
 type FastHash = foldhash::fast::RandomState;
 
 struct Idle {
-    sender: SendRequest<OutBody>,
+    conn: Conn,
     since: Instant,
+}
+
+/// One connection to a producer: the handle to send on, and the task that drives it (aborted
+/// when an exchange on it is given up, so that a request body it may still be sending, and
+/// with it the consumer's connection, is let go at once).
+struct Conn {
+    sender: SendRequest<OutBody>,
+    task: tokio::task::AbortHandle,
+}
+
+/// Aborts a connection's task when dropped, unless disarmed: an exchange given up before its
+/// answer's head arrived (the producer timeout) ends its connection.
+struct AbortUnlessDone(Option<tokio::task::AbortHandle>);
+
+impl Drop for AbortUnlessDone {
+    fn drop(&mut self) {
+        if let Some(task) = self.0.take() {
+            task.abort();
+        }
+    }
 }
 
 impl Pool {
@@ -228,22 +248,24 @@ impl Pool {
             req.headers_mut().insert(http::header::HOST, host.clone());
         }
         loop {
-            let (mut sender, fresh) = match self.take_idle(&target.key) {
-                Some(sender) => (sender, false),
+            let (mut conn, fresh) = match self.take_idle(&target.key) {
+                Some(conn) => (conn, false),
                 None => match self.connect(target).await {
-                    Ok(sender) => (sender, true),
+                    Ok(conn) => (conn, true),
                     Err(e) => return Err(PoolError::Connect(e, Box::new(req))),
                 },
             };
-            if !fresh && sender.ready().await.is_err() {
+            if !fresh && conn.sender.ready().await.is_err() {
                 continue;
             }
-            match sender.try_send_request(req).await {
+            let mut guard = AbortUnlessDone(Some(conn.task.clone()));
+            match conn.sender.try_send_request(req).await {
                 Ok(resp) => {
+                    guard.0 = None;
                     let back = GiveBack {
                         pool: self.inner.clone(),
                         target: target.clone(),
-                        sender,
+                        conn,
                     };
                     return Ok(resp.map(|incoming| AnswerBody {
                         incoming,
@@ -252,7 +274,10 @@ impl Pool {
                 }
                 Err(mut e) => match e.take_message() {
                     // Never sent: the pooled connection was closed meanwhile; another one.
-                    Some(unsent) if !fresh => req = unsent,
+                    Some(unsent) if !fresh => {
+                        guard.0 = None;
+                        req = unsent;
+                    }
                     _ => return Err(PoolError::Io(e.into_error())),
                 },
             }
@@ -260,18 +285,18 @@ impl Pool {
     }
 
     /// The most recently used live idle connection to `key`.
-    fn take_idle(&self, key: &HostKey) -> Option<SendRequest<OutBody>> {
+    fn take_idle(&self, key: &HostKey) -> Option<Conn> {
         let mut idle = lock(&self.inner.idle);
         let list = idle.get_mut(key)?;
         while let Some(c) = list.pop() {
-            if !c.sender.is_closed() && c.since.elapsed() < IDLE_TIMEOUT {
-                return Some(c.sender);
+            if !c.conn.sender.is_closed() && c.since.elapsed() < IDLE_TIMEOUT {
+                return Some(c.conn);
             }
         }
         None
     }
 
-    async fn connect(&self, target: &Target) -> Result<SendRequest<OutBody>, String> {
+    async fn connect(&self, target: &Target) -> Result<Conn, String> {
         let fail = |what: String| format!("client error (Connect): {what}");
         if let Some(problem) = &target.problem {
             return Err(fail(problem.clone()));
@@ -297,7 +322,7 @@ impl Pool {
         let tcp = tcp.ok_or_else(|| fail(last))?;
         let _ = tcp.set_nodelay(true);
         let builder = http1::Builder::new();
-        let sender = match &target.server_name {
+        let conn = match &target.server_name {
             Some(name) => {
                 let tls = self
                     .inner
@@ -309,19 +334,19 @@ impl Pool {
                     .handshake(TokioIo::new(tls))
                     .await
                     .map_err(|e| fail(e.to_string()))?;
-                tokio::spawn(drive(conn));
-                sender
+                let task = tokio::spawn(drive(conn)).abort_handle();
+                Conn { sender, task }
             }
             None => {
                 let (sender, conn) = builder
                     .handshake(TokioIo::new(tcp))
                     .await
                     .map_err(|e| fail(e.to_string()))?;
-                tokio::spawn(drive(conn));
-                sender
+                let task = tokio::spawn(drive(conn)).abort_handle();
+                Conn { sender, task }
             }
         };
-        Ok(sender)
+        Ok(conn)
     }
 }
 
@@ -341,15 +366,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Inner {
-    fn give_back(self: &Arc<Self>, key: &HostKey, sender: SendRequest<OutBody>) {
-        if sender.is_closed() {
+    fn give_back(self: &Arc<Self>, key: &HostKey, conn: Conn) {
+        if conn.sender.is_closed() {
             return;
         }
         let mut idle = lock(&self.idle);
         let list = idle.entry(key.clone()).or_default();
         if list.len() < self.max_idle_per_host {
             list.push(Idle {
-                sender,
+                conn,
                 since: Instant::now(),
             });
         }
@@ -369,7 +394,7 @@ async fn reap(pool: Weak<Inner>) {
         tokio::time::sleep(IDLE_TIMEOUT / 3).await;
         let Some(pool) = pool.upgrade() else { return };
         lock(&pool.idle).retain(|_, list| {
-            list.retain(|c| !c.sender.is_closed() && c.since.elapsed() < IDLE_TIMEOUT);
+            list.retain(|c| !c.conn.sender.is_closed() && c.since.elapsed() < IDLE_TIMEOUT);
             !list.is_empty()
         });
     }
@@ -379,11 +404,11 @@ async fn reap(pool: Weak<Inner>) {
 struct GiveBack {
     pool: Arc<Inner>,
     target: Arc<Target>,
-    sender: SendRequest<OutBody>,
+    conn: Conn,
 }
 
 /// A producer's answer body: read to its end, its connection goes back to the pool; dropped
-/// before, the connection is closed (it may still carry the rest of this answer).
+/// before, the connection is closed at once (it may still carry the rest of this answer).
 pub struct AnswerBody {
     incoming: Incoming,
     back: Option<GiveBack>,
@@ -392,7 +417,7 @@ pub struct AnswerBody {
 impl AnswerBody {
     fn give_back(&mut self) {
         if let Some(b) = self.back.take() {
-            b.pool.give_back(&b.target.key, b.sender);
+            b.pool.give_back(&b.target.key, b.conn);
         }
     }
 }
@@ -429,6 +454,10 @@ impl Drop for AnswerBody {
         // A reader may stop at `is_end_stream` without polling once more.
         if self.incoming.is_end_stream() {
             self.give_back();
+        } else if let Some(b) = self.back.take() {
+            // Given up before its end (the producer timeout): the connection ends now rather
+            // than when hyper notices.
+            b.conn.task.abort();
         }
     }
 }
