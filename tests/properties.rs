@@ -345,3 +345,106 @@ proptest! {
         }
     }
 }
+
+/// A valid request of the contract (the exclusion fixture) with its namespace prefixes, its
+/// logical address, its XML declaration and comment, and its indentation varied.
+fn envelope(prefixes: &[String; 4], address: &str, declaration: bool, indent: &str) -> String {
+    let fixture = include_str!("../fixtures/messages/valid/exclusion.xml");
+    let body = &fixture[fixture.find("<soapenv:Envelope").unwrap_or(0)..];
+    let [soap, registry, responder, core] = prefixes;
+    let text = body
+        .replace("soapenv:", &format!("{soap}:"))
+        .replace("xmlns:soapenv=", &format!("xmlns:{soap}="))
+        .replace("urn2:", &format!("{core}:"))
+        .replace("xmlns:urn2=", &format!("xmlns:{core}="))
+        .replace("urn1:", &format!("{responder}:"))
+        .replace("xmlns:urn1=", &format!("xmlns:{responder}="))
+        .replace("<urn:", &format!("<{registry}:"))
+        .replace("</urn:", &format!("</{registry}:"))
+        .replace("xmlns:urn=", &format!("xmlns:{registry}="))
+        .replace(">06<", &format!(">{address}<"))
+        .replace("\n  ", &format!("\n{indent}"));
+    if declaration {
+        format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{text}")
+    } else {
+        text
+    }
+}
+
+fn prefix() -> impl Strategy<Value = String> {
+    "[a-wyz][a-z0-9_]{0,7}"
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// The router's sniff (its fast scanner and quick-xml's full read alike) and the mocks'
+    /// validator read the same random valid envelopes the same way: the address and contract
+    /// as generated, and a valid message of the exclusion scenario.
+    #[test]
+    fn the_sniff_and_the_validator_agree_on_random_valid_envelopes(
+        prefixes in prop::array::uniform4(prefix()),
+        address in "[0-9A-Za-z_-]{1,24}",
+        declaration in any::<bool>(),
+        indent in "[ \t]{0,6}",
+    ) {
+        let mut distinct = prefixes.to_vec();
+        distinct.sort();
+        distinct.dedup();
+        prop_assume!(distinct.len() == 4);
+        let xml = envelope(&prefixes, &address, declaration, &indent);
+        let fast = ntjp_testbed::soap::sniff_ref(xml.as_bytes());
+        let full = ntjp_testbed::soap::sniff::sniff_ref_full(xml.as_bytes());
+        prop_assert_eq!(&fast, &full);
+        let sniffed = fast.map_err(|e| TestCaseError::fail(format!("sniff: {e}\n{xml}")))?;
+        prop_assert_eq!(sniffed.logical_address.as_deref(), Some(address.as_str()));
+        prop_assert_eq!(
+            sniffed.contract.as_deref(),
+            Some("urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1")
+        );
+        let lists = ntjp_testbed::contract::validate::CodeLists::default();
+        match ntjp_testbed::contract::validate::validate(xml.as_bytes(), &lists) {
+            ntjp_testbed::contract::validate::Outcome::Checked(checked) => {
+                prop_assert!(checked.violations.is_empty(), "{:?}\n{}", checked.violations, xml);
+                prop_assert_eq!(checked.scenario, ntjp_testbed::contract::validate::Scenario::Exclusion);
+            }
+            ntjp_testbed::contract::validate::Outcome::Technical(why) => {
+                return Err(TestCaseError::fail(format!("the validator: {why}\n{xml}")));
+            }
+        }
+    }
+}
+
+/// Found by the property above: a route replaced on the day it starts ends the day before,
+/// [F, F - 1], as in TAK (tak.md §2.6); its export must import again.
+#[test]
+fn a_route_replaced_on_its_first_day_exports_and_imports() {
+    let mut store = Store::new(PLATFORM);
+    for target in [0, 1] {
+        let o = Order {
+            day: 180,
+            ops: vec![Op::IncludeRoute {
+                address: 0,
+                contract: 1,
+                target,
+            }],
+        };
+        let parsed = orders::parse(&json(&o)).unwrap();
+        orders::apply(&mut store, &parsed).unwrap();
+        store.publish("test", "replace", chrono::Utc::now());
+    }
+    let snapshot = store.latest_snapshot().unwrap();
+    let inverted = snapshot
+        .routes()
+        .filter(|r| r.validity.from > r.validity.to)
+        .count();
+    assert_eq!(
+        inverted, 1,
+        "the replaced route ends the day before it starts"
+    );
+    let back = export::import(&export::export_string(&snapshot), PLATFORM).unwrap();
+    assert_eq!(
+        export::export(&back.latest_snapshot().unwrap()),
+        export::export(&snapshot)
+    );
+}

@@ -632,7 +632,10 @@ pub fn import(text: &str, platform: &str) -> Result<Store, ImportError> {
             })
         };
         let v = Validity::new(day("fromTidpunkt", from)?, day("tomTidpunkt", to)?);
-        if v.from > v.to {
+        // TAK's own quirk (tak.md §2.6): a row replaced or excluded on the day it starts ends
+        // the day before, [F, F - 1], valid on no day. TAK holds such rows, so its exports do;
+        // anything else inverted is an error, as in tak-web.
+        if v.from > v.to && v.to.succ_opt() != Some(v.from) {
             return Err(ImportError(format!(
                 "{}: fromTidpunkt is after tomTidpunkt (Tidpunkter i fel ordning)",
                 entry(table, i, id)
