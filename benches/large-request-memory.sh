@@ -9,7 +9,10 @@
 # process's resident memory (VmRSS, VmHWM from /proc) idle, right after, 15 s later, what the
 # mock recorder says it holds, and 15 s after clearing the recordings. The recorder keeps what
 # it records (bounded by [mock_producers] max_recording_bytes, default 256 MiB); everything
-# else a request used must be returned. Needs only the Rust toolchain and curl.
+# else a request used must be returned. Then 40 clients each declare a 15 MiB body on the
+# plain-HTTP listener and send 100 bytes of it: memory is taken as data arrives, never from a
+# declared length, so the script fails if resident memory rises by more than 64 MB while they
+# wait (it once rose by 600 MB). Needs only the Rust toolchain and curl.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REQUESTS=3
@@ -74,3 +77,31 @@ echo "15 s later:               $(mem)"
 curl -s -X DELETE "$ADMIN/api/mocks/messages" >/dev/null
 sleep 15
 echo "recordings cleared, 15 s: $(mem); the recorder holds $(recorded)"
+
+# 40 clients declaring 15 MiB and sending 100 bytes, held open.
+HTTP=$(ep router_http sit)
+HOSTPORT=${HTTP#http://}; HOSTPORT=${HOSTPORT%%/*}
+SENDER=$(ep consumer_hsa_id)
+INSTANCE=$(ep instance_id sit)
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$PID/status"; }
+before=$(rss_kb)
+CLIENTS=()
+for _ in $(seq 1 40); do
+  (
+    exec 3<>"/dev/tcp/${HOSTPORT%:*}/${HOSTPORT##*:}"
+    printf 'POST /vp/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21 HTTP/1.1\r\nHost: %s\r\nContent-Type: text/xml\r\nx-vp-sender-id: %s\r\nx-vp-instance-id: %s\r\nContent-Length: 15728640\r\n\r\n%0100d' \
+      "$HOSTPORT" "$SENDER" "$INSTANCE" 0 >&3
+    sleep 30
+  ) &
+  CLIENTS+=($!)
+done
+sleep 5
+after=$(rss_kb)
+kill "${CLIENTS[@]}" 2>/dev/null || true
+wait "${CLIENTS[@]}" 2>/dev/null || true
+growth=$(( (after - before) / 1024 ))
+echo "40 clients declaring 15 MiB, 100 bytes sent: $(awk -v b="$before" -v a="$after" 'BEGIN { printf "%.1f -> %.1f MB resident", b / 1024, a / 1024 }')"
+if [ "$growth" -gt 64 ]; then
+  echo "FAILED: resident memory rose by $growth MB while 40 clients held declared 15 MiB bodies" >&2
+  exit 1
+fi

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # A soak of the whole testbed under mixed traffic:
 #
-#   bash scripts/soak.sh [--minutes N] [--out FILE]       # default 10 minutes
+#   bash scripts/soak.sh [--minutes N] [--recording-bytes B] [--out FILE]   # default 10 minutes
 #
 # Starts `ntjp serve` (release build, fresh state directory, ephemeral ports) and, for the
 # whole run, at once:
@@ -20,24 +20,28 @@
 # three samples of either exceeds the highest sample of the minute after the warm-up by more
 # than 10 %. Then it stops the testbed (SIGTERM), starts it again on the same state directory
 # and fails unless every environment's TAK export is the same as before the stop.
-# The mocks' recorder is bounded at 32 MiB for the run (it keeps every message for assertions;
-# its default bound, 256 MiB, would fill during the run and read as growth).
+# The mocks' recorder is bounded at 32 MiB for the run (--recording-bytes; it keeps every
+# message for assertions, and its default bound, 256 MiB, would fill during the run and read as
+# growth).
 # Writes a markdown report to --out (default target/soak/results.md) and prints it.
 # Needs only the Rust toolchain and curl (installed if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
 MINUTES=10
+RECORDING_BYTES=33554432
 OUT=$REPO/target/soak/results.md
 while [ $# -gt 0 ]; do
   case "$1" in
     --minutes) MINUTES=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
+    --recording-bytes) RECORDING_BYTES=$2; shift 2 ;;
     -h|--help) awk 'NR > 1 && /^#/ { sub(/^# ?/, ""); print; next } NR > 1 { exit }' "$0"; exit 0 ;;
     *) echo "unknown argument: $1 (see --help)" >&2; exit 2 ;;
   esac
 done
 case "$MINUTES" in ''|*[!0-9]*|0) echo "--minutes takes a whole number above 0" >&2; exit 2 ;; esac
+case "$RECORDING_BYTES" in ''|*[!0-9]*) echo "--recording-bytes takes a whole number" >&2; exit 2 ;; esac
 log() { printf '[soak] %s\n' "$*" >&2; }
 
 command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl >/dev/null; }
@@ -84,10 +88,7 @@ exports() { # DIR: every environment's TAK export, the mocks' address (new at ea
 # The mocks record every message they receive (for assertions), up to 256 MiB by default; at
 # this traffic that fills in a few minutes, and would read as growth. A smaller bound fills
 # during the warm-up, so what grows after it is not the recorder.
-cat >"$WORK/ntjp.toml" <<'TOML'
-[mock_producers]
-max_recording_bytes = 33554432
-TOML
+printf '[mock_producers]\nmax_recording_bytes = %s\n' "$RECORDING_BYTES" >"$WORK/ntjp.toml"
 
 log "starting the testbed (state in $STATE)"
 start
@@ -226,7 +227,8 @@ mkdir -p "$(dirname "$OUT")"
     printf '| %s | %s | %s | %s |\n' "$f" "$(count "$WORK/$f.json" answered)" "$(count "$WORK/$f.json" 200)" "$(count "$WORK/$f.json" errors)"
   done
   echo
-  echo "Orders: $orders_ok accepted and published, $orders_refused refused. Slow clients: 20 at a time throughout."
+  echo "Orders: $orders_ok accepted and published, $orders_refused refused. Slow clients: 20 at a time throughout." \
+       "The mocks' recorder bound: $RECORDING_BYTES bytes."
   echo
   echo "| | highest in the minute after warm-up | lowest of the last three samples | growth | |"
   echo "|---|---|---|---|---|"
