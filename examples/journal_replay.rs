@@ -25,19 +25,11 @@ use ntjp_testbed::journal::Journal;
 use ntjp_testbed::orders::bulk::BulkOrder;
 use ntjp_testbed::platform::{Event, OrderSource, Platforms, PublishInfo, checkpoint};
 
+mod common;
+use common::rss_kib;
+
 const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
 const MOCKS: &str = "https://127.0.0.1:1/mocks";
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
 
 /// One start on `journal`: (ms, the service).
 fn start(journal: &Path) -> (f64, ntjp_testbed::platform::Opened) {

@@ -22,6 +22,9 @@ use chrono::{Days, NaiveDate};
 use ntjp_testbed::orders::{self, bulk::BulkOrder};
 use ntjp_testbed::tak::Store;
 
+mod common;
+use common::rss_kib;
+
 /// The system allocator, counting the bytes in use.
 struct Counting;
 
@@ -75,17 +78,6 @@ fn parse(day: NaiveDate, inkludera: &str, exkludera: &str) -> orders::Order {
         Ok(o) => o,
         Err(e) => panic!("the bench's order does not parse: {e}"),
     }
-}
-
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 fn main() {

@@ -17,18 +17,10 @@ use arc_swap::ArcSwapOption;
 use ntjp_testbed::orders::{self, bulk::BulkOrder};
 use ntjp_testbed::tak::{Snapshot, Store};
 
-const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+mod common;
+use common::rss_kib;
 
-fn rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmRSS:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
-        })
-        .unwrap_or(0)
-}
+const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
 
 fn order(rows: usize, first: usize) -> BulkOrder<'static> {
     BulkOrder {
