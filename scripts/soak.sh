@@ -180,7 +180,8 @@ while running; do
   t=$(( $(date +%s) - t0 ))
   rss=$(awk '/^VmRSS/ {print $2}' "/proc/$SERVE/status" 2>/dev/null || echo 0)
   fds=$(ls "/proc/$SERVE/fd" 2>/dev/null | wc -l)
-  printf '%s\t%s\t%s\n' "$t" "$rss" "$fds" >>"$SAMPLES"
+  rec=$(curl -s "$ADMIN/api/mocks" | grep -o '"recorded_bytes": *[0-9]*' | sed 's/.*: *//')
+  printf '%s\t%s\t%s\t%s\n' "$t" "$rss" "$fds" "${rec:-?}" >>"$SAMPLES"
   kill -0 "$SERVE" 2>/dev/null || { log "ntjp serve died:"; tail -20 "$WORK/serve.log" >&2; exit 1; }
 done
 for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
@@ -237,7 +238,7 @@ mkdir -p "$(dirname "$OUT")"
   echo
   echo "Restart on the same state directory: every environment's TAK export the same as before: $same."
   echo
-  echo "Samples (seconds, VmRSS kB, open fds):"
+  echo "Samples (seconds, VmRSS kB, open fds, bytes the mocks' recorder counts):"
   echo
   echo '```'
   cat "$SAMPLES"
