@@ -15,6 +15,8 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
+pub mod layers;
+
 /// The real VP's maximum request size (`vp.max.receive.length`): 15 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 15 * 1024 * 1024;
 
@@ -40,6 +42,16 @@ pub enum ConfigError {
     /// A value is out of range or contradicts another one.
     #[error("invalid configuration: {0}")]
     Invalid(String),
+    /// A key's value cannot be read, or the key does not exist.
+    #[error("invalid configuration: {key} (from {origin}): {message}")]
+    Setting {
+        /// The key's path, e.g. `environments.qa.https`.
+        key: String,
+        /// Where the value came from: `ntjp.toml:3`, `environment variable NTJP_...`.
+        origin: String,
+        /// What is wrong.
+        message: String,
+    },
 }
 
 /// The whole testbed.
@@ -393,17 +405,10 @@ impl Config {
         Duration::from_millis(self.admin_body_timeout_ms)
     }
 
-    /// Reads a TOML file; keys not given keep their defaults.
+    /// Reads a TOML file laid over the defaults (no environment variables); keys not given
+    /// keep their defaults, also inside a section the file names. See [`layers::load`].
     pub fn from_file(path: &Path) -> Result<Config, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let config: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
-            path: path.to_path_buf(),
-            source: Box::new(source),
-        })?;
-        Ok(config)
+        Ok(layers::load(Some(path), [], &[])?.config)
     }
 
     /// Sets every listener's port to 0, so the OS picks free ports (`endpoints.json` shows them).
