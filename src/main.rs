@@ -5,10 +5,14 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ntjp_testbed::{
-    cli::{self, ClockArgs, OrderCommand, PreStudyArgs, SystemArgs, TakCommand},
-    config::{Config, EnvName},
+    cli::{self, ClockArgs, OrderCommand, PreStudyArgs, SystemArgs, TakCommand, exit},
+    config::{
+        Config, EnvName,
+        layers::{self, FlagValue, Layered},
+    },
     load, pki, server,
 };
+use serde_json::json;
 
 /// jemalloc instead of glibc's malloc: measured 5-7 % fewer instructions per routed request,
 /// and, with its background thread, the memory a 15 MiB request raised is returned within 30 s
@@ -22,77 +26,118 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 /// Beställningsstödet orders, mock producers for ProcessCervixScreeningInformation, and a test
 /// PKI with SITHS-like function certificates.
 #[derive(Debug, Parser)]
-#[command(name = "ntjp", version, propagate_version = true)]
+#[command(name = "ntjp", version, propagate_version = true, after_help = AFTER_HELP)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
 }
 
+const AFTER_HELP: &str = "\
+Configuration: built-in defaults, then the TOML file (--config or NTJP_CONFIG), then NTJP_*
+environment variables, then flags. Every key has a variable: NTJP_ and the key's path in
+capitals, sections joined by __, e.g. NTJP_ROUTER__MAX_REQUEST_BYTES=1048576 or
+NTJP_ENVIRONMENTS__QA__INSTANCE_NAME=QA-1. `ntjp config show --sources` prints every key,
+its value and where it came from; ntjp.example.toml documents them all.
+
+Logging (serve): RUST_LOG filters the log lines on stderr, default `info`; e.g.
+RUST_LOG=info,ntjp_testbed::router=debug adds req-out and resp-in per request, RUST_LOG=warn
+leaves out the per-request lines. --log-format json writes one JSON object per line.
+
+Exit status:
+  0  success
+  1  a check or verification failed (a `verify` case; an order TAK refused by its rules)
+  2  usage or configuration error, or a local file that cannot be read or written
+  3  the testbed could not be reached (nothing listens at the admin URL; `load`: the target)
+  4  the testbed refused the request (unknown order or version, a conflict, shutting down)
+
+Every command that prints data takes --json. `ntjp <command> --help` explains each, with
+examples.";
+
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Start the whole testbed: SIT, QA and PROD routers, their TAKs (from the built-in orders
-    /// or --config), the mock producers and the admin listener. On first start a test CA and
+    /// Start the whole testbed: routers, TAKs, mock producers, admin API.
+    ///
+    /// Starts the SIT, QA and PROD routers, their TAKs (from the built-in orders or
+    /// --config), the mock producers and the admin listener. On first start a test CA and
     /// function certificates are created in the state directory; later starts reuse them.
     /// Prints how to call it and writes <state-dir>/endpoints.json with every URL and path.
     #[command(
-        after_help = "Examples:\n  ntjp serve\n  ntjp serve --ephemeral-ports --state-dir /tmp/ntjp\n  ntjp serve --config ntjp.toml   (see `ntjp config show` for every key)"
+        after_help = "Examples:\n  ntjp serve\n  ntjp serve --ephemeral-ports --state-dir /tmp/ntjp\n  ntjp serve --config ntjp.toml   (every key: ntjp.example.toml, `ntjp config show`)\n  NTJP_ROUTER__PRODUCER_TIMEOUT_MS=5000 ntjp serve\n  RUST_LOG=info,ntjp_testbed::router=debug ntjp serve --log-format json"
     )]
     Serve(ServeArgs),
-    /// Submit orders to a running testbed's TAK: raw Beställningsstödet JSON, or the consumer
-    /// and producer forms; list them and their reports.
+    /// Submit orders to a running testbed's TAK, list them and their reports.
+    ///
+    /// Raw Beställningsstödet JSON, or the consumer and producer forms.
     #[command(subcommand)]
     Order(OrderCommand),
     /// Read a running testbed's TAK; publish, roll back, list versions.
     #[command(subcommand)]
     Tak(TakCommand),
-    /// Read or move an environment's clock (validity days and execution days follow it).
+    /// Read or move an environment's clock.
+    ///
+    /// Validity days and execution days follow it.
+    #[command(
+        after_help = "Examples:\n  ntjp clock --env sit\n  ntjp clock --env sit --today 2026-12-01\n  ntjp clock --env sit --advance 7\n  ntjp clock --env sit --reset"
+    )]
     Clock(ClockArgs),
-    /// Beställningsstödet's system information: register a system before ordering for it.
+    /// Register a system (Beställningsstödet's system information).
     #[command(subcommand)]
     System(SystemCommand),
     /// Register a pre-study (förstudie) and the environments it is approved for.
     #[command(subcommand)]
     Prestudy(PreStudyCommand),
-    /// The mock producers: make one misbehave, read and clear what they received.
+    /// Make a mock producer misbehave; read and clear what the mocks received.
     #[command(subcommand)]
     Mocks(cli::mocks::MocksCommand),
     /// Issue certificates from the testbed's CA.
     #[command(subcommand)]
     Certs(CertsCommand),
-    /// Inspect the configuration.
+    /// Print the effective configuration and where each value came from.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Verify a consumer system from what the mock producers received from it (the
-    /// self-declaration's cases), as a report and JUnit XML; exits 1 when a case failed.
+    /// Verify a consumer system from what the mock producers received from it.
+    ///
+    /// The self-declaration's cases, as a report and JUnit XML; exits 1 when a case failed.
     #[command(subcommand)]
     Verify(cli::verify::VerifyCommand),
-    /// Load a router (or any SOAP endpoint) over mutual TLS or plain HTTP: N connections or a
-    /// fixed rate, keep-alive or new connections, templated bodies; prints requests/s, latency
-    /// percentiles, answers by HTTP status and VP code, and its own CPU per request.
+    /// Load a router (or any SOAP endpoint) and measure it.
+    ///
+    /// Over mutual TLS or plain HTTP: N connections or a fixed rate, keep-alive or new
+    /// connections, templated bodies; prints requests/s, latency percentiles, answers by HTTP
+    /// status and VP code, and its own CPU per request.
     #[command(after_help = load::args::AFTER_HELP)]
     Load(load::LoadArgs),
 }
 
 #[derive(Debug, Args)]
 struct CommonArgs {
-    /// TOML configuration file; keys not given keep their defaults.
+    /// TOML configuration file; keys not given keep their defaults (ntjp.example.toml lists
+    /// every key).
     #[arg(long, env = "NTJP_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
-    /// State directory (PKI, endpoints.json). Overrides `state_dir` of the config file.
-    #[arg(long, env = "NTJP_STATE_DIR", value_name = "DIR")]
+    /// State directory (PKI, endpoints.json). Overrides `state_dir` of the config file and
+    /// NTJP_STATE_DIR.
+    #[arg(long, value_name = "DIR")]
     state_dir: Option<PathBuf>,
 }
 
 impl CommonArgs {
-    fn load(&self) -> Result<Config> {
-        let mut config = match &self.config {
-            Some(path) => Config::from_file(path)?,
-            None => Config::default(),
-        };
-        if let Some(dir) = &self.state_dir {
-            config.state_dir = dir.clone();
-        }
-        Ok(config)
+    /// The layers: defaults, the file, `NTJP_*` variables, the flags.
+    fn load(&self) -> Result<Layered> {
+        let flags: Vec<FlagValue> = self
+            .state_dir
+            .iter()
+            .map(|dir| FlagValue {
+                key: "state_dir",
+                value: toml::Value::String(dir.display().to_string()),
+                flag: "--state-dir",
+            })
+            .collect();
+        // Variables that are not UTF-8 cannot hold a setting's value; they are skipped.
+        let env = std::env::vars_os().filter_map(|(name, value)| {
+            Some((name.into_string().ok()?, value.into_string().ok()?))
+        });
+        Ok(layers::load(self.config.as_deref(), env, &flags)?)
     }
 }
 
@@ -103,7 +148,7 @@ struct ServeArgs {
     /// Let the OS choose every port (the real ones are in endpoints.json and the banner).
     #[arg(long, env = "NTJP_EPHEMERAL_PORTS")]
     ephemeral_ports: bool,
-    /// Log format on stderr.
+    /// Log format on stderr (RUST_LOG filters the lines; see `ntjp --help`).
     #[arg(long, env = "NTJP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
 }
@@ -118,8 +163,10 @@ enum LogFormat {
 
 #[derive(Debug, Subcommand)]
 enum CertsCommand {
-    /// Issue a SITHS-like function certificate (HSA-id in the subject's serialNumber and CN)
-    /// signed by the testbed's CA: writes <ID>.pem, <ID>-key.pem and <ID>.p12 to --out.
+    /// Issue a SITHS-like function certificate signed by the testbed's CA.
+    ///
+    /// The HSA-id goes in the subject's serialNumber and CN. Writes <ID>.pem, <ID>-key.pem and
+    /// <ID>.p12 to --out.
     #[command(
         after_help = "Example:\n  ntjp certs issue --hsa-id SE2321000016-ABCD --out ./certs\n\nThe CA is the one `ntjp serve` created in <state-dir>/pki (created now if missing)."
     )]
@@ -133,6 +180,9 @@ enum CertsCommand {
         /// Password of the PKCS#12 bundle (for Java keystores and SoapUI).
         #[arg(long, default_value = "changeit")]
         p12_password: String,
+        /// Print the files written as JSON.
+        #[arg(long)]
+        json: bool,
         #[command(flatten)]
         common: CommonArgs,
     },
@@ -152,8 +202,24 @@ enum PreStudyCommand {
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Print the effective configuration (defaults + file + flags) as TOML.
-    Show(CommonArgs),
+    /// Print the effective configuration (defaults, file, NTJP_* variables, flags) as TOML.
+    ///
+    /// Checks it as `ntjp serve` would (exit status 2 naming the key and where its value came
+    /// from when it is wrong). --sources prints one line per key with its origin: `default`,
+    /// the file and line, the environment variable or the flag.
+    #[command(
+        after_help = "Examples:\n  ntjp config show\n  ntjp config show --config ntjp.toml --sources\n  NTJP_ENVIRONMENTS__QA__INSTANCE_NAME=QA-1 ntjp config show --sources | grep qa\n  ntjp config show --json"
+    )]
+    Show {
+        /// One line per key: `key = value  # origin`.
+        #[arg(long)]
+        sources: bool,
+        /// As JSON: the configuration, or with --sources a list of {key, value, origin}.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 fn main() -> std::process::ExitCode {
@@ -163,8 +229,8 @@ fn main() -> std::process::ExitCode {
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
+            eprintln!("error: {}", exit::message(&e));
+            std::process::ExitCode::from(exit::status_of(&e) as u8)
         }
     }
 }
@@ -206,41 +272,81 @@ async fn run(cli: Cli) -> Result<()> {
             hsa_id,
             out,
             p12_password,
+            json,
             common,
-        }) => {
-            let config = common.load()?;
-            let dir = config.state_dir.join("pki");
-            let state = pki::ensure_state_pki(&dir)
-                .with_context(|| format!("test PKI in {}", dir.display()))?;
-            let ca = pki::Ca::load(&state.ca_cert, &state.ca_key)?;
-            let files = pki::issue_to_dir(&ca, &hsa_id, &out, &p12_password)?;
-            println!(
-                "Issued a function certificate for {hsa_id}, signed by {}:\n  certificate  {}\n  private key  {}\n  PKCS#12      {} (password {p12_password:?})",
-                state.ca_cert.display(),
-                files.cert.display(),
-                files.key.display(),
-                files.p12.display()
-            );
-            Ok(())
-        }
+        }) => certs_issue(&hsa_id, &out, &p12_password, json, &common),
         Command::Verify(cmd) => cli::verify::run(cmd).await,
         Command::Load(args) => Ok(load::args::main(args).await?),
-        Command::Config(ConfigCommand::Show(common)) => {
-            let config = common.load()?;
-            config.validate()?;
-            print!("{}", config.to_toml());
-            Ok(())
+        Command::Config(ConfigCommand::Show {
+            sources,
+            json,
+            common,
+        }) => config_show(sources, json, &common),
+    }
+}
+
+/// `ntjp certs issue`.
+fn certs_issue(
+    hsa_id: &str,
+    out: &std::path::Path,
+    p12_password: &str,
+    json: bool,
+    common: &CommonArgs,
+) -> Result<()> {
+    let config = common.load()?.config;
+    let dir = config.state_dir.join("pki");
+    let state =
+        pki::ensure_state_pki(&dir).with_context(|| format!("test PKI in {}", dir.display()))?;
+    let ca = pki::Ca::load(&state.ca_cert, &state.ca_key)?;
+    let files = pki::issue_to_dir(&ca, hsa_id, out, p12_password)?;
+    if json {
+        let files = json!({
+            "hsa_id": hsa_id, "ca": state.ca_cert, "certificate": files.cert,
+            "private_key": files.key, "pkcs12": files.p12,
+        });
+        println!("{}", serde_json::to_string_pretty(&files)?);
+        return Ok(());
+    }
+    println!(
+        "Issued a function certificate for {hsa_id}, signed by {}:\n  certificate  {}\n  private key  {}\n  PKCS#12      {} (password {p12_password:?})",
+        state.ca_cert.display(),
+        files.cert.display(),
+        files.key.display(),
+        files.p12.display()
+    );
+    Ok(())
+}
+
+/// `ntjp config show`.
+fn config_show(sources: bool, json: bool, common: &CommonArgs) -> Result<()> {
+    let layered = common.load()?;
+    layered.validate()?;
+    match (sources, json) {
+        (false, false) => print!("{}", layered.config.to_toml()),
+        (true, false) => print!("{}", layered.sources()),
+        (false, true) => println!("{}", serde_json::to_string_pretty(&layered.config)?),
+        (true, true) => {
+            let list: Vec<_> = layers::leaves(&toml::Table::try_from(&layered.config)?)
+                .into_iter()
+                .map(|(key, value)| {
+                    let origin = layered.origin(&key).to_string();
+                    json!({"key": key, "value": value, "origin": origin})
+                })
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&list)?);
         }
     }
+    Ok(())
 }
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let log_guard = ntjp_testbed::logging::init(matches!(args.log_format, LogFormat::Json));
-    let mut config = args.common.load()?;
+    let mut layered = args.common.load()?;
     if args.ephemeral_ports {
-        config.use_ephemeral_ports();
+        layered.config.use_ephemeral_ports();
     }
-    let testbed = server::start(config).await?;
+    layered.validate()?;
+    let testbed = server::start(layered.config).await?;
     println!("{}", testbed.banner());
     shutdown_signal().await;
     // An order not yet in the journal is abandoned at once; routers and the admin API finish

@@ -1,6 +1,8 @@
 //! A minimal HTTP/1.1 client for the admin API (plain HTTP on loopback): JSON in, JSON out.
 
 use anyhow::{Context, Result};
+
+use super::exit::{Status, WithStatus};
 use bytes::Bytes;
 use http::{Method, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
@@ -51,14 +53,22 @@ pub async fn delete(url: &str) -> Result<Answer> {
 async fn request(method: Method, url: &str, body: Vec<u8>) -> Result<Answer> {
     let uri: http::Uri = url
         .parse()
-        .with_context(|| format!("invalid admin URL {url}"))?;
-    let host = uri.host().context("admin URL without host")?.to_string();
+        .with_context(|| format!("invalid admin URL {url}"))
+        .status(Status::Usage)?;
+    let host = uri
+        .host()
+        .with_context(|| format!("admin URL without host: {url}"))
+        .status(Status::Usage)?
+        .to_string();
     let port = uri.port_u16().unwrap_or(80);
     let tcp = tokio::net::TcpStream::connect((host.as_str(), port))
         .await
-        .with_context(|| format!("cannot reach the testbed's admin API at {host}:{port}: is `ntjp serve` running? (--admin URL or --state-dir DIR tell where)"))?;
+        .with_context(|| format!("cannot reach the testbed's admin API at {host}:{port}: is `ntjp serve` running? (--admin URL or --state-dir DIR tell where)"))
+        .status(Status::Unreachable)?;
     let (mut sender, conn) =
-        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp)).await?;
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tcp))
+            .await
+            .status(Status::Unreachable)?;
     tokio::spawn(conn);
     let path = uri.path_and_query().map(|p| p.as_str()).unwrap_or("/");
     let req = Request::builder()
@@ -70,9 +80,16 @@ async fn request(method: Method, url: &str, body: Vec<u8>) -> Result<Answer> {
     let resp = sender
         .send_request(req)
         .await
-        .context("admin API request failed")?;
+        .with_context(|| format!("admin API request to {host}:{port} failed"))
+        .status(Status::Unreachable)?;
     let status = resp.status();
-    let bytes = resp.into_body().collect().await?.to_bytes();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .with_context(|| format!("admin API answer from {host}:{port} broke off"))
+        .status(Status::Unreachable)?
+        .to_bytes();
     let json = serde_json::from_slice(&bytes)
         .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
     Ok(Answer { status, json })

@@ -55,9 +55,6 @@ pub enum MocksCommand {
         address: Option<String>,
         #[command(flatten)]
         filter: FilterArgs,
-        /// Print the admin API's JSON (every header, the body, the answer).
-        #[arg(long)]
-        json: bool,
         #[command(flatten)]
         target: Target,
     },
@@ -182,7 +179,7 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
     match cmd {
         MocksCommand::List { target } => {
             let answer = client::get(&format!("{}/api/mocks", target.base())).await?;
-            report(answer, |v| {
+            report(answer, target.json, |v| {
                 let empty = Vec::new();
                 let mut s = format!(
                     "{:<11} {:<28} {:>8}  {}\n",
@@ -202,7 +199,7 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
         }
         MocksCommand::Triggers { target } => {
             let answer = client::get(&format!("{}/api/mocks/triggers", target.base())).await?;
-            report(answer, |v| {
+            report(answer, target.json, |v| {
                 let empty = Vec::new();
                 let mut s = String::new();
                 for t in v["triggers"].as_array().unwrap_or(&empty) {
@@ -233,7 +230,7 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
                 serde_json::to_vec(&body)?,
             )
             .await?;
-            report(answer, |v| {
+            report(answer, target.json, |v| {
                 format!(
                     "Mock {address} now answers: {}",
                     behaviour_line(&v["behaviour"])
@@ -247,14 +244,13 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
                 client::encode(&address)
             ))
             .await?;
-            report(answer, |_| {
+            report(answer, target.json, |_| {
                 format!("Mock {address} answers as the contract says again.")
             })
         }
         MocksCommand::Messages {
             address,
             filter,
-            json,
             target,
         } => {
             let path = match &address {
@@ -262,12 +258,7 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
                 None => "/api/mocks/messages".to_string(),
             };
             let answer = client::get(&format!("{}{path}{}", target.base(), filter.query())).await?;
-            if json {
-                return report(answer, |v| {
-                    serde_json::to_string_pretty(v).unwrap_or_default()
-                });
-            }
-            report(answer, messages_table)
+            report(answer, target.json, messages_table)
         }
         MocksCommand::Clear { address, target } => {
             let path = match &address {
@@ -275,7 +266,7 @@ pub async fn run(cmd: MocksCommand) -> Result<()> {
                 None => "/api/mocks/messages".to_string(),
             };
             let answer = client::delete(&format!("{}{path}", target.base())).await?;
-            report(answer, |v| {
+            report(answer, target.json, |v| {
                 format!(
                     "Forgot {} message(s) received by {}.",
                     v["cleared"],

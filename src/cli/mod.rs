@@ -4,15 +4,17 @@
 //! --offline` validates an order without one.
 
 pub mod client;
+pub mod exit;
 pub mod mocks;
 pub mod verify;
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
+use self::exit::{Status, WithStatus, fail};
 use crate::{config::EnvName, orders, server::EMBEDDED_ORDERS, tak::Store};
 
 /// Where the admin API is.
@@ -31,6 +33,9 @@ pub struct Target {
         global = true
     )]
     pub state_dir: PathBuf,
+    /// Print the admin API's JSON answer (also when it refuses) instead of text.
+    #[arg(long, global = true)]
+    pub json: bool,
 }
 
 impl Target {
@@ -180,16 +185,18 @@ pub enum OrderCommand {
 #[derive(Debug, Subcommand)]
 pub enum TakCommand {
     /// Show the published TAK: routes and authorisations with validity.
+    #[command(
+        disable_version_flag = true,
+        after_help = "Examples:\n  ntjp tak show --env sit\n  ntjp tak show --env qa --version 3 --json"
+    )]
     Show {
         /// Environment: sit, qa or prod.
         #[arg(long, value_parser = env_arg)]
         env: EnvName,
-        /// A published version number (default: the latest).
-        #[arg(long, value_name = "N")]
-        snapshot: Option<u64>,
-        /// Print the JSON the admin API returns.
-        #[arg(long)]
-        json: bool,
+        /// A published version number (default: the latest). `--snapshot N`, its old name,
+        /// is still accepted.
+        #[arg(long = "version", alias = "snapshot", value_name = "N")]
+        version: Option<u64>,
         #[command(flatten)]
         target: Target,
     },
@@ -205,13 +212,24 @@ pub enum TakCommand {
         target: Target,
     },
     /// Roll back the latest published version.
+    #[command(
+        disable_version_flag = true,
+        after_help = "Example:\n  ntjp tak rollback --env sit --version 4"
+    )]
     Rollback {
         /// Environment: sit, qa or prod.
         #[arg(long, value_parser = env_arg)]
         env: EnvName,
         /// The version number to roll back (must be the latest).
-        #[arg(value_name = "N")]
-        snapshot: u64,
+        #[arg(
+            long = "version",
+            value_name = "N",
+            required_unless_present = "positional_version"
+        )]
+        version: Option<u64>,
+        /// The version as a bare number, as before `--version` (still accepted).
+        #[arg(value_name = "N", hide = true, conflicts_with = "version")]
+        positional_version: Option<u64>,
         #[command(flatten)]
         target: Target,
     },
@@ -294,24 +312,44 @@ fn contact(s: &str) -> Value {
     }
 }
 
-/// Prints an API answer: the given field as text when the call succeeded, else the error
-/// and TAK's messages, returning an error (exit code 1).
-fn report(answer: client::Answer, ok_text: impl FnOnce(&Value) -> String) -> Result<()> {
+/// Prints an API answer: with `json` the answer's JSON (also a refusal's), else the text
+/// `ok_text` makes of a success. A refusal is returned as an error with TAK's messages:
+/// exit status 1 when TAK checked and refused (the answer carries its `messages` or `text`),
+/// 4 for any other refusal.
+fn report(
+    answer: client::Answer,
+    json: bool,
+    ok_text: impl FnOnce(&Value) -> String,
+) -> Result<()> {
+    if json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&answer.json).unwrap_or_default()
+        );
+    }
     if answer.status.is_success() {
-        println!("{}", ok_text(&answer.json));
+        if !json {
+            println!("{}", ok_text(&answer.json));
+        }
         return Ok(());
     }
     let mut msg = answer.json["error"]
         .as_str()
-        .unwrap_or("request failed")
-        .to_string();
+        .map(str::to_owned)
+        .unwrap_or_else(|| format!("the testbed answered {}", answer.status));
     if let Some(list) = answer.json["messages"].as_array() {
         for m in list {
             msg.push_str("\n  ");
             msg.push_str(m.as_str().unwrap_or_default());
         }
     }
-    bail!("{msg}")
+    let checked = answer.json.get("messages").is_some() || answer.json.get("text").is_some();
+    let status = if checked {
+        Status::CheckFailed
+    } else {
+        Status::Refused
+    };
+    Err(fail(status, anyhow!("{msg}")))
 }
 
 /// `ntjp order show` lists connection tests one per route up to this many.
@@ -341,26 +379,19 @@ fn order_summary(v: &Value) -> String {
 
 /// Validates and executes `file` against a local copy of the built-in start-up TAK.
 pub fn apply_offline(file: &Path, env: EnvName, platform: &str) -> Result<()> {
-    let text =
-        std::fs::read_to_string(file).with_context(|| format!("cannot read {}", file.display()))?;
+    let text = read_order(file)?;
     let mut store = Store::new(platform);
     for (e, name, order) in EMBEDDED_ORDERS {
         if *e != env.as_str() {
             continue;
         }
-        let order = orders::parse(
-            &order.replace(crate::server::MOCKS_TOKEN, "https://127.0.0.1:25000/mocks"),
-        )
-        .with_context(|| format!("built-in order {name}"))?;
-        orders::apply(&mut store, &order)
-            .map_err(|r| anyhow::anyhow!("built-in order {name}: {r}"))?;
+        let order =
+            orders::parse(&with_mocks(order)).with_context(|| format!("built-in order {name}"))?;
+        orders::apply(&mut store, &order).map_err(|r| anyhow!("built-in order {name}: {r}"))?;
     }
-    let order = match orders::parse(
-        &text.replace(crate::server::MOCKS_TOKEN, "https://127.0.0.1:25000/mocks"),
-    ) {
-        Ok(o) => o,
-        Err(e) => bail!("{}: JsonBestallning ERROR:::\n{e}", file.display()),
-    };
+    let order = orders::parse(&with_mocks(&text))
+        .map_err(|e| anyhow!("{}: JsonBestallning ERROR:::\n{e}", file.display()))
+        .status(Status::CheckFailed)?;
     match orders::apply(&mut store, &order) {
         Ok(r) => {
             println!(
@@ -370,12 +401,31 @@ pub fn apply_offline(file: &Path, env: EnvName, platform: &str) -> Result<()> {
             );
             Ok(())
         }
-        Err(r) => bail!(
-            "{} would be refused by {platform}:\n{}",
-            file.display(),
-            r.to_rest_text()
-        ),
+        Err(r) => Err(fail(
+            Status::CheckFailed,
+            anyhow!(
+                "{} would be refused by {platform}:\n{}",
+                file.display(),
+                r.to_rest_text()
+            ),
+        )),
     }
+}
+
+/// An order with the mocks' token replaced by their default base URL.
+fn with_mocks(order: &str) -> String {
+    order.replace(crate::server::MOCKS_TOKEN, "https://127.0.0.1:25000/mocks")
+}
+
+fn read_order(file: &Path) -> Result<String> {
+    std::fs::read_to_string(file)
+        .with_context(|| format!("cannot read {}", file.display()))
+        .status(Status::Usage)
+}
+
+/// `?publish=false` when the changes are to stay unpublished.
+fn publish_query(no_publish: bool) -> &'static str {
+    if no_publish { "?publish=false" } else { "" }
 }
 
 /// Runs `ntjp order ...`.
@@ -391,14 +441,14 @@ pub async fn order(cmd: OrderCommand, platform_of: impl Fn(EnvName) -> String) -
             if offline {
                 return apply_offline(&file, env, &platform_of(env));
             }
-            let text = std::fs::read_to_string(&file)
-                .with_context(|| format!("cannot read {}", file.display()))?;
+            let text = read_order(&file)?;
             let url = format!(
                 "{}/api/{env}/orders{}",
                 target.base(),
-                if no_publish { "?publish=false" } else { "" }
+                publish_query(no_publish)
             );
-            report(client::post(&url, text.into_bytes()).await?, order_summary)
+            let answer = client::post(&url, text.into_bytes()).await?;
+            report(answer, target.json, order_summary)
         }
         OrderCommand::Consumer {
             env,
@@ -412,24 +462,13 @@ pub async fn order(cmd: OrderCommand, platform_of: impl Fn(EnvName) -> String) -
             no_publish,
             target,
         } => {
-            let date = match date {
-                Some(d) => d,
-                None => today_of(&target, env).await?,
-            };
+            let date = form_date(date, &target, env).await?;
             let form = json!({
                 "environment": env, "execution_date": date, "consumer_hsa_id": consumer,
                 "contract": contract.unwrap_or_else(|| crate::contract::RESPONDER_NS.into()),
                 "logical_addresses": addresses, "prestudy_case": prestudy, "region_name": region, "ordered_by": by,
             });
-            let url = format!(
-                "{}/api/{env}/orders/consumer{}",
-                target.base(),
-                if no_publish { "?publish=false" } else { "" }
-            );
-            report(
-                client::post(&url, serde_json::to_vec(&form)?).await?,
-                order_summary,
-            )
+            submit_form(&target, env, "consumer", &form, no_publish).await
         }
         OrderCommand::Producer {
             env,
@@ -444,99 +483,123 @@ pub async fn order(cmd: OrderCommand, platform_of: impl Fn(EnvName) -> String) -
             no_publish,
             target,
         } => {
-            let date = match date {
-                Some(d) => d,
-                None => today_of(&target, env).await?,
-            };
+            let date = form_date(date, &target, env).await?;
             let form = json!({
                 "environment": env, "execution_date": date, "producer_hsa_id": producer,
                 "contract": contract.unwrap_or_else(|| crate::contract::RESPONDER_NS.into()),
                 "county_code": county, "rivta_profile": "RIVTABP21", "url": url,
                 "prestudy_case": prestudy, "region_name": region, "ordered_by": by,
             });
-            let api = format!(
-                "{}/api/{env}/orders/producer{}",
-                target.base(),
-                if no_publish { "?publish=false" } else { "" }
-            );
-            report(
-                client::post(&api, serde_json::to_vec(&form)?).await?,
-                order_summary,
-            )
+            submit_form(&target, env, "producer", &form, no_publish).await
         }
         OrderCommand::List { env, target } => {
             let answer = client::get(&format!("{}/api/{env}/orders", target.base())).await?;
-            report(answer, |v| {
-                let mut s = format!(
-                    "{:>4}  {:<14} {:<11} {:<10} {}\n",
-                    "id", "source", "execution", "published", "connection tests"
-                );
-                for o in v.as_array().into_iter().flatten() {
-                    // Routes per test status (the list gives counts; `order show` the tests).
-                    let tests: Vec<String> = ["ok", "failed", "pending"]
-                        .iter()
-                        .filter_map(|status| {
-                            let n = o["connection_tests"][*status].as_u64().unwrap_or(0);
-                            (n > 0).then(|| format!("{n} {status}"))
-                        })
-                        .collect();
-                    s.push_str(&format!(
-                        "{:>4}  {:<14} {:<11} {:<10} {}\n",
-                        o["id"],
-                        o["source"]["type"].as_str().unwrap_or(""),
-                        o["execution_day"].as_str().unwrap_or("-"),
-                        o["published_version"]
-                            .as_u64()
-                            .map(|n| format!("v{n}"))
-                            .unwrap_or_else(|| "pending".into()),
-                        tests.join(", ")
-                    ));
-                }
-                s
-            })
+            report(answer, target.json, orders_table)
         }
         OrderCommand::Show { env, id, target } => {
             let answer = client::get(&format!("{}/api/{env}/orders/{id}", target.base())).await?;
-            report(answer, |v| {
-                let mut s = order_summary(v);
-                let tests = v["connection_tests"]
-                    .as_array()
-                    .cloned()
-                    .unwrap_or_default();
-                if tests.len() <= SHOWN_TESTS {
-                    for t in &tests {
-                        s.push_str(&format!(
-                            "\nConnection test {} ({}): {} — {}",
-                            t["url"].as_str().unwrap_or(""),
-                            t["logical_address"].as_str().unwrap_or(""),
-                            t["status"].as_str().unwrap_or(""),
-                            t["detail"].as_str().unwrap_or("")
-                        ));
-                    }
-                    return s;
-                }
-                // A large order: one line per producer URL and outcome.
-                let mut groups: Vec<(&str, &str, &str, usize)> = Vec::new();
-                for t in &tests {
-                    let key = (
-                        t["url"].as_str().unwrap_or(""),
-                        t["status"].as_str().unwrap_or(""),
-                        t["detail"].as_str().unwrap_or(""),
-                    );
-                    match groups.iter_mut().find(|g| (g.0, g.1, g.2) == key) {
-                        Some(g) => g.3 += 1,
-                        None => groups.push((key.0, key.1, key.2, 1)),
-                    }
-                }
-                for (url, status, detail, n) in groups {
-                    s.push_str(&format!(
-                        "\nConnection test {url} ({n} routes): {status} — {detail}"
-                    ));
-                }
-                s
-            })
+            report(answer, target.json, order_details)
         }
     }
+}
+
+/// The form's execution day: the one given, else the environment's today.
+async fn form_date(
+    date: Option<chrono::NaiveDate>,
+    target: &Target,
+    env: EnvName,
+) -> Result<chrono::NaiveDate> {
+    match date {
+        Some(d) => Ok(d),
+        None => today_of(target, env).await,
+    }
+}
+
+/// Posts a consumer or producer form (`kind`) and prints the order it became.
+async fn submit_form(
+    target: &Target,
+    env: EnvName,
+    kind: &str,
+    form: &Value,
+    no_publish: bool,
+) -> Result<()> {
+    let url = format!(
+        "{}/api/{env}/orders/{kind}{}",
+        target.base(),
+        publish_query(no_publish)
+    );
+    let answer = client::post(&url, serde_json::to_vec(form)?).await?;
+    report(answer, target.json, order_summary)
+}
+
+/// `ntjp order list`: one line per order.
+fn orders_table(v: &Value) -> String {
+    let mut s = format!(
+        "{:>4}  {:<14} {:<11} {:<10} {}\n",
+        "id", "source", "execution", "published", "connection tests"
+    );
+    for o in v.as_array().into_iter().flatten() {
+        // Routes per test status (the list gives counts; `order show` the tests).
+        let tests: Vec<String> = ["ok", "failed", "pending"]
+            .iter()
+            .filter_map(|status| {
+                let n = o["connection_tests"][*status].as_u64().unwrap_or(0);
+                (n > 0).then(|| format!("{n} {status}"))
+            })
+            .collect();
+        s.push_str(&format!(
+            "{:>4}  {:<14} {:<11} {:<10} {}\n",
+            o["id"],
+            o["source"]["type"].as_str().unwrap_or(""),
+            o["execution_day"].as_str().unwrap_or("-"),
+            o["published_version"]
+                .as_u64()
+                .map(|n| format!("v{n}"))
+                .unwrap_or_else(|| "pending".into()),
+            tests.join(", ")
+        ));
+    }
+    s
+}
+
+/// `ntjp order show`: the summary and the connection tests (grouped for a large order).
+fn order_details(v: &Value) -> String {
+    let mut s = order_summary(v);
+    let tests = v["connection_tests"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    if tests.len() <= SHOWN_TESTS {
+        for t in &tests {
+            s.push_str(&format!(
+                "\nConnection test {} ({}): {} — {}",
+                t["url"].as_str().unwrap_or(""),
+                t["logical_address"].as_str().unwrap_or(""),
+                t["status"].as_str().unwrap_or(""),
+                t["detail"].as_str().unwrap_or("")
+            ));
+        }
+        return s;
+    }
+    // A large order: one line per producer URL and outcome.
+    let mut groups: Vec<(&str, &str, &str, usize)> = Vec::new();
+    for t in &tests {
+        let key = (
+            t["url"].as_str().unwrap_or(""),
+            t["status"].as_str().unwrap_or(""),
+            t["detail"].as_str().unwrap_or(""),
+        );
+        match groups.iter_mut().find(|g| (g.0, g.1, g.2) == key) {
+            Some(g) => g.3 += 1,
+            None => groups.push((key.0, key.1, key.2, 1)),
+        }
+    }
+    for (url, status, detail, n) in groups {
+        s.push_str(&format!(
+            "\nConnection test {url} ({n} routes): {status} — {detail}"
+        ));
+    }
+    s
 }
 
 async fn today_of(target: &Target, env: EnvName) -> Result<chrono::NaiveDate> {
@@ -552,21 +615,14 @@ pub async fn tak(cmd: TakCommand) -> Result<()> {
     match cmd {
         TakCommand::Show {
             env,
-            snapshot,
-            json,
+            version,
             target,
         } => {
-            let url = match snapshot {
+            let url = match version {
                 Some(v) => format!("{}/api/{env}/tak?version={v}", target.base()),
                 None => format!("{}/api/{env}/tak", target.base()),
             };
-            let answer = client::get(&url).await?;
-            if json {
-                return report(answer, |v| {
-                    serde_json::to_string_pretty(v).unwrap_or_default()
-                });
-            }
-            report(answer, render_tables)
+            report(client::get(&url).await?, target.json, render_tables)
         }
         TakCommand::Publish {
             env,
@@ -578,21 +634,26 @@ pub async fn tak(cmd: TakCommand) -> Result<()> {
                 serde_json::to_vec(&json!({"comment": comment}))?,
             )
             .await?;
-            report(answer, |v| {
+            report(answer, target.json, |v| {
                 format!("Published version {} in {env}.", v["version"])
             })
         }
         TakCommand::Rollback {
             env,
-            snapshot: version,
+            version,
+            positional_version,
             target,
         } => {
+            let version = version
+                .or(positional_version)
+                .context("give the version to roll back: --version N")
+                .status(Status::Usage)?;
             let answer = client::post(
                 &format!("{}/api/{env}/rollback", target.base()),
                 serde_json::to_vec(&json!({"version": version}))?,
             )
             .await?;
-            report(answer, |v| {
+            report(answer, target.json, |v| {
                 format!(
                     "Rolled back version {version} in {env}; the router now uses {}.",
                     match v["published"]["version"].as_u64() {
@@ -604,7 +665,7 @@ pub async fn tak(cmd: TakCommand) -> Result<()> {
         }
         TakCommand::Versions { env, target } => {
             let answer = client::get(&format!("{}/api/{env}/versions", target.base())).await?;
-            report(answer, |v| {
+            report(answer, target.json, |v| {
                 let mut s = String::new();
                 for x in v.as_array().into_iter().flatten() {
                     s.push_str(&format!(
@@ -663,7 +724,7 @@ pub async fn clock(args: ClockArgs) -> Result<()> {
     } else {
         client::get(&url).await?
     };
-    report(answer, |v| {
+    report(answer, args.target.json, |v| {
         format!(
             "{}: today is {} ({} days from real time {}).",
             args.env,
@@ -686,7 +747,7 @@ pub async fn system(args: SystemArgs) -> Result<()> {
         serde_json::to_vec(&body)?,
     )
     .await?;
-    report(answer, |_| {
+    report(answer, args.target.json, |_| {
         format!("Registered system {} for {}.", args.hsa_id, args.env)
     })
 }
@@ -699,7 +760,7 @@ pub async fn prestudy(args: PreStudyArgs) -> Result<()> {
         serde_json::to_vec(&body)?,
     )
     .await?;
-    report(answer, |_| {
+    report(answer, args.target.json, |_| {
         format!(
             "Registered pre-study {} (approved for {:?}).",
             args.case_number, args.envs

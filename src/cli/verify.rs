@@ -7,11 +7,14 @@ use std::{
     time::Instant,
 };
 
-use anyhow::{Context, Result, bail};
+use anyhow::{Context, Result, anyhow};
 use chrono::{DateTime, SecondsFormat, Utc};
 use clap::{Args, Subcommand};
 
-use super::{Target, client, env_arg};
+use super::{
+    Target, client, env_arg,
+    exit::{Status, WithStatus, fail},
+};
 use crate::{
     config::{Config, EnvName},
     mocks::Recording,
@@ -35,7 +38,8 @@ Messages come from the mock producers' recordings (kept in memory by the running
 only what was sent since it started): send them first, as the consumer system, through the
 environment's router, to LOAD-MOCKS or a county code. Pings are ignored.
 
-Exit status: 0 when every case passed, 1 when a case failed or the testbed could not be asked.
+Exit status: 0 when every case passed, 1 when a case failed, 3 when the testbed could not be
+reached, 4 when it refused to answer. --json prints the report as JSON instead of text.
 
 Examples:
   ntjp verify consumer --env sit --hsa-id SE2321000016-ABCD
@@ -95,7 +99,10 @@ fn api_error(what: &str, url: &str, answer: &client::Answer) -> anyhow::Error {
         .as_str()
         .map(str::to_owned)
         .unwrap_or_else(|| answer.json.to_string());
-    anyhow::anyhow!("{what} ({url}) answered {}: {why}", answer.status)
+    fail(
+        Status::Refused,
+        anyhow!("{what} ({url}) answered {}: {why}", answer.status),
+    )
 }
 
 /// The platform name of `env` from `GET /status`, else the default configuration's.
@@ -116,6 +123,16 @@ fn write_junit(path: &Path, xml: &str) -> Result<()> {
         std::fs::create_dir_all(dir).with_context(|| format!("cannot create {}", dir.display()))?;
     }
     std::fs::write(path, xml).with_context(|| format!("cannot write {}", path.display()))
+}
+
+/// Prints the report, as text or (`--json`) as JSON.
+fn print_report(report: &verify::Report, json: bool) -> Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    Ok(())
 }
 
 /// Runs `ntjp verify ...`.
@@ -156,19 +173,24 @@ pub async fn consumer(args: ConsumerArgs) -> Result<()> {
     report.since = args.since;
     report.hostname = hostname();
     report.elapsed = started.elapsed();
-    print!("{}", report.to_text());
+    print_report(&report, args.target.json)?;
     if let Some(path) = &args.junit {
-        write_junit(path, &report.to_junit())?;
-        println!("JUnit XML written to {}", path.display());
+        write_junit(path, &report.to_junit()).status(Status::Usage)?;
+        if !args.target.json {
+            println!("JUnit XML written to {}", path.display());
+        }
     }
     if !report.passed() {
-        bail!(
-            "{} of {} verification cases failed for {} in {}",
-            report.failures(),
-            report.cases.len(),
-            args.hsa_id,
-            args.env
-        );
+        return Err(fail(
+            Status::CheckFailed,
+            anyhow!(
+                "{} of {} verification cases failed for {} in {}",
+                report.failures(),
+                report.cases.len(),
+                args.hsa_id,
+                args.env
+            ),
+        ));
     }
     Ok(())
 }

@@ -169,7 +169,7 @@ fn key_lines(table: &DeTable<'_>, prefix: &str, text: &str, out: &mut Vec<(Strin
     for (key, value) in table {
         let path = join(prefix, key.get_ref());
         match value.get_ref() {
-            DeValue::Table(inner) => key_lines(inner, &path, text, out),
+            DeValue::Table(inner) if !inner.is_empty() => key_lines(inner, &path, text, out),
             _ => out.push((path, line_of(text, key.span().start))),
         }
     }
@@ -292,8 +292,9 @@ fn typed(key: &str, current: Option<&Value>, raw: &str) -> Result<Value, String>
             "false" => Ok(Value::Boolean(false)),
             _ => Err(format!("{raw:?} is neither true nor false")),
         },
-        Some(Value::Array(_)) => toml_value(raw)
-            .ok_or_else(|| format!("{raw:?} is not a TOML list like [\"a\", \"b\"]")),
+        Some(Value::Array(_)) => {
+            toml_value(raw).ok_or_else(|| format!("{raw:?} is not a TOML list like [\"a\", \"b\"]"))
+        }
         Some(Value::Table(_) | Value::Datetime(_)) => {
             toml_value(raw).ok_or_else(|| format!("{raw:?} is not a TOML value"))
         }
@@ -445,12 +446,19 @@ fn quote_key(key: &str) -> String {
         && key
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-    if bare { key.to_string() } else { format!("{key:?}") }
+    if bare {
+        key.to_string()
+    } else {
+        format!("{key:?}")
+    }
 }
 
 /// Every key path of a configuration (as [`Layered::sources`] lists them).
 pub fn keys(config: &Config) -> Vec<String> {
-    leaves(&tree_of(config)).into_iter().map(|(k, _)| k).collect()
+    leaves(&tree_of(config))
+        .into_iter()
+        .map(|(k, _)| k)
+        .collect()
 }
 
 #[cfg(test)]
@@ -547,9 +555,13 @@ mod tests {
 
     #[test]
     fn errors_name_the_key_and_where_it_came_from() {
-        let err = load(None, vars(&[("NTJP_ROUTER__MAX_REQUEST_BYTES", "lots")]), &[])
-            .unwrap_err()
-            .to_string();
+        let err = load(
+            None,
+            vars(&[("NTJP_ROUTER__MAX_REQUEST_BYTES", "lots")]),
+            &[],
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("router.max_request_bytes"), "{err}");
         assert!(err.contains("NTJP_ROUTER__MAX_REQUEST_BYTES"), "{err}");
         assert!(err.contains("lots"), "{err}");
