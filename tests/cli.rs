@@ -313,3 +313,211 @@ fn the_readme_mock_config_is_read_by_config_show() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("explode"), "{err}");
 }
+
+/// Runs `ntjp args` with no NTJP_* variables from the caller's environment.
+fn ntjp(args: &[&str]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    for (name, _) in std::env::vars_os() {
+        if name.to_string_lossy().starts_with("NTJP_") {
+            cmd.env_remove(name);
+        }
+    }
+    cmd.args(args).current_dir(repo()).output().unwrap()
+}
+
+fn code(out: &std::process::Output) -> i32 {
+    out.status.code().expect("exited, not killed")
+}
+
+#[test]
+fn a_cli_error_prints_its_cause_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.toml");
+    let out = ntjp(&["config", "show", "--config", missing.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(err.contains("missing.toml"), "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+    let out = ntjp(&["order", "apply", missing.to_str().unwrap(), "--env", "sit"]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{err}");
+    assert_eq!(err.matches("os error 2").count(), 1, "{err}");
+}
+
+/// A loopback port nothing listens on.
+fn closed_port_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[test]
+fn exit_status_without_a_testbed_is_3_and_usage_errors_are_2() {
+    let admin = closed_port_url();
+    let unreachable: [&[&str]; 8] = [
+        &["order", "list", "--env", "sit"],
+        &["order", "show", "--env", "sit", "1"],
+        &["tak", "show", "--env", "sit", "--version", "1"],
+        &["tak", "versions", "--env", "sit", "--json"],
+        &["clock", "--env", "qa"],
+        &["mocks", "list"],
+        &["mocks", "messages", "14", "--json"],
+        &["verify", "consumer", "--env", "sit", "--hsa-id", "SE1"],
+    ];
+    for args in unreachable {
+        let mut args = args.to_vec();
+        args.extend(["--admin", &admin]);
+        let out = ntjp(&args);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(code(&out), 3, "{args:?}: {err}");
+        assert!(err.contains("cannot reach"), "{args:?}: {err}");
+    }
+    for args in [
+        &["order", "list"][..],
+        &["tak", "show", "--env", "nowhere"],
+        &["config", "show", "--no-such-flag"],
+    ] {
+        assert_eq!(code(&ntjp(args)), 2, "{args:?}");
+    }
+    // A configuration error names the key and the variable that set it.
+    let out = Command::new(BIN)
+        .args(["config", "show"])
+        .env("NTJP_ROUTER__MAX_REQUEST_BYTES", "lots")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(code(&out), 2, "{err}");
+    assert!(err.contains("router.max_request_bytes"), "{err}");
+    assert!(err.contains("NTJP_ROUTER__MAX_REQUEST_BYTES"), "{err}");
+    // An order checked offline and refused: a check failed.
+    let out = ntjp(&[
+        "order",
+        "apply",
+        "fixtures/orders/examples/exclude-route-25.json",
+        "--env",
+        "qa",
+        "--offline",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn config_show_layers_a_partial_file_and_variables_and_names_the_sources() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("ntjp.toml");
+    std::fs::write(&file, "[environments.qa]\ninstance_name = \"QA-1\"\n").unwrap();
+    let out = Command::new(BIN)
+        .args(["config", "show", "--sources", "--config"])
+        .arg(&file)
+        .env("NTJP_MOCK_PRODUCERS__MAX_RECORDING_BYTES", "1048576")
+        .env_remove("NTJP_STATE_DIR")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let line = format!(
+        "environments.qa.instance_name = \"QA-1\"  # {}:2",
+        file.display()
+    );
+    assert!(text.contains(&line), "{text}");
+    assert!(
+        text.contains("environments.qa.platform = \"NTJP-QA\"  # default"),
+        "{text}"
+    );
+    assert!(
+        text.contains(
+            "mock_producers.max_recording_bytes = 1048576  # environment variable NTJP_MOCK_PRODUCERS__MAX_RECORDING_BYTES"
+        ),
+        "{text}"
+    );
+    let out = ntjp(&["config", "show", "--json"]);
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["environments"]["sit"]["platform"], "NTJP-TEST");
+}
+
+#[test]
+fn exit_status_and_json_against_a_running_testbed() {
+    let state = tempfile::tempdir().unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--ephemeral-ports", "--state-dir"])
+        .arg(state.path())
+        .current_dir(repo())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut serve = Serve(child);
+    wait_for_file(&state.path().join("endpoints.json"), &mut serve.0);
+    let dir = state.path().to_str().unwrap().to_string();
+    let run = |args: &[&str]| {
+        let mut args = args.to_vec();
+        args.extend(["--state-dir", &dir]);
+        ntjp(&args)
+    };
+    // Data as JSON, exit 0.
+    for args in [
+        &["tak", "show", "--env", "sit", "--json"][..],
+        &["tak", "show", "--env", "sit", "--version", "1", "--json"],
+        &["tak", "show", "--env", "sit", "--snapshot", "1", "--json"],
+        &["tak", "versions", "--env", "sit", "--json"],
+        &["order", "list", "--env", "sit", "--json"],
+        &["clock", "--env", "sit", "--json"],
+        &["mocks", "list", "--json"],
+        &["mocks", "triggers", "--json"],
+    ] {
+        let out = run(args);
+        assert_eq!(
+            code(&out),
+            0,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} did not print JSON: {e}"));
+    }
+    // Refused by the testbed: 4.
+    for args in [
+        &["order", "show", "--env", "sit", "999999"][..],
+        &["tak", "show", "--env", "sit", "--version", "999999"],
+        &["tak", "rollback", "--env", "sit", "--version", "999999"],
+    ] {
+        let out = run(args);
+        assert_eq!(
+            code(&out),
+            4,
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    // TAK checked the order and refused it (it is for NTJP-TEST): 1, and --json prints
+    // TAK's answer.
+    let out = run(&[
+        "order",
+        "apply",
+        "fixtures/orders/examples/exclude-route-25.json",
+        "--env",
+        "qa",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(answer["messages"].is_array(), "{answer}");
+    // A verification with failed cases: 1, its report as JSON.
+    let out = run(&[
+        "verify",
+        "consumer",
+        "--env",
+        "sit",
+        "--hsa-id",
+        "SE2321000016-NONE",
+        "--json",
+    ]);
+    assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(report["cases"].is_array(), "{report}");
+}
