@@ -423,19 +423,22 @@ impl Config {
     }
 
     /// Checks values that serde cannot: ranges, uniqueness of fixed ports and platform names.
+    /// Each message starts with the key at fault.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.validate_limits()?;
+        self.mock_producers.check().map_err(ConfigError::Invalid)?;
+        self.validate_allowed_hosts()?;
+        self.validate_platforms()?;
+        self.validate_listeners()
+    }
+
+    /// Sizes, timeouts and connection limits: none 0, connection limits within reason.
+    fn validate_limits(&self) -> Result<(), ConfigError> {
         let r = &self.router;
-        if self.max_order_bytes == 0 {
-            return Err(ConfigError::Invalid(
-                "max_order_bytes must be greater than 0".into(),
-            ));
-        }
-        if r.max_request_bytes == 0 {
-            return Err(ConfigError::Invalid(
-                "router.max_request_bytes must be greater than 0".into(),
-            ));
-        }
+        let limits = &self.connection_limits;
         for (key, value) in [
+            ("max_order_bytes", self.max_order_bytes as u64),
+            ("router.max_request_bytes", r.max_request_bytes as u64),
             ("router.client_read_timeout_ms", r.client_read_timeout_ms),
             (
                 "router.producer_connect_timeout_ms",
@@ -444,18 +447,9 @@ impl Config {
             ("router.producer_timeout_ms", r.producer_timeout_ms),
             ("router.request_body_timeout_ms", r.request_body_timeout_ms),
             ("admin_body_timeout_ms", self.admin_body_timeout_ms),
-            (
-                "connection_limits.router",
-                self.connection_limits.router as u64,
-            ),
-            (
-                "connection_limits.mocks",
-                self.connection_limits.mocks as u64,
-            ),
-            (
-                "connection_limits.admin",
-                self.connection_limits.admin as u64,
-            ),
+            ("connection_limits.router", limits.router as u64),
+            ("connection_limits.mocks", limits.mocks as u64),
+            ("connection_limits.admin", limits.admin as u64),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -464,9 +458,9 @@ impl Config {
             }
         }
         for (key, value) in [
-            ("connection_limits.router", self.connection_limits.router),
-            ("connection_limits.mocks", self.connection_limits.mocks),
-            ("connection_limits.admin", self.connection_limits.admin),
+            ("connection_limits.router", limits.router),
+            ("connection_limits.mocks", limits.mocks),
+            ("connection_limits.admin", limits.admin),
         ] {
             if value > MAX_CONNECTION_LIMIT {
                 return Err(ConfigError::Invalid(format!(
@@ -474,7 +468,11 @@ impl Config {
                 )));
             }
         }
-        self.mock_producers.check().map_err(ConfigError::Invalid)?;
+        Ok(())
+    }
+
+    /// `admin_allowed_hosts` holds host names or addresses, not URLs.
+    fn validate_allowed_hosts(&self) -> Result<(), ConfigError> {
         for host in &self.admin_allowed_hosts {
             let bad = host.trim().is_empty()
                 || host
@@ -487,16 +485,14 @@ impl Config {
                 )));
             }
         }
-        let mut seen: Vec<(String, SocketAddr)> = Vec::new();
-        let mut listeners = vec![
-            ("admin".to_string(), self.admin),
-            ("mocks".to_string(), self.mocks),
-        ];
+        Ok(())
+    }
+
+    /// Every environment names a platform of its own.
+    fn validate_platforms(&self) -> Result<(), ConfigError> {
         let mut platforms: Vec<&str> = Vec::new();
         for env in EnvName::ALL {
             let e = self.environments.get(env);
-            listeners.push((format!("environments.{env}.https"), e.https));
-            listeners.push((format!("environments.{env}.http"), e.http));
             if e.platform.trim().is_empty() {
                 return Err(ConfigError::Invalid(format!(
                     "environments.{env}.platform must not be empty"
@@ -510,6 +506,21 @@ impl Config {
             }
             platforms.push(&e.platform);
         }
+        Ok(())
+    }
+
+    /// No two listeners on the same fixed address (port 0 lets the OS choose).
+    fn validate_listeners(&self) -> Result<(), ConfigError> {
+        let mut listeners = vec![
+            ("admin".to_string(), self.admin),
+            ("mocks".to_string(), self.mocks),
+        ];
+        for env in EnvName::ALL {
+            let e = self.environments.get(env);
+            listeners.push((format!("environments.{env}.https"), e.https));
+            listeners.push((format!("environments.{env}.http"), e.http));
+        }
+        let mut seen: Vec<(String, SocketAddr)> = Vec::new();
         for (key, a) in listeners {
             if a.port() != 0
                 && let Some((other, _)) = seen.iter().find(|(_, b)| *b == a)

@@ -174,44 +174,50 @@ fn messages_table(v: &Value) -> String {
     s
 }
 
+/// `ntjp mocks list`: one line per mock.
+fn mocks_table(v: &Value) -> String {
+    let empty = Vec::new();
+    let mut s = format!(
+        "{:<11} {:<28} {:>8}  {}\n",
+        "address", "region", "received", "behaviour"
+    );
+    for m in v["mocks"].as_array().unwrap_or(&empty) {
+        s.push_str(&format!(
+            "{:<11} {:<28} {:>8}  {}\n",
+            m["address"].as_str().unwrap_or(""),
+            m["region"].as_str().unwrap_or("-"),
+            m["received"],
+            behaviour_line(&m["behaviour"])
+        ));
+    }
+    s.trim_end().to_string()
+}
+
+/// `ntjp mocks triggers`: one line per trigger.
+fn triggers_table(v: &Value) -> String {
+    let empty = Vec::new();
+    let mut s = String::new();
+    for t in v["triggers"].as_array().unwrap_or(&empty) {
+        s.push_str(&format!(
+            "{}  {:<40} {}\n",
+            t["personnummer"].as_str().unwrap_or(""),
+            behaviour_line(t),
+            t["description"].as_str().unwrap_or("")
+        ));
+    }
+    s.trim_end().to_string()
+}
+
 /// Runs `ntjp mocks ...`.
 pub async fn run(cmd: MocksCommand) -> Result<()> {
     match cmd {
         MocksCommand::List { target } => {
             let answer = client::get(&format!("{}/api/mocks", target.base())).await?;
-            report(answer, target.json, |v| {
-                let empty = Vec::new();
-                let mut s = format!(
-                    "{:<11} {:<28} {:>8}  {}\n",
-                    "address", "region", "received", "behaviour"
-                );
-                for m in v["mocks"].as_array().unwrap_or(&empty) {
-                    s.push_str(&format!(
-                        "{:<11} {:<28} {:>8}  {}\n",
-                        m["address"].as_str().unwrap_or(""),
-                        m["region"].as_str().unwrap_or("-"),
-                        m["received"],
-                        behaviour_line(&m["behaviour"])
-                    ));
-                }
-                s.trim_end().to_string()
-            })
+            report(answer, target.json, mocks_table)
         }
         MocksCommand::Triggers { target } => {
             let answer = client::get(&format!("{}/api/mocks/triggers", target.base())).await?;
-            report(answer, target.json, |v| {
-                let empty = Vec::new();
-                let mut s = String::new();
-                for t in v["triggers"].as_array().unwrap_or(&empty) {
-                    s.push_str(&format!(
-                        "{}  {:<40} {}\n",
-                        t["personnummer"].as_str().unwrap_or(""),
-                        behaviour_line(t),
-                        t["description"].as_str().unwrap_or("")
-                    ));
-                }
-                s.trim_end().to_string()
-            })
+            report(answer, target.json, triggers_table)
         }
         MocksCommand::Set {
             address,

@@ -378,14 +378,13 @@ fn key_at(table: &DeTable<'_>, offset: usize, prefix: &str) -> Option<String> {
 fn origin_of<'a>(origins: &'a BTreeMap<String, Origin>, key: &str) -> &'a Origin {
     let inside = format!("{key}.");
     if !key.is_empty()
+        && !origins.contains_key(key)
         && let Some((_, origin)) = origins
             .range(inside.clone()..)
             .next()
             .filter(|(k, _)| k.starts_with(&inside))
     {
-        if !origins.contains_key(key) {
-            return origin;
-        }
+        return origin;
     }
     let mut key = key;
     loop {

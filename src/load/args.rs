@@ -10,7 +10,11 @@ use clap::Args;
 use http::{HeaderName, HeaderValue, Uri};
 
 use super::{BodyFile, LoadConfig, LoadError, Mode, TlsSettings, TlsVersion, counties, flag};
-use crate::{config::EnvName, router::pipeline, server::Endpoints};
+use crate::{
+    config::EnvName,
+    router::pipeline,
+    server::{Endpoints, EnvEndpoints, PkiPaths},
+};
 
 /// The contract's path below a router's `/vp`.
 pub const CONTRACT_PATH: &str =
@@ -240,23 +244,13 @@ fn cert_header(path: &Path) -> Result<String, LoadError> {
     Ok(text[start..start + end].split_ascii_whitespace().collect())
 }
 
+/// A client certificate and its key (PEM files).
+type Identity = (PathBuf, PathBuf);
+
 impl LoadArgs {
     /// Resolves the flags (reading endpoints.json and the body files as needed).
     pub fn into_config(self) -> Result<LoadConfig, LoadError> {
-        // endpoints.json only when something must come from it.
-        let needs_endpoints = self.url.is_none()
-            || self.cacert.is_none()
-            || (self.http && !self.auth_cert)
-            || (self.auth_cert && self.cert.is_none());
-        let endpoints = if needs_endpoints {
-            match read_endpoints(&self.state_dir) {
-                Ok(e) => Some(e),
-                Err(e) if self.url.is_none() => return Err(e),
-                Err(_) => None,
-            }
-        } else {
-            None
-        };
+        let endpoints = self.endpoints()?;
         let env = endpoints
             .as_ref()
             .map(|e| {
@@ -268,7 +262,51 @@ impl LoadArgs {
                 })
             })
             .transpose()?;
+        let url = self.target_url(env)?;
+        let pki = endpoints.as_ref().map(|e| &e.pki);
+        let identity = match (&self.cert, &self.key) {
+            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
+            _ => pki.map(|p| (p.consumer_cert.clone(), p.consumer_key.clone())),
+        };
+        let tls = match url.scheme_str() {
+            Some("https") => Some(self.tls_settings(identity.clone(), pki)?),
+            _ => None,
+        };
+        let mut headers = if self.http {
+            self.platform_headers(identity.as_ref(), pki, env)?
+        } else {
+            Vec::new()
+        };
+        headers.extend(self.extra_headers()?);
 
+        let mut config = LoadConfig::new(url);
+        if !self.bodies.is_empty() {
+            config.bodies = self.read_bodies()?;
+        }
+        config.tls = tls;
+        config.headers = headers;
+        self.set_schedule(&mut config)?;
+        Ok(config)
+    }
+
+    /// endpoints.json, when something must come from it; needed only without --url.
+    fn endpoints(&self) -> Result<Option<Endpoints>, LoadError> {
+        let needs_endpoints = self.url.is_none()
+            || self.cacert.is_none()
+            || (self.http && !self.auth_cert)
+            || (self.auth_cert && self.cert.is_none());
+        if !needs_endpoints {
+            return Ok(None);
+        }
+        match read_endpoints(&self.state_dir) {
+            Ok(e) => Ok(Some(e)),
+            Err(e) if self.url.is_none() => Err(e),
+            Err(_) => Ok(None),
+        }
+    }
+
+    /// --url, else the environment's router (its HTTPS listener, or HTTP with --http).
+    fn target_url(&self, env: Option<&EnvEndpoints>) -> Result<Uri, LoadError> {
         let url = match &self.url {
             Some(u) => u.clone(),
             None => {
@@ -281,103 +319,109 @@ impl LoadArgs {
                 format!("{base}{CONTRACT_PATH}")
             }
         };
-        let url: Uri = url
-            .parse()
-            .map_err(|e| flag("--url", format!("{url}: {e}")))?;
+        url.parse()
+            .map_err(|e| flag("--url", format!("{url}: {e}")))
+    }
 
-        let pki = endpoints.as_ref().map(|e| &e.pki);
-        let identity = match (&self.cert, &self.key) {
-            (Some(c), Some(k)) => Some((c.clone(), k.clone())),
-            _ => pki.map(|p| (p.consumer_cert.clone(), p.consumer_key.clone())),
-        };
-        let https = url.scheme_str() == Some("https");
-        let tls = if https {
-            let ca = self
-                .cacert
-                .clone()
-                .or_else(|| pki.map(|p| p.ca.clone()))
-                .ok_or_else(|| flag("--cacert", "an https URL needs the CA certificate"))?;
-            Some(TlsSettings {
-                ca,
-                identity: identity.clone(),
-                version: if self.tls13 {
-                    Some(TlsVersion::Tls13)
-                } else if self.tls12 {
-                    Some(TlsVersion::Tls12)
-                } else {
-                    None
-                },
-                group: self.tls_group.clone(),
-            })
+    fn tls_settings(
+        &self,
+        identity: Option<Identity>,
+        pki: Option<&PkiPaths>,
+    ) -> Result<TlsSettings, LoadError> {
+        let ca = self
+            .cacert
+            .clone()
+            .or_else(|| pki.map(|p| p.ca.clone()))
+            .ok_or_else(|| flag("--cacert", "an https URL needs the CA certificate"))?;
+        let version = if self.tls13 {
+            Some(TlsVersion::Tls13)
+        } else if self.tls12 {
+            Some(TlsVersion::Tls12)
         } else {
             None
         };
+        Ok(TlsSettings {
+            ca,
+            identity,
+            version,
+            group: self.tls_group.clone(),
+        })
+    }
 
-        let mut headers = Vec::new();
-        if self.http {
-            if self.auth_cert {
-                let (cert, _) = identity
-                    .as_ref()
-                    .ok_or_else(|| flag("--auth-cert", "no certificate: give --cert and --key"))?;
-                let value = cert_header(cert)?;
-                headers.push((
-                    HeaderName::from_static(pipeline::AUTH_CERT),
-                    HeaderValue::from_str(&value)
-                        .map_err(|e| flag("--auth-cert", e.to_string()))?,
-                ));
-            } else {
-                let sender = self
-                    .sender_id
-                    .clone()
-                    .or_else(|| pki.map(|p| p.consumer_hsa_id.clone()))
-                    .ok_or_else(|| {
-                        flag("--sender-id", "needed with --http and no endpoints.json")
-                    })?;
-                let instance = env
-                    .map(|e| e.instance_id.clone())
-                    .ok_or_else(|| flag("--http", "the instance id comes from endpoints.json"))?;
-                headers.push((
-                    HeaderName::from_static(pipeline::SENDER_ID),
-                    HeaderValue::from_str(&sender)
-                        .map_err(|e| flag("--sender-id", e.to_string()))?,
-                ));
-                headers.push((
-                    HeaderName::from_static(pipeline::INSTANCE_ID),
-                    HeaderValue::from_str(&instance).map_err(|e| flag("--http", e.to_string()))?,
-                ));
-            }
+    /// What a plain-HTTP caller sends in place of a client certificate: the certificate in
+    /// a header (--auth-cert), or the sender and instance ids.
+    fn platform_headers(
+        &self,
+        identity: Option<&Identity>,
+        pki: Option<&PkiPaths>,
+        env: Option<&EnvEndpoints>,
+    ) -> Result<Vec<(HeaderName, HeaderValue)>, LoadError> {
+        if self.auth_cert {
+            let (cert, _) = identity
+                .ok_or_else(|| flag("--auth-cert", "no certificate: give --cert and --key"))?;
+            let value = cert_header(cert)?;
+            return Ok(vec![(
+                HeaderName::from_static(pipeline::AUTH_CERT),
+                HeaderValue::from_str(&value).map_err(|e| flag("--auth-cert", e.to_string()))?,
+            )]);
         }
-        for h in &self.headers {
-            let (name, value) = h
-                .split_once(':')
-                .ok_or_else(|| flag("--header", format!("{h:?} is not `name: value`")))?;
-            let name = HeaderName::try_from(name.trim())
-                .map_err(|e| flag("--header", format!("{h:?}: {e}")))?;
-            let value = HeaderValue::try_from(value.trim())
-                .map_err(|e| flag("--header", format!("{h:?}: {e}")))?;
-            headers.push((name, value));
-        }
+        let sender = self
+            .sender_id
+            .clone()
+            .or_else(|| pki.map(|p| p.consumer_hsa_id.clone()))
+            .ok_or_else(|| flag("--sender-id", "needed with --http and no endpoints.json"))?;
+        let instance = env
+            .map(|e| e.instance_id.clone())
+            .ok_or_else(|| flag("--http", "the instance id comes from endpoints.json"))?;
+        Ok(vec![
+            (
+                HeaderName::from_static(pipeline::SENDER_ID),
+                HeaderValue::from_str(&sender).map_err(|e| flag("--sender-id", e.to_string()))?,
+            ),
+            (
+                HeaderName::from_static(pipeline::INSTANCE_ID),
+                HeaderValue::from_str(&instance).map_err(|e| flag("--http", e.to_string()))?,
+            ),
+        ])
+    }
 
-        let mut config = LoadConfig::new(url);
-        if !self.bodies.is_empty() {
-            config.bodies = self
-                .bodies
-                .iter()
-                .map(|p| {
-                    std::fs::read_to_string(p)
-                        .map(|text| BodyFile {
-                            name: p.display().to_string(),
-                            text,
-                        })
-                        .map_err(|e| LoadError::Body {
-                            name: p.display().to_string(),
-                            message: e.to_string(),
-                        })
-                })
-                .collect::<Result<_, _>>()?;
-        }
-        config.tls = tls;
-        config.headers = headers;
+    /// The --header flags.
+    fn extra_headers(&self) -> Result<Vec<(HeaderName, HeaderValue)>, LoadError> {
+        self.headers
+            .iter()
+            .map(|h| {
+                let (name, value) = h
+                    .split_once(':')
+                    .ok_or_else(|| flag("--header", format!("{h:?} is not `name: value`")))?;
+                let name = HeaderName::try_from(name.trim())
+                    .map_err(|e| flag("--header", format!("{h:?}: {e}")))?;
+                let value = HeaderValue::try_from(value.trim())
+                    .map_err(|e| flag("--header", format!("{h:?}: {e}")))?;
+                Ok((name, value))
+            })
+            .collect()
+    }
+
+    /// The --body files.
+    fn read_bodies(&self) -> Result<Vec<BodyFile>, LoadError> {
+        self.bodies
+            .iter()
+            .map(|p| {
+                std::fs::read_to_string(p)
+                    .map(|text| BodyFile {
+                        name: p.display().to_string(),
+                        text,
+                    })
+                    .map_err(|e| LoadError::Body {
+                        name: p.display().to_string(),
+                        message: e.to_string(),
+                    })
+            })
+            .collect()
+    }
+
+    /// How much load, for how long, and how it is reported.
+    fn set_schedule(&self, config: &mut LoadConfig) -> Result<(), LoadError> {
         config.addresses = parse_addresses(&self.addresses).map_err(|m| flag("--addresses", m))?;
         config.connections = self.connections;
         config.rate = self
@@ -402,9 +446,9 @@ impl LoadArgs {
         config.timeout = duration_flag("--timeout", &self.timeout)?;
         config.mode = self.mode;
         config.progress = !self.quiet;
-        config.hdr = self.hdr;
+        config.hdr = self.hdr.clone();
         config.seed = self.seed;
-        Ok(config)
+        Ok(())
     }
 }
 

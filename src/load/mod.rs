@@ -27,7 +27,7 @@ pub mod template;
 
 use std::{
     net::SocketAddr,
-    path::PathBuf,
+    path::{Path, PathBuf},
     sync::{Arc, OnceLock, atomic::AtomicU64},
     time::Duration,
 };
@@ -240,80 +240,13 @@ async fn prepare(config: &LoadConfig) -> Result<client::Target, LoadError> {
         .trim_end_matches(']')
         .to_owned();
     let port = url.port_u16().unwrap_or(if https { 443 } else { 80 });
-    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
-        .await
-        .map_err(|e| LoadError::Resolve {
-            url: url.to_string(),
-            host: host.clone(),
-            message: e.to_string(),
-        })?
-        .collect();
-    // `localhost` often resolves to ::1 first while test servers listen on 127.0.0.1.
-    addrs.sort_by_key(|a| !a.is_ipv4());
-    let addr = *addrs.first().ok_or_else(|| LoadError::Resolve {
-        url: url.to_string(),
-        host: host.clone(),
-        message: "no address".into(),
-    })?;
-
+    let addr = resolve(url, &host, port).await?;
     let tls = if https {
-        let t = config.tls.as_ref().ok_or_else(|| {
-            flag(
-                "--cacert",
-                "an https:// URL needs the CA certificate (and usually --cert/--key)",
-            )
-        })?;
-        let mut provider = (*crate::tls::provider()).clone();
-        if let Some(g) = &t.group {
-            provider
-                .kx_groups
-                .retain(|k| format!("{:?}", k.name()).eq_ignore_ascii_case(g));
-            if provider.kx_groups.is_empty() {
-                let known: Vec<String> = crate::tls::provider()
-                    .kx_groups
-                    .iter()
-                    .map(|k| format!("{:?}", k.name()))
-                    .collect();
-                return Err(flag(
-                    "--tls-group",
-                    format!("{g} is not one of {}", known.join(", ")),
-                ));
-            }
-        }
-        let versions: &[&'static rustls::SupportedProtocolVersion] = match t.version {
-            None => rustls::DEFAULT_VERSIONS,
-            Some(TlsVersion::Tls12) => &[&rustls::version::TLS12],
-            Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
-        };
-        let identity = t.identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
-        let mut cfg =
-            crate::tls::client_config_with(&t.ca, identity, Arc::new(provider), versions)?;
-        cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
-        cfg.resumption = if config.mode == Mode::Full {
-            Resumption::disabled()
-        } else {
-            Resumption::store(Arc::new(client::TicketStore::default()))
-        };
-        let name = ServerName::try_from(host.clone())
-            .map_err(|e| flag("--url", format!("{host}: not a TLS server name: {e}")))?;
-        Some((tokio_rustls::TlsConnector::from(Arc::new(cfg)), name))
+        Some(tls_connector(config, &host)?)
     } else {
         None
     };
-
-    let mut headers = HeaderMap::new();
-    let authority = url.authority().map(|a| a.as_str()).unwrap_or(host.as_str());
-    headers.insert(
-        header::HOST,
-        HeaderValue::from_str(authority).map_err(|e| flag("--url", e.to_string()))?,
-    );
-    headers.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=UTF-8"),
-    );
-    for (k, v) in &config.headers {
-        headers.append(k.clone(), v.clone());
-    }
+    let headers = request_headers(config, &host)?;
     let path: Uri = url
         .path_and_query()
         .map(|p| p.as_str())
@@ -326,6 +259,90 @@ async fn prepare(config: &LoadConfig) -> Result<client::Target, LoadError> {
         path,
         headers,
     })
+}
+
+/// The target's address: IPv4 first (`localhost` often resolves to ::1 first while test
+/// servers listen on 127.0.0.1).
+async fn resolve(url: &Uri, host: &str, port: u16) -> Result<SocketAddr, LoadError> {
+    let resolve_error = |message: String| LoadError::Resolve {
+        url: url.to_string(),
+        host: host.to_owned(),
+        message,
+    };
+    let mut addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
+        .await
+        .map_err(|e| resolve_error(e.to_string()))?
+        .collect();
+    addrs.sort_by_key(|a| !a.is_ipv4());
+    addrs
+        .first()
+        .copied()
+        .ok_or_else(|| resolve_error("no address".into()))
+}
+
+/// The TLS client every connection uses: the flags' CA, identity, version and group;
+/// session resumption unless every request is to pay a full handshake.
+fn tls_connector(
+    config: &LoadConfig,
+    host: &str,
+) -> Result<(tokio_rustls::TlsConnector, ServerName<'static>), LoadError> {
+    let t = config.tls.as_ref().ok_or_else(|| {
+        flag(
+            "--cacert",
+            "an https:// URL needs the CA certificate (and usually --cert/--key)",
+        )
+    })?;
+    let mut provider = (*crate::tls::provider()).clone();
+    if let Some(g) = &t.group {
+        provider
+            .kx_groups
+            .retain(|k| format!("{:?}", k.name()).eq_ignore_ascii_case(g));
+        if provider.kx_groups.is_empty() {
+            let known: Vec<String> = crate::tls::provider()
+                .kx_groups
+                .iter()
+                .map(|k| format!("{:?}", k.name()))
+                .collect();
+            return Err(flag(
+                "--tls-group",
+                format!("{g} is not one of {}", known.join(", ")),
+            ));
+        }
+    }
+    let versions: &[&'static rustls::SupportedProtocolVersion] = match t.version {
+        None => rustls::DEFAULT_VERSIONS,
+        Some(TlsVersion::Tls12) => &[&rustls::version::TLS12],
+        Some(TlsVersion::Tls13) => &[&rustls::version::TLS13],
+    };
+    let identity = t.identity.as_ref().map(|(c, k)| (c.as_path(), k.as_path()));
+    let mut cfg = crate::tls::client_config_with(&t.ca, identity, Arc::new(provider), versions)?;
+    cfg.alpn_protocols = vec![b"http/1.1".to_vec()];
+    cfg.resumption = if config.mode == Mode::Full {
+        Resumption::disabled()
+    } else {
+        Resumption::store(Arc::new(client::TicketStore::default()))
+    };
+    let name = ServerName::try_from(host.to_owned())
+        .map_err(|e| flag("--url", format!("{host}: not a TLS server name: {e}")))?;
+    Ok((tokio_rustls::TlsConnector::from(Arc::new(cfg)), name))
+}
+
+/// The headers every request carries: Host, Content-Type and the flags' headers.
+fn request_headers(config: &LoadConfig, host: &str) -> Result<HeaderMap, LoadError> {
+    let mut headers = HeaderMap::new();
+    let authority = config.url.authority().map(|a| a.as_str()).unwrap_or(host);
+    headers.insert(
+        header::HOST,
+        HeaderValue::from_str(authority).map_err(|e| flag("--url", e.to_string()))?,
+    );
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/xml; charset=UTF-8"),
+    );
+    for (k, v) in &config.headers {
+        headers.append(k.clone(), v.clone());
+    }
+    Ok(headers)
 }
 
 fn pool(config: &LoadConfig, seed: u64) -> Result<Pool, LoadError> {
@@ -358,33 +375,13 @@ pub struct Report {
 
 /// Runs the load and returns its summary (and writes `--hdr`).
 pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
-    if config.connections == 0 {
-        return Err(flag("--connections", "must be at least 1"));
-    }
-    if let Some(r) = config.rate
-        && !(r.is_finite() && r > 0.0)
-    {
-        return Err(flag("--rate", format!("{r}: must be a positive number")));
-    }
-    if config.duration.is_none() && config.requests.is_none() {
-        return Err(flag("--duration", "give --duration or --requests"));
-    }
-    if let Some(path) = &config.hdr {
-        // Fail now rather than after the run.
-        tokio::fs::write(path, b"")
-            .await
-            .map_err(|source| LoadError::Hdr {
-                path: path.clone(),
-                source,
-            })?;
-    }
+    check(&config).await?;
     let target = prepare(&config).await?;
     let seed = config.seed.unwrap_or_else(|| {
         let (hi, lo) = uuid::Uuid::new_v4().as_u64_pair();
         hi ^ lo
     });
     let pool = pool(&config, seed)?;
-
     let start = Instant::now();
     let t0 = start + config.warmup;
     let shared = Arc::new(run::Shared {
@@ -423,7 +420,51 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
     let _ = done_tx.send(true);
     let log = collector.await.unwrap_or_default();
     let cpu_start = cpu_at_t0.await.ok().flatten();
+    let cpu_seconds = cpu_start.zip(cpu_end).map(|(a, b)| (b - a).max(0.0));
+    let summary = summarise(&config, &shared, &counts, finished, cpu_seconds);
+    if let Some(path) = &config.hdr {
+        write_hdr(path, &log).await?;
+    }
+    Ok(Report { summary })
+}
 
+/// The flags a run cannot start without; the `--hdr` file is created now rather than found
+/// unwritable after the run.
+async fn check(config: &LoadConfig) -> Result<(), LoadError> {
+    if config.connections == 0 {
+        return Err(flag("--connections", "must be at least 1"));
+    }
+    if let Some(r) = config.rate
+        && !(r.is_finite() && r > 0.0)
+    {
+        return Err(flag("--rate", format!("{r}: must be a positive number")));
+    }
+    if config.duration.is_none() && config.requests.is_none() {
+        return Err(flag("--duration", "give --duration or --requests"));
+    }
+    if let Some(path) = &config.hdr {
+        write_hdr(path, b"").await?;
+    }
+    Ok(())
+}
+
+async fn write_hdr(path: &Path, bytes: &[u8]) -> Result<(), LoadError> {
+    tokio::fs::write(path, bytes)
+        .await
+        .map_err(|source| LoadError::Hdr {
+            path: path.to_path_buf(),
+            source,
+        })
+}
+
+/// The run's summary from its counts and the measured interval's histograms.
+fn summarise(
+    config: &LoadConfig,
+    shared: &run::Shared,
+    counts: &summary::Counts,
+    finished: Instant,
+    cpu_seconds: Option<f64>,
+) -> Summary {
     let total = shared
         .intervals
         .lock()
@@ -434,18 +475,9 @@ pub async fn run(config: LoadConfig) -> Result<Report, LoadError> {
         mode: config.mode.as_str().to_owned(),
         connections: config.connections,
         rate: config.rate,
-        elapsed: finished.saturating_duration_since(t0),
+        elapsed: finished.saturating_duration_since(shared.t0),
         tls: shared.tls_info.get().cloned(),
-        cpu_seconds: cpu_start.zip(cpu_end).map(|(a, b)| (b - a).max(0.0)),
+        cpu_seconds,
     };
-    let summary = Summary::new(info, &counts, &total);
-    if let Some(path) = &config.hdr {
-        tokio::fs::write(path, &log)
-            .await
-            .map_err(|source| LoadError::Hdr {
-                path: path.clone(),
-                source,
-            })?;
-    }
-    Ok(Report { summary })
+    Summary::new(info, counts, &total)
 }

@@ -370,21 +370,7 @@ pub(super) async fn collect(
             }
         }
         if progress {
-            let answered = shared.answered.load(Relaxed);
-            let rate =
-                (answered - last.1) as f64 / now.duration_since(last.0).as_secs_f64().max(1e-3);
-            last = (now, answered);
-            let phase = if now < shared.t0 { " (warm-up)" } else { "" };
-            if finished {
-                eprint!("\r\x1b[K");
-            } else {
-                eprint!(
-                    "\r\x1b[K{:>6.1} s{phase}  {rate:>9.0} req/s  {answered} answered  {} errors  p99 {:.3} ms",
-                    now.duration_since(shared.start).as_secs_f64(),
-                    shared.failed.load(Relaxed),
-                    p99 as f64 / 1000.0
-                );
-            }
+            draw_progress(&shared, now, &mut last, finished, p99);
         }
         if finished {
             break;
@@ -392,6 +378,31 @@ pub(super) async fn collect(
     }
     drop(writer);
     if hdr { log } else { Vec::new() }
+}
+
+/// Redraws the progress line on stderr (clears it when the run has finished). `last` is the
+/// previous redraw's time and answered count, for the rate since then.
+fn draw_progress(
+    shared: &Shared,
+    now: Instant,
+    last: &mut (Instant, u64),
+    finished: bool,
+    p99: u64,
+) {
+    let answered = shared.answered.load(Relaxed);
+    let rate = (answered - last.1) as f64 / now.duration_since(last.0).as_secs_f64().max(1e-3);
+    *last = (now, answered);
+    let phase = if now < shared.t0 { " (warm-up)" } else { "" };
+    if finished {
+        eprint!("\r\x1b[K");
+    } else {
+        eprint!(
+            "\r\x1b[K{:>6.1} s{phase}  {rate:>9.0} req/s  {answered} answered  {} errors  p99 {:.3} ms",
+            now.duration_since(shared.start).as_secs_f64(),
+            shared.failed.load(Relaxed),
+            p99 as f64 / 1000.0
+        );
+    }
 }
 
 /// User plus system CPU seconds from the text of `/proc/<pid>/stat` (fields 14 and 15, in
