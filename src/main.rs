@@ -191,20 +191,26 @@ enum CertsCommand {
 #[derive(Debug, Subcommand)]
 enum SystemCommand {
     /// Register a system (organisation, name, HSA-id, contacts) for an environment.
+    #[command(
+        after_help = "Example:\n  ntjp system register --env sit --hsa-id SE2321000016-ABCD --organisation \"Region Exempel\" --name \"Kallelsesystemet\""
+    )]
     Register(SystemArgs),
 }
 
 #[derive(Debug, Subcommand)]
 enum PreStudyCommand {
     /// Register an approved pre-study.
+    #[command(
+        after_help = "Example:\n  ntjp prestudy register --case FS-2026-001 --organisation \"Region Exempel\" --env sit --env qa"
+    )]
     Register(PreStudyArgs),
 }
 
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
-    /// Print the effective configuration (defaults, file, NTJP_* variables, flags) as TOML.
+    /// Print the effective configuration as TOML.
     ///
-    /// Checks it as `ntjp serve` would (exit status 2 naming the key and where its value came
+    /// The layers: defaults, the file, NTJP_* variables, flags. Checks it as `ntjp serve` would (exit status 2 naming the key and where its value came
     /// from when it is wrong). --sources prints one line per key with its origin: `default`,
     /// the file and line, the environment variable or the flag.
     #[command(
@@ -397,5 +403,31 @@ mod tests {
     #[test]
     fn every_command_is_well_formed() {
         super::Cli::command().debug_assert();
+    }
+
+    /// `ntjp --help` lists one short line per command; each command's own help teaches,
+    /// with examples.
+    #[test]
+    fn summaries_are_one_line_and_every_command_has_examples() {
+        fn check(cmd: &clap::Command, path: &str) {
+            for sub in cmd.get_subcommands() {
+                let path = format!("{path} {}", sub.get_name());
+                let about = sub.get_about().map(|a| a.to_string()).unwrap_or_default();
+                assert!(
+                    !about.is_empty() && about.chars().count() <= 80 && !about.contains('\n'),
+                    "{path}: summary {about:?}"
+                );
+                if sub.has_subcommands() {
+                    check(sub, &path);
+                } else {
+                    let after = sub
+                        .get_after_help()
+                        .map(|a| a.to_string())
+                        .unwrap_or_default();
+                    assert!(after.contains("ntjp "), "{path} --help has no example");
+                }
+            }
+        }
+        check(&super::Cli::command(), "ntjp");
     }
 }

@@ -398,8 +398,17 @@ fn exit_status_without_a_testbed_is_3_and_usage_errors_are_2() {
         "--env",
         "qa",
         "--offline",
+        "--json",
     ]);
     assert_eq!(code(&out), 1, "{}", String::from_utf8_lossy(&out.stderr));
+    let answer: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(answer["valid"], false, "{answer}");
+    assert!(
+        answer["messages"][0]
+            .as_str()
+            .unwrap()
+            .contains("NTJP-TEST")
+    );
 }
 
 #[test]

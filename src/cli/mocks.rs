@@ -11,11 +11,13 @@ use super::{Target, client, report};
 #[derive(Debug, Subcommand)]
 pub enum MocksCommand {
     /// Every mock producer: address, region, behaviour, messages received.
+    #[command(after_help = "Example:\n  ntjp mocks list --json")]
     List {
         #[command(flatten)]
         target: Target,
     },
     /// The data-driven triggers: personnummer that make every mock misbehave.
+    #[command(after_help = "Example:\n  ntjp mocks triggers")]
     Triggers {
         #[command(flatten)]
         target: Target,
@@ -40,6 +42,7 @@ pub enum MocksCommand {
         target: Target,
     },
     /// Back to answering as the contract says.
+    #[command(after_help = "Example:\n  ntjp mocks reset 14")]
     Reset {
         /// The mock's logical address.
         address: String,
@@ -59,6 +62,7 @@ pub enum MocksCommand {
         target: Target,
     },
     /// Forget what one mock (or every mock) received.
+    #[command(after_help = "Examples:\n  ntjp mocks clear 14\n  ntjp mocks clear")]
     Clear {
         /// One mock's logical address (default: every mock).
         address: Option<String>,

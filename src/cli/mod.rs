@@ -66,8 +66,10 @@ pub(crate) fn env_arg(s: &str) -> Result<EnvName, String> {
 /// `ntjp order ...`
 #[derive(Debug, Subcommand)]
 pub enum OrderCommand {
-    /// Submit a Beställningsstödet JSON order (the real format) to an environment's TAK.
-    /// Prints TAK's report; a refused order prints TAK's messages and exits 1.
+    /// Submit a Beställningsstödet JSON order (the real format) to a TAK.
+    ///
+    /// Prints TAK's report; a refused order prints TAK's messages and exits 1. With --offline
+    /// the order is checked against a local copy of the built-in start-up TAK instead.
     #[command(
         after_help = "Examples:\n  ntjp order apply my-order.json --env sit\n  ntjp order apply my-order.json --env qa --offline   (validate only, against the built-in orders)"
     )]
@@ -87,8 +89,11 @@ pub enum OrderCommand {
         #[command(flatten)]
         target: Target,
     },
-    /// Beställningsstödet's consumer form: authorise a consumer for the contract
-    /// (SE, plus LOAD-MOCKS in SIT, unless --address is given).
+    /// Beställningsstödet's consumer form: authorise a consumer for the contract.
+    ///
+    /// Authorises the consumer for SE, plus LOAD-MOCKS in SIT, unless --address is given.
+    /// The system must be registered (`ntjp system register`) and the pre-study approved for
+    /// the environment (`ntjp prestudy register`); a form TAK refuses exits 1.
     #[command(
         after_help = "Example:\n  ntjp order consumer --env sit --consumer SE2321000016-ABCD --prestudy FS-2026-001 --date 2026-12-01"
     )]
@@ -123,7 +128,10 @@ pub enum OrderCommand {
         #[command(flatten)]
         target: Target,
     },
-    /// Beställningsstödet's producer form: route a county code to a producer URL (RIVTABP21).
+    /// Beställningsstödet's producer form: route a county code to a producer URL.
+    ///
+    /// The route uses RIVTABP21. After the order takes effect the testbed runs the
+    /// connection test against the URL; `ntjp order show` shows its result.
     #[command(
         after_help = "Example:\n  ntjp order producer --env sit --producer SE2321000016-PROD --county 14 \\\n    --url https://producer.example:8443/ProcessCervixScreeningInformation/1/rivtabp21 --prestudy FS-2026-002"
     )]
@@ -162,6 +170,7 @@ pub enum OrderCommand {
         target: Target,
     },
     /// List accepted orders and their status.
+    #[command(after_help = "Example:\n  ntjp order list --env sit --json")]
     List {
         /// Environment: sit, qa or prod.
         #[arg(long, value_parser = env_arg)]
@@ -170,6 +179,9 @@ pub enum OrderCommand {
         target: Target,
     },
     /// Show one order: its report, JSON and connection tests.
+    #[command(
+        after_help = "Example:\n  ntjp order show --env sit 3\n\nExit status 4 when the environment has no such order."
+    )]
     Show {
         /// Environment: sit, qa or prod.
         #[arg(long, value_parser = env_arg)]
@@ -200,7 +212,10 @@ pub enum TakCommand {
         #[command(flatten)]
         target: Target,
     },
-    /// Publish pending changes (a new snapshot version the router switches to atomically).
+    /// Publish pending changes as a new version, which the router switches to at once.
+    #[command(
+        after_help = "Example:\n  ntjp tak publish --env sit --comment \"byte av producent\""
+    )]
     Publish {
         /// Environment: sit, qa or prod.
         #[arg(long, value_parser = env_arg)]
@@ -234,6 +249,7 @@ pub enum TakCommand {
         target: Target,
     },
     /// List published versions.
+    #[command(after_help = "Example:\n  ntjp tak versions --env sit --json")]
     Versions {
         /// Environment: sit, qa or prod.
         #[arg(long, value_parser = env_arg)]
@@ -377,8 +393,10 @@ fn order_summary(v: &Value) -> String {
     s
 }
 
-/// Validates and executes `file` against a local copy of the built-in start-up TAK.
-pub fn apply_offline(file: &Path, env: EnvName, platform: &str) -> Result<()> {
+/// Validates and executes `file` against a local copy of the built-in start-up TAK. With
+/// `json`, prints `{"valid", "environment", "platform", "report"}` or, refused, `{"valid":
+/// false, "messages", "text"}`.
+pub fn apply_offline(file: &Path, env: EnvName, platform: &str, json: bool) -> Result<()> {
     let text = read_order(file)?;
     let mut store = Store::new(platform);
     for (e, name, order) in EMBEDDED_ORDERS {
@@ -389,10 +407,27 @@ pub fn apply_offline(file: &Path, env: EnvName, platform: &str) -> Result<()> {
             orders::parse(&with_mocks(order)).with_context(|| format!("built-in order {name}"))?;
         orders::apply(&mut store, &order).map_err(|r| anyhow!("built-in order {name}: {r}"))?;
     }
-    let order = orders::parse(&with_mocks(&text))
-        .map_err(|e| anyhow!("{}: JsonBestallning ERROR:::\n{e}", file.display()))
-        .status(Status::CheckFailed)?;
+    let order = match orders::parse(&with_mocks(&text)) {
+        Ok(order) => order,
+        Err(e) => {
+            let text = format!("JsonBestallning ERROR:::\n{e}");
+            if json {
+                let answer = json!({"valid": false, "messages": [e.to_string()], "text": text});
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            }
+            return Err(fail(
+                Status::CheckFailed,
+                anyhow!("{}: {text}", file.display()),
+            ));
+        }
+    };
     match orders::apply(&mut store, &order) {
+        Ok(r) if json => {
+            let answer =
+                json!({"valid": true, "environment": env, "platform": platform, "report": r});
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+            Ok(())
+        }
         Ok(r) => {
             println!(
                 "{} is valid for {env} ({platform}); TAK would report:\n\n{}",
@@ -401,14 +436,21 @@ pub fn apply_offline(file: &Path, env: EnvName, platform: &str) -> Result<()> {
             );
             Ok(())
         }
-        Err(r) => Err(fail(
-            Status::CheckFailed,
-            anyhow!(
-                "{} would be refused by {platform}:\n{}",
-                file.display(),
-                r.to_rest_text()
-            ),
-        )),
+        Err(r) => {
+            if json {
+                let answer =
+                    json!({"valid": false, "messages": r.messages, "text": r.to_rest_text()});
+                println!("{}", serde_json::to_string_pretty(&answer)?);
+            }
+            Err(fail(
+                Status::CheckFailed,
+                anyhow!(
+                    "{} would be refused by {platform}:\n{}",
+                    file.display(),
+                    r.to_rest_text()
+                ),
+            ))
+        }
     }
 }
 
@@ -439,7 +481,7 @@ pub async fn order(cmd: OrderCommand, platform_of: impl Fn(EnvName) -> String) -
             target,
         } => {
             if offline {
-                return apply_offline(&file, env, &platform_of(env));
+                return apply_offline(&file, env, &platform_of(env), target.json);
             }
             let text = read_order(&file)?;
             let url = format!(

@@ -49,9 +49,11 @@ Examples:
 /// `ntjp verify ...`
 #[derive(Debug, Subcommand)]
 pub enum VerifyCommand {
-    /// Verify a consumer system from what the mock producers received from it, with cases
-    /// modelled on the platform's self-declaration for consumers (Självdeklaration
-    /// tjänstekonsument): prints a report and optionally writes JUnit XML for CI.
+    /// Verify a consumer system from what the mock producers received from it.
+    ///
+    /// The cases are modelled on the platform's self-declaration for consumers
+    /// (Självdeklaration tjänstekonsument): prints a report and optionally writes JUnit XML
+    /// for CI.
     #[command(after_help = CONSUMER_HELP)]
     Consumer(ConsumerArgs),
 }
