@@ -55,3 +55,4 @@ pub mod soap;
 pub mod tak;
 pub mod tls;
 pub mod verify;
+pub mod vocab;

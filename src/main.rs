@@ -6,8 +6,9 @@ use anyhow::{Context, Result};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use ntjp_testbed::{
     cli::{self, ClockArgs, OrderCommand, PreStudyArgs, SystemArgs, TakCommand},
-    config::{Config, EnvName},
+    config::Config,
     load, pki, server,
+    vocab::EnvName,
 };
 
 /// jemalloc instead of glibc's malloc: measured 5-7 % fewer instructions per routed request,

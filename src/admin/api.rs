@@ -42,12 +42,12 @@ use serde_json::{Value, json};
 use super::{json_response, serialized};
 use crate::{
     clock::Clock,
-    config::EnvName,
     orders::forms::{ConsumerForm, PreStudy, ProducerForm, SystemInfo},
     platform::{
         ClockMove, EnvView, OrderRecord, OrderSource, Platforms, PublishInfo, ServiceError,
     },
     tak::{self, Snapshot, history::Entry},
+    vocab::EnvName,
 };
 
 type Resp = Response<Full<Bytes>>;

@@ -13,7 +13,14 @@ use anyhow::{Context, Result, bail};
 use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
-use crate::{config::EnvName, orders, server::EMBEDDED_ORDERS, tak::Store};
+use crate::{
+    orders::{
+        self,
+        builtin::{EMBEDDED_ORDERS, MOCKS_TOKEN},
+    },
+    tak::Store,
+    vocab::EnvName,
+};
 
 /// Where the admin API is.
 #[derive(Debug, Args, Clone)]
@@ -48,14 +55,7 @@ impl Target {
 }
 
 pub(crate) fn env_arg(s: &str) -> Result<EnvName, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "sit" => Ok(EnvName::Sit),
-        "qa" => Ok(EnvName::Qa),
-        "prod" => Ok(EnvName::Prod),
-        other => Err(format!(
-            "unknown environment {other:?}: use sit, qa or prod"
-        )),
-    }
+    s.parse()
 }
 
 /// `ntjp order ...`
@@ -348,16 +348,12 @@ pub fn apply_offline(file: &Path, env: EnvName, platform: &str) -> Result<()> {
         if *e != env.as_str() {
             continue;
         }
-        let order = orders::parse(
-            &order.replace(crate::server::MOCKS_TOKEN, "https://127.0.0.1:25000/mocks"),
-        )
-        .with_context(|| format!("built-in order {name}"))?;
+        let order = orders::parse(&order.replace(MOCKS_TOKEN, "https://127.0.0.1:25000/mocks"))
+            .with_context(|| format!("built-in order {name}"))?;
         orders::apply(&mut store, &order)
             .map_err(|r| anyhow::anyhow!("built-in order {name}: {r}"))?;
     }
-    let order = match orders::parse(
-        &text.replace(crate::server::MOCKS_TOKEN, "https://127.0.0.1:25000/mocks"),
-    ) {
+    let order = match orders::parse(&text.replace(MOCKS_TOKEN, "https://127.0.0.1:25000/mocks")) {
         Ok(o) => o,
         Err(e) => bail!("{}: JsonBestallning ERROR:::\n{e}", file.display()),
     };

@@ -13,9 +13,9 @@ use clap::{Args, Subcommand};
 
 use super::{Target, client, env_arg};
 use crate::{
-    config::{Config, EnvName},
-    mocks::Recording,
-    verify,
+    config::Config,
+    verify::{self, Recording},
+    vocab::EnvName,
 };
 
 const CONSUMER_HELP: &str = "\

@@ -19,7 +19,8 @@ use quick_xml::{
     reader::Reader,
 };
 
-use super::{REGISTRY_NS, WSA_NS, sniff::Profile, xml_position};
+use super::{sniff::Profile, xml_position};
+use crate::vocab::{REGISTRY_NS, WSA_NS};
 
 /// The body could not be converted (not well-formed up to the body, or no address element).
 /// The router reports it as VP012.
