@@ -309,7 +309,7 @@ async fn prepare(config: &LoadConfig) -> Result<client::Target, LoadError> {
     );
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=UTF-8"),
+        HeaderValue::from_static(crate::vocab::SOAP_CONTENT_TYPE),
     );
     for (k, v) in &config.headers {
         headers.append(k.clone(), v.clone());

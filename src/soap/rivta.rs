@@ -157,7 +157,7 @@ mod tests {
     use super::*;
     use crate::soap::sniff;
 
-    const NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+    use crate::contract::RESPONDER_NS as NS;
 
     fn bp21() -> String {
         format!(

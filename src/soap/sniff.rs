@@ -926,7 +926,7 @@ mod tests {
   </soapenv:Body>
 </soapenv:Envelope>"#;
 
-    const NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+    use crate::contract::RESPONDER_NS as NS;
 
     fn envelope(header: &str, body: &str) -> String {
         format!(
