@@ -120,6 +120,89 @@ fn the_reader_sees_grouped_uses_and_paths_and_skips_tests_and_comments() {
     assert_eq!(paths[3].1, 6);
 }
 
+/// Each rule fails on a small source tree that breaks it, naming file, line and rule.
+#[test]
+fn each_rule_fails_when_broken() {
+    let failures = |files: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        for (path, text) in files {
+            let path = dir.path().join(path);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
+        let graph = Graph::read(dir.path());
+        let mut out: Vec<String> = graph
+            .edges
+            .iter()
+            .filter_map(|e| {
+                module_rule_broken(&graph, e).map(|r| format!("{}:{} {r}", e.from, e.line))
+            })
+            .collect();
+        out.extend(graph.cycles());
+        out
+    };
+    let broken = failures(&[
+        (
+            "src/lib.rs",
+            "pub mod vocab; pub mod config; pub mod tak; pub mod router; pub mod mocks; pub mod load; pub mod cli; pub mod server;\n",
+        ),
+        ("src/vocab.rs", "use crate::config::Config;\n"),
+        (
+            "src/config.rs",
+            "pub struct Config;\nfn f() {\n    crate::mocks::run();\n}\n",
+        ),
+        ("src/tak/mod.rs", "pub mod model;\n"),
+        (
+            "src/tak/model.rs",
+            "use crate::{\n    vocab,\n    router::Router,\n};\n",
+        ),
+        (
+            "src/router/mod.rs",
+            "pub struct Router;\nuse crate::mocks::run;\n",
+        ),
+        ("src/mocks/mod.rs", "pub fn run() {}\n"),
+        (
+            "src/load.rs",
+            "use crate::cli::Args;\nuse crate::server::Endpoints;\n",
+        ),
+        ("src/cli.rs", "pub struct Args;\n"),
+        ("src/server.rs", "pub struct Endpoints;\nuse crate::load;\n"),
+    ]);
+    let expected = [
+        "src/config.rs:3 `config` imports nothing but `vocab` (rule 2)",
+        "src/load.rs:1 only main.rs imports `cli`, an entry point (rule 5)",
+        "src/load.rs:2 only main.rs imports the wiring in `server.rs` (rule 5)",
+        "src/router/mod.rs:2 `router` and `mocks` do not import each other (rule 4)",
+        "src/tak/model.rs:3 the pure core (tak, orders, soap, contract, verify) imports nothing but itself and `vocab` (rule 3)",
+        "src/vocab.rs:1 `vocab` imports nothing of this crate (rule 1)",
+    ];
+    for e in expected {
+        assert!(broken.iter().any(|b| b == e), "{e}\nnot in\n{broken:#?}");
+    }
+    assert!(
+        broken.iter().any(|b| b.starts_with("src/load.rs:2: imports `crate::server::Endpoints` and src/server.rs:2 imports `crate::load` back")),
+        "{broken:#?}"
+    );
+    let cycle = failures(&[
+        ("src/lib.rs", "pub mod a; pub mod b; pub mod c;\n"),
+        ("src/a.rs", "use crate::b::B;\npub struct A;\n"),
+        (
+            "src/b.rs",
+            "pub struct B;\nfn f() -> crate::c::C { todo!() }\n",
+        ),
+        (
+            "src/c.rs",
+            "pub struct C;\n#[cfg(test)]\nmod tests {\n    use crate::b::B;\n}\n// use crate::b::B;\nuse super::a::A;\n",
+        ),
+    ]);
+    assert_eq!(
+        cycle,
+        [
+            "import cycle between files (rule 6): src/a.rs:1 imports `crate::b::B` → src/b.rs:2 imports `crate::c::C` → src/c.rs:7 imports `super::a::A`"
+        ]
+    );
+}
+
 struct Graph {
     files: Vec<Source>,
     edges: Vec<Edge>,
