@@ -8,9 +8,9 @@
 //! TKB rules), checks that it carries the header of its profile and is addressed to the mock's
 //! logical address, and answers `resultCode` OK, or ERROR with a report naming every
 //! violation; a message it cannot read gets a SOAP Fault. It answers PingForConfiguration
-//! too. It can be made to misbehave ([`behaviour`]), and it records every message it received
-//! with its verdict and answer ([`recorder`]). The answer says which mock served it in the
-//! `x-ntjp-mock-address` header.
+//! too. It can be made to misbehave (settings in [`crate::config::mocks`]), and it records
+//! every message it received with its verdict and answer ([`recorder`]). The answer says
+//! which mock served it in the `x-ntjp-mock-address` header.
 //!
 //! Judging, recording and writing the answer run on the blocking pool, at most
 //! [`MockConfig::validation_concurrency`] messages at once (a semaphore sized from the CPU
