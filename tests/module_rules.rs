@@ -25,6 +25,10 @@
 //! from any part (the `tak` tests apply real orders); the rules are about what the shipped
 //! code depends on. Other `cfg` attributes are not interpreted: that code is checked.
 //!
+//! Not resolved (the crate has none): a `#[path]` on a module that is not test-only, and
+//! inline `mod x { … }` blocks (their imports count as their file's). Paths built by macros
+//! are not seen.
+//!
 //! # The rules
 //! 1. `vocab` imports nothing of this crate.
 //! 2. `config` imports nothing but `vocab`.
