@@ -20,10 +20,11 @@
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use ntjp_testbed::config::{Config, EnvName};
+use ntjp_testbed::config::Config;
 use ntjp_testbed::journal::Journal;
 use ntjp_testbed::orders::bulk::BulkOrder;
 use ntjp_testbed::platform::{Event, OrderSource, Platforms, PublishInfo, checkpoint};
+use ntjp_testbed::vocab::EnvName;
 
 mod common;
 use common::rss_kib;

@@ -15,7 +15,11 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
+use crate::vocab::EnvName;
+
+pub mod endpoints;
 pub mod layers;
+pub mod mocks;
 
 /// The real VP's maximum request size (`vp.max.receive.length`): 15 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 15 * 1024 * 1024;
@@ -70,7 +74,7 @@ pub struct Config {
     /// The three platforms, each with its own TAK and router listeners.
     pub environments: Environments,
     /// The mock producers: code lists, behaviours per logical address, data-driven triggers.
-    pub mock_producers: crate::mocks::MockConfig,
+    pub mock_producers: mocks::MockConfig,
     /// Largest order the admin API reads (`POST /api/<env>/orders`), in bytes. Orders have their
     /// own limit because a TAK-sized order is far larger than any message: 512 MiB holds an
     /// order of 1,000,000 routes with their logical addresses. Other admin requests keep the
@@ -186,38 +190,6 @@ pub struct Environments {
     /// PROD: platform `NTJP-PROD`.
     #[serde(default = "EnvConfig::default_prod")]
     pub prod: EnvConfig,
-}
-
-/// The name of an environment, as used in URLs, flags and `endpoints.json`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EnvName {
-    /// First test environment.
-    Sit,
-    /// End-to-end test environment.
-    Qa,
-    /// Production.
-    Prod,
-}
-
-impl EnvName {
-    /// All environments, in start-up order.
-    pub const ALL: [EnvName; 3] = [EnvName::Sit, EnvName::Qa, EnvName::Prod];
-
-    /// Lower-case name: `sit`, `qa`, `prod`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            EnvName::Sit => "sit",
-            EnvName::Qa => "qa",
-            EnvName::Prod => "prod",
-        }
-    }
-}
-
-impl std::fmt::Display for EnvName {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// One platform instance: its TAK and its router listeners.
@@ -371,7 +343,7 @@ impl Default for Config {
             mocks: addr("127.0.0.1:25000"),
             router: RouterConfig::default(),
             environments: Environments::default(),
-            mock_producers: crate::mocks::MockConfig::default(),
+            mock_producers: mocks::MockConfig::default(),
             max_order_bytes: DEFAULT_MAX_ORDER_BYTES,
             admin_allowed_hosts: Vec::new(),
             admin_body_timeout_ms: 300_000,

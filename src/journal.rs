@@ -633,7 +633,7 @@ pub fn read_entry(path: &Path, seq: u64, place: Place) -> Result<Entry, JournalE
 }
 
 /// The file beside the journal that pins an environment's start-up export.
-fn pin_path(journal: &Path, env: crate::config::EnvName) -> PathBuf {
+fn pin_path(journal: &Path, env: crate::vocab::EnvName) -> PathBuf {
     let mut name = journal.file_name().unwrap_or_default().to_os_string();
     name.push(format!(".tak-export-{env}"));
     journal.with_file_name(name)
@@ -649,7 +649,7 @@ fn journal_is_new(journal: &Path) -> bool {
 /// docs) read with [`crate::tak::export::import`]. With a journal (`journal`: its path), the
 /// export's checksum is pinned when the journal is new and checked otherwise.
 pub fn initial_store(
-    env: crate::config::EnvName,
+    env: crate::vocab::EnvName,
     cfg: &crate::config::EnvConfig,
     journal: Option<&Path>,
 ) -> Result<crate::tak::Store, JournalError> {
@@ -659,7 +659,7 @@ pub fn initial_store(
 /// What [`initial_store`] checks, without importing the export: the order service restoring
 /// a checkpoint has the TAK already, but a changed export must still be refused.
 pub fn check_initial_store(
-    env: crate::config::EnvName,
+    env: crate::vocab::EnvName,
     cfg: &crate::config::EnvConfig,
     journal: Option<&Path>,
 ) -> Result<(), JournalError> {
@@ -667,7 +667,7 @@ pub fn check_initial_store(
 }
 
 fn start_up_tak(
-    env: crate::config::EnvName,
+    env: crate::vocab::EnvName,
     cfg: &crate::config::EnvConfig,
     journal: Option<&Path>,
     import: bool,
@@ -1108,7 +1108,8 @@ mod tests {
 
     #[test]
     fn a_start_up_export_is_pinned_and_a_changed_one_refused() {
-        use crate::config::{EnvConfig, EnvName};
+        use crate::config::EnvConfig;
+        use crate::vocab::EnvName;
         let dir = tempfile::tempdir().unwrap();
         let export_path = dir.path().join("tak.json");
         let mut store = crate::tak::Store::new("NTJP-QA");

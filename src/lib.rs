@@ -2,7 +2,12 @@
 //!
 //! # Layout
 //!
-//! The pure core does no IO and is unit-tested without sockets:
+//! Beneath everything, [`vocab`]: the shared words (environment names, header names,
+//! namespaces, the care programme's code lists), importing nothing of this crate; and
+//! [`config`], the typed configuration, importing nothing but `vocab`.
+//!
+//! The pure core does no IO, imports nothing but itself and `vocab`, and is unit-tested
+//! without sockets:
 //! - [`tak`]: the address catalogue (tjänsteadresseringskatalog): entities, the mutable store
 //!   that orders change, and the immutable published [`tak::snapshot::Snapshot`] the router reads.
 //! - [`orders`]: Beställningsstödet orders in the real JSON format: parsing, validation with the
@@ -12,6 +17,8 @@
 //!   fault writer (every VP error code is produced there) and RIVTA profile conversion.
 //! - [`contract`]: ProcessCervixScreeningInformation names and responses, and
 //!   [`contract::validate`], the contract's schema and TKB rules.
+//! - [`verify`]: consumer verification against the self-declaration's cases (recordings
+//!   in, a text report and JUnit XML out).
 //!
 //! Around it sit the servers and tools:
 //! - [`pki`]: the embedded test PKI (CA and SITHS-like function certificates) and the reading of
@@ -28,11 +35,11 @@
 //! - [`cli`]: the order workflow on the command line.
 //! - [`load`]: `ntjp load`, the load generator (mutual TLS or plain HTTP, closed or open model).
 //! - [`logging`]: the log lines of `ntjp serve` and the bounded queue they leave through.
-//! - [`verify`]: consumer verification against the self-declaration's cases (pure: recordings
-//!   in, a text report and JUnit XML out).
 //! - [`net`]: accept loops and HTTP/1.1 serving shared by every listener.
-//! - [`config`]: the typed configuration.
-//! - [`server`]: wires environments, listeners, shutdown and `endpoints.json` together.
+//! - [`server`]: wires environments, listeners, shutdown and `endpoints.json` together; with
+//!   `main.rs` the only place that knows every part.
+//!
+//! `tests/module_rules.rs` keeps these layers (see `docs/ARCHITECTURE.md`).
 #![forbid(unsafe_code)]
 #![deny(rust_2018_idioms)]
 
@@ -55,3 +62,4 @@ pub mod soap;
 pub mod tak;
 pub mod tls;
 pub mod verify;
+pub mod vocab;

@@ -7,10 +7,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use ntjp_testbed::{
     cli::{self, ClockArgs, OrderCommand, PreStudyArgs, SystemArgs, TakCommand, exit},
     config::{
-        Config, EnvName,
+        Config,
         layers::{self, FlagValue, Layered},
     },
     load, pki, server,
+    vocab::EnvName,
 };
 use serde_json::json;
 

@@ -511,13 +511,13 @@ pub struct StatePki {
     /// Per environment (`sit`, `qa`, `prod`), the certificate its router presents to
     /// producers: each platform instance has its own, so a producer (and the mocks'
     /// recordings) can tell which environment called.
-    pub platform_clients: Vec<(crate::config::EnvName, Identity)>,
+    pub platform_clients: Vec<(crate::vocab::EnvName, Identity)>,
     pub consumer: Identity,
     pub unauthorised: Identity,
 }
 
 /// HSA-id in the client certificate `env`'s router presents to producers.
-pub fn platform_client_hsa_id(env: crate::config::EnvName) -> String {
+pub fn platform_client_hsa_id(env: crate::vocab::EnvName) -> String {
     format!("{PLATFORM_HSA_ID}-{}", env.as_str().to_ascii_uppercase())
 }
 
@@ -546,7 +546,7 @@ pub fn ensure_state_pki(dir: &Path) -> Result<StatePki, PkiError> {
     };
 
     let platform = ensure_leaf(&ca, &ca_cert, dir, "platform", PLATFORM_HSA_ID)?;
-    let platform_clients = crate::config::EnvName::ALL
+    let platform_clients = crate::vocab::EnvName::ALL
         .into_iter()
         .map(|env| {
             let stem = format!("platform-{env}");

@@ -45,28 +45,25 @@ use tokio::sync::{oneshot, watch};
 
 use crate::{
     clock::Clock,
-    config::{Config, EnvName},
+    config::Config,
     journal::Place,
     journal::{Journal, JournalError},
     orders::CompactReport,
+    orders::builtin::MOCKS_TOKEN,
     orders::{
         self,
         forms::{
             ConsumerForm, FormError, Forms, PreStudy, PreparedOrder, ProducerForm, SystemInfo,
         },
     },
-    router::TakCell,
     tak::{
-        Day, PendingChanges, RollbackError, Snapshot, Store,
+        Day, PendingChanges, RollbackError, Snapshot, Store, TakCell,
         history::History,
         model::{Catalogue, Id, Text},
         store::{NOTHING_TO_PUBLISH, ROLLBACK_NOT_LATEST},
     },
+    vocab::EnvName,
 };
-
-/// The token in order files replaced by the mock producers' base URL. Orders are journaled
-/// with the token, so a restart on other ports still routes to the mocks.
-pub const MOCKS_TOKEN: &str = "{{mocks}}";
 
 /// Changes that may wait for the writer (each holds its order text: up to `max_order_bytes`).
 pub const MAX_QUEUED: usize = 32;

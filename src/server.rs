@@ -13,22 +13,24 @@ use std::{
     time::Instant,
 };
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 
 use crate::{
     admin::{self, AdminState},
-    config::{Config, ConfigError, EnvConfig, EnvName},
+    config::{
+        Config, ConfigError, EnvConfig,
+        endpoints::{Endpoints, EnvEndpoints, PkiPaths},
+    },
     mocks::{self, Mocks, Recorder},
+    orders::builtin::EMBEDDED_ORDERS,
     pki::{self, StatePki},
     platform::{OpenError, Platforms, connection_tests},
-    router::{self, ProducerClient, Router, TakCell, TimeoutTable},
+    router::{self, ProducerClient, Router, TimeoutTable},
+    tak::TakCell,
     tls,
+    vocab::EnvName,
 };
-
-include!(concat!(env!("OUT_DIR"), "/embedded_orders.rs"));
-
-pub use crate::platform::MOCKS_TOKEN;
 
 /// Why the testbed could not start. Each names the file, address or order at fault.
 #[derive(Debug, thiserror::Error)]
@@ -75,54 +77,6 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
-}
-
-/// Everything a tool needs to call the testbed, written to `<state-dir>/endpoints.json`.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Endpoints {
-    /// Admin base URL (health, status).
-    pub admin: String,
-    /// Base URL of the mock producers (`<mocks>/<address>/ProcessCervixScreeningInformation/1/rivtabp21`).
-    pub mocks: String,
-    /// Per environment (`sit`, `qa`, `prod`).
-    pub environments: BTreeMap<String, EnvEndpoints>,
-    /// Certificates and keys.
-    pub pki: PkiPaths,
-}
-
-/// One environment's addresses.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct EnvEndpoints {
-    /// TAK platform name (`plattform` in orders).
-    pub platform: String,
-    /// The platform instance id (`x-vp-instance-id`).
-    pub instance_id: String,
-    /// Consumers call here with their client certificate: `https://localhost:<port>/vp`.
-    pub router_https: String,
-    /// Plain HTTP for whitelisted callers: `http://127.0.0.1:<port>/vp`.
-    pub router_http: String,
-}
-
-/// Where the PKI's files are.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct PkiPaths {
-    /// The test CA certificate (trust it to call the routers).
-    pub ca: PathBuf,
-    /// HSA-id of the consumer the default orders authorise.
-    pub consumer_hsa_id: String,
-    /// Its certificate (PEM).
-    pub consumer_cert: PathBuf,
-    /// Its private key (PEM).
-    pub consumer_key: PathBuf,
-    /// HSA-id of a consumer with a valid certificate but no authorisation.
-    pub unauthorised_hsa_id: String,
-    /// Its certificate (PEM).
-    pub unauthorised_cert: PathBuf,
-    /// Its private key (PEM).
-    pub unauthorised_key: PathBuf,
-    /// HSA-id of the platform (its certificate is the routers' server certificate and the
-    /// client certificate towards producers).
-    pub platform_hsa_id: String,
 }
 
 /// A running testbed.

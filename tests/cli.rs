@@ -269,7 +269,7 @@ fn the_readme_trigger_table_is_the_built_in_one() {
         .take_while(|l| l.starts_with('|'))
         .map(|l| l.split('`').nth(1).unwrap().to_string())
         .collect();
-    let built_in: Vec<String> = ntjp_testbed::mocks::behaviour::default_triggers()
+    let built_in: Vec<String> = ntjp_testbed::config::mocks::default_triggers()
         .into_iter()
         .map(|t| t.personnummer)
         .collect();

@@ -31,7 +31,7 @@ fn the_example_file_names_every_key_including_the_unset_ones() {
     // The defaults with every optional setting given, so that they have keys too.
     let mut full = Config::default();
     full.router.timeout_config = Some("t.json".into());
-    for env in ntjp_testbed::config::EnvName::ALL {
+    for env in ntjp_testbed::vocab::EnvName::ALL {
         let e = full.environments.get_mut(env);
         e.orders_dir = Some("orders".into());
         e.tak_export = Some("tak.json".into());

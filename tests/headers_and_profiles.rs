@@ -8,7 +8,7 @@ use std::time::Duration;
 use common::*;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn header<'a>(rec: &'a ntjp_testbed::mocks::Recording, name: &str) -> Option<&'a str> {
+fn header<'a>(rec: &'a ntjp_testbed::verify::Recording, name: &str) -> Option<&'a str> {
     rec.headers
         .iter()
         .find(|(k, _)| k == name)

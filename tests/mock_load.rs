@@ -10,7 +10,7 @@ use bytes::Bytes;
 use common::*;
 use http::Request;
 use http_body_util::{BodyExt, Full};
-use ntjp_testbed::{config::EnvName, contract};
+use ntjp_testbed::{contract, vocab::EnvName};
 
 const CONNECTIONS: usize = 64;
 const RUN_FOR: Duration = Duration::from_secs(10);

@@ -9,8 +9,8 @@ use common::*;
 use http::StatusCode;
 use ntjp_testbed::{
     cli::client,
+    config::mocks::{AnswerKind, Behaviour},
     contract::{self, ResultCode},
-    mocks::{AnswerKind, Behaviour},
     soap::Profile,
 };
 use serde_json::{Value, json};
@@ -403,7 +403,7 @@ async fn every_mock_answers_ping_for_configuration() {
     let (_, sit) = pki
         .platform_clients
         .iter()
-        .find(|(e, _)| *e == ntjp_testbed::config::EnvName::Sit)
+        .find(|(e, _)| *e == ntjp_testbed::vocab::EnvName::Sit)
         .unwrap();
     let client = Client::new(&pki.ca_cert, Some((&sit.cert, &sit.key)));
     let mocks = addr_of(&bed.testbed.endpoints().mocks);
@@ -437,7 +437,7 @@ async fn every_mock_answers_ping_for_configuration() {
         assert!(String::from_utf8_lossy(&body).contains(&format!("<value>{address}</value>")));
         let rec = bed.testbed.recorder().for_address(address);
         assert_eq!(rec.len(), 1);
-        assert_eq!(rec[0].verdict, ntjp_testbed::mocks::Verdict::Ping);
+        assert_eq!(rec[0].verdict, ntjp_testbed::verify::Verdict::Ping);
         assert_eq!(rec[0].environment.as_deref(), Some("sit"));
     }
     bed.stop().await;

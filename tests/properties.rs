@@ -402,7 +402,7 @@ proptest! {
             sniffed.contract.as_deref(),
             Some("urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1")
         );
-        let lists = ntjp_testbed::contract::validate::CodeLists::default();
+        let lists = ntjp_testbed::vocab::CodeLists::default();
         match ntjp_testbed::contract::validate::validate(xml.as_bytes(), &lists) {
             ntjp_testbed::contract::validate::Outcome::Checked(checked) => {
                 prop_assert!(checked.violations.is_empty(), "{:?}\n{}", checked.violations, xml);

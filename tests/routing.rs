@@ -4,7 +4,7 @@
 mod common;
 
 use common::*;
-use ntjp_testbed::config::EnvName;
+use ntjp_testbed::vocab::EnvName;
 
 const COUNTIES: [&str; 21] = [
     "01", "03", "04", "05", "06", "07", "08", "09", "10", "12", "13", "14", "17", "18", "19", "20",

@@ -15,9 +15,8 @@ use std::{
 
 use ntjp_testbed::contract::{
     self, CORE_NS, HSA_ID_OID, OPERATION, PERSONNUMMER_OID, RESPONDER_NS, SOAP_ACTION, WSDL_NS,
-    validate::{CodeLists, SNOMED_CT_OID},
 };
-use ntjp_testbed::soap::{REGISTRY_NS, SOAP11_NS};
+use ntjp_testbed::vocab::{CodeLists, REGISTRY_NS, SNOMED_CT_OID, SOAP11_NS};
 use quick_xml::{
     events::{BytesStart, Event},
     name::{Namespace, ResolveResult},

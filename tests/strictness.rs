@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use ntjp_testbed::{cli::client, config::EnvName};
+use ntjp_testbed::{cli::client, vocab::EnvName};
 use serde_json::{Value, json};
 
 fn admin(bed: &Bed) -> String {

@@ -8,7 +8,7 @@ mod common;
 use std::{io::BufReader, path::Path, process::Output};
 
 use common::*;
-use ntjp_testbed::{contract, mocks::MOCK_ADDRESS_HEADER, soap::Profile};
+use ntjp_testbed::{contract, soap::Profile, vocab::MOCK_ADDRESS};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ntjp");
 const CONSUMER: &str = "TSTNMT2321000156-KONS";
@@ -332,9 +332,7 @@ async fn a_consumer_that_sent_nothing_fails_every_case() {
     )
     .await;
     assert_eq!(
-        a.headers
-            .get(MOCK_ADDRESS_HEADER)
-            .and_then(|v| v.to_str().ok()),
+        a.headers.get(MOCK_ADDRESS).and_then(|v| v.to_str().ok()),
         Some("LOAD-MOCKS")
     );
     let dir = tempfile::tempdir().unwrap();

@@ -6,11 +6,12 @@
 use std::path::PathBuf;
 use std::sync::OnceLock;
 
-use ntjp_testbed::contract::validate::{CodeLists, validate as validate_envelope};
+use ntjp_testbed::contract::validate::validate as validate_envelope;
 use ntjp_testbed::journal::Journal;
 use ntjp_testbed::orders;
 use ntjp_testbed::soap::sniff::{sniff_ref, sniff_ref_full};
 use ntjp_testbed::tak::{Store, export};
+use ntjp_testbed::vocab::CodeLists;
 
 /// The router's SOAP sniff: never panics, and the fast scanner answers exactly as quick-xml's
 /// full read does (the same fields, or the same error and message).

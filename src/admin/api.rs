@@ -42,12 +42,12 @@ use serde_json::{Value, json};
 use super::{json_response, serialized};
 use crate::{
     clock::Clock,
-    config::EnvName,
     orders::forms::{ConsumerForm, PreStudy, ProducerForm, SystemInfo},
     platform::{
         ClockMove, EnvView, OrderRecord, OrderSource, Platforms, PublishInfo, ServiceError,
     },
     tak::{self, Snapshot, history::Entry},
+    vocab::{EnvName, SOAP_CONTENT_TYPE},
 };
 
 type Resp = Response<Full<Bytes>>;
@@ -314,7 +314,7 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
             let snapshot = platforms.platform(env).tak.load_full();
             // Parsing the request and answering from a large TAK: off the async workers.
             Ok(off_worker(move || {
-                let soap = |status, body| text(status, "text/xml; charset=UTF-8", body);
+                let soap = |status, body| text(status, SOAP_CONTENT_TYPE, body);
                 let req = match tak::readapi::parse_request(&body) {
                     Ok(r) => r,
                     Err(e) => {

@@ -25,7 +25,9 @@ use hyper::Response;
 use serde_json::{Value, json};
 
 use super::{json_response, serialized};
-use crate::mocks::{Behaviour, Filter, Mocks, Recording, Verdict, standard_addresses};
+use crate::config::mocks::Behaviour;
+use crate::mocks::{Filter, Mocks, standard_addresses};
+use crate::verify::{Recording, Verdict};
 
 type Resp = Response<Full<Bytes>>;
 

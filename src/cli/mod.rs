@@ -15,7 +15,14 @@ use clap::{Args, Subcommand};
 use serde_json::{Value, json};
 
 use self::exit::{Status, WithStatus, fail};
-use crate::{config::EnvName, orders, server::EMBEDDED_ORDERS, tak::Store};
+use crate::{
+    orders::{
+        self,
+        builtin::{EMBEDDED_ORDERS, MOCKS_TOKEN},
+    },
+    tak::Store,
+    vocab::EnvName,
+};
 
 /// Where the admin API is.
 #[derive(Debug, Args, Clone)]
@@ -53,14 +60,7 @@ impl Target {
 }
 
 pub(crate) fn env_arg(s: &str) -> Result<EnvName, String> {
-    match s.to_ascii_lowercase().as_str() {
-        "sit" => Ok(EnvName::Sit),
-        "qa" => Ok(EnvName::Qa),
-        "prod" => Ok(EnvName::Prod),
-        other => Err(format!(
-            "unknown environment {other:?}: use sit, qa or prod"
-        )),
-    }
+    s.parse()
 }
 
 /// `ntjp order ...`
@@ -456,7 +456,7 @@ pub fn apply_offline(file: &Path, env: EnvName, platform: &str, json: bool) -> R
 
 /// An order with the mocks' token replaced by their default base URL.
 fn with_mocks(order: &str) -> String {
-    order.replace(crate::server::MOCKS_TOKEN, "https://127.0.0.1:25000/mocks")
+    order.replace(MOCKS_TOKEN, "https://127.0.0.1:25000/mocks")
 }
 
 fn read_order(file: &Path) -> Result<String> {

@@ -16,9 +16,9 @@ use super::{
     exit::{Status, WithStatus, fail},
 };
 use crate::{
-    config::{Config, EnvName},
-    mocks::Recording,
-    verify,
+    config::Config,
+    verify::{self, Recording},
+    vocab::EnvName,
 };
 
 const CONSUMER_HELP: &str = "\

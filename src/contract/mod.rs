@@ -10,7 +10,8 @@ pub mod validate;
 
 use quick_xml::{events::Event, reader::Reader};
 
-use crate::soap::{Profile, REGISTRY_NS, SOAP11_NS, WSA_NS, escape_text};
+use crate::soap::{Profile, escape_text};
+use crate::vocab::{REGISTRY_NS, SOAP11_NS, WSA_NS};
 
 /// The responder (service schema) namespace: what VP routes on.
 pub const RESPONDER_NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
@@ -24,6 +25,8 @@ pub const SOAP_ACTION: &str = "urn:riv:clinicalprocess:logistics:cervixscreening
 pub const OPERATION: &str = "ProcessCervixScreeningInformation";
 /// The logical address (and HSA-id) of the platform's mock producer in the test environment.
 pub const LOAD_MOCKS: &str = "LOAD-MOCKS";
+/// The newer name of the platform's mock producer (`LOAD-MOCKS`), in the test environment.
+pub const NTJP_MOCKS: &str = "NTJP-MOCKS";
 /// OID of Swedish personnummer (`personId/root`).
 pub const PERSONNUMMER_OID: &str = "1.2.752.129.2.1.3.1";
 /// OID of HSA-ids (organisation `id/root`).

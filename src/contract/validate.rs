@@ -34,27 +34,16 @@ use quick_xml::{
 use serde::{Deserialize, Serialize};
 
 use super::{CORE_NS, HSA_ID_OID, OPERATION, PERSONNUMMER_OID, RESPONDER_NS};
-use crate::soap::{SOAP11_NS, ref_text, xml_position};
-
-/// SNOMED CT, the code system of every CV in this contract.
-pub const SNOMED_CT_OID: &str = "1.2.752.116.2.1.1";
+use crate::soap::{ref_text, xml_position};
+use crate::vocab::{
+    CodeLists, DEFAULT_MAX_ATTRIBUTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_VIOLATIONS, SNOMED_CT_OID,
+    SOAP11_NS, XML_NS, XMLNS_NS, XSI_NS,
+};
 
 /// How many levels below the body element are recorded for checking. The schema's deepest
 /// leaf is level 6 (`cervixScreeningInformation/specimen/originalRegion/region/id/root`);
 /// anything deeper is content a simple element must not have, reported without being read.
 pub const MAX_RECORDED_DEPTH: usize = 8;
-
-/// Default of [`Limits::max_attributes`]. Real XML stacks bound this too: Apache CXF (its
-/// StAX limits over Woodstox) 500, the JDK's `jdk.xml.elementAttributeLimit` 10,000; no
-/// element of this contract has any attribute beyond namespace declarations and `xsi:type`.
-pub const DEFAULT_MAX_ATTRIBUTES: usize = 256;
-
-/// Default of [`Limits::max_depth`]: libxml2's limit without `XML_PARSE_HUGE` and MSXML 6's
-/// `MaxElementDepth` (Apache CXF's is 100); the contract's deepest element is at level 9.
-pub const DEFAULT_MAX_DEPTH: usize = 256;
-
-/// Default of [`Limits::max_violations`].
-pub const DEFAULT_MAX_VIOLATIONS: usize = 1000;
 
 /// What [`validate_with`] accepts before it refuses a message (attributes, depth) or stops
 /// keeping what it finds (violations).
@@ -81,44 +70,6 @@ impl Default for Limits {
 
 /// Values quoted in messages are cut to this many characters.
 const QUOTE_MAX: usize = 80;
-
-/// The code lists the mock producers check. The TKB says the selection "kan komma att
-/// förändras vid förändringar i vårdprogrammet", so they are configuration, with the TKB's
-/// lists as defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct CodeLists {
-    /// `codeSystem` every CV must carry (SNOMED CT).
-    pub code_system: String,
-    /// `exclusion/reason/code`.
-    pub exclusion_reasons: Vec<String>,
-    /// `followUpGroups/type/code`.
-    pub follow_up_groups: Vec<String>,
-    /// `specimen/HPVstatusList/value/code`.
-    pub hpv_statuses: Vec<String>,
-}
-
-impl Default for CodeLists {
-    fn default() -> Self {
-        let v = |xs: &[&str]| xs.iter().map(|s| s.to_string()).collect();
-        CodeLists {
-            code_system: SNOMED_CT_OID.to_string(),
-            exclusion_reasons: v(&["31021000119100", "116140006", "702371008"]),
-            follow_up_groups: v(&[
-                "59461000052109",
-                "59291000052102",
-                "59321000052109",
-                "59301000052103",
-            ]),
-            hpv_statuses: v(&[
-                "59291000052102",
-                "59321000052109",
-                "59301000052103",
-                "59311000052101",
-            ]),
-        }
-    }
-}
 
 /// One violation of the schema or a TKB rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -339,10 +290,6 @@ pub const MAX_REPORTED: usize = 1000;
 
 // ---------------------------------------------------------------------------------------------
 // Step 1: reading the envelope.
-
-const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
-const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
-const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
 
 /// One recorded element of the body element's tree. Kept small (80 bytes, the contract's
 /// namespaces not copied, what most elements lack boxed): a 15 MiB message can hold a

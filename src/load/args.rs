@@ -11,9 +11,8 @@ use http::{HeaderName, HeaderValue, Uri};
 
 use super::{BodyFile, LoadConfig, LoadError, Mode, TlsSettings, TlsVersion, counties, flag};
 use crate::{
-    config::EnvName,
-    router::pipeline,
-    server::{Endpoints, EnvEndpoints, PkiPaths},
+    config::endpoints::{Endpoints, EnvEndpoints, PkiPaths},
+    vocab::{AUTH_CERT, EnvName, INSTANCE_ID, SENDER_ID},
 };
 
 /// The contract's path below a router's `/vp`.
@@ -33,7 +32,7 @@ pub struct LoadArgs {
     )]
     pub state_dir: PathBuf,
     /// Which environment's router to call.
-    #[arg(long, value_parser = crate::cli::env_arg, default_value = "sit")]
+    #[arg(long, value_parser = <EnvName as std::str::FromStr>::from_str, default_value = "sit")]
     pub env: EnvName,
     /// Call this URL instead (whole URL with path), e.g. an nginx in front of a producer.
     #[arg(long, value_name = "URL")]
@@ -361,7 +360,7 @@ impl LoadArgs {
                 .ok_or_else(|| flag("--auth-cert", "no certificate: give --cert and --key"))?;
             let value = cert_header(cert)?;
             return Ok(vec![(
-                HeaderName::from_static(pipeline::AUTH_CERT),
+                HeaderName::from_static(AUTH_CERT),
                 HeaderValue::from_str(&value).map_err(|e| flag("--auth-cert", e.to_string()))?,
             )]);
         }
@@ -375,11 +374,11 @@ impl LoadArgs {
             .ok_or_else(|| flag("--http", "the instance id comes from endpoints.json"))?;
         Ok(vec![
             (
-                HeaderName::from_static(pipeline::SENDER_ID),
+                HeaderName::from_static(SENDER_ID),
                 HeaderValue::from_str(&sender).map_err(|e| flag("--sender-id", e.to_string()))?,
             ),
             (
-                HeaderName::from_static(pipeline::INSTANCE_ID),
+                HeaderName::from_static(INSTANCE_ID),
                 HeaderValue::from_str(&instance).map_err(|e| flag("--http", e.to_string()))?,
             ),
         ])

@@ -243,7 +243,7 @@ pub fn request(
     let headers = req.headers_mut();
     headers.clone_from(&target.headers);
     if let Some(id) = correlation_id.and_then(|id| HeaderValue::from_bytes(id).ok()) {
-        headers.insert(crate::router::pipeline::CORRELATION_ID, id);
+        headers.insert(crate::vocab::CORRELATION_ID, id);
     }
     if close {
         headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));

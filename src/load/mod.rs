@@ -337,7 +337,7 @@ fn request_headers(config: &LoadConfig, host: &str) -> Result<HeaderMap, LoadErr
     );
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static("text/xml; charset=UTF-8"),
+        HeaderValue::from_static(crate::vocab::SOAP_CONTENT_TYPE),
     );
     for (k, v) in &config.headers {
         headers.append(k.clone(), v.clone());

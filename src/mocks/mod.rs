@@ -8,9 +8,9 @@
 //! TKB rules), checks that it carries the header of its profile and is addressed to the mock's
 //! logical address, and answers `resultCode` OK, or ERROR with a report naming every
 //! violation; a message it cannot read gets a SOAP Fault. It answers PingForConfiguration
-//! too. It can be made to misbehave ([`behaviour`]), and it records every message it received
-//! with its verdict and answer ([`recorder`]). The answer says which mock served it in the
-//! `x-ntjp-mock-address` header.
+//! too. It can be made to misbehave (settings in [`crate::config::mocks`]), and it records
+//! every message it received with its verdict and answer ([`recorder`]). The answer says
+//! which mock served it in the `x-ntjp-mock-address` header.
 //!
 //! Judging, recording and writing the answer run on the blocking pool, at most
 //! [`MockConfig::validation_concurrency`] messages at once (a semaphore sized from the CPU
@@ -22,7 +22,6 @@
 //!
 //! Not here: the HTTP API over recordings and behaviours (`admin::mocks`).
 
-pub mod behaviour;
 pub mod recorder;
 
 use std::{
@@ -45,25 +44,21 @@ use tokio::{
 };
 use tokio_rustls::TlsAcceptor;
 
-pub use behaviour::{
-    AnswerKind, Behaviour, DEFAULT_MAX_RECORDING_BYTES, DEFAULT_MAX_RECORDINGS, MockConfig, Trigger,
-};
-pub use recorder::{Filter, Recorder, Recording, Verdict};
+pub use recorder::{Filter, Recorder};
 
 use crate::{
+    config::mocks::{AnswerKind, Behaviour, MockConfig, Trigger},
     contract::{
-        self, ResultCode,
+        self, NTJP_MOCKS, ResultCode,
         validate::{self, Outcome, Violation},
     },
     net,
     soap::{self, Profile},
+    verify::{Recording, Verdict},
+    vocab::{
+        CORRELATION_ID, CodeLists, MOCK_ADDRESS, ORIGINAL_CONSUMER, SOAP_CONTENT_TYPE, SOAP11_NS,
+    },
 };
-
-/// Response header naming the logical address of the mock that answered.
-pub const MOCK_ADDRESS_HEADER: &str = "x-ntjp-mock-address";
-
-/// The newer name of the platform's mock producer (`LOAD-MOCKS`).
-pub const NTJP_MOCKS: &str = "NTJP-MOCKS";
 
 /// Largest message a mock reads (the contract's SLA says consumers send at most 5 MB; we take
 /// VP's limit so the mock never refuses what the platform forwarded).
@@ -120,6 +115,15 @@ impl Drop for Held<'_> {
     }
 }
 
+/// The contract check's limits, from the mocks' settings.
+fn limits(config: &MockConfig) -> validate::Limits {
+    validate::Limits {
+        max_attributes: config.max_attributes_per_element,
+        max_depth: config.max_element_depth,
+        max_violations: config.max_violations_per_recording,
+    }
+}
+
 impl Mocks {
     /// Mocks with `config`'s behaviours; `platforms` maps each router's client-certificate
     /// HSA-id to its environment name.
@@ -134,7 +138,7 @@ impl Mocks {
                 config.max_recordings_per_address,
                 config.max_recording_bytes,
             ),
-            limits: config.limits(),
+            limits: limits(&config),
             judging: Arc::new(Semaphore::new(judging_max)),
             judging_max,
             waiting: AtomicUsize::new(0),
@@ -192,7 +196,7 @@ impl Mocks {
     }
 
     /// The code lists the mocks check.
-    pub fn code_lists(&self) -> &validate::CodeLists {
+    pub fn code_lists(&self) -> &CodeLists {
         &self.config.code_lists
     }
 
@@ -439,7 +443,7 @@ async fn handle(
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
     if let Ok(v) = HeaderValue::from_str(&address) {
-        h.insert(MOCK_ADDRESS_HEADER, v);
+        h.insert(MOCK_ADDRESS, v);
     }
     resp
 }
@@ -498,10 +502,10 @@ fn receive(mocks: &Mocks, msg: Received) -> (Behaviour, Answer) {
         message_profile: sniffed
             .and_then(|s| s.profile)
             .map(|p| p.tak_name().to_string()),
-        consumer_hsa_id: header_value(&headers, "x-rivta-original-serviceconsumer-hsaid"),
+        consumer_hsa_id: header_value(&headers, ORIGINAL_CONSUMER),
         platform_hsa_id: peer.platform_hsa_id.clone(),
         environment: peer.environment.clone(),
-        correlation_id: header_value(&headers, "x-skltp-correlation-id"),
+        correlation_id: header_value(&headers, CORRELATION_ID),
         operation: sniffed.and_then(|s| s.operation.clone()),
         personnummer,
         sending_region: judged.sending_region.clone(),
@@ -722,14 +726,12 @@ pub struct Answer {
     pub reply: Option<Reply>,
 }
 
-const XML: &str = "text/xml; charset=UTF-8";
-
 fn contract_reply(code: ResultCode, text: Option<&str>) -> Answer {
     Answer {
         label: code.as_str(),
         reply: Some(Reply {
             status: StatusCode::OK,
-            content_type: XML,
+            content_type: SOAP_CONTENT_TYPE,
             body: contract::response(code, text),
         }),
     }
@@ -779,7 +781,7 @@ pub fn apply(address: &str, judged: &Judged, behaviour: &Behaviour) -> Answer {
             label: "OK",
             reply: Some(Reply {
                 status: StatusCode::OK,
-                content_type: XML,
+                content_type: SOAP_CONTENT_TYPE,
                 body: judged.ping.clone().unwrap_or_default(),
             }),
         },
@@ -821,9 +823,9 @@ pub fn apply(address: &str, judged: &Judged, behaviour: &Behaviour) -> Answer {
 fn soap_fault(code: &str, text: &str) -> Reply {
     Reply {
         status: StatusCode::INTERNAL_SERVER_ERROR,
-        content_type: XML,
+        content_type: SOAP_CONTENT_TYPE,
         body: format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{}</faultstring></soap:Fault></soap:Body></soap:Envelope>",
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?><soap:Envelope xmlns:soap=\"{SOAP11_NS}\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{}</faultstring></soap:Fault></soap:Body></soap:Envelope>",
             soap::escape_text(text)
         ),
     }
@@ -884,7 +886,7 @@ mod tests {
         assert_eq!(bp.violations[0].path, "Header/To");
         let other = format!(
             "<soap:Envelope xmlns:soap=\"{}\"><soap:Body><Other/></soap:Body></soap:Envelope>",
-            soap::SOAP11_NS
+            SOAP11_NS
         );
         let j = judge("01", Profile::Bp21, other.as_bytes(), &m);
         assert!(

@@ -21,17 +21,18 @@ use serde::{Deserialize, Serialize};
 
 use super::format::{AuthorisationItem, ContractItem, PlainItem, RouteItem, Section};
 use crate::{
-    config::EnvName,
-    contract::{COUNTY_CODES, LOAD_MOCKS, RESPONDER_NS},
+    contract::{COUNTY_CODES, LOAD_MOCKS, NTJP_MOCKS, RESPONDER_NS},
     tak::{Store, Validity},
+    vocab::EnvName,
 };
 
 /// The only RIVTA profile of ProcessCervixScreeningInformation.
 const PROFILE: &str = "RIVTABP21";
 /// The mock producer's addresses: `LOAD-MOCKS` and its newer name. They exist in SIT only.
-const MOCK_ADDRESSES: [&str; 2] = [LOAD_MOCKS, "NTJP-MOCKS"];
-/// The national level: an authorisation to `SE` is the open authorisation to every region.
-const NATIONAL: &str = "SE";
+const MOCK_ADDRESSES: [&str; 2] = [LOAD_MOCKS, NTJP_MOCKS];
+// The national level, the root of the HSA tree: an authorisation to `SE` is the open
+// authorisation to every region.
+use crate::tak::snapshot::HSA_ROOT as NATIONAL;
 /// TAK keeps at most this many characters of a description or comment.
 const TAK_TEXT_MAX: usize = 255;
 

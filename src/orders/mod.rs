@@ -6,6 +6,7 @@
 //! ([`execute`]), returning the [`Report`] ([`report`]). Changes are pending in the store until it
 //! is published. Pure core: no IO, no clock (the execution day comes from the order itself).
 
+pub mod builtin;
 pub mod bulk;
 pub mod execute;
 pub mod format;

@@ -7,7 +7,7 @@ use super::*;
 use crate::tak::model::RowState;
 use crate::tak::{Day, Store, Validity};
 
-const NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+use crate::contract::RESPONDER_NS as NS;
 const PLATFORM: &str = "NTJP-TEST";
 
 fn day(s: &str) -> Day {

@@ -39,7 +39,7 @@ use chrono::{DateTime, Utc};
 
 use super::{OrderRecord, OrderSource, OrderText, TestGroup, TestStatus, pending_tests};
 use crate::{
-    config::{Config, EnvName},
+    config::Config,
     journal::Place,
     orders::{
         CompactReport,
@@ -50,6 +50,7 @@ use crate::{
         Store,
         image::{Decoder, Encoder, ImageError},
     },
+    vocab::EnvName,
 };
 
 /// The first bytes of a checkpoint file (the format's name and version).

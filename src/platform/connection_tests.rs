@@ -17,6 +17,7 @@ use tokio::{sync::watch, task::JoinSet, time::Instant};
 
 use super::{DueTest, Platforms, TestResult};
 use crate::router::{ProducerClient, forward::ForwardError};
+use crate::vocab::SOAP_CONTENT_TYPE_TO_PRODUCER;
 
 /// Pings in flight at once.
 pub const CONCURRENCY: usize = 16;
@@ -149,7 +150,7 @@ async fn exchange(
     let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::CONTENT_TYPE,
-        http::HeaderValue::from_static("text/xml;charset=UTF-8"),
+        http::HeaderValue::from_static(SOAP_CONTENT_TYPE_TO_PRODUCER),
     );
     let answer = client
         .send(uri, &headers, bytes::Bytes::from(body), deadline)

@@ -26,15 +26,12 @@ use hyper::body::Incoming;
 use serde::Deserialize;
 
 use crate::config::RouterConfig;
+use crate::vocab::SOAP11_NS;
 
 use super::{
-    BoxError, RespBody,
+    BoxError, OutBody, RespBody,
     pool::{AnswerBody, Pool, PoolError, Target},
 };
-
-/// SOAP 1.1 envelope namespace: a producer's HTTP 500 containing it is a SOAP Fault that VP
-/// passes back unchanged.
-const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
 
 /// Why a producer call failed; the pipeline turns each into VP009 with this text as cause.
 #[derive(Debug, thiserror::Error)]
@@ -274,7 +271,7 @@ pub struct RequestBody {
     /// The next piece to send.
     next: usize,
     /// Bytes not yet sent.
-    remaining: u64,
+    pub(super) remaining: u64,
 }
 
 #[derive(Clone, Debug)]
@@ -388,64 +385,6 @@ impl Body for RequestBody {
     }
 }
 
-/// The body of a request towards a producer.
-pub enum OutBody {
-    /// Read whole from the consumer before.
-    Whole(RequestBody),
-    /// Its beginning read (the SOAP header and the first body element), the rest read from
-    /// the consumer while it is sent on.
-    Streamed(Upload),
-}
-
-impl OutBody {
-    /// How a streamed body's sending is going, and when it must have arrived whole (`None`
-    /// for a whole one).
-    fn upload(&self) -> Option<(Arc<UploadState>, tokio::time::Instant)> {
-        match self {
-            OutBody::Whole(_) => None,
-            OutBody::Streamed(u) => Some((u.state.clone(), u.limits.deadline)),
-        }
-    }
-}
-
-impl Body for OutBody {
-    type Data = Bytes;
-    type Error = UploadFailure;
-
-    fn poll_frame(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<Frame<Bytes>, UploadFailure>>> {
-        match self.get_mut() {
-            OutBody::Whole(b) => Pin::new(b).poll_frame(cx).map_err(|e| match e {}),
-            OutBody::Streamed(u) => Pin::new(u).poll_frame(cx),
-        }
-    }
-
-    fn is_end_stream(&self) -> bool {
-        match self {
-            OutBody::Whole(b) => b.is_end_stream(),
-            OutBody::Streamed(u) => u.head.is_end_stream() && u.rest.is_end_stream(),
-        }
-    }
-
-    fn size_hint(&self) -> SizeHint {
-        match self {
-            OutBody::Whole(b) => b.size_hint(),
-            OutBody::Streamed(u) => {
-                let rest = u.rest.size_hint();
-                let head = u.head.remaining;
-                let mut hint = SizeHint::new();
-                hint.set_lower(rest.lower() + head);
-                if let Some(upper) = rest.upper() {
-                    hint.set_upper(upper + head);
-                }
-                hint
-            }
-        }
-    }
-}
-
 /// Why a consumer's streamed body could not be sent on whole.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UploadFailure {
@@ -499,16 +438,16 @@ impl BodyLimits {
 /// in size, in silence between pieces and by the deadline of the whole body (hyper reads the
 /// consumer's connection only as fast as this body is sent on: memory stays at a few buffers).
 pub struct Upload {
-    head: RequestBody,
-    rest: Incoming,
+    pub(super) head: RequestBody,
+    pub(super) rest: Incoming,
     /// Bytes read so far, the head included, against `limits.max`.
     held: usize,
-    limits: BodyLimits,
+    pub(super) limits: BodyLimits,
     /// Armed while waiting for the consumer's next piece: the silence limit or the deadline,
     /// whichever comes first.
     silence: Pin<Box<tokio::time::Sleep>>,
     waiting: bool,
-    state: Arc<UploadState>,
+    pub(super) state: Arc<UploadState>,
 }
 
 impl Upload {

@@ -10,59 +10,14 @@
 //! answers 503 (see [`net::Refusal`]). On shutdown the loops stop accepting and let in-flight
 //! requests finish.
 
-use std::{net::SocketAddr, sync::Arc};
+use std::sync::Arc;
 
 use hyper_util::server::graceful::Watcher;
 use tokio::{net::TcpListener, sync::watch};
 use tokio_rustls::TlsAcceptor;
 
-use super::{Router, pipeline};
+use super::{ConnInfo, Router, Transport, pipeline};
 use crate::net;
-
-/// Who is calling, as far as the connection tells.
-#[derive(Debug, Clone)]
-pub enum Transport {
-    /// Mutual TLS: the consumer's HSA-id from the certificate subject's serialNumber, or, when
-    /// the certificate has none, its subject (for the VP002 details).
-    Https(Result<Arc<str>, Arc<str>>),
-    /// Plain HTTP: identity comes from headers, after the whitelist check.
-    Http,
-}
-
-/// What the pipeline knows about the connection a request came on, worked out once per
-/// connection rather than per request.
-#[derive(Debug, Clone)]
-pub struct ConnInfo {
-    /// The TCP peer.
-    pub peer: SocketAddr,
-    /// HTTPS with its certificate identity, or plain HTTP.
-    pub transport: Transport,
-    /// The peer's IP address as text (whitelist check, VP011's details).
-    pub peer_ip: Box<str>,
-    /// Whether the peer's IP address is on the environment's whitelist.
-    pub peer_whitelisted: bool,
-    /// The certificate's HSA-id as a header value (towards producers), HTTPS only.
-    pub sender_header: Option<http::HeaderValue>,
-}
-
-impl ConnInfo {
-    /// Reads what every request on this connection will need.
-    pub fn new(peer: SocketAddr, transport: Transport, router: &Router) -> Self {
-        let peer_ip: Box<str> = peer.ip().to_string().into();
-        let peer_whitelisted = pipeline::whitelisted(router, &peer_ip);
-        let sender_header = match &transport {
-            Transport::Https(Ok(id)) => http::HeaderValue::from_str(id).ok(),
-            _ => None,
-        };
-        ConnInfo {
-            peer,
-            transport,
-            peer_ip,
-            peer_whitelisted,
-            sender_header,
-        }
-    }
-}
 
 /// Serves mutual-TLS consumers until `shutdown` turns true, at most `max_connections` at once.
 pub async fn serve_https(

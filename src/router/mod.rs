@@ -2,14 +2,15 @@
 //! mandatory client certificates and over plain HTTP for whitelisted callers.
 //!
 //! - [`listener`]: accept loops, TLS handshakes, the consumer's identity read once per
-//!   connection, graceful shutdown.
+//!   connection ([`ConnInfo`], here because listener and pipeline both use it), graceful
+//!   shutdown.
 //! - [`pipeline`]: one request, as VP's ordered phases: identity, body, sniff, route,
 //!   authorise, profile, forward; every failure ends in one [`crate::soap::VpFault`].
 //! - [`forward`]: the pooled keep-alive client towards producers, timeouts, retries and the
 //!   mapping of producer answers.
 //!
-//! The router reads TAK only through an atomically swapped [`Snapshot`]: no lock is taken per
-//! request. It never imports the mock producers; it only knows URLs from TAK.
+//! The router reads TAK only through an atomically swapped [`crate::tak::Snapshot`]
+//! ([`TakCell`]): no lock is taken per request. It never imports the mock producers; it only knows URLs from TAK.
 
 pub mod forward;
 pub mod listener;
@@ -17,22 +18,25 @@ pub mod pipeline;
 pub mod pool;
 
 use std::{
+    net::SocketAddr,
     pin::Pin,
     sync::Arc,
     task::{Context, Poll},
     time::Duration,
 };
 
-use arc_swap::ArcSwapOption;
 use bytes::Bytes;
+use http_body::{Body, Frame, SizeHint};
 
 use crate::{
     clock::Clock,
-    config::{EnvConfig, EnvName, RouterConfig},
-    tak::Snapshot,
+    config::{EnvConfig, RouterConfig},
+    tak::TakCell,
+    vocab::EnvName,
 };
 
 pub use forward::{ProducerClient, TimeoutTable};
+use forward::{RequestBody, Upload, UploadFailure, UploadState};
 pub use listener::{serve_http, serve_https};
 
 /// Boxed error of response bodies.
@@ -88,6 +92,65 @@ impl http_body::Body for RespBody {
     }
 }
 
+/// The body of a request towards a producer: here beside [`RespBody`], because the pipeline
+/// builds it, the forwarder sends it and the pool's connections are typed by it.
+pub enum OutBody {
+    /// Read whole from the consumer before.
+    Whole(RequestBody),
+    /// Its beginning read (the SOAP header and the first body element), the rest read from
+    /// the consumer while it is sent on.
+    Streamed(Upload),
+}
+
+impl OutBody {
+    /// How a streamed body's sending is going, and when it must have arrived whole (`None`
+    /// for a whole one).
+    fn upload(&self) -> Option<(Arc<UploadState>, tokio::time::Instant)> {
+        match self {
+            OutBody::Whole(_) => None,
+            OutBody::Streamed(u) => Some((u.state.clone(), u.limits.deadline)),
+        }
+    }
+}
+
+impl Body for OutBody {
+    type Data = Bytes;
+    type Error = UploadFailure;
+
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, UploadFailure>>> {
+        match self.get_mut() {
+            OutBody::Whole(b) => Pin::new(b).poll_frame(cx).map_err(|e| match e {}),
+            OutBody::Streamed(u) => Pin::new(u).poll_frame(cx),
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        match self {
+            OutBody::Whole(b) => b.is_end_stream(),
+            OutBody::Streamed(u) => u.head.is_end_stream() && u.rest.is_end_stream(),
+        }
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        match self {
+            OutBody::Whole(b) => b.size_hint(),
+            OutBody::Streamed(u) => {
+                let rest = u.rest.size_hint();
+                let head = u.head.remaining;
+                let mut hint = SizeHint::new();
+                hint.set_lower(rest.lower() + head);
+                if let Some(upper) = rest.upper() {
+                    hint.set_upper(upper + head);
+                }
+                hint
+            }
+        }
+    }
+}
+
 /// Which of [`at_once_or_within_by`]'s limits ran out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Expired {
@@ -129,9 +192,50 @@ pub(crate) async fn at_once_or_by<F: Future + Unpin>(
     }
 }
 
-/// The published TAK of one environment as the router sees it: `None` until the first
-/// snapshot is published (then every call gets VP008), swapped atomically on publish.
-pub type TakCell = Arc<ArcSwapOption<Snapshot>>;
+/// Who is calling, as far as the connection tells.
+#[derive(Debug, Clone)]
+pub enum Transport {
+    /// Mutual TLS: the consumer's HSA-id from the certificate subject's serialNumber, or, when
+    /// the certificate has none, its subject (for the VP002 details).
+    Https(Result<Arc<str>, Arc<str>>),
+    /// Plain HTTP: identity comes from headers, after the whitelist check.
+    Http,
+}
+
+/// What the pipeline knows about the connection a request came on, worked out once per
+/// connection rather than per request.
+#[derive(Debug, Clone)]
+pub struct ConnInfo {
+    /// The TCP peer.
+    pub peer: SocketAddr,
+    /// HTTPS with its certificate identity, or plain HTTP.
+    pub transport: Transport,
+    /// The peer's IP address as text (whitelist check, VP011's details).
+    pub peer_ip: Box<str>,
+    /// Whether the peer's IP address is on the environment's whitelist.
+    pub peer_whitelisted: bool,
+    /// The certificate's HSA-id as a header value (towards producers), HTTPS only.
+    pub sender_header: Option<http::HeaderValue>,
+}
+
+impl ConnInfo {
+    /// Reads what every request on this connection will need.
+    pub fn new(peer: SocketAddr, transport: Transport, router: &Router) -> Self {
+        let peer_ip: Box<str> = peer.ip().to_string().into();
+        let peer_whitelisted = pipeline::whitelisted(router, &peer_ip);
+        let sender_header = match &transport {
+            Transport::Https(Ok(id)) => http::HeaderValue::from_str(id).ok(),
+            _ => None,
+        };
+        ConnInfo {
+            peer,
+            transport,
+            peer_ip,
+            peer_whitelisted,
+            sender_header,
+        }
+    }
+}
 
 /// State shared by every connection of one environment's router.
 pub struct Router {

@@ -28,34 +28,19 @@ use http_body_util::BodyExt;
 use hyper::body::Incoming;
 
 use crate::soap::{self, Profile, VpFault, fault::bounded, rivta};
-
-use super::{
-    RespBody, Router,
-    forward::{BodyLimits, ForwardError, OutBody, RequestBody, Upload, UploadFailure},
-    listener::{ConnInfo, Transport},
+use crate::vocab::{
+    AUTH_CERT, CORRELATION_ID, FORWARDED_FOR, INSTANCE_ID, ORIGINAL_CONSUMER,
+    PRODUCER_RESPONSE_TIME, ROUTING_HISTORY, SENDER_ID, SOAP_CONTENT_TYPE,
+    SOAP_CONTENT_TYPE_TO_PRODUCER,
 };
 
-/// `x-skltp-correlation-id`: kept from the request, else a new UUID; always returned.
-pub const CORRELATION_ID: &str = "x-skltp-correlation-id";
-/// `x-skltp-prt`: producer response time in ms, added to the consumer's answer.
-pub const PRODUCER_RESPONSE_TIME: &str = "x-skltp-prt";
-/// `x-vp-sender-id`: the consumer, from an internal caller, and towards `http://` producers.
-pub const SENDER_ID: &str = "x-vp-sender-id";
-/// `x-vp-instance-id`: the platform instance an internal caller claims to be.
-pub const INSTANCE_ID: &str = "x-vp-instance-id";
-/// `x-vp-auth-cert`: a consumer certificate forwarded by a TLS-terminating proxy.
-pub const AUTH_CERT: &str = "x-vp-auth-cert";
-/// `x-rivta-original-serviceconsumer-hsaid`.
-pub const ORIGINAL_CONSUMER: &str = "x-rivta-original-serviceconsumer-hsaid";
-/// `x-rivta-routing-history`: `#`-separated platforms a call passed.
-pub const ROUTING_HISTORY: &str = "x-rivta-routing-history";
-/// `X-Forwarded-For`, checked against the whitelist for internal calls.
-const FORWARDED_FOR: &str = "x-forwarded-for";
+use super::{
+    ConnInfo, OutBody, RespBody, Router, Transport,
+    forward::{BodyLimits, ForwardError, RequestBody, Upload, UploadFailure},
+};
+
 /// What VP names when the TCP peer itself failed the whitelist.
 const REMOTE_ADDRESS: &str = "CamelNettyRemoteAddress";
-/// Content type of everything VP sends.
-const SOAP_CONTENT_TYPE_OUT: &str = "text/xml;charset=UTF-8";
-const SOAP_CONTENT_TYPE_BACK: &str = "text/xml; charset=UTF-8";
 
 // The same names as `HeaderName`s: a lookup by `&str` parses and validates the name each time.
 const CORRELATION_ID_H: HeaderName = HeaderName::from_static(CORRELATION_ID);
@@ -621,7 +606,7 @@ fn producer_headers(
     }
     out.insert(
         CONTENT_TYPE,
-        HeaderValue::from_static(SOAP_CONTENT_TYPE_OUT),
+        HeaderValue::from_static(SOAP_CONTENT_TYPE_TO_PRODUCER),
     );
     if let Some(v) = &router.fixed.user_agent {
         out.insert(USER_AGENT, v.clone());
@@ -656,10 +641,7 @@ fn consumer_headers(headers: &mut HeaderMap, correlation: &HeaderValue, producer
     for name in [SOAP_ACTION_H, CONNECTION, KEEP_ALIVE_H, TRANSFER_ENCODING] {
         headers.remove(name);
     }
-    headers.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(SOAP_CONTENT_TYPE_BACK),
-    );
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static(SOAP_CONTENT_TYPE));
     headers.insert(CORRELATION_ID_H, correlation.clone());
     headers.insert(
         PRODUCER_RESPONSE_TIME_H,
@@ -680,10 +662,7 @@ fn fault_response(
     let mut resp = Response::new(full(fault.to_soap(&router.settings.instance_name)));
     *resp.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
     let h = resp.headers_mut();
-    h.insert(
-        CONTENT_TYPE,
-        HeaderValue::from_static(SOAP_CONTENT_TYPE_BACK),
-    );
+    h.insert(CONTENT_TYPE, HeaderValue::from_static(SOAP_CONTENT_TYPE));
     h.insert(CORRELATION_ID_H, correlation.clone());
     if close {
         h.insert(CONNECTION, HeaderValue::from_static("close"));
@@ -796,7 +775,7 @@ mod tests {
         h.insert("x-producer", HeaderValue::from_static("kept"));
         consumer_headers(&mut h, &HeaderValue::from_static("abc"), 12);
         assert!(h.get("soapaction").is_none());
-        assert_eq!(h[CONTENT_TYPE], SOAP_CONTENT_TYPE_BACK);
+        assert_eq!(h[CONTENT_TYPE], SOAP_CONTENT_TYPE);
         assert_eq!(h[CORRELATION_ID], "abc");
         assert_eq!(h[PRODUCER_RESPONSE_TIME], "12");
         assert_eq!(h["x-producer"], "kept");

@@ -32,7 +32,7 @@ use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio_rustls::TlsConnector;
 
-use super::forward::OutBody;
+use super::OutBody;
 
 /// How long a connection may wait unused in the pool.
 const IDLE_TIMEOUT: Duration = Duration::from_secs(90);

@@ -13,6 +13,7 @@ use std::borrow::Cow;
 use quick_xml::{events::Event, reader::Reader};
 
 use super::{escape_text, ref_text};
+use crate::vocab::SOAP11_NS;
 
 /// A VP error code. See DOMAIN.md §2.1 for when each one is raised.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -270,12 +271,13 @@ impl VpFault {
         format!(
             concat!(
                 r#"<?xml version="1.0" encoding="UTF-8"?>"#,
-                r#"<SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/">"#,
+                r#"<SOAP-ENV:Envelope xmlns:SOAP-ENV="{}">"#,
                 "<SOAP-ENV:Header/><SOAP-ENV:Body><SOAP-ENV:Fault>",
                 "<faultcode>{}</faultcode><faultstring>{}</faultstring>",
                 "<detail><detailString>{}</detailString></detail>",
                 "</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>"
             ),
+            SOAP11_NS,
             self.code.faultcode(),
             escape_text(&self.faultstring(instance_name)),
             escape_text(&self.details),
@@ -578,7 +580,7 @@ mod tests {
         assert!(f.details().contains("…[truncated, 1048576 bytes in all]"));
     }
 
-    const NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+    use crate::contract::RESPONDER_NS as NS;
 
     #[test]
     fn codes_and_sides() {

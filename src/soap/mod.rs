@@ -20,13 +20,6 @@ use std::borrow::Cow;
 
 use quick_xml::events::BytesRef;
 
-/// SOAP 1.1 envelope namespace.
-pub const SOAP11_NS: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-/// RIVTABP20's address header namespace (WS-Addressing 1.0, element `To`).
-pub const WSA_NS: &str = "http://www.w3.org/2005/08/addressing";
-/// RIVTABP21's address header namespace (element `LogicalAddress`).
-pub const REGISTRY_NS: &str = "urn:riv:itintegration:registry:1";
-
 /// Escapes text for XML element content or a double-quoted attribute: `&`, `<`, `>`, `"`.
 /// Characters XML 1.0 does not allow at all (most C0 controls) become U+FFFD, so that
 /// whatever a caller passes (e.g. a parser message quoting bad input) yields well-formed XML.

@@ -19,7 +19,8 @@ use quick_xml::{
     reader::Reader,
 };
 
-use super::{REGISTRY_NS, WSA_NS, sniff::Profile, xml_position};
+use super::{sniff::Profile, xml_position};
+use crate::vocab::{REGISTRY_NS, WSA_NS};
 
 /// The body could not be converted (not well-formed up to the body, or no address element).
 /// The router reports it as VP012.
@@ -156,7 +157,7 @@ mod tests {
     use super::*;
     use crate::soap::sniff;
 
-    const NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+    use crate::contract::RESPONDER_NS as NS;
 
     fn bp21() -> String {
         format!(

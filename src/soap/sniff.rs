@@ -30,6 +30,7 @@ use quick_xml::{
 use smallvec::SmallVec;
 
 use super::{ref_text, xml_position};
+use crate::vocab::{XML_NS, XMLNS_NS};
 
 /// RIVTA profile (RIV-TA profil) of a request, as its logical-address header element shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -127,10 +128,6 @@ pub fn sniff(body: &[u8]) -> Result<Sniffed, SniffError> {
 /// envelope, so that reading one allocates nothing.
 type OpenNames = SmallVec<[(usize, usize); 8]>;
 
-/// `xml:` is bound to this namespace without a declaration, and may not be bound otherwise.
-const XML_NAMESPACE: &str = "http://www.w3.org/XML/1998/namespace";
-/// `xmlns:` is bound to this namespace, and may not be declared.
-const XMLNS_NAMESPACE: &str = "http://www.w3.org/2000/xmlns/";
 /// At most this many namespace declarations in scope at once (as quick-xml's `NsReader`):
 /// bounds the memory and the cost of resolving a prefix.
 const MAX_NAMESPACE_BINDINGS: usize = 128;
@@ -172,16 +169,16 @@ impl<'a> Namespaces<'a> {
         depth: usize,
     ) -> Result<(), NamespaceError> {
         match prefix {
-            Some("xml") if uri != XML_NAMESPACE => {
+            Some("xml") if uri != XML_NS => {
                 return Err(NamespaceError::InvalidXmlPrefixBind(uri.into_owned()));
             }
             // A redundant declaration of `xml:` changes nothing.
             Some("xml") => return Ok(()),
             Some("xmlns") => return Err(NamespaceError::InvalidXmlnsPrefixBind(uri.into_owned())),
-            Some(p) if uri == XML_NAMESPACE => {
+            Some(p) if uri == XML_NS => {
                 return Err(NamespaceError::InvalidPrefixForXml(p.to_owned()));
             }
-            Some(p) if uri == XMLNS_NAMESPACE => {
+            Some(p) if uri == XMLNS_NS => {
                 return Err(NamespaceError::InvalidPrefixForXmlns(p.to_owned()));
             }
             _ => {}
@@ -207,8 +204,8 @@ impl<'a> Namespaces<'a> {
     /// The namespace of an element name's prefix (`None`: unprefixed).
     fn resolve(&self, prefix: Option<&str>) -> Resolved<'a> {
         let wanted = match prefix {
-            Some("xml") => return Resolved::Bound(Cow::Borrowed(XML_NAMESPACE)),
-            Some("xmlns") => return Resolved::Bound(Cow::Borrowed(XMLNS_NAMESPACE)),
+            Some("xml") => return Resolved::Bound(Cow::Borrowed(XML_NS)),
+            Some("xmlns") => return Resolved::Bound(Cow::Borrowed(XMLNS_NS)),
             Some(p) => p,
             None => "",
         };
@@ -929,7 +926,7 @@ mod tests {
   </soapenv:Body>
 </soapenv:Envelope>"#;
 
-    const NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+    use crate::contract::RESPONDER_NS as NS;
 
     fn envelope(header: &str, body: &str) -> String {
         format!(

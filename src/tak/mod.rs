@@ -33,3 +33,7 @@ pub use pending::PendingChanges;
 pub use readapi::TakRequest;
 pub use snapshot::Snapshot;
 pub use store::{PublishError, RollbackError, Store};
+
+/// The published TAK of one environment as the router reads it: `None` until the first
+/// snapshot is published (then every call gets VP008), swapped atomically on publish.
+pub type TakCell = std::sync::Arc<arc_swap::ArcSwapOption<Snapshot>>;

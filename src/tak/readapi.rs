@@ -28,11 +28,8 @@ use quick_xml::reader::NsReader;
 use super::model::{Authorisation, CallAddress, Day, Id, Route, Row};
 use super::snapshot::Snapshot;
 use super::store::same_key;
+use crate::vocab::{SOAP11_NS, SOAP12_NS};
 
-/// SOAP 1.1 envelope namespace.
-pub const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
-/// SOAP 1.2 envelope namespace (accepted on input; we always answer SOAP 1.1).
-pub const SOAP12_ENV: &str = "http://www.w3.org/2003/05/soap-envelope";
 /// SokVagvalsInfo v2 namespace (requests, responses and their items).
 pub const VAGVALSINFO_V2: &str = "urn:skl:tp:vagvalsinfo:v2";
 /// GetLogicalAddresseesByServiceContract v2 responder namespace.
@@ -89,7 +86,7 @@ fn bound<'a>(ns: &ResolveResult<'a>) -> Option<&'a str> {
 }
 
 fn is_envelope_ns(ns: Option<&str>) -> bool {
-    matches!(ns, Some(SOAP11_ENV) | Some(SOAP12_ENV))
+    matches!(ns, Some(SOAP11_NS) | Some(SOAP12_NS))
 }
 
 /// Identifies the request in a SOAP envelope (1.1 or 1.2): the namespace and local name of the
@@ -361,7 +358,7 @@ fn envelope(root: &str, namespace: &str, body: impl FnOnce(&mut Out)) -> String 
     let mut out = Out(String::with_capacity(4096));
     let _ = write!(
         out.0,
-        "<soap:Envelope xmlns:soap=\"{SOAP11_ENV}\"><soap:Body><ns2:{root} xmlns:ns2=\"{namespace}\">"
+        "<soap:Envelope xmlns:soap=\"{SOAP11_NS}\"><soap:Body><ns2:{root} xmlns:ns2=\"{namespace}\">"
     );
     body(&mut out);
     let _ = write!(out.0, "</ns2:{root}></soap:Body></soap:Envelope>");
@@ -541,7 +538,7 @@ pub fn fault_with_code(code: FaultCode, message: &str) -> String {
         FaultCode::Server => "soap:Server",
     };
     format!(
-        "<soap:Envelope xmlns:soap=\"{SOAP11_ENV}\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{}</faultstring></soap:Fault></soap:Body></soap:Envelope>",
+        "<soap:Envelope xmlns:soap=\"{SOAP11_NS}\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{}</faultstring></soap:Fault></soap:Body></soap:Envelope>",
         escape(message)
     )
 }
@@ -555,14 +552,14 @@ mod tests {
 
     fn soap(body: &str) -> String {
         format!(
-            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soapenv:Envelope xmlns:soapenv=\"{SOAP11_ENV}\" \
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<soapenv:Envelope xmlns:soapenv=\"{SOAP11_NS}\" \
              xmlns:urn=\"{VAGVALSINFO_V2}\"><soapenv:Header/><soapenv:Body>{body}</soapenv:Body></soapenv:Envelope>"
         )
     }
 
     fn gla(inner: &str) -> String {
         format!(
-            "<s:Envelope xmlns:s=\"{SOAP11_ENV}\"><s:Header><itr:LogicalAddress \
+            "<s:Envelope xmlns:s=\"{SOAP11_NS}\"><s:Header><itr:LogicalAddress \
              xmlns:itr=\"{REGISTRY_CORE_V2}\">5565594230</itr:LogicalAddress></s:Header><s:Body>\
              <urn:GetLogicalAddresseesByServiceContract xmlns:urn=\"{LOGICAL_ADDRESSEES_V2}\" \
              xmlns:urn1=\"{REGISTRY_CORE_V2}\">{inner}</urn:GetLogicalAddresseesByServiceContract>\
@@ -580,12 +577,12 @@ mod tests {
         let mut env = tree(xml);
         assert_eq!(
             (env.ns.as_deref(), env.name.as_str()),
-            (Some(SOAP11_ENV), "Envelope")
+            (Some(SOAP11_NS), "Envelope")
         );
         let mut body = env.children.pop().unwrap();
         assert_eq!(
             (body.ns.as_deref(), body.name.as_str()),
-            (Some(SOAP11_ENV), "Body")
+            (Some(SOAP11_NS), "Body")
         );
         let p = body.children.pop().unwrap();
         assert_eq!((p.ns.as_deref(), p.name.as_str()), (Some(ns), root));
@@ -626,7 +623,7 @@ mod tests {
             assert_eq!(want.operation(), op);
             // An open/close pair with content, a default namespace, SOAP 1.2.
             let xml = format!(
-                "<e:Envelope xmlns:e=\"{SOAP12_ENV}\"><e:Body>\n  <{op} xmlns=\"{VAGVALSINFO_V2}\">x</{op}><ignored/></e:Body></e:Envelope>"
+                "<e:Envelope xmlns:e=\"{SOAP12_NS}\"><e:Body>\n  <{op} xmlns=\"{VAGVALSINFO_V2}\">x</{op}><ignored/></e:Body></e:Envelope>"
             );
             assert_eq!(parse_request(xml.as_bytes()), Ok(want));
         }
@@ -661,15 +658,15 @@ mod tests {
             "not xml",
             "<a/>",
             "<Envelope><Body><hamtaAllaVirtualiseringar/></Body></Envelope>",
-            &format!("<s:Envelope xmlns:s=\"{SOAP11_ENV}\"><s:Header/></s:Envelope>"),
-            &format!("<s:Envelope xmlns:s=\"{SOAP11_ENV}\"><s:Body/></s:Envelope>"),
-            &format!("<s:Envelope xmlns:s=\"{SOAP11_ENV}\"><s:Body></s:Body></s:Envelope>"),
+            &format!("<s:Envelope xmlns:s=\"{SOAP11_NS}\"><s:Header/></s:Envelope>"),
+            &format!("<s:Envelope xmlns:s=\"{SOAP11_NS}\"><s:Body/></s:Envelope>"),
+            &format!("<s:Envelope xmlns:s=\"{SOAP11_NS}\"><s:Body></s:Body></s:Envelope>"),
             &format!(
-                "<s:Envelope xmlns:s=\"{SOAP11_ENV}\"><s:Body><g:GetLogicalAddresseesByServiceContract \
+                "<s:Envelope xmlns:s=\"{SOAP11_NS}\"><s:Body><g:GetLogicalAddresseesByServiceContract \
                  xmlns:g=\"{LOGICAL_ADDRESSEES_V2}\"><g:serviceConsumerHsaId>&foo;</g:serviceConsumerHsaId>"
             ),
             &format!(
-                "<s:Envelope xmlns:s=\"{SOAP11_ENV}\"><s:Body><g:GetLogicalAddresseesByServiceContract \
+                "<s:Envelope xmlns:s=\"{SOAP11_NS}\"><s:Body><g:GetLogicalAddresseesByServiceContract \
                  xmlns:g=\"{LOGICAL_ADDRESSEES_V2}\"><g:serviceConsumerHsaId>KONS"
             ),
         ] {
@@ -683,7 +680,7 @@ mod tests {
         assert!(parse_request(&[0xff, 0xfe, 0x00]).is_err());
         // The Body is found after an arbitrary Header.
         let with_header = format!(
-            "<s:Envelope xmlns:s=\"{SOAP11_ENV}\"><s:Header><h:x xmlns:h=\"u\"><h:Body/></h:x></s:Header>\
+            "<s:Envelope xmlns:s=\"{SOAP11_NS}\"><s:Header><h:x xmlns:h=\"u\"><h:Body/></h:x></s:Header>\
              <s:Body><v:hamtaAllaTjanstekontrakt xmlns:v=\"{VAGVALSINFO_V2}\"/></s:Body></s:Envelope>"
         );
         assert_eq!(
@@ -749,7 +746,7 @@ mod tests {
             );
         }
         let empty = format!(
-            "<s:Envelope xmlns:s=\"{SOAP11_ENV}\"><s:Body><g:GetLogicalAddresseesByServiceContract xmlns:g=\"{LOGICAL_ADDRESSEES_V2}\"/></s:Body></s:Envelope>"
+            "<s:Envelope xmlns:s=\"{SOAP11_NS}\"><s:Body><g:GetLogicalAddresseesByServiceContract xmlns:g=\"{LOGICAL_ADDRESSEES_V2}\"/></s:Body></s:Envelope>"
         );
         assert_eq!(
             parse_request(empty.as_bytes()),
@@ -971,10 +968,10 @@ mod tests {
         let env = tree(&xml);
         assert_eq!(
             (env.ns.as_deref(), env.name.as_str()),
-            (Some(SOAP11_ENV), "Envelope")
+            (Some(SOAP11_NS), "Envelope")
         );
         let f = env.one("Body").one("Fault");
-        assert_eq!(f.ns.as_deref(), Some(SOAP11_ENV));
+        assert_eq!(f.ns.as_deref(), Some(SOAP11_NS));
         assert_eq!(f.names(), ["faultcode", "faultstring"]);
         assert_eq!(f.one("faultcode").ns, None, "unqualified, as in SOAP 1.1");
         assert_eq!(f.text_of("faultcode"), "soap:Server");

@@ -839,7 +839,7 @@ mod tests {
     use super::*;
     use crate::tak::model::*;
 
-    const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+    use crate::contract::RESPONDER_NS as CONTRACT;
 
     fn day(s: &str) -> Day {
         s.parse().unwrap()

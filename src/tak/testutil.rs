@@ -12,7 +12,7 @@ use super::model::{
     Validity,
 };
 
-pub(crate) const NS: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+pub(crate) use crate::contract::RESPONDER_NS as NS;
 pub(crate) const URL: &str = "https://p1.example/cervix?a=1&b=2";
 
 pub(crate) fn day(s: &str) -> Day {

@@ -15,13 +15,13 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::Serialize;
 
 use crate::{
-    config::EnvName,
-    contract::{COUNTY_CODES, LOAD_MOCKS, validate::Scenario},
-    mocks::{Recording, Verdict},
+    contract::{COUNTY_CODES, LOAD_MOCKS, NTJP_MOCKS, validate::Scenario},
+    vocab::EnvName,
 };
 
-/// The newer name of the platform's mock producer in the test environment (`LOAD-MOCKS`).
-pub const NTJP_MOCKS: &str = "NTJP-MOCKS";
+pub mod recording;
+
+pub use recording::{Recording, Verdict};
 
 /// The `type` of a JUnit `<failure>` written for a failed case.
 pub const FAILURE_TYPE: &str = "VerificationFailed";

@@ -15,9 +15,10 @@ use bytes::Bytes;
 use http::{HeaderMap, Request, StatusCode};
 use http_body_util::{BodyExt, Full};
 use ntjp_testbed::{
-    config::{Config, EnvName},
+    config::Config,
     server::{self, Testbed},
     soap::fault::{ParsedFault, parse_fault},
+    vocab::EnvName,
 };
 use rustls_pki_types::ServerName;
 use tokio::net::TcpStream;
@@ -300,7 +301,7 @@ pub fn assert_ok(a: &Answer) -> String {
         .unwrap_or_else(|| panic!("not a contract response: {}", a.body));
     assert_eq!(code, ntjp_testbed::contract::ResultCode::Ok, "{}", a.body);
     a.headers
-        .get(ntjp_testbed::mocks::MOCK_ADDRESS_HEADER)
+        .get(ntjp_testbed::vocab::MOCK_ADDRESS)
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
 }

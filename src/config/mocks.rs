@@ -1,17 +1,22 @@
-//! How a mock producer misbehaves on demand: per mock through the admin API or the config
-//! file ([`Behaviour`]), and per message through data-driven [`Trigger`]s on the woman's
+//! The mock producers' settings (TOML `[mock_producers]`): the code lists they check, how a
+//! mock misbehaves on demand — per mock through the admin API or the config file
+//! ([`Behaviour`]), and per message through data-driven [`Trigger`]s on the woman's
 //! personnummer that need no API call, in the spirit of the platform's LOAD-MOCKS (whose load
-//! tests pick a delaying producer "based on chosen personId").
+//! tests pick a delaying producer "based on chosen personId") — and the recorder's and the
+//! contract check's limits.
 //!
 //! Precedence: a trigger matching the message wins over the mock's behaviour, which wins
 //! over the default (answer as the contract says). `info` and `error` replace the answer to a
 //! *valid* message only: an invalid one is always answered with the validation report.
+//!
+//! Only types, defaults and their checks: the mock producers (`crate::mocks`) act on them.
+//! Like all of `config`, this imports nothing but `vocab`.
 
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use crate::contract::validate::{self, CodeLists, Limits};
+use crate::vocab::{CodeLists, DEFAULT_MAX_ATTRIBUTES, DEFAULT_MAX_DEPTH, DEFAULT_MAX_VIOLATIONS};
 
 /// What a mock answers.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -271,24 +276,15 @@ impl Default for MockConfig {
             max_recordings_per_address: DEFAULT_MAX_RECORDINGS,
             max_recording_bytes: DEFAULT_MAX_RECORDING_BYTES,
             no_answer_max_ms: 600_000,
-            max_attributes_per_element: validate::DEFAULT_MAX_ATTRIBUTES,
-            max_element_depth: validate::DEFAULT_MAX_DEPTH,
-            max_violations_per_recording: validate::DEFAULT_MAX_VIOLATIONS,
+            max_attributes_per_element: DEFAULT_MAX_ATTRIBUTES,
+            max_element_depth: DEFAULT_MAX_DEPTH,
+            max_violations_per_recording: DEFAULT_MAX_VIOLATIONS,
             validation_threads: 0,
         }
     }
 }
 
 impl MockConfig {
-    /// The limits the contract check applies.
-    pub fn limits(&self) -> Limits {
-        Limits {
-            max_attributes: self.max_attributes_per_element,
-            max_depth: self.max_element_depth,
-            max_violations: self.max_violations_per_recording,
-        }
-    }
-
     /// Messages checked at once: `validation_threads`, or the CPU cores for 0.
     pub fn validation_concurrency(&self) -> usize {
         match self.validation_threads {
