@@ -49,7 +49,7 @@
 //! Every entry's [`Place`] (offset, length, line, checksum) is known when it is appended or
 //! read: [`read_entry`] reads one entry back by it (the order service keeps large order texts
 //! here rather than in memory), and [`Journal::open_after`] verifies only the entries after a
-//! given one (a start from the order service's checkpoint, see `platform::checkpoint`).
+//! given one (a start from the order service's checkpoint, see `ordering::checkpoint`).
 //!
 //! # Not here
 //!

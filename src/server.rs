@@ -20,15 +20,15 @@ use crate::{
     admin::{self, AdminState},
     config::{Config, ConfigError, EnvConfig, EnvName},
     mocks::{self, Mocks, Recorder},
+    ordering::{OpenError, OrderService, connection_tests},
     pki::{self, StatePki},
-    platform::{OpenError, Platforms, connection_tests},
     router::{self, ProducerClient, Router, TakCell, TimeoutTable},
     tls,
 };
 
 include!(concat!(env!("OUT_DIR"), "/embedded_orders.rs"));
 
-pub use crate::platform::MOCKS_TOKEN;
+pub use crate::ordering::MOCKS_TOKEN;
 
 /// Why the testbed could not start. Each names the file, address or order at fault.
 #[derive(Debug, thiserror::Error)]
@@ -131,7 +131,7 @@ pub struct Testbed {
     endpoints_file: PathBuf,
     mocks: Arc<Mocks>,
     pki: StatePki,
-    platforms: Arc<Platforms>,
+    platforms: Arc<OrderService>,
     /// Stops the routers (consumers' side) first, so in-flight requests can still reach
     /// the mocks.
     stop_routers: watch::Sender<bool>,
@@ -290,7 +290,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         let (config, mocks_base, journal_path) =
             (config.clone(), mocks_base.clone(), journal_path.clone());
         tokio::task::spawn_blocking(move || {
-            Platforms::open(&config, &mocks_base, Some(&journal_path), &|env| {
+            OrderService::open(&config, &mocks_base, Some(&journal_path), &|env| {
                 order_files(env, config.environments.get(env))
             })
         })
@@ -480,7 +480,7 @@ impl Testbed {
     }
 
     /// The order service (orders, publishing, clocks, forms).
-    pub fn platforms(&self) -> &Arc<Platforms> {
+    pub fn platforms(&self) -> &Arc<OrderService> {
         &self.platforms
     }
 

@@ -19,9 +19,9 @@
 //!   [`TakCell`] and [`Clock`] of its environment.
 //!
 //! Async callers await a job's answer on a channel, never a lock. On shutdown
-//! ([`Platforms::stop`]) a job that has not reached its journal write is abandoned (nothing
+//! ([`OrderService::stop`]) a job that has not reached its journal write is abandoned (nothing
 //! changed, the caller told so at once); one that has is finished. A restart replays the
-//! journal to the same state; [`Platforms::open`] blocks and runs off the async workers.
+//! journal to the same state; [`OrderService::open`] blocks and runs off the async workers.
 
 pub mod checkpoint;
 pub mod connection_tests;
@@ -520,7 +520,7 @@ pub enum ClockMove {
     Reset,
 }
 
-/// The outcome of one connection test, for [`Platforms::record_tests`].
+/// The outcome of one connection test, for [`OrderService::record_tests`].
 #[derive(Debug, Clone)]
 pub struct TestResult {
     /// Which test.
@@ -850,18 +850,18 @@ enum Applied {
 type Job = Box<dyn FnOnce(&mut Core, &Shared) + Send>;
 
 /// Every environment's order service, the forms and the journal.
-pub struct Platforms {
+pub struct OrderService {
     shared: Arc<Shared>,
     /// To the writer thread; it ends when this is dropped.
     writer: mpsc::SyncSender<Job>,
-    /// Set by [`Platforms::stop`]; callers waiting for a change watch it.
+    /// Set by [`OrderService::stop`]; callers waiting for a change watch it.
     stopping: watch::Sender<bool>,
 }
 
 /// How the environments were filled at start-up.
 pub struct Opened {
     /// The service.
-    pub platforms: Arc<Platforms>,
+    pub platforms: Arc<OrderService>,
     /// Journal entries replayed (0: a fresh journal, filled from the start-up orders, or
     /// nothing after the checkpoint).
     pub replayed: usize,
@@ -916,7 +916,7 @@ pub enum OpenError {
     Thread(std::io::Error),
 }
 
-impl Platforms {
+impl OrderService {
     /// Builds every environment: replays the journal at `journal_path` if it has entries,
     /// else applies the start-up orders (`files` per environment) and journals them; then
     /// starts the writer thread. Blocks (file IO, every order of the journal): async callers
@@ -1133,7 +1133,7 @@ impl Platforms {
             .spawn(move || run_writer(core, &thread_shared, &jobs))
             .map_err(OpenError::Thread)?;
         Ok(Opened {
-            platforms: Arc::new(Platforms {
+            platforms: Arc::new(OrderService {
                 shared,
                 writer,
                 stopping: watch::Sender::new(false),
