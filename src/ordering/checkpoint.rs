@@ -37,7 +37,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
-use super::{OrderRecord, OrderSource, OrderText, TestGroup, TestStatus, pending_tests};
+use super::{OrderRecord, OrderSource, OrderText, TestGroup, TestStatus, writer::pending_tests};
 use crate::{
     config::{Config, EnvName},
     journal::Place,

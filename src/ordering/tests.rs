@@ -2,9 +2,10 @@
 //! journal write changes nothing; one journaled when shutdown begins is finished or reported
 //! as journaled; a panic before the journal write is survived, one after it stops changes.
 
-use std::sync::mpsc as std_mpsc;
+use std::{path::Path, sync::mpsc as std_mpsc};
 
 use super::*;
+use crate::config::Config;
 
 /// A start-up order for `platform`: one logical address.
 fn startup_order(platform: &str) -> String {
