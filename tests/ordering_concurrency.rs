@@ -65,6 +65,15 @@ async fn versions(admin: &str) -> Vec<u64> {
         .collect()
 }
 
+/// The logical addresses SIT's version `to` added to version `from`.
+async fn added_addresses(admin: &str, from: u64, to: u64) -> Vec<Value> {
+    let diff = get_ok(&format!("{admin}/api/sit/versions/{from}/diff/{to}")).await;
+    diff["logical_addresses"]["added"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{diff}"))
+        .clone()
+}
+
 fn assert_consecutive(versions: &[u64]) {
     for pair in versions.windows(2) {
         assert_eq!(
@@ -241,6 +250,11 @@ async fn of_20_concurrent_order_and_publish_pairs_the_versions_are_consecutive_a
     let after = versions(&admin).await;
     assert_eq!(after.last(), expected.last(), "{after:?}");
     assert_consecutive(&after);
+    // No version is empty: each of the new ones adds at least one racer's address.
+    for v in expected {
+        let added = added_addresses(&admin, v - 1, v).await;
+        assert!(!added.is_empty(), "version {v} is empty");
+    }
     // Every accepted change is in the TAK the router serves, and nothing is left pending.
     let tak = get_ok(&format!("{admin}/api/sit/tak")).await;
     let addresses: Vec<&str> = tak["logical_addresses"]
