@@ -489,7 +489,8 @@ fn mark_published(orders: &mut [Arc<OrderRecord>], version: u64) {
 }
 
 /// Applies one event: checks it without changing anything, commits it (journal, unless
-/// replaying), then changes the state in place and publishes the views.
+/// replaying), then changes the state in place and publishes the views. The check and the
+/// change are this one call on the writer, so nothing can change in between.
 pub(super) fn apply_event(
     core: &mut Core,
     shared: &Shared,
@@ -498,131 +499,7 @@ pub(super) fn apply_event(
     gate: &mut Gate,
 ) -> Result<Applied, ServiceError> {
     match event {
-        Event::Order {
-            env,
-            source,
-            json,
-            publish,
-            form,
-        } => {
-            let env = *env;
-            let mut phases = Phases::start();
-            let order = if json.contains(MOCKS_TOKEN) {
-                orders::parse(&json.replace(MOCKS_TOKEN, &shared.mocks_base))
-            } else {
-                orders::parse(json)
-            }
-            .map_err(|e| ServiceError::Parse(e.to_string()))?;
-            phases.mark("parse");
-            let plan = orders::validate::plan(&core.env(env)?.store, &order).map_err(|errors| {
-                ServiceError::Rejected {
-                    messages: errors.into_iter().collect(),
-                    // A form's generated order is news to its sender; a raw one is not.
-                    json: form.as_ref().map(|_| json.clone()),
-                }
-            })?;
-            // An order that leaves nothing to publish, published at once, would be an empty
-            // version. With nothing to report either (`{}`, or only plain objects TAK already
-            // holds, which tak-web drops silently) it is refused with tak-web's refusal to
-            // publish nothing; one that only excludes what does not exist is kept for its
-            // report ("Existerar ej") and journaled as not published. Both are decided before
-            // anything is journaled; an order journaled before this check replays as it was.
-            let nothing_to_publish = publish.is_some()
-                && !core.replaying
-                && plan.changes_nothing()
-                && !core.env(env)?.store.has_pending_changes();
-            let unpublished;
-            let (event, publish) = if nothing_to_publish {
-                if !plan.reports_something() {
-                    return Err(ServiceError::Rejected {
-                        messages: vec![NOTHING_TO_PUBLISH.to_owned()],
-                        json: form.as_ref().map(|_| json.clone()),
-                    });
-                }
-                unpublished = Event::Order {
-                    env,
-                    source: source.clone(),
-                    json: json.clone(),
-                    publish: None,
-                    form: form.clone(),
-                };
-                (&unpublished, &None)
-            } else {
-                (event, publish)
-            };
-            phases.mark("validate");
-            core.commit(gate, at, event)?;
-            phases.mark("journal");
-            let state = core.env_mut(env)?;
-            let executed = orders::execute::execute(&mut state.store, &order, plan);
-            phases.mark("execute");
-            let snapshot = publish
-                .as_ref()
-                .map(|p| state.store.publish(&p.executor, &p.comment, at));
-            phases.mark("publish");
-            let version = snapshot.as_ref().map(|s| s.version());
-            if let Some(v) = version {
-                mark_published(&mut state.orders, v);
-            }
-            let execution_day = order.execution_day();
-            let routes = order.include.routes.len();
-            let authorisations = order.include.authorisations.len();
-            drop(order);
-            // The operators test producers that orders connect; the start-up files are
-            // the testbed's own configuration.
-            let connection_tests = match (source, execution_day) {
-                (OrderSource::File { .. }, _) | (_, None) => Vec::new(),
-                (_, Some(from)) => test_groups(state.store.catalogue(), &executed.routes, from),
-            };
-            let (pending_tests_from, pending_tests) = pending_tests(&connection_tests);
-            core.grow(executed.report.lines() as u64);
-            let state = core.env_mut(env)?;
-            let text = match gate.entry {
-                Some((seq, place)) if json.len() > KEPT_TEXT_BYTES => {
-                    OrderText::Journal { seq, place }
-                }
-                _ => OrderText::Memory(Arc::from(json.as_str())),
-            };
-            let record = Arc::new(OrderRecord {
-                id: state.orders.len() as u64 + 1,
-                env,
-                source: source.clone(),
-                accepted_at: at,
-                execution_day,
-                published_version: version,
-                report: Arc::new(executed.report),
-                text,
-                pending_tests_from,
-                pending_tests,
-                connection_tests: connection_tests.into(),
-            });
-            state.orders.push(record.clone());
-            if let Some(s) = snapshot {
-                shared.platform(env).tak.store(Some(s));
-            }
-            if let Some(prepared) = form {
-                Arc::make_mut(&mut core.forms).record(prepared);
-                core.publish_forms(shared);
-            }
-            let changed = if version.is_some() {
-                Changed::Published
-            } else {
-                Changed::Store
-            };
-            core.publish_view(shared, env, changed);
-            phases.mark("views");
-            if !core.replaying {
-                tracing::info!(
-                    %env,
-                    order = record.id,
-                    routes,
-                    authorisations,
-                    phases = %phases,
-                    "order accepted"
-                );
-            }
-            Ok(Applied::Order(record))
-        }
+        Event::Order { .. } => apply_order(core, shared, event, at, gate),
         Event::Publish { env, info } => {
             let env = *env;
             core.env(env)?;
@@ -635,43 +512,7 @@ pub(super) fn apply_event(
             Ok(Applied::Published(snapshot))
         }
         Event::Rollback { env, version } => {
-            let env = *env;
-            let latest = core
-                .env(env)?
-                .store
-                .versions()
-                .iter()
-                .last()
-                .map(|s| s.version());
-            if latest != Some(*version) {
-                let refused = RollbackError::NotLatest {
-                    requested: *version,
-                    latest,
-                };
-                return Err(ServiceError::Conflict(refused.to_string()));
-            }
-            core.commit(gate, at, event)?;
-            let state = core.env_mut(env)?;
-            // Checked above: the version is the latest, so this cannot be refused.
-            let now_latest = state
-                .store
-                .rollback(*version)
-                .map_err(|_| ServiceError::Conflict(ROLLBACK_NOT_LATEST.into()))?;
-            for o in state
-                .orders
-                .iter_mut()
-                .filter(|o| o.published_version == Some(*version))
-            {
-                let mut r = OrderRecord::clone(o);
-                r.published_version = None;
-                *o = Arc::new(r);
-            }
-            if let Some(s) = &now_latest {
-                s.prepare();
-            }
-            shared.platform(env).tak.store(now_latest.clone());
-            core.publish_view(shared, env, Changed::Store);
-            Ok(Applied::RolledBack(now_latest))
+            apply_rollback(core, shared, event, *env, *version, at, gate)
         }
         Event::Clock { env, offset_days } => {
             crate::clock::day_at(i128::from(*offset_days))
@@ -691,18 +532,260 @@ pub(super) fn apply_event(
         Event::System { system } => {
             let mut forms = Forms::clone(&core.forms);
             forms.register_system(system.clone())?;
-            core.commit(gate, at, event)?;
-            core.forms = Arc::new(forms);
-            core.publish_forms(shared);
-            Ok(Applied::Done)
+            apply_forms(core, shared, event, forms, at, gate)
         }
         Event::PreStudy { prestudy } => {
             let mut forms = Forms::clone(&core.forms);
             forms.register_prestudy(prestudy.clone())?;
-            core.commit(gate, at, event)?;
-            core.forms = Arc::new(forms);
-            core.publish_forms(shared);
-            Ok(Applied::Done)
+            apply_forms(core, shared, event, forms, at, gate)
         }
     }
+}
+
+/// A registration checked into `forms`: committed, then made the forms readers see.
+fn apply_forms(
+    core: &mut Core,
+    shared: &Shared,
+    event: &Event,
+    forms: Forms,
+    at: DateTime<Utc>,
+    gate: &mut Gate,
+) -> Result<Applied, ServiceError> {
+    core.commit(gate, at, event)?;
+    core.forms = Arc::new(forms);
+    core.publish_forms(shared);
+    Ok(Applied::Done)
+}
+
+/// An order checked: parsed, validated into a plan against the store, and the event to
+/// journal (the order as sent, or as not published: see [`check_order`]).
+struct CheckedOrder {
+    order: orders::Order,
+    plan: orders::validate::Plan,
+    /// Published in the same step.
+    publish: Option<PublishInfo>,
+    /// The event to journal when it differs from the one applied.
+    unpublished: Option<Event>,
+}
+
+/// An order event: checked (parse, TAK's validation, "something to publish"), committed,
+/// executed in place, recorded, published if asked, and the views swapped.
+fn apply_order(
+    core: &mut Core,
+    shared: &Shared,
+    event: &Event,
+    at: DateTime<Utc>,
+    gate: &mut Gate,
+) -> Result<Applied, ServiceError> {
+    let Event::Order {
+        env,
+        source,
+        json,
+        form,
+        ..
+    } = event
+    else {
+        return Err(ServiceError::Conflict("not an order".into()));
+    };
+    let env = *env;
+    let mut phases = Phases::start();
+    let checked = check_order(core, shared, event, &mut phases)?;
+    core.commit(gate, at, checked.unpublished.as_ref().unwrap_or(event))?;
+    phases.mark("journal");
+    let state = core.env_mut(env)?;
+    let executed = orders::execute::execute(&mut state.store, &checked.order, checked.plan);
+    phases.mark("execute");
+    let snapshot = checked
+        .publish
+        .as_ref()
+        .map(|p| state.store.publish(&p.executor, &p.comment, at));
+    phases.mark("publish");
+    let version = snapshot.as_ref().map(|s| s.version());
+    if let Some(v) = version {
+        mark_published(&mut state.orders, v);
+    }
+    let (routes, authorisations) = (
+        checked.order.include.routes.len(),
+        checked.order.include.authorisations.len(),
+    );
+    let execution_day = checked.order.execution_day();
+    drop(checked.order);
+    // The operators test producers that orders connect; the start-up files are the testbed's
+    // own configuration.
+    let connection_tests = match (source, execution_day) {
+        (OrderSource::File { .. }, _) | (_, None) => Vec::new(),
+        (_, Some(from)) => test_groups(state.store.catalogue(), &executed.routes, from),
+    };
+    let (pending_tests_from, pending_tests) = pending_tests(&connection_tests);
+    core.grow(executed.report.lines() as u64);
+    let state = core.env_mut(env)?;
+    let record = Arc::new(OrderRecord {
+        id: state.orders.len() as u64 + 1,
+        env,
+        source: source.clone(),
+        accepted_at: at,
+        execution_day,
+        published_version: version,
+        report: Arc::new(executed.report),
+        text: order_text(json, gate.entry),
+        pending_tests_from,
+        pending_tests,
+        connection_tests: connection_tests.into(),
+    });
+    state.orders.push(record.clone());
+    show_order(core, shared, env, snapshot, form.as_ref());
+    phases.mark("views");
+    if !core.replaying {
+        tracing::info!(%env, order = record.id, routes, authorisations, phases = %phases, "order accepted");
+    }
+    Ok(Applied::Order(record))
+}
+
+/// Makes an executed order visible: the published snapshot (if it was published) to the
+/// router, the form it came from to the forms' rules, the environment's view to readers.
+fn show_order(
+    core: &mut Core,
+    shared: &Shared,
+    env: EnvName,
+    snapshot: Option<Arc<Snapshot>>,
+    form: Option<&PreparedOrder>,
+) {
+    let changed = match snapshot {
+        Some(s) => {
+            shared.platform(env).tak.store(Some(s));
+            Changed::Published
+        }
+        None => Changed::Store,
+    };
+    if let Some(prepared) = form {
+        Arc::make_mut(&mut core.forms).record(prepared);
+        core.publish_forms(shared);
+    }
+    core.publish_view(shared, env, changed);
+}
+
+/// The checks of an order event, changing nothing: the text parsed (the mocks token replaced),
+/// TAK's validation into a plan, and whether publishing it at once would publish nothing.
+fn check_order(
+    core: &Core,
+    shared: &Shared,
+    event: &Event,
+    phases: &mut Phases,
+) -> Result<CheckedOrder, ServiceError> {
+    let Event::Order {
+        env,
+        source,
+        json,
+        publish,
+        form,
+    } = event
+    else {
+        return Err(ServiceError::Conflict("not an order".into()));
+    };
+    let order = if json.contains(MOCKS_TOKEN) {
+        orders::parse(&json.replace(MOCKS_TOKEN, &shared.mocks_base))
+    } else {
+        orders::parse(json)
+    }
+    .map_err(|e| ServiceError::Parse(e.to_string()))?;
+    phases.mark("parse");
+    // A form's generated order is news to its sender; a raw one is not.
+    let shown = || form.as_ref().map(|_| json.clone());
+    let store = &core.env(*env)?.store;
+    let plan = orders::validate::plan(store, &order).map_err(|errors| ServiceError::Rejected {
+        messages: errors.into_iter().collect(),
+        json: shown(),
+    })?;
+    // An order that leaves nothing to publish, published at once, would be an empty version.
+    // With nothing to report either (`{}`, or only plain objects TAK already holds, which
+    // tak-web drops silently) it is refused with tak-web's refusal to publish nothing; one
+    // that only excludes what does not exist is kept for its report ("Existerar ej") and
+    // journaled as not published. Both are decided before anything is journaled; an order
+    // journaled before this check replays as it was.
+    let nothing_to_publish = publish.is_some()
+        && !core.replaying
+        && plan.changes_nothing()
+        && !store.has_pending_changes();
+    let mut checked = CheckedOrder {
+        order,
+        plan,
+        publish: publish.clone(),
+        unpublished: None,
+    };
+    if nothing_to_publish {
+        if !checked.plan.reports_something() {
+            return Err(ServiceError::Rejected {
+                messages: vec![NOTHING_TO_PUBLISH.to_owned()],
+                json: shown(),
+            });
+        }
+        checked.publish = None;
+        checked.unpublished = Some(Event::Order {
+            env: *env,
+            source: source.clone(),
+            json: json.clone(),
+            publish: None,
+            form: form.clone(),
+        });
+    }
+    phases.mark("validate");
+    Ok(checked)
+}
+
+/// Where an accepted order's text is kept: a large one stays in its journal entry.
+fn order_text(json: &str, entry: Option<(u64, Place)>) -> OrderText {
+    match entry {
+        Some((seq, place)) if json.len() > KEPT_TEXT_BYTES => OrderText::Journal { seq, place },
+        _ => OrderText::Memory(Arc::from(json)),
+    }
+}
+
+/// A rollback event: refused unless `version` is the latest published (decided here, on the
+/// writer, so two concurrent rollbacks of the same version cannot both pass), then committed,
+/// and the orders published in it marked unpublished again.
+fn apply_rollback(
+    core: &mut Core,
+    shared: &Shared,
+    event: &Event,
+    env: EnvName,
+    version: u64,
+    at: DateTime<Utc>,
+    gate: &mut Gate,
+) -> Result<Applied, ServiceError> {
+    let latest = core
+        .env(env)?
+        .store
+        .versions()
+        .iter()
+        .last()
+        .map(|s| s.version());
+    if latest != Some(version) {
+        let refused = RollbackError::NotLatest {
+            requested: version,
+            latest,
+        };
+        return Err(ServiceError::Conflict(refused.to_string()));
+    }
+    core.commit(gate, at, event)?;
+    let state = core.env_mut(env)?;
+    // Checked above: the version is the latest, so this cannot be refused.
+    let now_latest = state
+        .store
+        .rollback(version)
+        .map_err(|_| ServiceError::Conflict(ROLLBACK_NOT_LATEST.into()))?;
+    for o in state
+        .orders
+        .iter_mut()
+        .filter(|o| o.published_version == Some(version))
+    {
+        let mut r = OrderRecord::clone(o);
+        r.published_version = None;
+        *o = Arc::new(r);
+    }
+    if let Some(s) = &now_latest {
+        s.prepare();
+    }
+    shared.platform(env).tak.store(now_latest.clone());
+    core.publish_view(shared, env, Changed::Store);
+    Ok(Applied::RolledBack(now_latest))
 }
