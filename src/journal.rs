@@ -849,6 +849,36 @@ mod tests {
         assert_eq!(crc32(b""), 0);
     }
 
+    /// Two lines written by the journal's hand-written bitwise CRC-32 (before `crc32fast`,
+    /// commit 0aed4fd): the same CRC-32/ISO-HDLC, so journals written then still verify.
+    const WRITTEN_BY_THE_BITWISE_CRC: &str = concat!(
+        r#"{"seq":1,"at":"2026-11-22T10:00:00Z","crc":"3a4ce936","event":{"kind":"clock","env":"sit","offset_days":3}}"#,
+        "\n",
+        r#"{"seq":2,"at":"2026-11-22T10:00:01.5Z","crc":"3f238218","event":{"kind":"publish","env":"qa","info":{"executor":"Åsa Öberg","comment":"vägval \"ett\"\n"}}}"#,
+        "\n",
+    );
+
+    #[test]
+    fn a_journal_checksummed_by_the_bitwise_crc_still_verifies() {
+        let mut lines = WRITTEN_BY_THE_BITWISE_CRC.lines();
+        let (seq, _, event, crc) = decode(lines.next().unwrap().as_bytes()).ok().unwrap();
+        assert_eq!((seq, crc), (1, 0x3a4c_e936));
+        assert_eq!(event, r#"{"kind":"clock","env":"sit","offset_days":3}"#);
+        let (seq, _, _, crc) = decode(lines.next().unwrap().as_bytes()).ok().unwrap();
+        assert_eq!((seq, crc), (2, 0x3f23_8218));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        std::fs::write(&path, WRITTEN_BY_THE_BITWISE_CRC).unwrap();
+        let (journal, recovered) = Journal::open(&path).unwrap();
+        assert_eq!(recovered.warning, None);
+        assert_eq!(recovered.entries.len(), 2);
+        assert_eq!(journal.last_entry().map(|(seq, _)| seq), Some(2));
+        // Changing one byte of the event is caught: the checksum covers it.
+        let damaged = WRITTEN_BY_THE_BITWISE_CRC.replacen("offset_days\":3", "offset_days\":4", 1);
+        assert!(decode(damaged.lines().next().unwrap().as_bytes()).is_err());
+    }
+
     #[test]
     fn lines_are_readable_json_in_the_documented_format() {
         let dir = tempfile::tempdir().unwrap();
