@@ -3,7 +3,8 @@
 //!
 //! [`start`] returns once every listener is bound and every TAK published, so a test or a
 //! tool can call it immediately; [`Testbed::shutdown`] stops accepting and lets in-flight
-//! requests finish. This is the only module besides `main` that knows every part.
+//! requests finish. This is the only module besides `main` that knows every part; it holds
+//! no routing, order or TAK logic of its own, only the order of starting and stopping them.
 
 use std::{
     collections::BTreeMap,

@@ -28,6 +28,11 @@
 //! one each, every other entry one) since the last: it captures the state (shared, nothing
 //! copied) and a separate thread, at the order service's lower priority, encodes and writes it
 //! while the writer goes on with the next change.
+//!
+//! # Not here
+//!
+//! Deciding when to take one (the writer) and what follows loading one (`replay` applies the
+//! journal's later entries). A checkpoint is never the only copy of anything.
 
 use std::{
     io::Write,

@@ -7,7 +7,8 @@
 //! one deadline ([`PING_DEADLINE`]) and reads at most [`PING_MAX_BYTES`] of the answer.
 //! Outcomes are recorded in batches (one change per batch, see
 //! [`OrderService::record_tests`]). Nothing here holds a lock; due tests are found in the
-//! published views.
+//! published views. It changes no order record or TAK itself (the writer does, as one job
+//! per batch) and routes no consumer traffic.
 
 use std::{sync::Arc, time::Duration};
 
