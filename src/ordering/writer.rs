@@ -110,7 +110,7 @@ impl Core {
     }
 
     /// Counts journal growth towards the next checkpoint.
-    pub(super) fn grow(&mut self, weight: u64) {
+    fn grow(&mut self, weight: u64) {
         if let Some(c) = self.checkpoints.as_mut() {
             c.since = c.since.saturating_add(weight);
         }
@@ -232,7 +232,7 @@ impl Core {
 }
 
 pub(super) const QUEUED: u8 = 0;
-pub(super) const COMMITTING: u8 = 1;
+const COMMITTING: u8 = 1;
 pub(super) const ABANDONED: u8 = 2;
 
 /// A change's passage through its point of no return ([`Core::commit`]).
@@ -271,7 +271,7 @@ impl Gate {
             .is_some_and(|t| t.load(Ordering::SeqCst) == ABANDONED)
     }
 
-    pub(super) fn claim(&self) -> Result<(), ServiceError> {
+    fn claim(&self) -> Result<(), ServiceError> {
         match &self.ticket {
             Some(t) => t
                 .compare_exchange(QUEUED, COMMITTING, Ordering::SeqCst, Ordering::SeqCst)
