@@ -42,7 +42,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
-use super::{OrderRecord, OrderSource, OrderText, TestGroup, TestStatus, writer::pending_tests};
+use super::{OrderRecord, OrderSource, OrderText, TestGroup, TestStatus, record::pending_tests};
 use crate::{
     config::{Config, EnvName},
     journal::Place,

@@ -24,7 +24,7 @@ use tokio::sync::oneshot;
 
 use super::{
     EnvView, Event, Job, KEPT_TEXT_BYTES, MOCKS_TOKEN, OrderRecord, OrderSource, OrderText,
-    PublishInfo, ServiceError, Shared, TestGroup, TestStatus, checkpoint,
+    PublishInfo, ServiceError, Shared, TestGroup, TestStatus, checkpoint, record::pending_tests,
 };
 use crate::{
     config::EnvName,
@@ -350,15 +350,6 @@ impl std::fmt::Display for Phases {
         }
         Ok(())
     }
-}
-
-/// The earliest day of a test still pending, and how many routes' tests are.
-pub(super) fn pending_tests(tests: &[TestGroup]) -> (Option<Day>, usize) {
-    let pending = tests.iter().filter(|t| t.status == TestStatus::Pending);
-    (
-        pending.clone().map(|t| t.from).min(),
-        pending.map(TestGroup::route_count).sum(),
-    )
 }
 
 /// The connection tests of an order's routes (`routes`: the route each route item of
