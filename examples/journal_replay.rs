@@ -9,7 +9,7 @@
 //! ```
 //!
 //! Writes a journal with orders totalling N routes (with as many authorisations and logical
-//! addresses) in `parts` orders, each published, then times `platform::Platforms::open` on it
+//! addresses) in `parts` orders, each published, then times `ordering::OrderService::open` on it
 //! (journal verification + replay + publish: the part of `ntjp serve`'s start that grows with
 //! the journal; the PKI is loaded in ~16 ms besides): first replaying the whole journal, then,
 //! after writing a checkpoint, starting from the checkpoint. `--open DIR` times one start on an
@@ -22,8 +22,8 @@ use std::time::Instant;
 
 use ntjp_testbed::config::Config;
 use ntjp_testbed::journal::Journal;
+use ntjp_testbed::ordering::{Event, OrderService, OrderSource, PublishInfo, checkpoint};
 use ntjp_testbed::orders::bulk::BulkOrder;
-use ntjp_testbed::platform::{Event, OrderSource, Platforms, PublishInfo, checkpoint};
 use ntjp_testbed::vocab::EnvName;
 
 mod common;
@@ -33,9 +33,9 @@ const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:Proces
 const MOCKS: &str = "https://127.0.0.1:1/mocks";
 
 /// One start on `journal`: (ms, the service).
-fn start(journal: &Path) -> (f64, ntjp_testbed::platform::Opened) {
+fn start(journal: &Path) -> (f64, ntjp_testbed::ordering::Opened) {
     let t = Instant::now();
-    let opened = Platforms::open(
+    let opened = OrderService::open(
         &Config::default(),
         MOCKS,
         Some(journal),
@@ -45,7 +45,7 @@ fn start(journal: &Path) -> (f64, ntjp_testbed::platform::Opened) {
     (t.elapsed().as_secs_f64() * 1000.0, opened)
 }
 
-fn report(what: &str, ms: f64, opened: &ntjp_testbed::platform::Opened) {
+fn report(what: &str, ms: f64, opened: &ntjp_testbed::ordering::Opened) {
     let counts = opened
         .platforms
         .platform(EnvName::Sit)

@@ -3,6 +3,8 @@
 //! TAK validity is whole days, so "today" is all the router and the order service ask. Tests
 //! and integrators move an environment to "tomorrow" through the admin API instead of
 //! waiting; the offset is journaled so a restart keeps it. Reading the clock takes no lock.
+//! It neither journals nor decides a move: the order service's writer checks a move, journals
+//! it and only then sets the offset here.
 //!
 //! The simulated day stays within [`FIRST_DAY`]..=[`LAST_DAY`] (the years orders may name):
 //! every offset that comes from outside (the admin API, the journal, a checkpoint) is checked

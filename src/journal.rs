@@ -1,7 +1,7 @@
 //! The journal: an append-only file in the state directory in which every accepted change of
 //! the order service (order, publish, rollback, clock change, form registration, settings) is
 //! written, and made durable, before the admin API answers. A restart replays it (the replay
-//! itself lives in [`crate::platform`]; this module only stores and verifies entries).
+//! itself lives in [`crate::ordering`]; this module only stores and verifies entries).
 //!
 //! # Line format
 //!
@@ -49,7 +49,7 @@
 //! Every entry's [`Place`] (offset, length, line, checksum) is known when it is appended or
 //! read: [`read_entry`] reads one entry back by it (the order service keeps large order texts
 //! here rather than in memory), and [`Journal::open_after`] verifies only the entries after a
-//! given one (a start from the order service's checkpoint, see `platform::checkpoint`).
+//! given one (a start from the order service's checkpoint, see `ordering::checkpoint`).
 //!
 //! # Not here
 //!
@@ -301,6 +301,159 @@ struct Start {
     lines: u64,
 }
 
+/// Opens the journal file for reading and appending, creating it and its missing parent
+/// directories (each made durable) when it does not exist; refuses anything but a file.
+fn open_file(path: &Path) -> Result<File, JournalError> {
+    let io = |source| JournalError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let parent = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let mut to_sync = create_dirs(&parent).map_err(io)?;
+    let mut options = OpenOptions::new();
+    options.read(true).append(true);
+    let file = match options.clone().create_new(true).open(path) {
+        Ok(f) => {
+            f.sync_all().map_err(io)?;
+            to_sync.insert(0, parent);
+            f
+        }
+        Err(e) if e.kind() == ErrorKind::AlreadyExists => options.open(path).map_err(io)?,
+        Err(e) => return Err(io(e)),
+    };
+    for dir in &to_sync {
+        sync_dir(dir).map_err(io)?;
+    }
+    if !file.metadata().map_err(io)?.is_file() {
+        return Err(io(std::io::Error::new(
+            ErrorKind::InvalidInput,
+            "not a regular file",
+        )));
+    }
+    Ok(file)
+}
+
+/// One line of the journal as read: its 1-based number, where it starts and ends in the
+/// bytes read (without the newline), and whether it has its newline.
+struct LineSpan {
+    line: usize,
+    from: usize,
+    end: usize,
+    complete: bool,
+}
+
+/// Splits `bytes` (read from `start`) into lines.
+fn split_lines(bytes: &[u8], start: Start) -> Vec<LineSpan> {
+    let mut lines = Vec::new();
+    let mut pos = 0usize;
+    while pos < bytes.len() {
+        let (end, complete) = match memchr_newline(&bytes[pos..]) {
+            Some(i) => (pos + i, true),
+            None => (bytes.len(), false),
+        };
+        lines.push(LineSpan {
+            line: start.lines as usize + lines.len() + 1,
+            from: pos,
+            end,
+            complete,
+        });
+        pos = if complete { end + 1 } else { end };
+    }
+    lines
+}
+
+/// The whole entries found, and where the good part of the bytes read ends.
+struct Verified {
+    entries: Vec<Entry>,
+    /// Bytes (from `start`) up to the end of the last whole entry or blank line.
+    good_end: usize,
+    /// Lines in that part.
+    good_lines: u64,
+    /// A torn last entry that is to be cut off.
+    warning: Option<String>,
+}
+
+/// Verifies every line of `bytes` (read from `start` of the journal at `path`): entries in
+/// sequence with good checksums. A damaged last line is a torn write (a warning, to be cut
+/// off); damage before good lines is [`JournalError::Damaged`].
+fn verify(path: &Path, bytes: &[u8], start: Start) -> Result<Verified, JournalError> {
+    let lines = split_lines(bytes, start);
+    let last_content = lines.iter().rposition(|l| !is_blank(&bytes[l.from..l.end]));
+    let mut v = Verified {
+        entries: Vec::new(),
+        good_end: 0,
+        good_lines: 0,
+        warning: None,
+    };
+    for (index, l) in lines.iter().enumerate() {
+        let text = &bytes[l.from..l.end];
+        if l.complete && is_blank(text) {
+            v.good_end = l.end + 1;
+            v.good_lines += 1;
+            continue;
+        }
+        let expected = v.entries.last().map_or(start.seq + 1, |e| e.seq + 1);
+        let result = if l.complete {
+            decode(text)
+        } else {
+            Err(Bad {
+                reason: "incomplete write (no end of line)".into(),
+                seq: None,
+            })
+        };
+        match result {
+            Ok((seq, at, event, crc)) if seq == expected => {
+                v.entries.push(Entry {
+                    seq,
+                    at,
+                    event,
+                    place: Place {
+                        offset: start.offset + l.from as u64,
+                        len: (l.end - l.from) as u64,
+                        line: l.line as u64,
+                        crc,
+                    },
+                });
+                v.good_end = l.end + 1;
+                v.good_lines += 1;
+            }
+            Ok((seq, ..)) => {
+                return Err(JournalError::Damaged {
+                    path: path.to_path_buf(),
+                    line: l.line,
+                    seq,
+                    reason: format!(
+                        "out of sequence: seq {seq} follows seq {} (expected {expected})",
+                        expected - 1
+                    ),
+                });
+            }
+            Err(bad) if last_content.is_none_or(|last| index >= last) => {
+                v.warning = Some(format!(
+                    "journal {}: the last entry (line {}) was torn ({}); recovered {} entries and truncated it",
+                    path.display(),
+                    l.line,
+                    bad.reason,
+                    start.seq as usize + v.entries.len()
+                ));
+                break;
+            }
+            Err(bad) => {
+                return Err(JournalError::Damaged {
+                    path: path.to_path_buf(),
+                    line: l.line,
+                    seq: bad.seq.unwrap_or(expected),
+                    reason: bad.reason,
+                });
+            }
+        }
+    }
+    Ok(v)
+}
+
 impl Journal {
     /// Opens (creating it and its parent directories if missing) the journal at `path`,
     /// verifies every entry and returns them. A torn last line is cut off with a warning;
@@ -338,6 +491,8 @@ impl Journal {
         Self::open_at(path, Some((seq, place)), start)
     }
 
+    /// Opens the journal (see [`Journal::open`]), checks the `anchor` entry if given, and
+    /// verifies the lines from `start` on, cutting off a torn tail.
     fn open_at(
         path: &Path,
         anchor: Option<(u64, Place)>,
@@ -347,31 +502,7 @@ impl Journal {
             path: path.to_path_buf(),
             source,
         };
-        let parent = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let mut to_sync = create_dirs(&parent).map_err(io)?;
-        let mut options = OpenOptions::new();
-        options.read(true).append(true);
-        let mut file = match options.clone().create_new(true).open(path) {
-            Ok(f) => {
-                f.sync_all().map_err(io)?;
-                to_sync.insert(0, parent);
-                f
-            }
-            Err(e) if e.kind() == ErrorKind::AlreadyExists => options.open(path).map_err(io)?,
-            Err(e) => return Err(io(e)),
-        };
-        for dir in &to_sync {
-            sync_dir(dir).map_err(io)?;
-        }
-        if !file.metadata().map_err(io)?.is_file() {
-            return Err(io(std::io::Error::new(
-                ErrorKind::InvalidInput,
-                "not a regular file",
-            )));
-        }
+        let mut file = open_file(path)?;
         if let Some((seq, place)) = anchor
             && !anchor_matches(&mut file, seq, place)
         {
@@ -381,93 +512,13 @@ impl Journal {
         file.seek(SeekFrom::Start(base)).map_err(io)?;
         let mut bytes = Vec::new();
         file.read_to_end(&mut bytes).map_err(io)?;
-
-        // Split into lines: (line number, start, end without newline, has newline).
-        let mut lines = Vec::new();
-        let mut pos = 0usize;
-        while pos < bytes.len() {
-            let (end, complete) = match memchr_newline(&bytes[pos..]) {
-                Some(i) => (pos + i, true),
-                None => (bytes.len(), false),
-            };
-            lines.push((start.lines as usize + lines.len() + 1, pos, end, complete));
-            pos = if complete { end + 1 } else { end };
-        }
-        let last_content = lines
-            .iter()
-            .rposition(|&(_, start, end, _)| !is_blank(&bytes[start..end]));
-
-        let mut entries: Vec<Entry> = Vec::new();
-        let mut good_end = 0usize;
-        let mut good_lines = 0u64;
-        let mut warning = None;
-        for (index, &(line, from, end, complete)) in lines.iter().enumerate() {
-            let text = &bytes[from..end];
-            if complete && is_blank(text) {
-                good_end = end + 1;
-                good_lines += 1;
-                continue;
-            }
-            let expected = entries.last().map_or(start.seq + 1, |e| e.seq + 1);
-            let result = if complete {
-                decode(text)
-            } else {
-                Err(Bad {
-                    reason: "incomplete write (no end of line)".into(),
-                    seq: None,
-                })
-            };
-            match result {
-                Ok((seq, at, event, crc)) if seq == expected => {
-                    entries.push(Entry {
-                        seq,
-                        at,
-                        event,
-                        place: Place {
-                            offset: base + from as u64,
-                            len: (end - from) as u64,
-                            line: line as u64,
-                            crc,
-                        },
-                    });
-                    good_end = end + 1;
-                    good_lines += 1;
-                }
-                Ok((seq, ..)) => {
-                    return Err(JournalError::Damaged {
-                        path: path.to_path_buf(),
-                        line,
-                        seq,
-                        reason: format!(
-                            "out of sequence: seq {seq} follows seq {} (expected {expected})",
-                            expected - 1
-                        ),
-                    });
-                }
-                Err(bad) if last_content.is_none_or(|l| index >= l) => {
-                    warning = Some(format!(
-                        "journal {}: the last entry (line {line}) was torn ({}); recovered {} entries and truncated it",
-                        path.display(),
-                        bad.reason,
-                        start.seq as usize + entries.len()
-                    ));
-                    break;
-                }
-                Err(bad) => {
-                    return Err(JournalError::Damaged {
-                        path: path.to_path_buf(),
-                        line,
-                        seq: bad.seq.unwrap_or(expected),
-                        reason: bad.reason,
-                    });
-                }
-            }
-        }
-        let end = base + good_end as u64;
-        if good_end < bytes.len() {
+        let verified = verify(path, &bytes, start)?;
+        let end = base + verified.good_end as u64;
+        if verified.good_end < bytes.len() {
             file.set_len(end).map_err(io)?;
             file.sync_all().map_err(io)?;
         }
+        let entries = verified.entries;
         let last_seq = entries.last().map_or(start.seq, |e| e.seq);
         let last = entries.last().map(|e| (e.seq, e.place)).or(anchor);
         Ok(Some((
@@ -476,11 +527,14 @@ impl Journal {
                 path: path.to_path_buf(),
                 last_seq,
                 end,
-                lines: start.lines + good_lines,
+                lines: start.lines + verified.good_lines,
                 last,
                 broken: None,
             },
-            Recovered { entries, warning },
+            Recovered {
+                entries,
+                warning: verified.warning,
+            },
         )))
     }
 
@@ -793,6 +847,36 @@ mod tests {
     fn crc_matches_the_standard_check_value() {
         assert_eq!(crc32(b"123456789"), 0xCBF4_3926);
         assert_eq!(crc32(b""), 0);
+    }
+
+    /// Two lines written by the journal's hand-written bitwise CRC-32 (before `crc32fast`,
+    /// commit 0aed4fd): the same CRC-32/ISO-HDLC, so journals written then still verify.
+    const WRITTEN_BY_THE_BITWISE_CRC: &str = concat!(
+        r#"{"seq":1,"at":"2026-11-22T10:00:00Z","crc":"3a4ce936","event":{"kind":"clock","env":"sit","offset_days":3}}"#,
+        "\n",
+        r#"{"seq":2,"at":"2026-11-22T10:00:01.5Z","crc":"3f238218","event":{"kind":"publish","env":"qa","info":{"executor":"Åsa Öberg","comment":"vägval \"ett\"\n"}}}"#,
+        "\n",
+    );
+
+    #[test]
+    fn a_journal_checksummed_by_the_bitwise_crc_still_verifies() {
+        let mut lines = WRITTEN_BY_THE_BITWISE_CRC.lines();
+        let (seq, _, event, crc) = decode(lines.next().unwrap().as_bytes()).ok().unwrap();
+        assert_eq!((seq, crc), (1, 0x3a4c_e936));
+        assert_eq!(event, r#"{"kind":"clock","env":"sit","offset_days":3}"#);
+        let (seq, _, _, crc) = decode(lines.next().unwrap().as_bytes()).ok().unwrap();
+        assert_eq!((seq, crc), (2, 0x3f23_8218));
+
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        std::fs::write(&path, WRITTEN_BY_THE_BITWISE_CRC).unwrap();
+        let (journal, recovered) = Journal::open(&path).unwrap();
+        assert_eq!(recovered.warning, None);
+        assert_eq!(recovered.entries.len(), 2);
+        assert_eq!(journal.last_entry().map(|(seq, _)| seq), Some(2));
+        // Changing one byte of the event is caught: the checksum covers it.
+        let damaged = WRITTEN_BY_THE_BITWISE_CRC.replacen("offset_days\":3", "offset_days\":4", 1);
+        assert!(decode(damaged.lines().next().unwrap().as_bytes()).is_err());
     }
 
     #[test]

@@ -29,7 +29,7 @@
 //!   on demand, recordings.
 //! - [`clock`]: each environment's simulated day.
 //! - [`journal`]: the durable, checksummed log of every accepted change.
-//! - [`platform`]: the order service: per environment its TAK store, published snapshot,
+//! - [`ordering`]: the order service: per environment its TAK store, published snapshot,
 //!   clock and orders; forms, publishing, rollback, connection tests.
 //! - [`admin`]: health, status, the order/TAK JSON API and TAK's SOAP read APIs.
 //! - [`cli`]: the order workflow on the command line.
@@ -53,9 +53,9 @@ pub mod load;
 pub mod logging;
 pub mod mocks;
 pub mod net;
+pub mod ordering;
 pub mod orders;
 pub mod pki;
-pub mod platform;
 pub mod router;
 pub mod server;
 pub mod soap;

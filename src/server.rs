@@ -3,7 +3,8 @@
 //!
 //! [`start`] returns once every listener is bound and every TAK published, so a test or a
 //! tool can call it immediately; [`Testbed::shutdown`] stops accepting and lets in-flight
-//! requests finish. This is the only module besides `main` that knows every part.
+//! requests finish. This is the only module besides `main` that knows every part; it holds
+//! no routing, order or TAK logic of its own, only the order of starting and stopping them.
 
 use std::{
     collections::BTreeMap,
@@ -23,9 +24,9 @@ use crate::{
         endpoints::{Endpoints, EnvEndpoints, PkiPaths},
     },
     mocks::{self, Mocks, Recorder},
+    ordering::{OpenError, OrderService, connection_tests},
     orders::builtin::EMBEDDED_ORDERS,
     pki::{self, StatePki},
-    platform::{OpenError, Platforms, connection_tests},
     router::{self, ProducerClient, Router, TimeoutTable},
     tak::TakCell,
     tls,
@@ -85,7 +86,7 @@ pub struct Testbed {
     endpoints_file: PathBuf,
     mocks: Arc<Mocks>,
     pki: StatePki,
-    platforms: Arc<Platforms>,
+    platforms: Arc<OrderService>,
     /// Stops the routers (consumers' side) first, so in-flight requests can still reach
     /// the mocks.
     stop_routers: watch::Sender<bool>,
@@ -186,30 +187,11 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     config.validate()?;
     let started = Instant::now();
     open_files_for(&config.connection_limits);
-    let pki_dir = config.state_dir.join("pki");
-    // Key generation and file IO: off the async workers.
-    let pki = {
-        let dir = pki_dir.clone();
-        tokio::task::spawn_blocking(move || pki::ensure_state_pki(&dir))
-            .await
-            .map_err(|e| StartError::Task(e.to_string()))?
-            .map_err(|source| StartError::Pki {
-                dir: pki_dir.clone(),
-                source,
-            })?
-    };
+    let pki = load_pki(&config).await?;
     let server_tls = tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
     let client_tls =
         tls::client_config(&pki.ca_cert, Some((&pki.platform.cert, &pki.platform.key)))?;
-    let timeouts = match &config.router.timeout_config {
-        Some(path) => TimeoutTable::load(
-            path,
-            std::time::Duration::from_millis(config.router.producer_timeout_ms),
-        )?,
-        None => TimeoutTable::uniform(std::time::Duration::from_millis(
-            config.router.producer_timeout_ms,
-        )),
-    };
+    let timeouts = timeout_table(&config)?;
 
     let (stop_routers, routers_rx) = watch::channel(false);
     let (stop_backends, backends_rx) = watch::channel(false);
@@ -217,97 +199,15 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let mut backends = JoinSet::new();
 
     // Mock producers first: their address goes into the orders.
-    let mocks_listener = bind("mocks", config.mocks).await?;
-    let mocks_addr = local_addr(&mocks_listener, "mocks", config.mocks)?;
-    let mocks_base = format!("https://{}/mocks", display_addr(mocks_addr));
-    let mocks = Arc::new(Mocks::new(
-        config.mock_producers.clone(),
-        pki.platform_clients
-            .iter()
-            .map(|(env, id)| (id.hsa_id.clone(), env.to_string()))
-            .collect(),
-    ));
-    backends.spawn(mocks::serve(
-        mocks_listener,
-        server_tls.clone(),
-        mocks.clone(),
-        config.router.client_read_timeout(),
-        config.router.request_body_timeout(),
-        config.connection_limits.mocks,
-        backends_rx.clone(),
-    ));
-
-    // Every environment's TAK: replayed from the journal, or filled from the start-up orders.
-    // Replaying a journal or executing start-up orders is order work: off the async workers.
-    let journal_path = config.state_dir.join("journal.jsonl");
-    let opened = {
-        let (config, mocks_base, journal_path) =
-            (config.clone(), mocks_base.clone(), journal_path.clone());
-        tokio::task::spawn_blocking(move || {
-            Platforms::open(&config, &mocks_base, Some(&journal_path), &|env| {
-                order_files(env, config.environments.get(env))
-            })
-        })
-        .await
-        .map_err(|e| StartError::Task(e.to_string()))??
+    let (mocks, mocks_base) =
+        start_mocks(&config, &pki, &server_tls, &mut backends, &backends_rx).await?;
+    let platforms = open_orders(&config, &mocks_base).await?;
+    let parts = RouterParts {
+        server_tls,
+        client_tls: client_tls.clone(),
+        timeouts,
     };
-    if let Some(w) = &opened.warning {
-        tracing::warn!("{w}");
-    }
-    if let Some(seq) = opened.checkpoint {
-        tracing::info!(entry = seq, entries_after = opened.replayed, journal = %journal_path.display(), "state loaded from the checkpoint");
-    } else if opened.replayed > 0 {
-        tracing::info!(entries = opened.replayed, journal = %journal_path.display(), "state rebuilt from the journal");
-    }
-    let platforms = opened.platforms;
-    let mut envs = BTreeMap::new();
-    for env in EnvName::ALL {
-        let cfg = config.environments.get(env).clone();
-        let platform = platforms.platform(env).clone();
-        // Each environment's router presents its own platform certificate to producers.
-        let env_tls = match pki.platform_clients.iter().find(|(e, _)| *e == env) {
-            Some((_, id)) => tls::client_config(&pki.ca_cert, Some((&id.cert, &id.key)))?,
-            None => client_tls.clone(),
-        };
-        let producers = ProducerClient::new(env_tls, &config.router);
-        let router = Arc::new(Router::new(
-            env,
-            cfg.clone(),
-            config.router.clone(),
-            platform.tak.clone(),
-            producers,
-            timeouts.clone(),
-            platform.clock.clone(),
-        ));
-        let https_name = format!("{env} router (https)");
-        let http_name = format!("{env} router (http)");
-        let https = bind(&https_name, cfg.https).await?;
-        let http = bind(&http_name, cfg.http).await?;
-        let https_addr = local_addr(&https, &https_name, cfg.https)?;
-        let http_addr = local_addr(&http, &http_name, cfg.http)?;
-        routers.spawn(router::serve_https(
-            https,
-            server_tls.clone(),
-            router.clone(),
-            config.connection_limits.router,
-            routers_rx.clone(),
-        ));
-        routers.spawn(router::serve_http(
-            http,
-            router,
-            config.connection_limits.router,
-            routers_rx.clone(),
-        ));
-        envs.insert(
-            env.to_string(),
-            EnvEndpoints {
-                platform: cfg.platform.clone(),
-                instance_id: cfg.instance_id.clone(),
-                router_https: format!("https://localhost:{}/vp", https_addr.port()),
-                router_http: format!("http://{}/vp", display_addr(http_addr)),
-            },
-        );
-    }
+    let envs = start_routers(&config, &pki, &platforms, &parts, &mut routers, &routers_rx).await?;
     // The connection tests' client reads at most a ping answer's worth of an error body.
     let ping_config = crate::config::RouterConfig {
         max_request_bytes: connection_tests::PING_MAX_BYTES,
@@ -315,43 +215,20 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     };
     backends.spawn(connection_tests::run(
         platforms.clone(),
-        ProducerClient::new(client_tls.clone(), &ping_config),
+        ProducerClient::new(client_tls, &ping_config),
         backends_rx.clone(),
     ));
 
-    let admin_listener = bind("admin", config.admin).await?;
-    let admin_addr = local_addr(&admin_listener, "admin", config.admin)?;
-    let admin_state = Arc::new(AdminState {
-        platforms: platforms.clone(),
-        mocks: mocks.clone(),
-        listeners_bound: false.into(),
+    let (admin_state, admin_addr) = start_admin(
+        &config,
+        &platforms,
+        &mocks,
         started,
-        max_order_bytes: config.max_order_bytes,
-        gate: admin::gate::Gate::new(admin_addr, &config.admin_allowed_hosts),
-        body_timeout: config.admin_body_timeout(),
-        max_connections: config.connection_limits.admin,
-    });
-    backends.spawn(admin::serve(
-        admin_listener,
-        admin_state.clone(),
+        &mut backends,
         backends_rx,
-    ));
-
-    let endpoints = Endpoints {
-        admin: format!("http://{}", display_addr(admin_addr)),
-        mocks: mocks_base,
-        environments: envs,
-        pki: PkiPaths {
-            ca: absolute(&pki.ca_cert),
-            consumer_hsa_id: pki.consumer.hsa_id.clone(),
-            consumer_cert: absolute(&pki.consumer.cert),
-            consumer_key: absolute(&pki.consumer.key),
-            unauthorised_hsa_id: pki.unauthorised.hsa_id.clone(),
-            unauthorised_cert: absolute(&pki.unauthorised.cert),
-            unauthorised_key: absolute(&pki.unauthorised.key),
-            platform_hsa_id: pki.platform.hsa_id.clone(),
-        },
-    };
+    )
+    .await?;
+    let endpoints = endpoints(admin_addr, mocks_base, envs, &pki);
     let endpoints_file = config.state_dir.join("endpoints.json");
     write_atomically(&endpoints_file, &endpoints)?;
     admin_state.listeners_bound.store(true, Ordering::Release);
@@ -370,6 +247,208 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         stop_backends,
         backends,
     })
+}
+
+/// The producers' timeouts: per contract and address from `timeout_config`, else one.
+fn timeout_table(config: &Config) -> Result<TimeoutTable, StartError> {
+    let default = std::time::Duration::from_millis(config.router.producer_timeout_ms);
+    Ok(match &config.router.timeout_config {
+        Some(path) => TimeoutTable::load(path, default)?,
+        None => TimeoutTable::uniform(default),
+    })
+}
+
+/// The test PKI in `<state-dir>/pki`, created on first start. Key generation and file IO:
+/// off the async workers.
+async fn load_pki(config: &Config) -> Result<StatePki, StartError> {
+    let pki_dir = config.state_dir.join("pki");
+    let dir = pki_dir.clone();
+    tokio::task::spawn_blocking(move || pki::ensure_state_pki(&dir))
+        .await
+        .map_err(|e| StartError::Task(e.to_string()))?
+        .map_err(|source| StartError::Pki {
+            dir: pki_dir,
+            source,
+        })
+}
+
+/// Binds and starts the mock producers; returns them and their base URL (what
+/// [`MOCKS_TOKEN`] in orders stands for).
+async fn start_mocks(
+    config: &Config,
+    pki: &StatePki,
+    server_tls: &Arc<rustls::ServerConfig>,
+    backends: &mut JoinSet<()>,
+    stop: &watch::Receiver<bool>,
+) -> Result<(Arc<Mocks>, String), StartError> {
+    let mocks_listener = bind("mocks", config.mocks).await?;
+    let mocks_addr = local_addr(&mocks_listener, "mocks", config.mocks)?;
+    let mocks_base = format!("https://{}/mocks", display_addr(mocks_addr));
+    let mocks = Arc::new(Mocks::new(
+        config.mock_producers.clone(),
+        pki.platform_clients
+            .iter()
+            .map(|(env, id)| (id.hsa_id.clone(), env.to_string()))
+            .collect(),
+    ));
+    backends.spawn(mocks::serve(
+        mocks_listener,
+        server_tls.clone(),
+        mocks.clone(),
+        config.router.client_read_timeout(),
+        config.router.request_body_timeout(),
+        config.connection_limits.mocks,
+        stop.clone(),
+    ));
+    Ok((mocks, mocks_base))
+}
+
+/// Every environment's TAK: replayed from the journal, or filled from the start-up orders.
+/// Replaying a journal or executing start-up orders is order work: off the async workers.
+async fn open_orders(config: &Config, mocks_base: &str) -> Result<Arc<OrderService>, StartError> {
+    let journal_path = config.state_dir.join("journal.jsonl");
+    let opened = {
+        let (config, mocks_base, journal_path) =
+            (config.clone(), mocks_base.to_string(), journal_path.clone());
+        tokio::task::spawn_blocking(move || {
+            OrderService::open(&config, &mocks_base, Some(&journal_path), &|env| {
+                order_files(env, config.environments.get(env))
+            })
+        })
+        .await
+        .map_err(|e| StartError::Task(e.to_string()))??
+    };
+    if let Some(w) = &opened.warning {
+        tracing::warn!("{w}");
+    }
+    if let Some(seq) = opened.checkpoint {
+        tracing::info!(entry = seq, entries_after = opened.replayed, journal = %journal_path.display(), "state loaded from the checkpoint");
+    } else if opened.replayed > 0 {
+        tracing::info!(entries = opened.replayed, journal = %journal_path.display(), "state rebuilt from the journal");
+    }
+    Ok(opened.platforms)
+}
+
+/// What every environment's routers share.
+struct RouterParts {
+    /// Consumers call in with it.
+    server_tls: Arc<rustls::ServerConfig>,
+    /// Towards producers, with the platform's certificate, for an environment without a
+    /// certificate of its own.
+    client_tls: rustls::ClientConfig,
+    /// The producers' timeouts.
+    timeouts: TimeoutTable,
+}
+
+/// Binds and starts each environment's two routers (mutual TLS and plain HTTP) on its
+/// published TAK and clock; returns their addresses for `endpoints.json`.
+async fn start_routers(
+    config: &Config,
+    pki: &StatePki,
+    platforms: &OrderService,
+    parts: &RouterParts,
+    routers: &mut JoinSet<()>,
+    stop: &watch::Receiver<bool>,
+) -> Result<BTreeMap<String, EnvEndpoints>, StartError> {
+    let mut envs = BTreeMap::new();
+    for env in EnvName::ALL {
+        let cfg = config.environments.get(env).clone();
+        let platform = platforms.platform(env).clone();
+        // Each environment's router presents its own platform certificate to producers.
+        let env_tls = match pki.platform_clients.iter().find(|(e, _)| *e == env) {
+            Some((_, id)) => tls::client_config(&pki.ca_cert, Some((&id.cert, &id.key)))?,
+            None => parts.client_tls.clone(),
+        };
+        let producers = ProducerClient::new(env_tls, &config.router);
+        let router = Arc::new(Router::new(
+            env,
+            cfg.clone(),
+            config.router.clone(),
+            platform.tak.clone(),
+            producers,
+            parts.timeouts.clone(),
+            platform.clock.clone(),
+        ));
+        let https_name = format!("{env} router (https)");
+        let http_name = format!("{env} router (http)");
+        let https = bind(&https_name, cfg.https).await?;
+        let http = bind(&http_name, cfg.http).await?;
+        let https_addr = local_addr(&https, &https_name, cfg.https)?;
+        let http_addr = local_addr(&http, &http_name, cfg.http)?;
+        routers.spawn(router::serve_https(
+            https,
+            parts.server_tls.clone(),
+            router.clone(),
+            config.connection_limits.router,
+            stop.clone(),
+        ));
+        routers.spawn(router::serve_http(
+            http,
+            router,
+            config.connection_limits.router,
+            stop.clone(),
+        ));
+        envs.insert(
+            env.to_string(),
+            EnvEndpoints {
+                platform: cfg.platform.clone(),
+                instance_id: cfg.instance_id.clone(),
+                router_https: format!("https://localhost:{}/vp", https_addr.port()),
+                router_http: format!("http://{}/vp", display_addr(http_addr)),
+            },
+        );
+    }
+    Ok(envs)
+}
+
+/// Binds and starts the admin listener; its state says "not ready" until every listener
+/// is bound.
+async fn start_admin(
+    config: &Config,
+    platforms: &Arc<OrderService>,
+    mocks: &Arc<Mocks>,
+    started: Instant,
+    backends: &mut JoinSet<()>,
+    stop: watch::Receiver<bool>,
+) -> Result<(Arc<AdminState>, SocketAddr), StartError> {
+    let admin_listener = bind("admin", config.admin).await?;
+    let admin_addr = local_addr(&admin_listener, "admin", config.admin)?;
+    let admin_state = Arc::new(AdminState {
+        platforms: platforms.clone(),
+        mocks: mocks.clone(),
+        listeners_bound: false.into(),
+        started,
+        max_order_bytes: config.max_order_bytes,
+        gate: admin::gate::Gate::new(admin_addr, &config.admin_allowed_hosts),
+        body_timeout: config.admin_body_timeout(),
+        max_connections: config.connection_limits.admin,
+    });
+    backends.spawn(admin::serve(admin_listener, admin_state.clone(), stop));
+    Ok((admin_state, admin_addr))
+}
+
+/// What `endpoints.json` holds.
+fn endpoints(
+    admin_addr: SocketAddr,
+    mocks_base: String,
+    environments: BTreeMap<String, EnvEndpoints>,
+    pki: &StatePki,
+) -> Endpoints {
+    Endpoints {
+        admin: format!("http://{}", display_addr(admin_addr)),
+        mocks: mocks_base,
+        environments,
+        pki: PkiPaths {
+            ca: absolute(&pki.ca_cert),
+            consumer_hsa_id: pki.consumer.hsa_id.clone(),
+            consumer_cert: absolute(&pki.consumer.cert),
+            consumer_key: absolute(&pki.consumer.key),
+            unauthorised_hsa_id: pki.unauthorised.hsa_id.clone(),
+            unauthorised_cert: absolute(&pki.unauthorised.cert),
+            unauthorised_key: absolute(&pki.unauthorised.key),
+            platform_hsa_id: pki.platform.hsa_id.clone(),
+        },
+    }
 }
 
 /// `127.0.0.1:1234`, or `[::1]:1234`.
@@ -434,7 +513,7 @@ impl Testbed {
     }
 
     /// The order service (orders, publishing, clocks, forms).
-    pub fn platforms(&self) -> &Arc<Platforms> {
+    pub fn platforms(&self) -> &Arc<OrderService> {
         &self.platforms
     }
 

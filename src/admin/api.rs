@@ -42,10 +42,10 @@ use serde_json::{Value, json};
 use super::{json_response, serialized};
 use crate::{
     clock::Clock,
-    orders::forms::{ConsumerForm, PreStudy, ProducerForm, SystemInfo},
-    platform::{
-        ClockMove, EnvView, OrderRecord, OrderSource, Platforms, PublishInfo, ServiceError,
+    ordering::{
+        ClockMove, EnvView, OrderRecord, OrderService, OrderSource, PublishInfo, ServiceError,
     },
+    orders::forms::{ConsumerForm, PreStudy, ProducerForm, SystemInfo},
     tak::{self, Snapshot, history::Entry},
     vocab::{EnvName, SOAP_CONTENT_TYPE},
 };
@@ -174,7 +174,7 @@ impl Wanted {
     }
 }
 
-fn snapshot_of(platforms: &Platforms, env: EnvName, parts: &Parts) -> Result<Wanted, Resp> {
+fn snapshot_of(platforms: &OrderService, env: EnvName, parts: &Parts) -> Result<Wanted, Resp> {
     match query(parts, "version") {
         None => platforms
             .platform(env)
@@ -297,13 +297,13 @@ fn clock_json(clock: &Clock) -> Value {
 }
 
 /// Dispatches `/api/...` and `/tak/...`.
-pub async fn handle(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Resp {
+pub async fn handle(platforms: &Arc<OrderService>, parts: &Parts, body: Bytes) -> Resp {
     match route(platforms, parts, body).await {
         Ok(r) | Err(r) => r,
     }
 }
 
-async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result<Resp, Resp> {
+async fn route(platforms: &Arc<OrderService>, parts: &Parts, body: Bytes) -> Result<Resp, Resp> {
     let path = parts.uri.path().trim_end_matches('/').to_string();
     let segments: Vec<&str> = path.split('/').skip(1).collect();
     let method = &parts.method;
@@ -373,7 +373,7 @@ async fn route(platforms: &Arc<Platforms>, parts: &Parts, body: Bytes) -> Result
 }
 
 async fn env_route(
-    platforms: &Arc<Platforms>,
+    platforms: &Arc<OrderService>,
     env: EnvName,
     method: &Method,
     rest: &[&str],

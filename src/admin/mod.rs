@@ -33,7 +33,7 @@ use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::watch};
 
-use crate::{net, platform::Platforms};
+use crate::{net, ordering::OrderService};
 
 pub mod api;
 pub mod gate;
@@ -45,7 +45,7 @@ const MAX_ADMIN_BODY: usize = crate::config::DEFAULT_MAX_REQUEST_BYTES;
 /// Everything the admin endpoints report on and act on.
 pub struct AdminState {
     /// The order service of every environment.
-    pub platforms: Arc<Platforms>,
+    pub platforms: Arc<OrderService>,
     /// The mock producers (behaviours, recordings).
     pub mocks: Arc<crate::mocks::Mocks>,
     /// Set once every listener is bound.
@@ -237,7 +237,7 @@ pub(crate) async fn heavy<T: Send + 'static>(
     std::thread::Builder::new()
         .name("ntjp-admin".into())
         .spawn(move || {
-            crate::platform::lower_priority();
+            crate::ordering::lower_priority();
             let _ = tx.send(work());
         })
         .map_err(|e| format!("cannot start a thread: {e}"))?;

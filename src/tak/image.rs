@@ -10,7 +10,7 @@
 //!
 //! The format: a string table, then the body, both in LEB128 varints and length-prefixed
 //! UTF-8. It carries no checksum and no version of its own: the checkpoint file around it does
-//! (see `platform::checkpoint`). Pure: bytes in, bytes out.
+//! (see `ordering::checkpoint`). Pure: bytes in, bytes out.
 
 use std::collections::HashMap;
 use std::sync::Arc;

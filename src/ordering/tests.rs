@@ -2,9 +2,10 @@
 //! journal write changes nothing; one journaled when shutdown begins is finished or reported
 //! as journaled; a panic before the journal write is survived, one after it stops changes.
 
-use std::sync::mpsc as std_mpsc;
+use std::{path::Path, sync::mpsc as std_mpsc};
 
 use super::*;
+use crate::config::Config;
 
 /// A start-up order for `platform`: one logical address.
 fn startup_order(platform: &str) -> String {
@@ -18,7 +19,7 @@ fn startup_order(platform: &str) -> String {
 
 fn open(journal: Option<&Path>) -> Opened {
     let config = Config::default();
-    Platforms::open(&config, "https://mocks.invalid/mocks", journal, &|env| {
+    OrderService::open(&config, "https://mocks.invalid/mocks", journal, &|env| {
         let platform = &config.environments.get(env).platform;
         Ok(vec![("start.json".into(), startup_order(platform))])
     })
@@ -32,7 +33,7 @@ fn clock_event(offset_days: i64) -> Event {
     }
 }
 
-async fn wait_idle(p: &Platforms) {
+async fn wait_idle(p: &OrderService) {
     while p.activity().running || p.activity().queued > 0 {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
@@ -363,7 +364,7 @@ fn bulk_order(platform: &str, rows: usize, first: usize, day: &str) -> String {
 /// Everything a replay rebuilds, as comparable values: per environment the versions (with
 /// their exports), the catalogue, what is pending, every order whole, the clock and the
 /// setting; and the forms.
-fn state_of(p: &Platforms) -> Vec<String> {
+fn state_of(p: &OrderService) -> Vec<String> {
     let mut out = vec![serde_json::to_string(&*p.forms()).unwrap()];
     for env in EnvName::ALL {
         let view = p.view(env);
@@ -401,7 +402,7 @@ fn info(comment: &str) -> PublishInfo {
 
 /// Orders (large enough that their texts stay in the journal), publishes, a rollback, clock
 /// and settings changes and a form registration.
-async fn a_history(p: &Platforms, offset: usize) {
+async fn a_history(p: &OrderService, offset: usize) {
     let sit = p.platform(EnvName::Sit).name.clone();
     let today = p.platform(EnvName::Sit).clock.today().to_string();
     p.submit(
@@ -510,7 +511,7 @@ async fn a_start_from_the_checkpoint_and_the_journal_after_it_equals_a_full_repl
         rb.report_text(&b.view(EnvName::Sit).catalogue)
     );
     let today = a.platform(EnvName::Sit).clock.today();
-    let routed = |p: &Platforms| {
+    let routed = |p: &OrderService| {
         p.platform(EnvName::Sit).tak.load_full().map(|s| {
             s.route("urn:riv:x:BulkResponder:1", "BULK-0010200", today)
                 .matches
@@ -566,7 +567,7 @@ async fn a_damaged_or_stale_checkpoint_is_ignored_with_a_warning_and_the_journal
     // Another mocks base URL: made with another configuration.
     std::fs::write(&file, &good).unwrap();
     let config = Config::default();
-    let other = Platforms::open(
+    let other = OrderService::open(
         &config,
         "https://elsewhere.invalid/mocks",
         Some(&journal),
@@ -601,7 +602,7 @@ async fn with_a_checkpoint_a_changed_start_up_export_is_still_refused() {
     config.environments.qa.tak_export = Some(export.clone());
     let journal = dir.path().join("journal.jsonl");
     let start = |config: &Config| {
-        Platforms::open(
+        OrderService::open(
             config,
             "https://mocks.invalid/mocks",
             Some(&journal),
@@ -652,7 +653,7 @@ async fn a_clock_out_of_range_in_the_journal_and_checkpoint_refuses_the_start_by
     wait_idle(&p).await;
     drop(p);
     let config = Config::default();
-    let e = Platforms::open(
+    let e = OrderService::open(
         &config,
         "https://mocks.invalid/mocks",
         Some(&journal),

@@ -28,6 +28,11 @@
 //! one each, every other entry one) since the last: it captures the state (shared, nothing
 //! copied) and a separate thread, at the order service's lower priority, encodes and writes it
 //! while the writer goes on with the next change.
+//!
+//! # Not here
+//!
+//! Deciding when to take one (the writer) and what follows loading one (`replay` applies the
+//! journal's later entries). A checkpoint is never the only copy of anything.
 
 use std::{
     io::Write,
@@ -37,7 +42,7 @@ use std::{
 
 use chrono::{DateTime, Utc};
 
-use super::{OrderRecord, OrderSource, OrderText, TestGroup, TestStatus, pending_tests};
+use super::{OrderRecord, OrderSource, OrderText, TestGroup, TestStatus, record::pending_tests};
 use crate::{
     config::Config,
     journal::Place,
@@ -235,6 +240,7 @@ fn static_name(all: &[&'static str], name: &str) -> Result<&'static str, ImageEr
         .ok_or_else(|| ImageError(format!("{name:?} is not a report name")))
 }
 
+/// One order record, as [`encode`] wrote it: its fields, report, text and connection tests.
 fn decode_record(d: &mut Decoder<'_>, env: EnvName) -> Result<OrderRecord, ImageError> {
     let id = d.u64()?;
     let source: OrderSource = serde_json::from_str(&d.str()?)
@@ -242,54 +248,91 @@ fn decode_record(d: &mut Decoder<'_>, env: EnvName) -> Result<OrderRecord, Image
     let accepted_at: DateTime<Utc> = d.time()?;
     let execution_day = d.opt_day()?;
     let published_version = d.opt_u64()?;
+    let report = decode_report(d)?;
+    let text = decode_text(d)?;
+    let tests = decode_tests(d)?;
+    let (pending_tests_from, pending_tests) = pending_tests(&tests);
+    Ok(OrderRecord {
+        id,
+        env,
+        source,
+        accepted_at,
+        execution_day,
+        published_version,
+        report: Arc::new(report),
+        text,
+        connection_tests: tests.into(),
+        pending_tests_from,
+        pending_tests,
+    })
+}
+
+/// An order's report: its metadata, the runs of `inkludera` and `exkludera`, its texts.
+fn decode_report(d: &mut Decoder<'_>) -> Result<CompactReport, ImageError> {
     let n = d.u64()?;
     let mut metadata = Vec::new();
     for _ in 0..n {
         let k = static_name(&METADATA_KEYS, &d.str()?)?;
         metadata.push((k, d.str()?));
     }
-    let mut both = Vec::new();
-    for _ in 0..2 {
-        let n = d.u64()?;
-        let mut sections = Vec::new();
-        for _ in 0..n {
-            let mut section = RunSection::new(static_name(&SECTIONS, &d.str()?)?);
-            let runs = d.u64()?;
-            for _ in 0..runs {
-                let kind = pick(&LineKind::ALL, d.u64()?, "line kind")?;
-                let status = pick(&Status::ALL, d.u64()?, "status")?;
-                let first = d.u64()?;
-                let len =
-                    u32::try_from(d.u64()?).map_err(|_| ImageError("a run is too long".into()))?;
-                let from = d.opt_day()?;
-                let to = d.opt_day()?;
-                section.runs.push(Run {
-                    kind,
-                    status,
-                    first,
-                    len,
-                    validity: from.zip(to).map(|(f, t)| crate::tak::Validity::new(f, t)),
-                });
-            }
-            sections.push(section);
-        }
-        both.push(sections);
-    }
-    let exclude = both.pop().unwrap_or_default();
-    let include = both.pop().unwrap_or_default();
+    let include = decode_sections(d)?;
+    let exclude = decode_sections(d)?;
     let n = d.u64()?;
     let mut texts = Vec::new();
     for _ in 0..n {
         texts.push(d.str()?);
     }
-    let text = match d.u64()? {
-        0 => OrderText::Memory(Arc::from(d.str()?)),
-        1 => OrderText::Journal {
+    Ok(CompactReport {
+        metadata: Metadata(metadata),
+        include,
+        exclude,
+        texts,
+    })
+}
+
+/// The sections of one half of a report (`inkludera` or `exkludera`), each its runs.
+fn decode_sections(d: &mut Decoder<'_>) -> Result<Vec<RunSection>, ImageError> {
+    let n = d.u64()?;
+    let mut sections = Vec::new();
+    for _ in 0..n {
+        let mut section = RunSection::new(static_name(&SECTIONS, &d.str()?)?);
+        let runs = d.u64()?;
+        for _ in 0..runs {
+            let kind = pick(&LineKind::ALL, d.u64()?, "line kind")?;
+            let status = pick(&Status::ALL, d.u64()?, "status")?;
+            let first = d.u64()?;
+            let len =
+                u32::try_from(d.u64()?).map_err(|_| ImageError("a run is too long".into()))?;
+            let from = d.opt_day()?;
+            let to = d.opt_day()?;
+            section.runs.push(Run {
+                kind,
+                status,
+                first,
+                len,
+                validity: from.zip(to).map(|(f, t)| crate::tak::Validity::new(f, t)),
+            });
+        }
+        sections.push(section);
+    }
+    Ok(sections)
+}
+
+/// Where an order's text is: in the checkpoint, or in the journal.
+fn decode_text(d: &mut Decoder<'_>) -> Result<OrderText, ImageError> {
+    match d.u64()? {
+        0 => Ok(OrderText::Memory(Arc::from(d.str()?))),
+        1 => Ok(OrderText::Journal {
             seq: d.u64()?,
             place: place(d)?,
-        },
-        n => return Err(ImageError(format!("{n} is not where an order's text is"))),
-    };
+        }),
+        n => Err(ImageError(format!("{n} is not where an order's text is"))),
+    }
+}
+
+/// An order's connection tests, every one pending (outcomes are not kept: a replay leaves
+/// every test pending, and so does a checkpoint).
+fn decode_tests(d: &mut Decoder<'_>) -> Result<Vec<TestGroup>, ImageError> {
     let waiting: Arc<str> = Arc::from("waits for the execution day");
     let n = d.u64()?;
     let mut tests = Vec::new();
@@ -312,25 +355,7 @@ fn decode_record(d: &mut Decoder<'_>, env: EnvName) -> Result<OrderRecord, Image
             routes,
         });
     }
-    let (pending_tests_from, pending_tests) = pending_tests(&tests);
-    Ok(OrderRecord {
-        id,
-        env,
-        source,
-        accepted_at,
-        execution_day,
-        published_version,
-        report: Arc::new(CompactReport {
-            metadata: Metadata(metadata),
-            include,
-            exclude,
-            texts,
-        }),
-        text,
-        connection_tests: tests.into(),
-        pending_tests_from,
-        pending_tests,
-    })
+    Ok(tests)
 }
 
 /// Reads the checkpoint file's bytes: `Err` says why it cannot be used.

@@ -6,8 +6,9 @@
 //! producers costs three pings. At most [`CONCURRENCY`] pings run at once; each exchange has
 //! one deadline ([`PING_DEADLINE`]) and reads at most [`PING_MAX_BYTES`] of the answer.
 //! Outcomes are recorded in batches (one change per batch, see
-//! [`Platforms::record_tests`]). Nothing here holds a lock; due tests are found in the
-//! published views.
+//! [`OrderService::record_tests`]). Nothing here holds a lock; due tests are found in the
+//! published views. It changes no order record or TAK itself (the writer does, as one job
+//! per batch) and routes no consumer traffic.
 
 use std::{sync::Arc, time::Duration};
 
@@ -15,7 +16,7 @@ use chrono::Utc;
 use http_body_util::BodyExt;
 use tokio::{sync::watch, task::JoinSet, time::Instant};
 
-use super::{DueTest, Platforms, TestResult};
+use super::{DueTest, OrderService, TestResult};
 use crate::router::{ProducerClient, forward::ForwardError};
 use crate::vocab::SOAP_CONTENT_TYPE_TO_PRODUCER;
 
@@ -46,7 +47,7 @@ pub struct DueProducer {
 /// certificate; build it with a `max_request_bytes` of [`PING_MAX_BYTES`] so that an error
 /// answer is bounded too.
 pub async fn run(
-    platforms: Arc<Platforms>,
+    platforms: Arc<OrderService>,
     client: ProducerClient,
     mut shutdown: watch::Receiver<bool>,
 ) {
@@ -69,7 +70,7 @@ pub async fn run(
 }
 
 /// Pings every producer in `due`, [`CONCURRENCY`] at a time, recording outcomes in batches.
-async fn test_all(platforms: &Platforms, client: &ProducerClient, due: Vec<DueProducer>) {
+async fn test_all(platforms: &OrderService, client: &ProducerClient, due: Vec<DueProducer>) {
     let mut queue = due.into_iter();
     let mut running = JoinSet::new();
     let mut results = Vec::new();
@@ -110,7 +111,7 @@ async fn test_all(platforms: &Platforms, client: &ProducerClient, due: Vec<DuePr
     }
 }
 
-async fn record(platforms: &Platforms, results: Vec<TestResult>) {
+async fn record(platforms: &OrderService, results: Vec<TestResult>) {
     if let Err(e) = platforms.record_tests(results).await {
         tracing::debug!(error = %e, "connection test outcomes not recorded");
     }
