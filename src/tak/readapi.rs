@@ -286,11 +286,8 @@ impl FieldsRead {
         }
     }
 
-    /// An end tag; true when it ends the operation element.
-    fn end(&mut self) -> bool {
-        if self.depth == 0 {
-            return true;
-        }
+    /// An end tag below the operation element.
+    fn end(&mut self) {
         if self.capture.is_some_and(|(_, level)| level == self.depth) {
             self.capture = None;
         }
@@ -298,7 +295,6 @@ impl FieldsRead {
             self.in_wrapper = false;
         }
         self.depth -= 1;
-        false
     }
 
     fn text(&mut self, text: &str) {
@@ -326,11 +322,9 @@ fn read_logical_addressees_fields(
                 let empty = matches!(event, Event::Empty(_));
                 read.start(ns, e.local_name().as_ref(), empty);
             }
-            Event::End(_) => {
-                if read.end() {
-                    break;
-                }
-            }
+            // The operation element's own end tag.
+            Event::End(_) if read.depth == 0 => break,
+            Event::End(_) => read.end(),
             Event::Text(t) => read.text(&t.xml10_content()),
             Event::CData(t) => read.text(&t.xml10_content()),
             Event::GeneralRef(r) => {

@@ -251,20 +251,20 @@ pub fn python_with(module: &str, pip_name: &str, apt_package: &str) -> Python {
         return py;
     }
     // As root on Debian: python3-venv (then the virtual environment), else Debian's module.
-    if apt_install(&["python3-venv"]) {
-        if let Some(py) = pip_into_venv(&system, &venv, module, pip_name) {
-            return py;
-        }
+    if apt_install(&["python3-venv"])
+        && let Some(py) = pip_into_venv(&system, &venv, module, pip_name)
+    {
+        return py;
     }
-    if apt_install(&[apt_package]) {
-        if let Some(py) = [on_path("python3"), Some(PathBuf::from("/usr/bin/python3"))]
+    // Debian's module belongs to Debian's python3, which another python3 may shadow.
+    if apt_install(&[apt_package])
+        && let Some(py) = [on_path("python3"), Some(PathBuf::from("/usr/bin/python3"))]
             .into_iter()
             .flatten()
             .map(Python::plain)
             .find(|py| py.imports(module))
-        {
-            return py;
-        }
+    {
+        return py;
     }
     panic!(
         "this test needs Python's {module}, which {} cannot import, and installing it into \
