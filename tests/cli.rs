@@ -7,6 +7,9 @@ use std::{
     time::{Duration, Instant},
 };
 
+#[path = "common/install.rs"]
+mod install;
+
 const BIN: &str = env!("CARGO_BIN_EXE_ntjp");
 
 fn repo() -> PathBuf {
@@ -43,6 +46,7 @@ fn serve_as_in_the_readme_answers_the_curl_example_and_stops_on_sigterm() {
         readme.contains("cargo run --release -- serve"),
         "README's first command changed; update this test"
     );
+    install::curl();
     let state = tempfile::tempdir().unwrap();
     let child = Command::new(BIN)
         .args(["serve", "--ephemeral-ports", "--state-dir"])

@@ -349,18 +349,38 @@ async fn shutdown_lets_an_in_flight_request_finish() {
     let bed = start().await;
     let body = cervix_request("17");
     let mut tls = bed.consumer().connect(bed.https_addr("sit")).await.unwrap();
+    // `expect: 100-continue` makes the router say when it has read the head and waits for
+    // the body: from then on the request is in flight.
     let head = format!(
-        "POST /vp/x HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/xml\r\ncontent-length: {}\r\n\r\n",
+        "POST /vp/x HTTP/1.1\r\nhost: localhost\r\ncontent-type: text/xml\r\nexpect: 100-continue\r\ncontent-length: {}\r\n\r\n",
         body.len()
     );
     tls.write_all(head.as_bytes()).await.unwrap();
     tls.write_all(&body.as_bytes()[..100]).await.unwrap();
     tls.flush().await.unwrap();
-    // Let the router read the head: from then on the request is in flight.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut continued = Vec::new();
+    let mut byte = [0u8; 1];
+    tokio::time::timeout(PATIENCE, async {
+        while !continued.ends_with(b"\r\n\r\n") {
+            assert_eq!(tls.read(&mut byte).await.unwrap(), 1, "closed");
+            continued.push(byte[0]);
+        }
+    })
+    .await
+    .expect("the router never read the request head");
+    assert!(
+        continued.starts_with(b"HTTP/1.1 100"),
+        "{}",
+        String::from_utf8_lossy(&continued)
+    );
     let mocks = bed.testbed.mocks().clone();
+    let https = bed.https_addr("sit");
     let shutdown = tokio::spawn(bed.stop());
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Shutdown has begun once the router accepts no new connections.
+    wait_for("the router still accepts connections", || async {
+        tokio::net::TcpStream::connect(https).await.is_err()
+    })
+    .await;
     tls.write_all(&body.as_bytes()[100..]).await.unwrap();
     tls.flush().await.unwrap();
     let mut out = Vec::new();

@@ -55,14 +55,14 @@ impl Run {
 }
 
 async fn zeep_call(
-    python: &Path,
+    python: &common::install::Python,
     url: &str,
     (cert, key): (&Path, &Path),
     ca: &Path,
     correlation_id: &str,
     expect_fault: bool,
 ) -> Run {
-    let mut cmd = tokio::process::Command::new(python);
+    let mut cmd = tokio::process::Command::from(python.command());
     cmd.arg(repo(SCRIPT))
         .arg("--wsdl")
         .arg(repo(WSDL))

@@ -127,28 +127,28 @@ async fn every_behaviour_set_through_the_admin_api_is_what_the_consumer_sees() {
         "answered after {took:?}"
     );
 
-    // No answer: the router gives up after its producer timeout, VP009.
+    // No answer: the router gives up after its producer timeout, VP009 (and does not wait
+    // for the mock, which would hold the request far longer).
     put_behaviour(&bed, "14", json!({"answer": "no-answer"})).await;
-    let (a, took) = call(&bed, request_for("14", pnr)).await;
+    let (a, took) = tokio::time::timeout(PATIENCE, call(&bed, request_for("14", pnr)))
+        .await
+        .expect("the router never gave up on a producer that does not answer");
     let detail = vp009_detail(&a);
     assert!(took >= Duration::from_millis(1_500), "VP009 after {took:?}");
-    assert!(took < Duration::from_secs(20), "VP009 after {took:?}");
-    assert!(!detail.is_empty());
+    assert!(detail.contains("Timeout when waiting"), "{detail}");
     // Once the platform gives up, the mock lets go of the request too.
-    let mut waited = 0;
-    while bed.testbed.mocks().holding() > 0 && waited < 100 {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-        waited += 1;
-    }
-    assert_eq!(bed.testbed.mocks().holding(), 0, "still held after 5 s");
+    wait_for("the mock still holds the abandoned request", || async {
+        bed.testbed.mocks().holding() == 0
+    })
+    .await;
 
-    // Connection reset: VP009 at once.
+    // Connection reset: VP009 at once, for the reset and not by the producer timeout.
     put_behaviour(&bed, "14", json!({"answer": "reset"})).await;
-    let (a, took) = call(&bed, request_for("14", pnr)).await;
+    let (a, _) = call(&bed, request_for("14", pnr)).await;
     let detail = vp009_detail(&a);
     assert!(
-        took < Duration::from_millis(1_500),
-        "VP009 after {took:?}: {detail}"
+        !detail.contains("Timeout"),
+        "VP009 by the timeout: {detail}"
     );
 
     // Back to the default; other mocks were never affected.

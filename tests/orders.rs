@@ -3,8 +3,6 @@
 
 mod common;
 
-use std::time::Duration;
-
 use common::*;
 use ntjp_testbed::cli::client;
 use serde_json::{Value, json};
@@ -232,8 +230,7 @@ async fn exclusion_producer_order_and_replacement_change_routing_on_their_day() 
     );
 
     // The operators' connection test ran against the new producer.
-    let mut tested = false;
-    for _ in 0..50 {
+    wait_for("the connection test of county 25 did not pass", || async {
         // The list gives summaries; each order's tests are in its whole record.
         let list = get(&bed, "/api/sit/orders").await;
         let mut tests: Vec<Value> = Vec::new();
@@ -246,16 +243,11 @@ async fn exclusion_producer_order_and_replacement_change_routing_on_their_day() 
                     .unwrap_or_default(),
             );
         }
-        if tests
+        tests
             .iter()
             .any(|t| t["logical_address"] == "25" && t["status"] == "ok")
-        {
-            tested = true;
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(tested, "the connection test of county 25 did not pass");
+    })
+    .await;
     bed.stop().await;
 }
 
@@ -650,10 +642,25 @@ async fn unpublished_changes_are_invisible_and_publishing_is_atomic_for_requests
             n
         }));
     }
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The streams route to the old URL before the publish and go on to the new one after it.
+    let routed_to = |new: bool| {
+        let bed = &bed;
+        move || async move {
+            let rec = bed.testbed.recorder().for_address("22");
+            rec.iter()
+                .filter(|r| r.path_and_query.ends_with("v2") == new)
+                .count()
+                >= 8
+        }
+    };
+    wait_for(
+        "no calls to the old URL before the publish",
+        routed_to(false),
+    )
+    .await;
     let p = post(&bed, "/api/sit/publish", &json!({"comment": "flytta 22"})).await;
     assert_eq!(p.status.as_u16(), 200, "{}", p.json);
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    wait_for("no calls to the new URL after the publish", routed_to(true)).await;
     stop.store(true, std::sync::atomic::Ordering::Relaxed);
     let mut total = 0;
     for s in streams {

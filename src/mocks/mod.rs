@@ -379,24 +379,9 @@ async fn handle(
     };
     let address = address.to_string();
     let req_headers = req.headers().clone();
-    let read = Limited::new(req.into_body(), MAX_BODY).collect();
-    let body = match tokio::time::timeout(peer.body_timeout, read).await {
-        Ok(Ok(c)) => c.to_bytes(),
-        Ok(Err(e)) => {
-            return plain(
-                StatusCode::BAD_REQUEST,
-                format!("Could not read the request: {e}\n"),
-            );
-        }
-        Err(_) => {
-            return plain(
-                StatusCode::REQUEST_TIMEOUT,
-                format!(
-                    "The request body did not arrive whole within {} ms (router.request_body_timeout_ms).\n",
-                    peer.body_timeout.as_millis()
-                ),
-            );
-        }
+    let body = match read_body(req.into_body(), peer).await {
+        Ok(body) => body,
+        Err(refusal) => return refusal,
     };
     let received = Received {
         address: address.clone(),
@@ -421,28 +406,63 @@ async fn handle(
             _ = stop.wait_for(|s| *s) => return plain(StatusCode::SERVICE_UNAVAILABLE, "The mock producers are shutting down.\n".into()),
         }
     }
-    let Some(reply) = answer.reply else {
-        if behaviour.answer == AnswerKind::Reset {
-            reset.notify_one();
-            std::future::pending::<()>().await;
-        }
-        // No answer: hold the request until the caller gives up (hyper then drops this
-        // future), the limit passes, or the testbed stops.
-        let _held = Held::new(&mocks.holding);
-        tokio::select! {
-            _ = tokio::time::sleep(Duration::from_millis(mocks.config.no_answer_max_ms)) => {}
-            _ = stop.wait_for(|s| *s) => {}
-        }
-        return plain(
-            StatusCode::SERVICE_UNAVAILABLE,
-            "The mock producer was told not to answer.\n".into(),
-        );
-    };
+    match answer.reply {
+        Some(reply) => reply_response(reply, &address),
+        None => hold_or_reset(&behaviour, mocks, reset, stop).await,
+    }
+}
+
+/// The request body, whole within the body timeout and at most [`MAX_BODY`]; else the answer
+/// that says why not.
+async fn read_body(body: Incoming, peer: &Peer) -> Result<Bytes, Response<Full<Bytes>>> {
+    let read = Limited::new(body, MAX_BODY).collect();
+    match tokio::time::timeout(peer.body_timeout, read).await {
+        Ok(Ok(c)) => Ok(c.to_bytes()),
+        Ok(Err(e)) => Err(plain(
+            StatusCode::BAD_REQUEST,
+            format!("Could not read the request: {e}\n"),
+        )),
+        Err(_) => Err(plain(
+            StatusCode::REQUEST_TIMEOUT,
+            format!(
+                "The request body did not arrive whole within {} ms (router.request_body_timeout_ms).\n",
+                peer.body_timeout.as_millis()
+            ),
+        )),
+    }
+}
+
+/// A reset (the connection task is told to drop the connection, this future never ends), or
+/// no answer: the request is held until the caller gives up (hyper then drops this future),
+/// the limit passes, or the testbed stops.
+async fn hold_or_reset(
+    behaviour: &Behaviour,
+    mocks: &Mocks,
+    reset: &tokio::sync::Notify,
+    mut stop: watch::Receiver<bool>,
+) -> Response<Full<Bytes>> {
+    if behaviour.answer == AnswerKind::Reset {
+        reset.notify_one();
+        std::future::pending::<()>().await;
+    }
+    let _held = Held::new(&mocks.holding);
+    tokio::select! {
+        _ = tokio::time::sleep(Duration::from_millis(mocks.config.no_answer_max_ms)) => {}
+        _ = stop.wait_for(|s| *s) => {}
+    }
+    plain(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The mock producer was told not to answer.\n".into(),
+    )
+}
+
+/// The mock's answer, with the header naming which mock answered.
+fn reply_response(reply: Reply, address: &str) -> Response<Full<Bytes>> {
     let mut resp = Response::new(Full::new(Bytes::from(reply.body)));
     *resp.status_mut() = reply.status;
     let h = resp.headers_mut();
     h.insert(CONTENT_TYPE, HeaderValue::from_static(reply.content_type));
-    if let Ok(v) = HeaderValue::from_str(&address) {
+    if let Ok(v) = HeaderValue::from_str(address) {
         h.insert(MOCK_ADDRESS, v);
     }
     resp
@@ -622,59 +642,16 @@ fn judge_sniffed(
     sniffed: &soap::Sniffed,
     mocks: &Mocks,
 ) -> Judged {
-    match sniffed.contract.as_deref() {
-        Some(contract::RESPONDER_NS) => {}
-        Some(contract::PING_NS) => {
-            let mut j = Judged::technical(String::new());
-            j.verdict = Verdict::Ping;
-            j.technical = None;
-            j.ping = Some(contract::ping_response(
-                env!("CARGO_PKG_VERSION"),
-                &chrono::Local::now().format("%Y%m%d%H%M%S").to_string(),
-                &[("mock", "ntjp-testbed"), ("address", address)],
-            ));
-            return j;
-        }
-        Some(other) => {
-            let element = sniffed.operation.as_deref().unwrap_or("");
-            let found = if other.is_empty() {
-                format!("{element} in no namespace")
-            } else {
-                format!("{{{other}}}{element}")
-            };
-            return Judged::technical(format!(
-                "This mock implements {} only; the SOAP Body's first element is {found}.",
-                contract::RESPONDER_NS
-            ));
-        }
-        None => return Judged::technical("The SOAP Body has no element.".into()),
+    if let Some(judged) = judge_other_operation(address, sniffed) {
+        return judged;
     }
     let checked = match validate::validate_with(body, mocks.code_lists(), &mocks.limits) {
         Outcome::Technical(why) => return Judged::technical(why),
         Outcome::Checked(c) => c,
     };
-    let mut violations = Vec::new();
-    if sniffed.profile != Some(path_profile) {
-        violations.push(Violation {
-            path: format!("Header/{}", header_name(path_profile)),
-            message: format!(
-                "the mock at this {} address expects the {} header, but the message has {}",
-                path_profile.tak_name(),
-                header_name(path_profile),
-                sniffed.profile.map(header_name).unwrap_or("none")
-            ),
-        });
-    } else {
-        let la = sniffed.logical_address.as_deref().unwrap_or("");
-        if !la.eq_ignore_ascii_case(address) {
-            violations.push(Violation {
-                path: format!("Header/{}", header_name(path_profile)),
-                message: format!(
-                    "the message is addressed to {la:?} but reached the mock producer for {address}"
-                ),
-            });
-        }
-    }
+    let mut violations: Vec<Violation> = address_violation(address, path_profile, sniffed)
+        .into_iter()
+        .collect();
     violations.extend(checked.violations);
     // The address violation comes first; the check kept its own up to the same limit.
     let mut omitted = checked.violations_omitted;
@@ -697,6 +674,65 @@ fn judge_sniffed(
         ping: None,
         sniffed: None,
     }
+}
+
+/// The judgement of a message whose Body is not a request of the contract: a ping answered,
+/// anything else a technical error naming what came. `None` for the contract's request.
+fn judge_other_operation(address: &str, sniffed: &soap::Sniffed) -> Option<Judged> {
+    match sniffed.contract.as_deref() {
+        Some(contract::RESPONDER_NS) => None,
+        Some(contract::PING_NS) => {
+            let mut j = Judged::technical(String::new());
+            j.verdict = Verdict::Ping;
+            j.technical = None;
+            j.ping = Some(contract::ping_response(
+                env!("CARGO_PKG_VERSION"),
+                &chrono::Local::now().format("%Y%m%d%H%M%S").to_string(),
+                &[("mock", "ntjp-testbed"), ("address", address)],
+            ));
+            Some(j)
+        }
+        Some(other) => {
+            let element = sniffed.operation.as_deref().unwrap_or("");
+            let found = if other.is_empty() {
+                format!("{element} in no namespace")
+            } else {
+                format!("{{{other}}}{element}")
+            };
+            Some(Judged::technical(format!(
+                "This mock implements {} only; the SOAP Body's first element is {found}.",
+                contract::RESPONDER_NS
+            )))
+        }
+        None => Some(Judged::technical("The SOAP Body has no element.".into())),
+    }
+}
+
+/// The message's header against the mock's path: the profile's header, addressed to this
+/// mock.
+fn address_violation(
+    address: &str,
+    path_profile: Profile,
+    sniffed: &soap::Sniffed,
+) -> Option<Violation> {
+    if sniffed.profile != Some(path_profile) {
+        return Some(Violation {
+            path: format!("Header/{}", header_name(path_profile)),
+            message: format!(
+                "the mock at this {} address expects the {} header, but the message has {}",
+                path_profile.tak_name(),
+                header_name(path_profile),
+                sniffed.profile.map(header_name).unwrap_or("none")
+            ),
+        });
+    }
+    let la = sniffed.logical_address.as_deref().unwrap_or("");
+    (!la.eq_ignore_ascii_case(address)).then(|| Violation {
+        path: format!("Header/{}", header_name(path_profile)),
+        message: format!(
+            "the message is addressed to {la:?} but reached the mock producer for {address}"
+        ),
+    })
 }
 
 fn header_name(p: Profile) -> &'static str {
@@ -739,43 +775,10 @@ fn contract_reply(code: ResultCode, text: Option<&str>) -> Answer {
 
 /// The answer for a judged message under `behaviour`.
 pub fn apply(address: &str, judged: &Judged, behaviour: &Behaviour) -> Answer {
-    let text = |default: String| behaviour.text.clone().unwrap_or(default);
-    match behaviour.answer {
-        AnswerKind::Fault => {
-            return Answer {
-                label: "FAULT",
-                reply: Some(soap_fault(
-                    "soap:Server",
-                    &text(format!(
-                        "Tekniskt fel hos mockproducenten {address} (testbäddens inställda beteende)"
-                    )),
-                )),
-            };
-        }
-        AnswerKind::Http500 => {
-            return Answer {
-                label: "HTTP-500",
-                reply: Some(Reply {
-                    status: StatusCode::INTERNAL_SERVER_ERROR,
-                    content_type: "text/plain; charset=utf-8",
-                    body: "Internal Server Error\n".into(),
-                }),
-            };
-        }
-        AnswerKind::NoAnswer => {
-            return Answer {
-                label: "NO-ANSWER",
-                reply: None,
-            };
-        }
-        AnswerKind::Reset => {
-            return Answer {
-                label: "RESET",
-                reply: None,
-            };
-        }
-        AnswerKind::Ok | AnswerKind::Info | AnswerKind::Error => {}
+    if let Some(answer) = misbehaviour(address, behaviour) {
+        return answer;
     }
+    let text = |default: String| behaviour.text.clone().unwrap_or(default);
     match judged.verdict {
         Verdict::Ping => Answer {
             label: "OK",
@@ -817,6 +820,40 @@ pub fn apply(address: &str, judged: &Judged, behaviour: &Behaviour) -> Answer {
             ),
             _ => contract_reply(ResultCode::Ok, None),
         },
+    }
+}
+
+/// The answer of a behaviour that answers whatever the message: a fault, HTTP 500, no
+/// answer or a reset. `None` for the behaviours whose answer depends on the judgement.
+fn misbehaviour(address: &str, behaviour: &Behaviour) -> Option<Answer> {
+    let text = |default: String| behaviour.text.clone().unwrap_or(default);
+    match behaviour.answer {
+        AnswerKind::Fault => Some(Answer {
+            label: "FAULT",
+            reply: Some(soap_fault(
+                "soap:Server",
+                &text(format!(
+                    "Tekniskt fel hos mockproducenten {address} (testbäddens inställda beteende)"
+                )),
+            )),
+        }),
+        AnswerKind::Http500 => Some(Answer {
+            label: "HTTP-500",
+            reply: Some(Reply {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                content_type: "text/plain; charset=utf-8",
+                body: "Internal Server Error\n".into(),
+            }),
+        }),
+        AnswerKind::NoAnswer => Some(Answer {
+            label: "NO-ANSWER",
+            reply: None,
+        }),
+        AnswerKind::Reset => Some(Answer {
+            label: "RESET",
+            reply: None,
+        }),
+        AnswerKind::Ok | AnswerKind::Info | AnswerKind::Error => None,
     }
 }
 

@@ -73,9 +73,42 @@ pub(crate) struct Executed {
 /// Carries out `plan` (from `validate::plan` on the same store) and reports.
 pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed {
     let f = plan.period.from;
+    let ids = insert_objects(store, &plan);
+    let authorisations = include_authorisations(store, &plan, &ids);
+    exclude_authorisations(store, &plan);
+    let mut deleted_routes = Vec::new();
+    let routes = include_routes(store, &plan, &ids, &mut deleted_routes);
+    exclude_routes(store, &plan, &mut deleted_routes);
+    delete_unused_call_addresses(store, deleted_routes);
 
-    // Plain objects, HSA-ids upper-cased.
-    let la_ids: Vec<Id> = plan
+    // The report: each line the row it is about, with its validity as the order left it.
+    let cat = store.catalogue();
+    let (include, routes) = include_report(cat, &ids, &authorisations, &routes, f);
+    let (exclude, texts) = exclude_report(cat, order, &plan, f);
+    Executed {
+        report: CompactReport {
+            metadata: metadata(order, f),
+            include,
+            exclude,
+            texts,
+        },
+        routes,
+    }
+}
+
+/// The ids of the rows an order creates, per kind, in the plan's order (what `Ref::New`
+/// indexes).
+struct NewIds {
+    logical_addresses: Vec<Id>,
+    components: Vec<Id>,
+    contracts: Vec<Id>,
+    call_addresses: Vec<Id>,
+}
+
+/// Creates the plain objects (HSA-ids upper-cased) and the new call addresses, and re-saves
+/// the existing call addresses the plan touches.
+fn insert_objects(store: &mut Store, plan: &Plan) -> NewIds {
+    let logical_addresses: Vec<Id> = plan
         .logical_addresses
         .iter()
         .map(|n| {
@@ -85,7 +118,7 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
             })
         })
         .collect();
-    let component_ids: Vec<Id> = plan
+    let components: Vec<Id> = plan
         .components
         .iter()
         .map(|n| {
@@ -95,7 +128,7 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
             })
         })
         .collect();
-    let contract_ids: Vec<Id> = plan
+    let contracts: Vec<Id> = plan
         .contracts
         .iter()
         .map(|n| {
@@ -107,14 +140,12 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
             })
         })
         .collect();
-
-    // Call addresses: new ones created, existing ones re-saved.
-    let call_ids: Vec<Id> = plan
+    let call_addresses: Vec<Id> = plan
         .call_addresses
         .iter()
         .map(|n| {
             store.insert(CallAddress {
-                producer: id_of(n.producer, &component_ids),
+                producer: id_of(n.producer, &components),
                 profile: n.profile,
                 url: n.url.as_str().into(),
             })
@@ -123,9 +154,21 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
     for &id in &plan.touched_call_addresses {
         touch(store, id, |_: &mut Row<CallAddress>| {});
     }
+    NewIds {
+        logical_addresses,
+        components,
+        contracts,
+        call_addresses,
+    }
+}
 
-    // Authorisations.
-    let mut include_auth_ids = Vec::with_capacity(plan.include_authorisations.len());
+/// Creates or extends the authorisations of `inkludera`: per plan, the row it is about.
+fn include_authorisations<'p>(
+    store: &mut Store,
+    plan: &'p Plan,
+    ids: &NewIds,
+) -> Vec<(&'p AuthorisationPlan, Id)> {
+    let mut out = Vec::with_capacity(plan.include_authorisations.len());
     for p in &plan.include_authorisations {
         let id = match *p {
             AuthorisationPlan::Create {
@@ -133,9 +176,9 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
                 contract,
                 logical_address,
             } => store.insert(Authorisation {
-                consumer: id_of(consumer, &component_ids),
-                contract: id_of(contract, &contract_ids),
-                logical_address: id_of(logical_address, &la_ids),
+                consumer: id_of(consumer, &ids.components),
+                contract: id_of(contract, &ids.contracts),
+                logical_address: id_of(logical_address, &ids.logical_addresses),
                 validity: plan.period,
                 integration_agreement: AUTOTAKNING.clone(),
             }),
@@ -146,8 +189,13 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
                 id
             }
         };
-        include_auth_ids.push((p, id));
+        out.push((p, id));
     }
+    out
+}
+
+/// Ends or deletes the authorisations of `exkludera`.
+fn exclude_authorisations(store: &mut Store, plan: &Plan) {
     for p in &plan.exclude_authorisations {
         if let ExclusionPlan::End { id, ending } = *p {
             touch(store, id, |row: &mut Row<Authorisation>| {
@@ -155,25 +203,35 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
             });
         }
     }
+}
 
-    // Routes.
-    let mut deleted_routes = Vec::new();
-    let mut include_route_ids = Vec::with_capacity(plan.include_routes.len());
+/// Creates, extends or replaces the routes of `inkludera`: per plan, (the existing route it
+/// touched, the route it created). Deleted routes are added to `deleted`.
+fn include_routes(
+    store: &mut Store,
+    plan: &Plan,
+    ids: &NewIds,
+    deleted: &mut Vec<Id>,
+) -> Vec<(Option<Id>, Option<Id>)> {
+    let new_route = |store: &mut Store, logical_address, contract, call_address| {
+        store.insert(Route {
+            logical_address: id_of(logical_address, &ids.logical_addresses),
+            contract: id_of(contract, &ids.contracts),
+            call_address: id_of(call_address, &ids.call_addresses),
+            validity: plan.period,
+        })
+    };
+    let mut out = Vec::with_capacity(plan.include_routes.len());
     for p in &plan.include_routes {
-        let ids = match *p {
+        let touched = match *p {
             RoutePlan::Create {
                 logical_address,
                 contract,
                 call_address,
-            } => {
-                let new = store.insert(Route {
-                    logical_address: id_of(logical_address, &la_ids),
-                    contract: id_of(contract, &contract_ids),
-                    call_address: id_of(call_address, &call_ids),
-                    validity: plan.period,
-                });
-                (None, Some(new))
-            }
+            } => (
+                None,
+                Some(new_route(store, logical_address, contract, call_address)),
+            ),
             RoutePlan::Update { id, validity } => {
                 touch(store, id, |row: &mut Row<Route>| {
                     row.item.validity = validity
@@ -191,31 +249,36 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
                     end_row(&mut row.item.validity, &mut row.state, ending)
                 });
                 if ending == Ending::Delete {
-                    deleted_routes.push(old);
+                    deleted.push(old);
                 }
-                let new = store.insert(Route {
-                    logical_address: id_of(logical_address, &la_ids),
-                    contract: id_of(contract, &contract_ids),
-                    call_address: id_of(call_address, &call_ids),
-                    validity: plan.period,
-                });
-                (Some(old), Some(new))
+                (
+                    Some(old),
+                    Some(new_route(store, logical_address, contract, call_address)),
+                )
             }
         };
-        include_route_ids.push(ids);
+        out.push(touched);
     }
+    out
+}
+
+/// Ends or deletes the routes of `exkludera`; deleted routes are added to `deleted`.
+fn exclude_routes(store: &mut Store, plan: &Plan, deleted: &mut Vec<Id>) {
     for p in &plan.exclude_routes {
         if let ExclusionPlan::End { id, ending } = *p {
             touch(store, id, |row: &mut Row<Route>| {
                 end_row(&mut row.item.validity, &mut row.state, ending)
             });
             if ending == Ending::Delete {
-                deleted_routes.push(id);
+                deleted.push(id);
             }
         }
     }
-    // A call address whose routes are all deleted goes too (the store counts the active
-    // routes per call address).
+}
+
+/// A call address whose routes are all deleted goes too (the store counts the active routes
+/// per call address).
+fn delete_unused_call_addresses(store: &mut Store, deleted_routes: Vec<Id>) {
     for route in deleted_routes {
         let Some(call) = store.catalogue().routes.get(route).map(|r| r.call_address) else {
             continue;
@@ -226,27 +289,34 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
             });
         }
     }
+}
 
-    // The report: each line the row it is about, with its validity as the order left it.
-    let cat = store.catalogue();
+/// The report's `inkludera` sections, and per route of `inkludera` the route it now has.
+fn include_report(
+    cat: &Catalogue,
+    ids: &NewIds,
+    authorisations: &[(&AuthorisationPlan, Id)],
+    routes: &[(Option<Id>, Option<Id>)],
+    f: Day,
+) -> (Vec<RunSection>, Vec<Id>) {
     let mut include = Vec::new();
-    let mut section = RunSection::new(LOGICAL_ADDRESSES);
-    for &id in &la_ids {
-        section.push(LineKind::LogicalAddress, Status::Created, id, None);
+    for (name, kind, created) in [
+        (
+            LOGICAL_ADDRESSES,
+            LineKind::LogicalAddress,
+            &ids.logical_addresses,
+        ),
+        (COMPONENTS, LineKind::Component, &ids.components),
+        (CONTRACTS, LineKind::Contract, &ids.contracts),
+    ] {
+        let mut section = RunSection::new(name);
+        for &id in created {
+            section.push(kind, Status::Created, id, None);
+        }
+        push_section(&mut include, section);
     }
-    push_section(&mut include, section);
-    let mut section = RunSection::new(COMPONENTS);
-    for &id in &component_ids {
-        section.push(LineKind::Component, Status::Created, id, None);
-    }
-    push_section(&mut include, section);
-    let mut section = RunSection::new(CONTRACTS);
-    for &id in &contract_ids {
-        section.push(LineKind::Contract, Status::Created, id, None);
-    }
-    push_section(&mut include, section);
     let mut section = RunSection::new(AUTHORISATIONS);
-    for &(p, id) in &include_auth_ids {
+    for &(p, id) in authorisations {
         let status = match p {
             AuthorisationPlan::Create { .. } => Status::Created,
             AuthorisationPlan::Update { .. } => authorisation_status(cat, id, f),
@@ -260,8 +330,8 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
     }
     push_section(&mut include, section);
     let mut section = RunSection::new(ROUTES);
-    let mut routes = Vec::with_capacity(include_route_ids.len());
-    for &(old, new) in &include_route_ids {
+    let mut now = Vec::with_capacity(routes.len());
+    for &(old, new) in routes {
         if let Some(id) = old {
             section.push(
                 LineKind::Route,
@@ -278,10 +348,19 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
                 route_validity(cat, id),
             );
         }
-        routes.extend(new.or(old));
+        now.extend(new.or(old));
     }
     push_section(&mut include, section);
+    (include, now)
+}
 
+/// The report's `exkludera` sections, and the texts of their `Existerar ej` lines.
+fn exclude_report(
+    cat: &Catalogue,
+    order: &Order,
+    plan: &Plan,
+    f: Day,
+) -> (Vec<RunSection>, Vec<String>) {
     let mut texts = Vec::new();
     let mut exclude = Vec::new();
     let mut section = RunSection::new(AUTHORISATIONS);
@@ -320,16 +399,7 @@ pub(crate) fn execute(store: &mut Store, order: &Order, plan: Plan) -> Executed 
         }
     }
     push_section(&mut exclude, section);
-
-    Executed {
-        report: CompactReport {
-            metadata: metadata(order, f),
-            include,
-            exclude,
-            texts,
-        },
-        routes,
-    }
+    (exclude, texts)
 }
 
 fn metadata(order: &Order, f: Day) -> Metadata {

@@ -771,33 +771,7 @@ impl Forms {
         need_hsa_id("consumer_hsa_id", consumer)?;
         let major = check_contract(contract)?;
 
-        let addresses: Vec<String> = if form.logical_addresses.is_empty() {
-            let mut a = vec![NATIONAL.to_string()];
-            if env == EnvName::Sit {
-                a.push(LOAD_MOCKS.to_string());
-            }
-            a
-        } else {
-            form.logical_addresses
-                .iter()
-                .map(|a| a.trim().to_uppercase())
-                .collect()
-        };
-        for (i, a) in addresses.iter().enumerate() {
-            need_hsa_id("logical_addresses", a)?;
-            if MOCK_ADDRESSES.contains(&a.as_str()) && env != EnvName::Sit {
-                return Err(FormError::MocksOutsideSit {
-                    value: a.clone(),
-                    environment: env,
-                });
-            }
-            if a.chars().all(|c| c.is_ascii_digit()) {
-                check_county("logical_addresses", a, contract)?;
-            }
-            if addresses[..i].contains(a) {
-                return Err(FormError::DuplicateAddress { value: a.clone() });
-            }
-        }
+        let addresses = consumer_addresses(form, contract)?;
 
         let system = self.system("consumer_hsa_id", consumer, env)?;
         let prestudy = self.prestudy(case, env)?;
@@ -888,44 +862,7 @@ impl Forms {
         let prestudy = self.prestudy(case, env)?;
         self.once("producer_hsa_id", producer, ConnectionKind::Producer, env)?;
 
-        // One producing system per county and contract: TAK's routes from the execution day on
-        // (pending changes included), then the orders recorded earlier.
-        let taken = |holder: String, detail: String| FormError::CountyTaken {
-            county: county.to_string(),
-            region: region.to_string(),
-            contract: contract_name(contract),
-            environment: env,
-            holder,
-            detail,
-        };
-        let period = Validity::new(form.execution_date, NaiveDate::MAX);
-        let cat = store.catalogue();
-        for route in store.overlapping_routes(county, contract, period) {
-            let Some(call) = cat.call_addresses.get(route.call_address) else {
-                continue;
-            };
-            let holder = cat
-                .components
-                .get(call.producer)
-                .map(|c| c.hsa_id.to_string())
-                .unwrap_or_default();
-            if !same(&holder, producer) {
-                let detail = format!(
-                    "its route in TAK is valid {} to {}, to {}",
-                    route.validity.from, route.validity.to, call.url
-                );
-                return Err(taken(holder, detail));
-            }
-        }
-        if let Some(o) = self.orders.iter().find(|o| {
-            o.kind == ConnectionKind::Producer
-                && o.environment == env
-                && !same(&o.hsa_id, producer)
-                && same(&o.contract, contract)
-                && o.logical_addresses.iter().any(|a| a == county)
-        }) {
-            return Err(taken(o.hsa_id.clone(), format!("by {}", describe(o))));
-        }
+        self.county_free(form, store, producer, region)?;
 
         let producer = producer.to_uppercase();
         let include = Section {
@@ -969,6 +906,58 @@ impl Forms {
         })
     }
 
+    /// One producing system per county and contract: TAK's routes from the execution day on
+    /// (pending changes included), then the orders recorded earlier. `producer` is the form's
+    /// (trimmed) HSA-id, `region` the county's name.
+    fn county_free(
+        &self,
+        form: &ProducerForm,
+        store: &Store,
+        producer: &str,
+        region: &str,
+    ) -> Result<(), FormError> {
+        let env = form.environment;
+        let contract = form.contract.trim();
+        let county = form.county_code.trim();
+        let taken = |holder: String, detail: String| FormError::CountyTaken {
+            county: county.to_string(),
+            region: region.to_string(),
+            contract: contract_name(contract),
+            environment: env,
+            holder,
+            detail,
+        };
+        let period = Validity::new(form.execution_date, NaiveDate::MAX);
+        let cat = store.catalogue();
+        for route in store.overlapping_routes(county, contract, period) {
+            let Some(call) = cat.call_addresses.get(route.call_address) else {
+                continue;
+            };
+            let holder = cat
+                .components
+                .get(call.producer)
+                .map(|c| c.hsa_id.to_string())
+                .unwrap_or_default();
+            if !same(&holder, producer) {
+                let detail = format!(
+                    "its route in TAK is valid {} to {}, to {}",
+                    route.validity.from, route.validity.to, call.url
+                );
+                return Err(taken(holder, detail));
+            }
+        }
+        if let Some(o) = self.orders.iter().find(|o| {
+            o.kind == ConnectionKind::Producer
+                && o.environment == env
+                && !same(&o.hsa_id, producer)
+                && same(&o.contract, contract)
+                && o.logical_addresses.iter().any(|a| a == county)
+        }) {
+            return Err(taken(o.hsa_id.clone(), format!("by {}", describe(o))));
+        }
+        Ok(())
+    }
+
     /// Remembers an order TAK accepted, for the one-order-per-system and one-producer-per-county
     /// rules.
     pub fn record(&mut self, prepared: &PreparedOrder) {
@@ -978,6 +967,41 @@ impl Forms {
 
 /// The contract item: TAK's own description when the contract exists (TAK skips it then),
 /// else its name and major version.
+/// The consumer form's logical addresses, upper-cased (the national one, and in SIT the load
+/// mocks', when it names none), checked: HSA-ids, the mocks' only in SIT, counties the
+/// contract knows, none twice.
+fn consumer_addresses(form: &ConsumerForm, contract: &str) -> Result<Vec<String>, FormError> {
+    let env = form.environment;
+    let addresses: Vec<String> = if form.logical_addresses.is_empty() {
+        let mut a = vec![NATIONAL.to_string()];
+        if env == EnvName::Sit {
+            a.push(LOAD_MOCKS.to_string());
+        }
+        a
+    } else {
+        form.logical_addresses
+            .iter()
+            .map(|a| a.trim().to_uppercase())
+            .collect()
+    };
+    for (i, a) in addresses.iter().enumerate() {
+        need_hsa_id("logical_addresses", a)?;
+        if MOCK_ADDRESSES.contains(&a.as_str()) && env != EnvName::Sit {
+            return Err(FormError::MocksOutsideSit {
+                value: a.clone(),
+                environment: env,
+            });
+        }
+        if a.chars().all(|c| c.is_ascii_digit()) {
+            check_county("logical_addresses", a, contract)?;
+        }
+        if addresses[..i].contains(a) {
+            return Err(FormError::DuplicateAddress { value: a.clone() });
+        }
+    }
+    Ok(addresses)
+}
+
 fn contract_item(store: &Store, contract: &str, major: i64) -> ContractItem {
     let description = match store.find_contract(contract) {
         Some(row) => row.description.to_string(),

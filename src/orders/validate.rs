@@ -24,7 +24,7 @@ use crate::tak::key::{KeyHasher, ci_eq};
 use crate::tak::model::{Id, Validity};
 use crate::tak::{Day, Store};
 
-use super::format::{Order, PlainItem, RouteItem, java_str};
+use super::format::{AuthorisationItem, Order, PlainItem, RouteItem, java_str};
 
 /// A reference to a plain object: a TAK row or one created by the order (index into the plan).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -488,11 +488,49 @@ type Phase2 = (
     Vec<ExclusionPlan>,
 );
 
-impl Checker<'_> {
+impl<'a> Checker<'a> {
     fn phase2(&mut self) -> Phase2 {
-        let (inc, exc) = (&self.order.include, &self.order.exclude);
-
         // a. Duplicates over inkludera ∪ exkludera.
+        self.detect_all_duplicates();
+
+        // b. Excluded plain objects are ignored (orders cannot delete them).
+
+        // c. The rows excluded routes and authorisations end.
+        let exc = &self.order.exclude;
+        let exclude_routes = exc.routes.iter().map(|r| self.exclude_route(r)).collect();
+        let exclude_authorisations = exc
+            .authorisations
+            .iter()
+            .map(|a| self.exclude_authorisation(a))
+            .collect();
+
+        // d + e. Included plain objects: existing ones are skipped, new ones checked.
+        let inc = &self.order.include;
+        let new_las = self.new_plain(
+            &inc.logical_addresses,
+            |store, hsa_id| store.find_logical_address(hsa_id).is_some(),
+            true,
+            messages::CREATE_LOGICAL_ADDRESS,
+        );
+        let new_components = self.new_plain(
+            &inc.components,
+            |store, hsa_id| store.find_component(hsa_id).is_some(),
+            false,
+            messages::CREATE_COMPONENT,
+        );
+        let new_contracts = self.new_contracts();
+        (
+            new_las,
+            new_components,
+            new_contracts,
+            exclude_routes,
+            exclude_authorisations,
+        )
+    }
+
+    /// Phase 2a: every kind of item named twice over inkludera ∪ exkludera.
+    fn detect_all_duplicates(&mut self) {
+        let (inc, exc) = (&self.order.include, &self.order.exclude);
         let abs: Vec<_> = inc
             .authorisations
             .iter()
@@ -547,82 +585,35 @@ impl Checker<'_> {
             messages::duplicate_logical_address,
             &mut self.errors,
         );
+    }
 
-        // b. Excluded plain objects are ignored (orders cannot delete them).
-
-        // c. The rows excluded routes and authorisations end.
-        let exclude_routes = exc.routes.iter().map(|r| self.exclude_route(r)).collect();
-        let exclude_authorisations = exc
-            .authorisations
-            .iter()
-            .map(|a| {
-                let (Some(la), Some(consumer), Some(contract)) =
-                    (&a.logical_address, &a.consumer, &a.contract)
-                else {
-                    return ExclusionPlan::NotFound;
-                };
-                let rows =
-                    self.store
-                        .overlapping_authorisations(la, consumer, contract, self.period);
-                match rows.as_slice() {
-                    [] => ExclusionPlan::NotFound,
-                    [row] => ExclusionPlan::End {
-                        id: row.id,
-                        ending: ending(self.period.from, self.f_minus_1, row.validity.from),
-                    },
-                    [first, ..] => {
-                        self.several_authorisations(first.item.clone());
-                        ExclusionPlan::NotFound
-                    }
-                }
-            })
-            .collect();
-
-        // d + e. Included plain objects: existing ones are skipped, new ones checked.
-        let mut new_las = Vec::new();
-        for item in &inc.logical_addresses {
-            if self.store.find_logical_address(&item.hsa_id).is_some() {
+    /// Phase 2d + e for logical addresses or components: the ones not in TAK, checked.
+    fn new_plain(
+        &mut self,
+        items: &[PlainItem],
+        exists: impl Fn(&Store, &str) -> bool,
+        is_logical_address: bool,
+        context: &str,
+    ) -> Vec<NewPlain> {
+        let mut new = Vec::new();
+        for item in items {
+            if exists(self.store, &item.hsa_id) {
                 continue;
             }
-            check_hsa_id(
-                &item.hsa_id,
-                true,
-                messages::CREATE_LOGICAL_ADDRESS,
-                &mut self.errors,
-            );
-            check_description(
-                &item.description,
-                messages::CREATE_LOGICAL_ADDRESS,
-                &mut self.errors,
-            );
-            new_las.push(NewPlain {
+            check_hsa_id(&item.hsa_id, is_logical_address, context, &mut self.errors);
+            check_description(&item.description, context, &mut self.errors);
+            new.push(NewPlain {
                 hsa_id: item.hsa_id.clone(),
                 description: item.description.clone(),
             });
         }
-        let mut new_components = Vec::new();
-        for item in &inc.components {
-            if self.store.find_component(&item.hsa_id).is_some() {
-                continue;
-            }
-            check_hsa_id(
-                &item.hsa_id,
-                false,
-                messages::CREATE_COMPONENT,
-                &mut self.errors,
-            );
-            check_description(
-                &item.description,
-                messages::CREATE_COMPONENT,
-                &mut self.errors,
-            );
-            new_components.push(NewPlain {
-                hsa_id: item.hsa_id.clone(),
-                description: item.description.clone(),
-            });
-        }
-        let mut new_contracts = Vec::new();
-        for item in &inc.contracts {
+        new
+    }
+
+    /// Phase 2d + e for contracts: the ones not in TAK, checked.
+    fn new_contracts(&mut self) -> Vec<NewContract> {
+        let mut new = Vec::new();
+        for item in &self.order.include.contracts {
             if self.store.find_contract(&item.namespace).is_some() {
                 continue;
             }
@@ -632,19 +623,35 @@ impl Checker<'_> {
                 messages::CREATE_CONTRACT,
                 &mut self.errors,
             );
-            new_contracts.push(NewContract {
+            new.push(NewContract {
                 namespace: item.namespace.clone(),
                 description: item.description.clone(),
                 major_version: item.major_version,
             });
         }
-        (
-            new_las,
-            new_components,
-            new_contracts,
-            exclude_routes,
-            exclude_authorisations,
-        )
+        new
+    }
+
+    fn exclude_authorisation(&mut self, a: &AuthorisationItem) -> ExclusionPlan {
+        let (Some(la), Some(consumer), Some(contract)) =
+            (&a.logical_address, &a.consumer, &a.contract)
+        else {
+            return ExclusionPlan::NotFound;
+        };
+        let rows = self
+            .store
+            .overlapping_authorisations(la, consumer, contract, self.period);
+        match rows.as_slice() {
+            [] => ExclusionPlan::NotFound,
+            [row] => ExclusionPlan::End {
+                id: row.id,
+                ending: ending(self.period.from, self.f_minus_1, row.validity.from),
+            },
+            [first, ..] => {
+                self.several_authorisations(first.item.clone());
+                ExclusionPlan::NotFound
+            }
+        }
     }
 
     fn exclude_route(&mut self, r: &RouteItem) -> ExclusionPlan {
@@ -708,9 +715,29 @@ impl Checker<'_> {
         new_components: &[NewPlain],
         new_contracts: &[NewContract],
     ) -> Option<Relations> {
-        let (inc, exc) = (&self.order.include, &self.order.exclude);
-
         // a. Required fields.
+        self.check_required_fields();
+        if !self.errors.is_empty() {
+            return None;
+        }
+
+        // b. References: TAK first (case-insensitive), then the order's new objects
+        // (case-sensitive).
+        let refs = References::new(self.store, new_las, new_components, new_contracts);
+        let mut relations = Relations {
+            authorisations: Vec::new(),
+            routes: Vec::new(),
+            new_call_addresses: Vec::new(),
+            touched_call_addresses: Vec::new(),
+        };
+        self.relate_authorisations(&refs, &mut relations);
+        self.relate_routes(&refs, &mut relations);
+        Some(relations)
+    }
+
+    /// Phase 3a: every route and authorisation names what it needs.
+    fn check_required_fields(&mut self) {
+        let (inc, exc) = (&self.order.include, &self.order.exclude);
         let missing = |prefix: &str, item: &dyn std::fmt::Display| format!("{prefix} ({item})");
         for r in &inc.routes {
             let ok = r.url.is_some()
@@ -743,65 +770,23 @@ impl Checker<'_> {
                 }
             }
         }
-        if !self.errors.is_empty() {
-            return None;
-        }
+    }
 
-        // b. References: TAK first (case-insensitive), then the order's new objects
-        // (case-sensitive).
-        let store = self.store;
-        // The order's new objects by their exact text (tak-web looks them up case-sensitively);
-        // the first of equal ones wins, as a scan would find it.
-        fn first_by<'a, T>(
-            items: &'a [T],
-            key: impl Fn(&'a T) -> &'a str,
-        ) -> HashMap<&'a str, usize> {
-            let mut map = HashMap::with_capacity(items.len());
-            for (i, item) in items.iter().enumerate() {
-                map.entry(key(item)).or_insert(i);
-            }
-            map
-        }
-        let new_component_at = first_by(new_components, |n| n.hsa_id.as_str());
-        let new_la_at = first_by(new_las, |n| n.hsa_id.as_str());
-        let new_contract_at = first_by(new_contracts, |n| n.namespace.as_str());
-        let component = |h: &str| {
-            store
-                .find_component(h)
-                .map(|r| Ref::Existing(r.id))
-                .or_else(|| new_component_at.get(h).copied().map(Ref::New))
-        };
-        let address = |h: &str| {
-            store
-                .find_logical_address(h)
-                .map(|r| Ref::Existing(r.id))
-                .or_else(|| new_la_at.get(h).copied().map(Ref::New))
-        };
-        let contract = |ns: &str| {
-            store
-                .find_contract(ns)
-                .map(|r| Ref::Existing(r.id))
-                .or_else(|| new_contract_at.get(ns).copied().map(Ref::New))
-        };
-        // The call addresses created so far in this order, and the existing ones it re-saves.
-        let mut new_call_at: HashMap<(Ref, Id, String), usize> = HashMap::new();
-        let mut touched: HashSet<Id> = HashSet::new();
-
-        let mut relations = Relations {
-            authorisations: Vec::new(),
-            routes: Vec::new(),
-            new_call_addresses: Vec::new(),
-            touched_call_addresses: Vec::new(),
-        };
+    /// Phase 3b for the authorisations of `inkludera`.
+    fn relate_authorisations(&mut self, refs: &References<'_>, relations: &mut Relations) {
         let p = messages::CREATE_AUTHORISATION;
-        for a in &inc.authorisations {
+        for a in &self.order.include.authorisations {
             let (consumer_id, contract_ns, la) = (
                 a.consumer.as_deref().unwrap_or_default(),
                 a.contract.as_deref().unwrap_or_default(),
                 a.logical_address.as_deref().unwrap_or_default(),
             );
-            let refs = (component(consumer_id), contract(contract_ns), address(la));
-            match refs {
+            let found = (
+                refs.component(consumer_id),
+                refs.contract(contract_ns),
+                refs.address(la),
+            );
+            match found {
                 (Some(k), Some(c), Some(l)) => relations.authorisations.push((k, c, l)),
                 (k, c, l) => {
                     if k.is_none() {
@@ -816,9 +801,15 @@ impl Checker<'_> {
                 }
             }
         }
+    }
 
+    /// Phase 3b + c for the routes of `inkludera`: their references and call addresses.
+    fn relate_routes(&mut self, refs: &References<'_>, relations: &mut Relations) {
+        // The call addresses created so far in this order, and the existing ones it re-saves.
+        let mut new_call_at: HashMap<(Ref, Id, String), usize> = HashMap::new();
+        let mut touched: HashSet<Id> = HashSet::new();
         let p = messages::CREATE_ROUTE;
-        for r in &inc.routes {
+        for r in &self.order.include.routes {
             let (profile_name, producer_id, la, contract_ns, url) = (
                 r.profile.as_deref().unwrap_or_default(),
                 r.producer.as_deref().unwrap_or_default(),
@@ -826,24 +817,24 @@ impl Checker<'_> {
                 r.contract.as_deref().unwrap_or_default(),
                 r.url.as_deref().unwrap_or_default(),
             );
-            let profile = store.find_profile(profile_name).map(|r| r.id);
-            let refs = (
+            let profile = self.store.find_profile(profile_name).map(|r| r.id);
+            let found = (
                 profile,
-                component(producer_id),
-                address(la),
-                contract(contract_ns),
+                refs.component(producer_id),
+                refs.address(la),
+                refs.contract(contract_ns),
             );
-            let (Some(profile), Some(producer), Some(l), Some(c)) = refs else {
-                if refs.0.is_none() {
+            let (Some(profile), Some(producer), Some(l), Some(c)) = found else {
+                if found.0.is_none() {
                     self.errors.insert(messages::no_profile(p, profile_name));
                 }
-                if refs.1.is_none() {
+                if found.1.is_none() {
                     self.errors.insert(messages::no_component(p, producer_id));
                 }
-                if refs.2.is_none() {
+                if found.2.is_none() {
                     self.errors.insert(messages::no_logical_address(p, la));
                 }
-                if refs.3.is_none() {
+                if found.3.is_none() {
                     self.errors.insert(messages::no_contract(p, contract_ns));
                 }
                 continue;
@@ -856,7 +847,7 @@ impl Checker<'_> {
             let call = if let Some(i) = in_order {
                 Ref::New(i)
             } else if let Some(existing) = match producer {
-                Ref::Existing(id) => store.find_call_address(id, profile, url),
+                Ref::Existing(id) => self.store.find_call_address(id, profile, url),
                 Ref::New(_) => None,
             } {
                 if touched.insert(existing.id) {
@@ -880,14 +871,24 @@ impl Checker<'_> {
             };
             relations.routes.push((l, c, call));
         }
-        Some(relations)
     }
 
     fn phase4(&mut self, relations: &Relations) -> (Vec<AuthorisationPlan>, Vec<RoutePlan>) {
-        let inc = &self.order.include;
+        (
+            self.plan_authorisations(relations),
+            self.plan_routes(relations),
+        )
+    }
+
+    /// Phase 4 for the authorisations of `inkludera`: create, or extend the one overlapping.
+    fn plan_authorisations(&mut self, relations: &Relations) -> Vec<AuthorisationPlan> {
         let mut authorisations = Vec::new();
-        for (a, &(consumer, contract, logical_address)) in
-            inc.authorisations.iter().zip(&relations.authorisations)
+        for (a, &(consumer, contract, logical_address)) in self
+            .order
+            .include
+            .authorisations
+            .iter()
+            .zip(&relations.authorisations)
         {
             let rows = self.store.overlapping_authorisations(
                 a.logical_address.as_deref().unwrap_or_default(),
@@ -908,11 +909,15 @@ impl Checker<'_> {
                 [first, ..] => self.several_authorisations(first.item.clone()),
             }
         }
+        authorisations
+    }
 
-        let cat = self.store.catalogue();
+    /// Phase 4 for the routes of `inkludera`: create, extend the one overlapping (same call
+    /// address), or replace it (another call address).
+    fn plan_routes(&mut self, relations: &Relations) -> Vec<RoutePlan> {
         let mut routes = Vec::new();
         for (r, &(logical_address, contract, call_address)) in
-            inc.routes.iter().zip(&relations.routes)
+            self.order.include.routes.iter().zip(&relations.routes)
         {
             let rows = self.store.overlapping_routes(
                 r.logical_address.as_deref().unwrap_or_default(),
@@ -925,45 +930,96 @@ impl Checker<'_> {
                     contract,
                     call_address,
                 }),
-                [row] => {
-                    // Same call address = same producer row, same profile row, identical URL.
-                    let same = match call_address {
-                        Ref::Existing(id) => {
-                            match (
-                                cat.call_addresses.get(id),
-                                cat.call_addresses.get(row.call_address),
-                            ) {
-                                (Some(new), Some(old)) => {
-                                    new.producer == old.producer
-                                        && new.profile == old.profile
-                                        && new.url == old.url
-                                }
-                                _ => false,
-                            }
-                        }
-                        Ref::New(_) => false,
-                    };
-                    if same {
-                        routes.push(RoutePlan::Update {
-                            id: row.id,
-                            validity: extended(self.period, row.validity),
-                        });
-                    } else {
-                        routes.push(RoutePlan::Replace {
-                            old: row.id,
-                            ending: ending(self.period.from, self.f_minus_1, row.validity.from),
-                            logical_address,
-                            contract,
-                            call_address,
-                        });
-                    }
+                [row] if self.same_call_address(call_address, row.call_address) => {
+                    routes.push(RoutePlan::Update {
+                        id: row.id,
+                        validity: extended(self.period, row.validity),
+                    })
                 }
+                [row] => routes.push(RoutePlan::Replace {
+                    old: row.id,
+                    ending: ending(self.period.from, self.f_minus_1, row.validity.from),
+                    logical_address,
+                    contract,
+                    call_address,
+                }),
                 [first, ..] => {
                     let (la, contract) = (first.logical_address, first.contract);
                     self.several_routes(la, contract);
                 }
             }
         }
-        (authorisations, routes)
+        routes
+    }
+
+    /// Same call address = same producer row, same profile row, identical URL.
+    fn same_call_address(&self, new: Ref, old: Id) -> bool {
+        let cat = self.store.catalogue();
+        match new {
+            Ref::Existing(id) => match (cat.call_addresses.get(id), cat.call_addresses.get(old)) {
+                (Some(new), Some(old)) => {
+                    new.producer == old.producer && new.profile == old.profile && new.url == old.url
+                }
+                _ => false,
+            },
+            Ref::New(_) => false,
+        }
+    }
+}
+
+/// Where an order's references point: TAK first (case-insensitive), then the order's new
+/// objects by their exact text (tak-web looks them up case-sensitively); the first of equal
+/// ones wins, as a scan would find it.
+struct References<'a> {
+    store: &'a Store,
+    components: HashMap<&'a str, usize>,
+    logical_addresses: HashMap<&'a str, usize>,
+    contracts: HashMap<&'a str, usize>,
+}
+
+impl<'a> References<'a> {
+    fn new(
+        store: &'a Store,
+        new_las: &'a [NewPlain],
+        new_components: &'a [NewPlain],
+        new_contracts: &'a [NewContract],
+    ) -> Self {
+        fn first_by<'a, T>(
+            items: &'a [T],
+            key: impl Fn(&'a T) -> &'a str,
+        ) -> HashMap<&'a str, usize> {
+            let mut map = HashMap::with_capacity(items.len());
+            for (i, item) in items.iter().enumerate() {
+                map.entry(key(item)).or_insert(i);
+            }
+            map
+        }
+        References {
+            store,
+            components: first_by(new_components, |n| n.hsa_id.as_str()),
+            logical_addresses: first_by(new_las, |n| n.hsa_id.as_str()),
+            contracts: first_by(new_contracts, |n| n.namespace.as_str()),
+        }
+    }
+
+    fn component(&self, hsa_id: &str) -> Option<Ref> {
+        self.store
+            .find_component(hsa_id)
+            .map(|r| Ref::Existing(r.id))
+            .or_else(|| self.components.get(hsa_id).copied().map(Ref::New))
+    }
+
+    fn address(&self, hsa_id: &str) -> Option<Ref> {
+        self.store
+            .find_logical_address(hsa_id)
+            .map(|r| Ref::Existing(r.id))
+            .or_else(|| self.logical_addresses.get(hsa_id).copied().map(Ref::New))
+    }
+
+    fn contract(&self, namespace: &str) -> Option<Ref> {
+        self.store
+            .find_contract(namespace)
+            .map(|r| Ref::Existing(r.id))
+            .or_else(|| self.contracts.get(namespace).copied().map(Ref::New))
     }
 }

@@ -215,6 +215,75 @@ async fn route_body(
         )
         .into());
     };
+    log_req_in(router, conn, caller, &sniffed, contract, correlation_id);
+
+    // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
+    check_original_consumer(router, headers, caller)?;
+
+    // 5. TAK and logical address.
+    let snapshot = router.tak.load_full().ok_or_else(VpFault::no_tak)?;
+    let receiver = match sniffed.logical_address.as_deref() {
+        Some(r) if !r.trim().is_empty() => r,
+        _ => return Err(VpFault::no_logical_address().into()),
+    };
+    let day = router.clock.today();
+
+    // 6. Route.
+    let lookup = snapshot.route(contract, receiver, day);
+    let target = one_route(lookup.matches.as_slice(), contract, receiver)?;
+
+    // 7. Authorisation.
+    let auth = snapshot.authorise(&caller.sender, contract, receiver, day);
+    if !auth.granted {
+        return Err(VpFault::not_authorised(contract, receiver, &caller.sender).into());
+    }
+
+    // 8. Profile.
+    let incoming = sniffed.profile.ok_or_else(VpFault::no_rivta_version)?;
+    let body = in_profile(body, incoming, &target.profile)?;
+
+    // 9. Forward.
+    let producer = router
+        .producers
+        .target(&target.url)
+        .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
+    let to_http = producer.is_http();
+    let out_headers = producer_headers(router, headers, caller, correlation, to_http);
+    let timeout = router.timeouts.for_contract(contract);
+    // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
+    // (req.out and resp.in off), and each event line costs about as much as the routing itself.
+    log_req_out(
+        router,
+        correlation_id,
+        &target.url,
+        (&lookup.trace, &auth.trace),
+    );
+    // The snapshot must not be held across the producer call: a publish may swap it meanwhile.
+    let url = target.url.clone();
+    drop(snapshot);
+    let body = match rest.take() {
+        None => OutBody::Whole(body),
+        Some(rest) => OutBody::Streamed(Upload::new(body, rest, limits)),
+    };
+    send(
+        router,
+        &producer,
+        (out_headers, body, timeout),
+        &url,
+        correlation,
+    )
+    .await
+}
+
+/// The `req-in` event: who sent what (`contract`, as sniffed) to whom.
+fn log_req_in(
+    router: &Router,
+    conn: &ConnInfo,
+    caller: &Caller<'_>,
+    sniffed: &soap::SniffedRef<'_>,
+    contract: &str,
+    correlation_id: &str,
+) {
     tracing::info!(
         event.action = "req-in",
         trace.id = %correlation_id,
@@ -226,8 +295,50 @@ async fn route_body(
         source.ip = %conn.peer_ip,
         "req-in"
     );
+}
 
-    // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
+/// Phase 6: the one valid route (none is VP004, several VP006), with a URL (else VP010).
+fn one_route<'a>(
+    matches: &[&'a crate::tak::snapshot::RouteTarget],
+    contract: &str,
+    receiver: &str,
+) -> Result<&'a crate::tak::snapshot::RouteTarget, Failure> {
+    let target = match matches {
+        [] => return Err(VpFault::no_route(contract, receiver).into()),
+        [one] => *one,
+        _ => return Err(VpFault::several_routes(contract, receiver).into()),
+    };
+    if target.url.trim().is_empty() {
+        return Err(VpFault::empty_url(contract, receiver).into());
+    }
+    Ok(target)
+}
+
+/// The `req-out` event: where the request goes, and the lookups' traces.
+fn log_req_out(
+    router: &Router,
+    correlation_id: &str,
+    url: &str,
+    (routes, authorisations): (&dyn std::fmt::Display, &dyn std::fmt::Display),
+) {
+    tracing::debug!(
+        event.action = "req-out",
+        trace.id = %correlation_id,
+        env = %router.env,
+        url.original = %url,
+        labels.routerVagvalTrace = %routes,
+        labels.routerBehorighetTrace = %authorisations,
+        "req-out"
+    );
+}
+
+/// Phase 4: an `x-rivta-original-serviceconsumer-hsaid` from a sender not allowed to set it is
+/// refused (VP013) or, as configured, logged.
+fn check_original_consumer(
+    router: &Router,
+    headers: &HeaderMap,
+    caller: &Caller<'_>,
+) -> Result<(), Failure> {
     let original = header_str(headers, ORIGINAL_CONSUMER_H).filter(|v| !v.trim().is_empty());
     if original.is_some() && !caller.internal {
         let allowed = &router.settings.original_consumer_allowed;
@@ -243,81 +354,45 @@ async fn route_body(
             tracing::warn!(sender = %sender, "Sender '{sender}' not allowed to set header {ORIGINAL_CONSUMER}");
         }
     }
+    Ok(())
+}
 
-    // 5. TAK and logical address.
-    let snapshot = router.tak.load_full().ok_or_else(VpFault::no_tak)?;
-    let receiver = match sniffed.logical_address.as_deref() {
-        Some(r) if !r.trim().is_empty() => r,
-        _ => return Err(VpFault::no_logical_address().into()),
-    };
-    let day = router.clock.today();
-
-    // 6. Route.
-    let lookup = snapshot.route(contract, receiver, day);
-    let target = match lookup.matches.as_slice() {
-        [] => return Err(VpFault::no_route(contract, receiver).into()),
-        [one] => *one,
-        _ => return Err(VpFault::several_routes(contract, receiver).into()),
-    };
-    if target.url.trim().is_empty() {
-        return Err(VpFault::empty_url(contract, receiver).into());
-    }
-
-    // 7. Authorisation.
-    let auth = snapshot.authorise(&caller.sender, contract, receiver, day);
-    if !auth.granted {
-        return Err(VpFault::not_authorised(contract, receiver, &caller.sender).into());
-    }
-
-    // 8. Profile.
-    let incoming = sniffed.profile.ok_or_else(VpFault::no_rivta_version)?;
-    let outgoing = Profile::from_tak_name(&target.profile)
+/// Phase 8: the body in the producer's profile (`target_profile`, TAK's name). A streamed
+/// body's beginning holds the first body element: converting it converts the whole (the rest
+/// is copied verbatim either way).
+fn in_profile(
+    body: &RequestBody,
+    incoming: Profile,
+    target_profile: &str,
+) -> Result<RequestBody, Failure> {
+    let outgoing = Profile::from_tak_name(target_profile)
         .ok_or_else(|| VpFault::profile_mismatch(&incoming.tak_name().to_ascii_lowercase()))?;
-    // A streamed body's beginning holds the first body element: converting it converts the
-    // whole (the rest is copied verbatim either way).
-    let body = if incoming == outgoing {
-        body.clone()
-    } else {
-        RequestBody::from(Bytes::from(
-            rivta::convert(&body.contiguous(), outgoing)
-                .map_err(|e| VpFault::platform_resource(&e.to_string()))?,
-        ))
-    };
+    if incoming == outgoing {
+        return Ok(body.clone());
+    }
+    Ok(RequestBody::from(Bytes::from(
+        rivta::convert(&body.contiguous(), outgoing)
+            .map_err(|e| VpFault::platform_resource(&e.to_string()))?,
+    )))
+}
 
-    // 9. Forward.
-    let producer = router
-        .producers
-        .target(&target.url)
-        .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
-    let to_http = producer.is_http();
-    let out_headers = producer_headers(router, headers, caller, correlation, to_http);
-    let timeout = router.timeouts.for_contract(contract);
-    // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
-    // (req.out and resp.in off), and each event line costs about as much as the routing itself.
-    tracing::debug!(
-        event.action = "req-out",
-        trace.id = %correlation_id,
-        env = %router.env,
-        url.original = %target.url,
-        labels.routerVagvalTrace = %lookup.trace,
-        labels.routerBehorighetTrace = %auth.trace,
-        "req-out"
-    );
-    // The snapshot must not be held across the producer call: a publish may swap it meanwhile.
-    let url = target.url.clone();
-    drop(snapshot);
-    let body = match rest.take() {
-        None => OutBody::Whole(body),
-        Some(rest) => OutBody::Streamed(Upload::new(body, rest, limits)),
-    };
+/// Phase 9's exchange: sends to the producer and returns its answer with the consumer's
+/// headers, or the fault.
+async fn send(
+    router: &Router,
+    producer: &std::sync::Arc<super::pool::Target>,
+    (headers, body, timeout): (HeaderMap, OutBody, std::time::Duration),
+    url: &str,
+    correlation: &HeaderValue,
+) -> Result<Response<RespBody>, Failure> {
     let answer = router
         .producers
-        .send_with(&producer, out_headers, body, timeout)
+        .send_with(producer, headers, body, timeout)
         .await
-        .map_err(|e| forward_fault(&url, e))?;
+        .map_err(|e| forward_fault(url, e))?;
     tracing::debug!(
         event.action = "resp-in",
-        trace.id = %correlation_id,
+        trace.id = %correlation.to_str().unwrap_or_default(),
         env = %router.env,
         http.response.status_code = answer.response.status().as_u16(),
         labels.producer_ms = answer.producer_ms as u64,

@@ -56,12 +56,9 @@ pub fn convert(body: &[u8], to: Profile) -> Result<Vec<u8>, ConvertError> {
 
     loop {
         let start = pos(reader.buffer_position());
-        let event = reader.read_event().map_err(|e| {
-            ConvertError(format!(
-                "{e} {}",
-                xml_position(body, reader.error_position())
-            ))
-        })?;
+        let event = reader
+            .read_event()
+            .map_err(|e| read_error(e, body, &reader))?;
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 if in_body {
@@ -82,25 +79,16 @@ pub fn convert(body: &[u8], to: Profile) -> Result<Vec<u8>, ConvertError> {
                         current = Some(profile);
                         if local == from_name {
                             let open = open_tag(e, to_name, to_ns);
-                            if is_empty {
-                                let end = pos(reader.buffer_position());
-                                splices.push((start, end, format!("{open}/>")));
+                            let (end, replacement) = if is_empty {
+                                (pos(reader.buffer_position()), format!("{open}/>"))
                             } else {
-                                let inner = reader.read_to_end(e.name()).map_err(|err| {
-                                    ConvertError(format!(
-                                        "{err} {}",
-                                        xml_position(body, reader.error_position())
-                                    ))
-                                })?;
-                                let end = pos(reader.buffer_position());
-                                let content = body
-                                    .get(pos(inner.start)..pos(inner.end))
-                                    .and_then(|b| std::str::from_utf8(b).ok())
-                                    .ok_or_else(|| {
-                                        ConvertError("Invalid address element content.".into())
-                                    })?;
-                                splices.push((start, end, format!("{open}>{content}</{to_name}>")));
-                            }
+                                let content = element_content(&mut reader, body, e)?;
+                                (
+                                    pos(reader.buffer_position()),
+                                    format!("{open}>{content}</{to_name}>"),
+                                )
+                            };
+                            splices.push((start, end, replacement));
                         }
                     }
                     _ => {}
@@ -117,19 +105,44 @@ pub fn convert(body: &[u8], to: Profile) -> Result<Vec<u8>, ConvertError> {
             "No logical address element (To or LogicalAddress) in the SOAP header.".to_owned(),
         )),
         Some(p) if p == to => Ok(body.to_vec()),
-        Some(_) => {
-            let extra: usize = splices.iter().map(|(_, _, s)| s.len()).sum();
-            let mut out = Vec::with_capacity(body.len() + extra);
-            let mut copied = 0;
-            for (start, end, replacement) in &splices {
-                out.extend_from_slice(&body[copied..*start]);
-                out.extend_from_slice(replacement.as_bytes());
-                copied = *end;
-            }
-            out.extend_from_slice(&body[copied..]);
-            Ok(out)
-        }
+        Some(_) => Ok(spliced(body, &splices)),
     }
+}
+
+/// A read error, with where in `body` it is.
+fn read_error(e: quick_xml::Error, body: &[u8], reader: &Reader<&[u8]>) -> ConvertError {
+    ConvertError(format!(
+        "{e} {}",
+        xml_position(body, reader.error_position())
+    ))
+}
+
+/// The text between the start tag `e` (just read) and its end tag, which is read too.
+fn element_content<'b>(
+    reader: &mut Reader<&'b [u8]>,
+    body: &'b [u8],
+    e: &BytesStart<'_>,
+) -> Result<&'b str, ConvertError> {
+    let inner = reader
+        .read_to_end(e.name())
+        .map_err(|err| read_error(err, body, reader))?;
+    body.get(pos(inner.start)..pos(inner.end))
+        .and_then(|b| std::str::from_utf8(b).ok())
+        .ok_or_else(|| ConvertError("Invalid address element content.".into()))
+}
+
+/// `body` with each (start, end) byte range replaced by its text, the ranges in order.
+fn spliced(body: &[u8], splices: &[(usize, usize, String)]) -> Vec<u8> {
+    let extra: usize = splices.iter().map(|(_, _, s)| s.len()).sum();
+    let mut out = Vec::with_capacity(body.len() + extra);
+    let mut copied = 0;
+    for (start, end, replacement) in splices {
+        out.extend_from_slice(&body[copied..*start]);
+        out.extend_from_slice(replacement.as_bytes());
+        copied = *end;
+    }
+    out.extend_from_slice(&body[copied..]);
+    out
 }
 
 /// `<Name xmlns="ns" …other attributes…` (without the closing `>`): the element's own default

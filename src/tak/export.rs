@@ -282,9 +282,6 @@ fn pv<T>(row: &Row<T>) -> Option<Lenient> {
 fn export_file(s: &Snapshot) -> ExportFile {
     let cat = s.catalogue();
     let p = Scope::Published;
-    let call_ok = |producer, profile| {
-        cat.components.get_active(producer).is_some() && cat.profiles.get_active(profile).is_some()
-    };
     let data = ExportData {
         rivtaprofil: p
             .rows(&cat.profiles)
@@ -324,65 +321,9 @@ fn export_file(s: &Snapshot) -> ExportFile {
                 pubversion: pv(r),
             })
             .collect(),
-        anropsadress: p
-            .rows(&cat.call_addresses)
-            .filter(|r| call_ok(r.producer, r.profile))
-            .map(|r| CallAddressOut {
-                adress: r.url.clone(),
-                id: r.id,
-                pubversion: pv(r),
-                relationships: CallAddressRelations {
-                    rivtaprofil: r.profile,
-                    tjanstekomponent: r.producer,
-                },
-            })
-            .collect(),
-        anropsbehorighet: p
-            .rows(&cat.authorisations)
-            .filter(|r| {
-                cat.logical_addresses
-                    .get_active(r.logical_address)
-                    .is_some()
-                    && cat.components.get_active(r.consumer).is_some()
-                    && cat.contracts.get_active(r.contract).is_some()
-            })
-            .map(|r| AuthorisationOut {
-                from: format_day(r.validity.from).into(),
-                id: r.id,
-                integrationsavtal: r.integration_agreement.clone(),
-                pubversion: pv(r),
-                relationships: AuthorisationRelations {
-                    logical_address: r.logical_address,
-                    tjanstekomponent: r.consumer,
-                    tjanstekontrakt: r.contract,
-                },
-                to: format_day(r.validity.to).into(),
-            })
-            .collect(),
-        vagval: p
-            .rows(&cat.routes)
-            .filter(|r| {
-                cat.call_addresses
-                    .get_active(r.call_address)
-                    .is_some_and(|c| call_ok(c.producer, c.profile))
-                    && cat
-                        .logical_addresses
-                        .get_active(r.logical_address)
-                        .is_some()
-                    && cat.contracts.get_active(r.contract).is_some()
-            })
-            .map(|r| RouteOut {
-                from: format_day(r.validity.from).into(),
-                id: r.id,
-                pubversion: pv(r),
-                relationships: RouteRelations {
-                    anropsadress: r.call_address,
-                    logiskadress: r.logical_address,
-                    tjanstekontrakt: r.contract,
-                },
-                to: format_day(r.validity.to).into(),
-            })
-            .collect(),
+        anropsadress: export_call_addresses(cat),
+        anropsbehorighet: export_authorisations(cat),
+        vagval: export_routes(cat),
         filter: Vec::new(),
         filtercategorization: Vec::new(),
     };
@@ -394,6 +335,82 @@ fn export_file(s: &Snapshot) -> ExportFile {
         utforare: Some(s.executor().into()),
         version: Lenient(s.version()),
     }
+}
+
+/// A call address is exported while its producer and profile are.
+fn call_address_exportable(cat: &super::model::Catalogue, producer: Id, profile: Id) -> bool {
+    cat.components.get_active(producer).is_some() && cat.profiles.get_active(profile).is_some()
+}
+
+/// The published call addresses whose producer and profile are exported.
+fn export_call_addresses(cat: &super::model::Catalogue) -> Vec<CallAddressOut> {
+    Scope::Published
+        .rows(&cat.call_addresses)
+        .filter(|r| call_address_exportable(cat, r.producer, r.profile))
+        .map(|r| CallAddressOut {
+            adress: r.url.clone(),
+            id: r.id,
+            pubversion: pv(r),
+            relationships: CallAddressRelations {
+                rivtaprofil: r.profile,
+                tjanstekomponent: r.producer,
+            },
+        })
+        .collect()
+}
+
+/// The published authorisations whose logical address, consumer and contract are exported.
+fn export_authorisations(cat: &super::model::Catalogue) -> Vec<AuthorisationOut> {
+    Scope::Published
+        .rows(&cat.authorisations)
+        .filter(|r| {
+            cat.logical_addresses
+                .get_active(r.logical_address)
+                .is_some()
+                && cat.components.get_active(r.consumer).is_some()
+                && cat.contracts.get_active(r.contract).is_some()
+        })
+        .map(|r| AuthorisationOut {
+            from: format_day(r.validity.from).into(),
+            id: r.id,
+            integrationsavtal: r.integration_agreement.clone(),
+            pubversion: pv(r),
+            relationships: AuthorisationRelations {
+                logical_address: r.logical_address,
+                tjanstekomponent: r.consumer,
+                tjanstekontrakt: r.contract,
+            },
+            to: format_day(r.validity.to).into(),
+        })
+        .collect()
+}
+
+/// The published routes whose call address, logical address and contract are exported.
+fn export_routes(cat: &super::model::Catalogue) -> Vec<RouteOut> {
+    Scope::Published
+        .rows(&cat.routes)
+        .filter(|r| {
+            cat.call_addresses
+                .get_active(r.call_address)
+                .is_some_and(|c| call_address_exportable(cat, c.producer, c.profile))
+                && cat
+                    .logical_addresses
+                    .get_active(r.logical_address)
+                    .is_some()
+                && cat.contracts.get_active(r.contract).is_some()
+        })
+        .map(|r| RouteOut {
+            from: format_day(r.validity.from).into(),
+            id: r.id,
+            pubversion: pv(r),
+            relationships: RouteRelations {
+                anropsadress: r.call_address,
+                logiskadress: r.logical_address,
+                tjanstekontrakt: r.contract,
+            },
+            to: format_day(r.validity.to).into(),
+        })
+        .collect()
 }
 
 /// The snapshot in the real `TAK-published-version` JSON format (tak.md §1.5).
@@ -488,110 +505,177 @@ pub fn import(text: &str, platform: &str) -> Result<Store, ImportError> {
     })?;
     let mut store = Store::empty(platform);
     let d = file.data;
-    fn row<T>(id: Id, pubversion: Option<Lenient>, item: T) -> Row<T> {
-        Row {
-            id,
-            state: RowState::Active,
-            pending: false,
-            published_in: pubversion.map(|v| v.0),
-            item,
-        }
+    // Each table after the ones its relationships point into.
+    import_profiles(&mut store, d.rivtaprofil)?;
+    import_contracts(&mut store, d.tjanstekontrakt)?;
+    import_logical_addresses(&mut store, d.logiskadress)?;
+    import_components(&mut store, d.tjanstekomponent)?;
+    import_call_addresses(&mut store, d.anropsadress)?;
+    import_routes(&mut store, d.vagval)?;
+    import_authorisations(&mut store, d.anropsbehorighet)?;
+    store.adopt_published(
+        file.version.0,
+        published_at,
+        file.utforare.as_deref().unwrap_or_default(),
+        file.kommentar.as_deref().unwrap_or_default(),
+    );
+    Ok(store)
+}
+
+/// An imported row: active, not pending, published in its `pubversion`.
+fn imported_row<T>(id: Id, pubversion: Option<Lenient>, item: T) -> Row<T> {
+    Row {
+        id,
+        state: RowState::Active,
+        pending: false,
+        published_in: pubversion.map(|v| v.0),
+        item,
     }
-    fn sorted<T>(mut items: Vec<T>, id: impl Fn(&T) -> Id) -> Vec<(usize, T)> {
-        let mut v: Vec<(usize, T)> = items.drain(..).enumerate().collect();
-        v.sort_by_key(|(_, t)| id(t));
-        v
+}
+
+/// `items` in id order, each with its index in the export (for messages).
+fn sorted<T>(mut items: Vec<T>, id: impl Fn(&T) -> Id) -> Vec<(usize, T)> {
+    let mut v: Vec<(usize, T)> = items.drain(..).enumerate().collect();
+    v.sort_by_key(|(_, t)| id(t));
+    v
+}
+
+/// Inserts an imported row, refusing an id that is already taken.
+fn put<T: super::store::Entity>(
+    store: &mut Store,
+    table: &str,
+    index: usize,
+    row: Row<T>,
+) -> Result<(), ImportError> {
+    let id = row.id;
+    match store.insert_row(row) {
+        Some(_) => Ok(()),
+        None => Err(ImportError(format!(
+            "{}: the id appears twice",
+            entry(table, index, id)
+        ))),
     }
-    macro_rules! put {
-        ($table:literal, $index:expr, $id:expr, $row:expr) => {
-            if store.insert_row($row).is_none() {
-                return Err(ImportError(format!(
-                    "{}: the id appears twice",
-                    entry($table, $index, $id)
-                )));
-            }
-        };
+}
+
+/// Refuses a second row with the same natural key (`other`, the row that has it).
+fn unique(
+    table: &str,
+    index: usize,
+    id: Id,
+    other: Option<Id>,
+    key: &str,
+) -> Result<(), ImportError> {
+    match other {
+        Some(other) => Err(ImportError(format!(
+            "{}: {key} is already the key of id {other}",
+            entry(table, index, id),
+        ))),
+        None => Ok(()),
     }
-    macro_rules! unique {
-        ($table:literal, $index:expr, $id:expr, $found:expr, $key:expr) => {
-            if let Some(other) = $found {
-                return Err(ImportError(format!(
-                    "{}: {} is already the key of id {}",
-                    entry($table, $index, $id),
-                    $key,
-                    other.id
-                )));
-            }
-        };
+}
+
+/// A relationship to an id that is not in the export.
+fn missing(table: &str, index: usize, id: Id, relation: &str, target: Id) -> ImportError {
+    ImportError(format!(
+        "{}: relationships.{relation} {target} is not in the export (Missing relationship in jsonfile)",
+        entry(table, index, id)
+    ))
+}
+
+/// The validity of a route or authorisation from its `fromTidpunkt` and `tomTidpunkt`.
+fn validity(
+    table: &str,
+    index: usize,
+    id: Id,
+    from: &Text,
+    to: &Text,
+) -> Result<Validity, ImportError> {
+    let day = |field: &str, t: &Text| {
+        parse_day(t).ok_or_else(|| {
+            ImportError(format!(
+                "{}: {field} {:?} is not a date",
+                entry(table, index, id),
+                t.as_str()
+            ))
+        })
+    };
+    let v = Validity::new(day("fromTidpunkt", from)?, day("tomTidpunkt", to)?);
+    // TAK's own quirk (tak.md §2.6): a row replaced or excluded on the day it starts ends
+    // the day before, [F, F - 1], valid on no day. TAK holds such rows, so its exports do;
+    // anything else inverted is an error, as in tak-web.
+    if v.from > v.to && v.to.succ_opt() != Some(v.from) {
+        return Err(ImportError(format!(
+            "{}: fromTidpunkt is after tomTidpunkt (Tidpunkter i fel ordning)",
+            entry(table, index, id)
+        )));
     }
-    for (i, p) in sorted(d.rivtaprofil, |p| p.id) {
-        unique!("rivtaprofil", i, p.id, store.find_profile(&p.namn), &p.namn);
+    Ok(v)
+}
+
+fn import_profiles(store: &mut Store, items: Vec<ProfileOut>) -> Result<(), ImportError> {
+    const TABLE: &str = "rivtaprofil";
+    for (i, p) in sorted(items, |p| p.id) {
+        let other = store.find_profile(&p.namn).map(|r| r.id);
+        unique(TABLE, i, p.id, other, &p.namn)?;
         let item = RivtaProfile {
             name: p.namn,
             description: p.beskrivning,
         };
-        put!("rivtaprofil", i, p.id, row(p.id, p.pubversion, item));
+        put(store, TABLE, i, imported_row(p.id, p.pubversion, item))?;
     }
-    for (i, c) in sorted(d.tjanstekontrakt, |c| c.id) {
-        unique!(
-            "tjanstekontrakt",
-            i,
-            c.id,
-            store.find_contract(&c.namnrymd),
-            &c.namnrymd
-        );
+    Ok(())
+}
+
+fn import_contracts(store: &mut Store, items: Vec<ContractOut>) -> Result<(), ImportError> {
+    const TABLE: &str = "tjanstekontrakt";
+    for (i, c) in sorted(items, |c| c.id) {
+        let other = store.find_contract(&c.namnrymd).map(|r| r.id);
+        unique(TABLE, i, c.id, other, &c.namnrymd)?;
         let item = ServiceContract {
             namespace: c.namnrymd,
             description: c.beskrivning,
             major_version: c.major_version,
             minor_version: c.minor_version,
         };
-        put!("tjanstekontrakt", i, c.id, row(c.id, c.pubversion, item));
+        put(store, TABLE, i, imported_row(c.id, c.pubversion, item))?;
     }
-    for (i, l) in sorted(d.logiskadress, |l| l.id) {
-        unique!(
-            "logiskadress",
-            i,
-            l.id,
-            store.find_logical_address(&l.hsa_id),
-            &l.hsa_id
-        );
+    Ok(())
+}
+
+fn import_logical_addresses(store: &mut Store, items: Vec<PlainOut>) -> Result<(), ImportError> {
+    const TABLE: &str = "logiskadress";
+    for (i, l) in sorted(items, |l| l.id) {
+        let other = store.find_logical_address(&l.hsa_id).map(|r| r.id);
+        unique(TABLE, i, l.id, other, &l.hsa_id)?;
         let item = LogicalAddress {
             hsa_id: l.hsa_id,
             description: l.beskrivning,
         };
-        put!("logiskadress", i, l.id, row(l.id, l.pubversion, item));
+        put(store, TABLE, i, imported_row(l.id, l.pubversion, item))?;
     }
-    for (i, k) in sorted(d.tjanstekomponent, |k| k.id) {
-        unique!(
-            "tjanstekomponent",
-            i,
-            k.id,
-            store.find_component(&k.hsa_id),
-            &k.hsa_id
-        );
+    Ok(())
+}
+
+fn import_components(store: &mut Store, items: Vec<PlainOut>) -> Result<(), ImportError> {
+    const TABLE: &str = "tjanstekomponent";
+    for (i, k) in sorted(items, |k| k.id) {
+        let other = store.find_component(&k.hsa_id).map(|r| r.id);
+        unique(TABLE, i, k.id, other, &k.hsa_id)?;
         let item = ServiceComponent {
             hsa_id: k.hsa_id,
             description: k.beskrivning,
         };
-        put!("tjanstekomponent", i, k.id, row(k.id, k.pubversion, item));
+        put(store, TABLE, i, imported_row(k.id, k.pubversion, item))?;
     }
-    let missing = |table: &str, i, id, relation: &str, target: Id| {
-        ImportError(format!(
-            "{}: relationships.{relation} {target} is not in the export (Missing relationship in jsonfile)",
-            entry(table, i, id)
-        ))
-    };
-    for (i, a) in sorted(d.anropsadress, |a| a.id) {
+    Ok(())
+}
+
+fn import_call_addresses(store: &mut Store, items: Vec<CallAddressOut>) -> Result<(), ImportError> {
+    const TABLE: &str = "anropsadress";
+    for (i, a) in sorted(items, |a| a.id) {
         let r = &a.relationships;
         if store.catalogue().profiles.get(r.rivtaprofil).is_none() {
-            return Err(missing(
-                "anropsadress",
-                i,
-                a.id,
-                "rivtaprofil",
-                r.rivtaprofil,
-            ));
+            return Err(missing(TABLE, i, a.id, "rivtaprofil", r.rivtaprofil));
         }
         if store
             .catalogue()
@@ -600,61 +684,41 @@ pub fn import(text: &str, platform: &str) -> Result<Store, ImportError> {
             .is_none()
         {
             return Err(missing(
-                "anropsadress",
+                TABLE,
                 i,
                 a.id,
                 "tjanstekomponent",
                 r.tjanstekomponent,
             ));
         }
-        unique!(
-            "anropsadress",
-            i,
-            a.id,
-            store.find_call_address(r.tjanstekomponent, r.rivtaprofil, &a.adress),
-            &a.adress
-        );
+        let other = store
+            .find_call_address(r.tjanstekomponent, r.rivtaprofil, &a.adress)
+            .map(|r| r.id);
+        unique(TABLE, i, a.id, other, &a.adress)?;
         let item = CallAddress {
             producer: r.tjanstekomponent,
             profile: r.rivtaprofil,
             url: a.adress,
         };
-        put!("anropsadress", i, a.id, row(a.id, a.pubversion, item));
+        put(store, TABLE, i, imported_row(a.id, a.pubversion, item))?;
     }
-    let validity = |table: &str, i, id, from: &Text, to: &Text| {
-        let day = |field: &str, t: &Text| {
-            parse_day(t).ok_or_else(|| {
-                ImportError(format!(
-                    "{}: {field} {:?} is not a date",
-                    entry(table, i, id),
-                    t.as_str()
-                ))
-            })
-        };
-        let v = Validity::new(day("fromTidpunkt", from)?, day("tomTidpunkt", to)?);
-        // TAK's own quirk (tak.md §2.6): a row replaced or excluded on the day it starts ends
-        // the day before, [F, F - 1], valid on no day. TAK holds such rows, so its exports do;
-        // anything else inverted is an error, as in tak-web.
-        if v.from > v.to && v.to.succ_opt() != Some(v.from) {
-            return Err(ImportError(format!(
-                "{}: fromTidpunkt is after tomTidpunkt (Tidpunkter i fel ordning)",
-                entry(table, i, id)
-            )));
-        }
-        Ok(v)
-    };
-    for (i, v) in sorted(d.vagval, |v| v.id) {
+    Ok(())
+}
+
+fn import_routes(store: &mut Store, items: Vec<RouteOut>) -> Result<(), ImportError> {
+    const TABLE: &str = "vagval";
+    for (i, v) in sorted(items, |v| v.id) {
         let r = &v.relationships;
         let cat = store.catalogue();
         if cat.call_addresses.get(r.anropsadress).is_none() {
-            return Err(missing("vagval", i, v.id, "anropsadress", r.anropsadress));
+            return Err(missing(TABLE, i, v.id, "anropsadress", r.anropsadress));
         }
         if cat.logical_addresses.get(r.logiskadress).is_none() {
-            return Err(missing("vagval", i, v.id, "logiskadress", r.logiskadress));
+            return Err(missing(TABLE, i, v.id, "logiskadress", r.logiskadress));
         }
         if cat.contracts.get(r.tjanstekontrakt).is_none() {
             return Err(missing(
-                "vagval",
+                TABLE,
                 i,
                 v.id,
                 "tjanstekontrakt",
@@ -665,25 +729,27 @@ pub fn import(text: &str, platform: &str) -> Result<Store, ImportError> {
             logical_address: r.logiskadress,
             contract: r.tjanstekontrakt,
             call_address: r.anropsadress,
-            validity: validity("vagval", i, v.id, &v.from, &v.to)?,
+            validity: validity(TABLE, i, v.id, &v.from, &v.to)?,
         };
-        put!("vagval", i, v.id, row(v.id, v.pubversion, item));
+        put(store, TABLE, i, imported_row(v.id, v.pubversion, item))?;
     }
-    for (i, a) in sorted(d.anropsbehorighet, |a| a.id) {
+    Ok(())
+}
+
+fn import_authorisations(
+    store: &mut Store,
+    items: Vec<AuthorisationOut>,
+) -> Result<(), ImportError> {
+    const TABLE: &str = "anropsbehorighet";
+    for (i, a) in sorted(items, |a| a.id) {
         let r = &a.relationships;
         let cat = store.catalogue();
         if cat.logical_addresses.get(r.logical_address).is_none() {
-            return Err(missing(
-                "anropsbehorighet",
-                i,
-                a.id,
-                "logiskAdress",
-                r.logical_address,
-            ));
+            return Err(missing(TABLE, i, a.id, "logiskAdress", r.logical_address));
         }
         if cat.components.get(r.tjanstekomponent).is_none() {
             return Err(missing(
-                "anropsbehorighet",
+                TABLE,
                 i,
                 a.id,
                 "tjanstekomponent",
@@ -692,7 +758,7 @@ pub fn import(text: &str, platform: &str) -> Result<Store, ImportError> {
         }
         if cat.contracts.get(r.tjanstekontrakt).is_none() {
             return Err(missing(
-                "anropsbehorighet",
+                TABLE,
                 i,
                 a.id,
                 "tjanstekontrakt",
@@ -703,18 +769,12 @@ pub fn import(text: &str, platform: &str) -> Result<Store, ImportError> {
             consumer: r.tjanstekomponent,
             contract: r.tjanstekontrakt,
             logical_address: r.logical_address,
-            validity: validity("anropsbehorighet", i, a.id, &a.from, &a.to)?,
+            validity: validity(TABLE, i, a.id, &a.from, &a.to)?,
             integration_agreement: a.integrationsavtal,
         };
-        put!("anropsbehorighet", i, a.id, row(a.id, a.pubversion, item));
+        put(store, TABLE, i, imported_row(a.id, a.pubversion, item))?;
     }
-    store.adopt_published(
-        file.version.0,
-        published_at,
-        file.utforare.as_deref().unwrap_or_default(),
-        file.kommentar.as_deref().unwrap_or_default(),
-    );
-    Ok(store)
+    Ok(())
 }
 
 fn to_value<T: Serialize>(t: &T) -> Value {

@@ -104,69 +104,8 @@ pub fn parse_request(body: &[u8]) -> Result<TakRequest, String> {
     let text = std::str::from_utf8(body).map_err(|e| format!("Request is not UTF-8: {e}"))?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut reader = NsReader::from_str(text);
-    let xml_error = |e: quick_xml::Error| format!("Unreadable XML: {e}");
-
-    // The root must be a SOAP Envelope.
-    loop {
-        let (ns, event) = reader.read_resolved_event().map_err(xml_error)?;
-        match event {
-            Event::Start(e)
-                if e.local_name().as_ref() == "Envelope" && is_envelope_ns(bound(&ns)) =>
-            {
-                break;
-            }
-            Event::Start(_) | Event::Empty(_) => return Err("Not a SOAP envelope".to_string()),
-            Event::Eof if text.trim().is_empty() => return Err("Empty request".to_string()),
-            Event::Eof => return Err("Not a SOAP envelope".to_string()),
-            _ => {}
-        }
-    }
-
-    // Skip the Header; find the Body.
-    loop {
-        let (ns, event) = reader.read_resolved_event().map_err(xml_error)?;
-        match event {
-            Event::Start(e) => {
-                let is_body = e.local_name().as_ref() == "Body" && is_envelope_ns(bound(&ns));
-                if is_body {
-                    break;
-                }
-                let end = e.to_end().into_owned();
-                reader.read_to_end(end.name()).map_err(xml_error)?;
-            }
-            Event::Empty(e) if e.local_name().as_ref() == "Body" && is_envelope_ns(bound(&ns)) => {
-                return Err("No operation in the SOAP Body".to_string());
-            }
-            Event::End(_) | Event::Eof => return Err("No SOAP Body".to_string()),
-            _ => {}
-        }
-    }
-
-    // The first element of the Body names the operation.
-    let (namespace, local, empty) = loop {
-        let (ns, event) = reader.read_resolved_event().map_err(xml_error)?;
-        match event {
-            Event::Start(e) => {
-                break (
-                    bound(&ns).map(str::to_string),
-                    e.local_name().as_ref().to_string(),
-                    false,
-                );
-            }
-            Event::Empty(e) => {
-                break (
-                    bound(&ns).map(str::to_string),
-                    e.local_name().as_ref().to_string(),
-                    true,
-                );
-            }
-            Event::End(_) | Event::Eof => {
-                return Err("No operation in the SOAP Body".to_string());
-            }
-            _ => {}
-        }
-    };
-
+    read_to_body(&mut reader, text)?;
+    let (namespace, local, empty) = first_body_element(&mut reader)?;
     match (namespace.as_deref(), local.as_str()) {
         (Some(VAGVALSINFO_V2), "hamtaAllaVirtualiseringar") => {
             Ok(TakRequest::HamtaAllaVirtualiseringar)
@@ -181,23 +120,7 @@ pub fn parse_request(body: &[u8]) -> Result<TakRequest, String> {
             Ok(TakRequest::HamtaAllaTjanstekomponenter)
         }
         (Some(LOGICAL_ADDRESSEES_V2), "GetLogicalAddresseesByServiceContract") => {
-            let (consumer, contract) = if empty {
-                (None, None)
-            } else {
-                read_logical_addressees_fields(&mut reader)?
-            };
-            let contract = contract.unwrap_or_default();
-            let consumer = consumer.unwrap_or_default();
-            if contract.trim().is_empty() {
-                return Err(MISSING_NAMESPACE.to_string());
-            }
-            if consumer.trim().is_empty() {
-                return Err(MISSING_CONSUMER.to_string());
-            }
-            Ok(TakRequest::GetLogicalAddressees {
-                consumer: consumer.trim().to_string(),
-                contract: contract.trim().to_string(),
-            })
+            logical_addressees_request(&mut reader, empty)
         }
         (ns, local) => {
             // CXF's text for a body element that matches no operation.
@@ -212,6 +135,102 @@ pub fn parse_request(body: &[u8]) -> Result<TakRequest, String> {
     }
 }
 
+fn xml_error(e: quick_xml::Error) -> String {
+    format!("Unreadable XML: {e}")
+}
+
+/// Reads up to the start of the SOAP Body: the root must be a SOAP Envelope, its Header is
+/// skipped. `text` is the whole request, to tell an empty one.
+fn read_to_body(reader: &mut NsReader<&[u8]>, text: &str) -> Result<(), String> {
+    loop {
+        let (ns, event) = reader.read_resolved_event().map_err(xml_error)?;
+        match event {
+            Event::Start(e)
+                if e.local_name().as_ref() == "Envelope" && is_envelope_ns(bound(&ns)) =>
+            {
+                break;
+            }
+            Event::Start(_) | Event::Empty(_) => return Err("Not a SOAP envelope".to_string()),
+            Event::Eof if text.trim().is_empty() => return Err("Empty request".to_string()),
+            Event::Eof => return Err("Not a SOAP envelope".to_string()),
+            _ => {}
+        }
+    }
+    loop {
+        let (ns, event) = reader.read_resolved_event().map_err(xml_error)?;
+        match event {
+            Event::Start(e) => {
+                let is_body = e.local_name().as_ref() == "Body" && is_envelope_ns(bound(&ns));
+                if is_body {
+                    return Ok(());
+                }
+                let end = e.to_end().into_owned();
+                reader.read_to_end(end.name()).map_err(xml_error)?;
+            }
+            Event::Empty(e) if e.local_name().as_ref() == "Body" && is_envelope_ns(bound(&ns)) => {
+                return Err("No operation in the SOAP Body".to_string());
+            }
+            Event::End(_) | Event::Eof => return Err("No SOAP Body".to_string()),
+            _ => {}
+        }
+    }
+}
+
+/// The first element of the Body, which names the operation: (namespace, local name,
+/// whether it is empty).
+fn first_body_element(
+    reader: &mut NsReader<&[u8]>,
+) -> Result<(Option<String>, String, bool), String> {
+    loop {
+        let (ns, event) = reader.read_resolved_event().map_err(xml_error)?;
+        match event {
+            Event::Start(e) => {
+                return Ok((
+                    bound(&ns).map(str::to_string),
+                    e.local_name().as_ref().to_string(),
+                    false,
+                ));
+            }
+            Event::Empty(e) => {
+                return Ok((
+                    bound(&ns).map(str::to_string),
+                    e.local_name().as_ref().to_string(),
+                    true,
+                ));
+            }
+            Event::End(_) | Event::Eof => {
+                return Err("No operation in the SOAP Body".to_string());
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `GetLogicalAddresseesByServiceContract` (its start tag read, `empty` if it has no
+/// children) with both fields, the namespace checked first.
+fn logical_addressees_request(
+    reader: &mut NsReader<&[u8]>,
+    empty: bool,
+) -> Result<TakRequest, String> {
+    let (consumer, contract) = if empty {
+        (None, None)
+    } else {
+        read_logical_addressees_fields(reader)?
+    };
+    let contract = contract.unwrap_or_default();
+    let consumer = consumer.unwrap_or_default();
+    if contract.trim().is_empty() {
+        return Err(MISSING_NAMESPACE.to_string());
+    }
+    if consumer.trim().is_empty() {
+        return Err(MISSING_CONSUMER.to_string());
+    }
+    Ok(TakRequest::GetLogicalAddressees {
+        consumer: consumer.trim().to_string(),
+        contract: contract.trim().to_string(),
+    })
+}
+
 /// Which field's text is being collected.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Field {
@@ -219,85 +238,92 @@ enum Field {
     Contract,
 }
 
+/// What [`read_logical_addressees_fields`] has read so far.
+#[derive(Default)]
+struct FieldsRead {
+    consumer: Option<String>,
+    contract: Option<String>,
+    /// Open elements below the operation element.
+    depth: usize,
+    /// Inside `serviceContractNameSpace` (at depth 1).
+    in_wrapper: bool,
+    /// The field whose text is collected, and the depth of its element.
+    capture: Option<(Field, usize)>,
+}
+
+impl FieldsRead {
+    /// A start (or, `empty`, an empty) element named `local` in namespace `ns`.
+    fn start(&mut self, ns: Option<&str>, local: &str, empty: bool) {
+        let level = self.depth + 1;
+        let field = match (level, ns, local) {
+            (1, Some(LOGICAL_ADDRESSEES_V2), "serviceConsumerHsaId") => Some(Field::Consumer),
+            (2, Some(REGISTRY_CORE_V2), "ServiceContractNamespace") if self.in_wrapper => {
+                Some(Field::Contract)
+            }
+            _ => None,
+        };
+        let wrapper =
+            level == 1 && ns == Some(LOGICAL_ADDRESSEES_V2) && local == "serviceContractNameSpace";
+        if let Some(f) = field.filter(|_| self.capture.is_none()) {
+            let slot = match f {
+                Field::Consumer => &mut self.consumer,
+                Field::Contract => &mut self.contract,
+            };
+            // A repeated element replaces the earlier value, as JAXB's setter does.
+            *slot = Some(String::new());
+            if !empty {
+                self.capture = Some((f, level));
+            }
+        }
+        if !empty {
+            self.depth = level;
+            if wrapper {
+                self.in_wrapper = true;
+            }
+        }
+    }
+
+    /// An end tag below the operation element.
+    fn end(&mut self) {
+        if self.capture.is_some_and(|(_, level)| level == self.depth) {
+            self.capture = None;
+        }
+        if self.depth == 1 {
+            self.in_wrapper = false;
+        }
+        self.depth -= 1;
+    }
+
+    fn text(&mut self, text: &str) {
+        append(
+            self.capture,
+            self.depth,
+            &mut self.consumer,
+            &mut self.contract,
+            text,
+        );
+    }
+}
+
 /// Reads the children of `GetLogicalAddresseesByServiceContract` (its start tag already read) up
 /// to its end tag: (`serviceConsumerHsaId`, `ServiceContractNamespace`), each `None` if absent.
 fn read_logical_addressees_fields(
     reader: &mut NsReader<&[u8]>,
 ) -> Result<(Option<String>, Option<String>), String> {
-    let xml_error = |e: quick_xml::Error| format!("Unreadable XML: {e}");
-    let mut consumer: Option<String> = None;
-    let mut contract: Option<String> = None;
-    // Open elements below the operation element.
-    let mut depth = 0usize;
-    // Inside `serviceContractNameSpace` (at depth 1).
-    let mut in_wrapper = false;
-    // The field whose text is collected, and the depth of its element.
-    let mut capture: Option<(Field, usize)> = None;
-
+    let mut read = FieldsRead::default();
     loop {
         let (ns, event) = reader.read_resolved_event().map_err(xml_error)?;
         let ns = bound(&ns);
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
-                let level = depth + 1;
-                let local = e.local_name();
-                let field = match (level, ns, local.as_ref()) {
-                    (1, Some(LOGICAL_ADDRESSEES_V2), "serviceConsumerHsaId") => {
-                        Some(Field::Consumer)
-                    }
-                    (2, Some(REGISTRY_CORE_V2), "ServiceContractNamespace") if in_wrapper => {
-                        Some(Field::Contract)
-                    }
-                    _ => None,
-                };
-                let wrapper = level == 1
-                    && ns == Some(LOGICAL_ADDRESSEES_V2)
-                    && local.as_ref() == "serviceContractNameSpace";
-                if let Some(f) = field.filter(|_| capture.is_none()) {
-                    let slot = match f {
-                        Field::Consumer => &mut consumer,
-                        Field::Contract => &mut contract,
-                    };
-                    // A repeated element replaces the earlier value, as JAXB's setter does.
-                    *slot = Some(String::new());
-                    if !empty {
-                        capture = Some((f, level));
-                    }
-                }
-                if !empty {
-                    depth = level;
-                    if wrapper {
-                        in_wrapper = true;
-                    }
-                }
+                read.start(ns, e.local_name().as_ref(), empty);
             }
-            Event::End(_) => {
-                if depth == 0 {
-                    break;
-                }
-                if capture.is_some_and(|(_, level)| level == depth) {
-                    capture = None;
-                }
-                if depth == 1 {
-                    in_wrapper = false;
-                }
-                depth -= 1;
-            }
-            Event::Text(t) => append(
-                capture,
-                depth,
-                &mut consumer,
-                &mut contract,
-                &t.xml10_content(),
-            ),
-            Event::CData(t) => append(
-                capture,
-                depth,
-                &mut consumer,
-                &mut contract,
-                &t.xml10_content(),
-            ),
+            // The operation element's own end tag.
+            Event::End(_) if read.depth == 0 => break,
+            Event::End(_) => read.end(),
+            Event::Text(t) => read.text(&t.xml10_content()),
+            Event::CData(t) => read.text(&t.xml10_content()),
             Event::GeneralRef(r) => {
                 let resolved = match r.resolve_char_ref() {
                     Ok(Some(c)) => c.to_string(),
@@ -306,13 +332,13 @@ fn read_logical_addressees_fields(
                         .to_string(),
                     Err(e) => return Err(xml_error(e)),
                 };
-                append(capture, depth, &mut consumer, &mut contract, &resolved);
+                read.text(&resolved);
             }
             Event::Eof => return Err("Unreadable XML: unexpected end of request".to_string()),
             _ => {}
         }
     }
-    Ok((consumer, contract))
+    Ok((read.consumer, read.contract))
 }
 
 /// Appends text to the captured field, if the text is directly inside its element.

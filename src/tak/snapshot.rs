@@ -440,58 +440,118 @@ impl Snapshot {
 
 impl Lookups {
     fn build(cat: &Catalogue) -> Lookups {
+        let keys = Keys::new(cat);
+        let (targets, target_of_call) = call_targets(cat);
+        let (route_entries, route_groups) = keys.route_groups(&target_of_call);
+        let (auth_entries, auth_groups) = keys.auth_groups();
+        Lookups {
+            targets,
+            target_of_call,
+            route_entries,
+            route_groups,
+            auth_entries,
+            auth_groups,
+        }
+    }
+}
+
+/// One target per active call address whose producer and profile are active, and per call
+/// address position its target's index, or [`NO_TARGET`].
+fn call_targets(cat: &Catalogue) -> (Vec<RouteTarget>, Vec<u32>) {
+    let mut targets = Vec::new();
+    let target_of_call: Vec<u32> = cat
+        .call_addresses
+        .rows()
+        .map(|call| {
+            if !call.is_active() {
+                return NO_TARGET;
+            }
+            let producer = cat.components.get_active(call.producer);
+            let profile = cat.profiles.get_active(call.profile);
+            let (Some(producer), Some(profile)) = (producer, profile) else {
+                return NO_TARGET;
+            };
+            targets.push(RouteTarget {
+                url: call.url.clone(),
+                profile: profile.name.clone(),
+                producer: producer.hsa_id.clone(),
+            });
+            pos(targets.len() - 1)
+        })
+        .collect();
+    (targets, target_of_call)
+}
+
+/// The keys routes and authorisations are grouped by: per row position of the logical
+/// addresses, contracts and components, the hash of its text (compared case-insensitively).
+struct Keys<'a> {
+    cat: &'a Catalogue,
+    la_hash: Vec<u64>,
+    contract_hash: Vec<u64>,
+    component_hash: Vec<u64>,
+}
+
+impl<'a> Keys<'a> {
+    fn new(cat: &'a Catalogue) -> Self {
         let hashes_of = |n: usize, key: &dyn Fn(usize) -> Option<u64>| -> Vec<u64> {
             (0..n).map(|p| key(p).unwrap_or(0)).collect()
         };
         let text_hash = |t: &Text| KeyHasher::new().text(t).finish();
-        let la_hash = hashes_of(cat.logical_addresses.len(), &|p| {
-            cat.logical_addresses.at(p).map(|r| text_hash(&r.hsa_id))
-        });
-        let contract_hash = hashes_of(cat.contracts.len(), &|p| {
-            cat.contracts.at(p).map(|r| text_hash(&r.namespace))
-        });
-        let component_hash = hashes_of(cat.components.len(), &|p| {
-            cat.components.at(p).map(|r| text_hash(&r.hsa_id))
-        });
-        let active_pos = |t: &dyn Fn(Id) -> Option<usize>, id: Id| t(id);
-        let la_pos = |id: Id| {
-            cat.logical_addresses
-                .position(id)
-                .filter(|&p| cat.logical_addresses.at(p).is_some_and(|r| r.is_active()))
-        };
-        let contract_pos = |id: Id| {
-            cat.contracts
-                .position(id)
-                .filter(|&p| cat.contracts.at(p).is_some_and(|r| r.is_active()))
-        };
-        let component_pos = |id: Id| {
-            cat.components
-                .position(id)
-                .filter(|&p| cat.components.at(p).is_some_and(|r| r.is_active()))
-        };
+        Keys {
+            cat,
+            la_hash: hashes_of(cat.logical_addresses.len(), &|p| {
+                cat.logical_addresses.at(p).map(|r| text_hash(&r.hsa_id))
+            }),
+            contract_hash: hashes_of(cat.contracts.len(), &|p| {
+                cat.contracts.at(p).map(|r| text_hash(&r.namespace))
+            }),
+            component_hash: hashes_of(cat.components.len(), &|p| {
+                cat.components.at(p).map(|r| text_hash(&r.hsa_id))
+            }),
+        }
+    }
 
-        let mut targets = Vec::new();
-        let target_of_call: Vec<u32> = cat
-            .call_addresses
-            .rows()
-            .map(|call| {
-                if !call.is_active() {
-                    return NO_TARGET;
-                }
-                let producer = cat.components.get_active(call.producer);
-                let profile = cat.profiles.get_active(call.profile);
-                let (Some(producer), Some(profile)) = (producer, profile) else {
-                    return NO_TARGET;
-                };
-                targets.push(RouteTarget {
-                    url: call.url.clone(),
-                    profile: profile.name.clone(),
-                    producer: producer.hsa_id.clone(),
-                });
-                pos(targets.len() - 1)
-            })
-            .collect();
+    /// The position of an active logical address.
+    fn la_pos(&self, id: Id) -> Option<usize> {
+        let t = &self.cat.logical_addresses;
+        t.position(id)
+            .filter(|&p| t.at(p).is_some_and(|r| r.is_active()))
+    }
 
+    /// The position of an active contract.
+    fn contract_pos(&self, id: Id) -> Option<usize> {
+        let t = &self.cat.contracts;
+        t.position(id)
+            .filter(|&p| t.at(p).is_some_and(|r| r.is_active()))
+    }
+
+    /// The position of an active component.
+    fn component_pos(&self, id: Id) -> Option<usize> {
+        let t = &self.cat.components;
+        t.position(id)
+            .filter(|&p| t.at(p).is_some_and(|r| r.is_active()))
+    }
+
+    /// The same logical address: the same row, or texts equal case-insensitively.
+    fn same_la(&self, a: u32, b: u32) -> bool {
+        let text = |p: u32| self.cat.logical_addresses.at(p as usize).map(|r| &r.hsa_id);
+        a == b || same_text(text(a), text(b))
+    }
+
+    fn same_contract(&self, a: u32, b: u32) -> bool {
+        let text = |p: u32| self.cat.contracts.at(p as usize).map(|r| &r.namespace);
+        a == b || same_text(text(a), text(b))
+    }
+
+    fn same_component(&self, a: u32, b: u32) -> bool {
+        let text = |p: u32| self.cat.components.at(p as usize).map(|r| &r.hsa_id);
+        a == b || same_text(text(a), text(b))
+    }
+
+    /// The active routes with an active logical address, contract and target, grouped by
+    /// (contract, logical address).
+    fn route_groups(&self, target_of_call: &[u32]) -> (Vec<RouteEntry>, HashTable<Group>) {
+        let cat = self.cat;
         let mut routes = Vec::new();
         let mut route_hashes = Vec::new();
         for row in cat.routes.active() {
@@ -501,15 +561,15 @@ impl Lookups {
                 .and_then(|p| target_of_call.get(p).copied())
                 .unwrap_or(NO_TARGET);
             let (Some(la), Some(contract)) = (
-                active_pos(&la_pos, row.logical_address),
-                active_pos(&contract_pos, row.contract),
+                self.la_pos(row.logical_address),
+                self.contract_pos(row.contract),
             ) else {
                 continue;
             };
             if target == NO_TARGET {
                 continue;
             }
-            route_hashes.push(combine(contract_hash[contract], la_hash[la]));
+            route_hashes.push(combine(self.contract_hash[contract], self.la_hash[la]));
             routes.push(RouteEntry {
                 validity: row.validity,
                 target,
@@ -517,34 +577,28 @@ impl Lookups {
                 contract: pos(contract),
             });
         }
-        let la_text = |p: u32| cat.logical_addresses.at(p as usize).map(|r| &r.hsa_id);
-        let contract_text = |p: u32| cat.contracts.at(p as usize).map(|r| &r.namespace);
-        let component_text = |p: u32| cat.components.at(p as usize).map(|r| &r.hsa_id);
-        let same_text = |a: Option<&Text>, b: Option<&Text>| match (a, b) {
-            (Some(a), Some(b)) => ci_eq(a, b),
-            _ => false,
-        };
-        let (route_entries, route_groups) = group(routes, &route_hashes, |a, b| {
-            (a.contract == b.contract
-                || same_text(contract_text(a.contract), contract_text(b.contract)))
-                && (a.logical_address == b.logical_address
-                    || same_text(la_text(a.logical_address), la_text(b.logical_address)))
-        });
-        drop(route_hashes);
+        group(routes, &route_hashes, |a, b| {
+            self.same_contract(a.contract, b.contract)
+                && self.same_la(a.logical_address, b.logical_address)
+        })
+    }
 
+    /// The active authorisations with an active consumer, contract and logical address,
+    /// grouped by (consumer, contract, logical address).
+    fn auth_groups(&self) -> (Vec<AuthEntry>, HashTable<Group>) {
         let mut auths = Vec::new();
         let mut auth_hashes = Vec::new();
-        for row in cat.authorisations.active() {
+        for row in self.cat.authorisations.active() {
             let (Some(consumer), Some(contract), Some(la)) = (
-                component_pos(row.consumer),
-                contract_pos(row.contract),
-                la_pos(row.logical_address),
+                self.component_pos(row.consumer),
+                self.contract_pos(row.contract),
+                self.la_pos(row.logical_address),
             ) else {
                 continue;
             };
             auth_hashes.push(combine(
-                combine(component_hash[consumer], contract_hash[contract]),
-                la_hash[la],
+                combine(self.component_hash[consumer], self.contract_hash[contract]),
+                self.la_hash[la],
             ));
             auths.push(AuthEntry {
                 validity: row.validity,
@@ -553,23 +607,18 @@ impl Lookups {
                 logical_address: pos(la),
             });
         }
-        let (auth_entries, auth_groups) = group(auths, &auth_hashes, |a, b| {
-            (a.consumer == b.consumer
-                || same_text(component_text(a.consumer), component_text(b.consumer)))
-                && (a.contract == b.contract
-                    || same_text(contract_text(a.contract), contract_text(b.contract)))
-                && (a.logical_address == b.logical_address
-                    || same_text(la_text(a.logical_address), la_text(b.logical_address)))
-        });
+        group(auths, &auth_hashes, |a, b| {
+            self.same_component(a.consumer, b.consumer)
+                && self.same_contract(a.contract, b.contract)
+                && self.same_la(a.logical_address, b.logical_address)
+        })
+    }
+}
 
-        Lookups {
-            targets,
-            target_of_call,
-            route_entries,
-            route_groups,
-            auth_entries,
-            auth_groups,
-        }
+fn same_text(a: Option<&Text>, b: Option<&Text>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => ci_eq(a, b),
+        _ => false,
     }
 }
 

@@ -305,3 +305,25 @@ pub fn assert_ok(a: &Answer) -> String {
         .map(|v| v.to_str().unwrap().to_string())
         .unwrap_or_default()
 }
+
+/// How long a test waits for something that should happen at once before calling it a hang:
+/// generous, so a loaded CI machine never fails a test that would pass. It bounds a wait; it
+/// never measures speed.
+pub const PATIENCE: Duration = Duration::from_secs(60);
+
+/// Waits until `condition` (async) holds, checking every 20 ms; fails the test naming `what`
+/// after [`PATIENCE`].
+pub async fn wait_for<F, Fut>(what: &str, mut condition: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    while !condition().await {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what}: not within {PATIENCE:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
