@@ -99,11 +99,11 @@ fn env_of(segment: &str) -> Result<EnvName, Resp> {
     }
 }
 
-fn query<'a>(parts: &'a Parts, key: &str) -> Option<&'a str> {
-    parts.uri.query()?.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == key).then_some(v)
-    })
+/// The first value of `key` in the query string, `+` and `%XX` decoded.
+fn query(parts: &Parts, key: &str) -> Option<String> {
+    form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Bodies up to this size are parsed on the async worker (microseconds); larger ones, up to
@@ -146,7 +146,7 @@ async fn off_worker(f: impl FnOnce() -> Resp + Send + 'static) -> Resp {
 }
 
 fn publish_flag(parts: &Parts) -> Result<Option<bool>, Resp> {
-    match query(parts, "publish") {
+    match query(parts, "publish").as_deref() {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
@@ -175,7 +175,7 @@ impl Wanted {
 }
 
 fn snapshot_of(platforms: &Platforms, env: EnvName, parts: &Parts) -> Result<Wanted, Resp> {
-    match query(parts, "version") {
+    match query(parts, "version").as_deref() {
         None => platforms
             .platform(env)
             .tak
@@ -403,7 +403,7 @@ async fn env_route(
                 .await
                 .map_err(service_error)?;
             let view = platforms.view(env);
-            if query(parts, "format") == Some("text") {
+            if query(parts, "format").as_deref() == Some("text") {
                 return Ok(off_worker(move || {
                     text(
                         StatusCode::CREATED,
