@@ -2,7 +2,8 @@ use std::time::{Duration, Instant};
 
 use super::*;
 use crate::contract::request;
-use crate::soap::Profile;
+use crate::soap::{Profile, SOAP11_NS};
+use tkb::is_date;
 
 // Building blocks of a message, with `r:` the responder and `c:` the core namespace.
 
@@ -137,12 +138,12 @@ fn the_minimal_request_is_valid_with_no_information() {
 
 #[test]
 fn the_request_fixture_is_a_valid_sample_elsewhere() {
-    let c = assert_valid(include_str!("../../fixtures/requests/cervix-01.xml"));
+    let c = assert_valid(include_str!("../../../fixtures/requests/cervix-01.xml"));
     assert_eq!(c.scenario, Scenario::SampleElsewhere);
     assert_eq!(c.personnummer.as_deref(), Some("191212121212"));
     for xml in [
-        include_str!("../../fixtures/requests/cervix-load-mocks.xml"),
-        include_str!("../../fixtures/requests/cervix-01-rivtabp20.xml"),
+        include_str!("../../../fixtures/requests/cervix-load-mocks.xml"),
+        include_str!("../../../fixtures/requests/cervix-01-rivtabp20.xml"),
     ] {
         assert!(matches!(
             validate(xml.as_bytes(), &CodeLists::default()),

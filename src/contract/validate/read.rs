@@ -1,0 +1,565 @@
+//! Step 1: reading the whole envelope as events, checking well-formedness, namespaces and the
+//! SOAP structure, and recording the body element's tree.
+
+use std::borrow::Cow;
+use std::collections::{HashMap, HashSet};
+
+use quick_xml::errors::{Error as XmlError, IllFormedError};
+use quick_xml::events::attributes::AttrError;
+use quick_xml::events::{BytesRef, BytesStart, Event};
+use quick_xml::reader::Reader;
+
+use super::Limits;
+use super::tree::{Builder, Extra, Node};
+use crate::contract::{CORE_NS, OPERATION, RESPONDER_NS};
+use crate::soap::{SOAP11_NS, ref_text, xml_position};
+
+const XML_NS: &str = "http://www.w3.org/XML/1998/namespace";
+const XMLNS_NS: &str = "http://www.w3.org/2000/xmlns/";
+const XSI_NS: &str = "http://www.w3.org/2001/XMLSchema-instance";
+
+/// The namespace bindings in scope, kept on the heap so that nesting costs no stack.
+///
+/// Not `quick_xml::NsReader`: its resolver scans the whole binding stack for each name
+/// (bindings in scope can reach depth × attributes, 65,536 within the default limits, so the
+/// cost per element would no longer be constant), and it binds every declaration of a tag
+/// before this reader counts them against [`Limits::max_attributes`]. It also does not report
+/// what the validator must (an unbound prefix, a reserved prefix rebound, one expanded
+/// attribute name twice) with the position VP's texts give. A prefix here is one hash lookup.
+#[derive(Default)]
+struct Scopes {
+    /// Prefix (`""` for the default namespace) → its bindings, innermost last.
+    pub(super) bound: HashMap<String, Vec<String>>,
+    /// Every binding in scope with the depth of the element that made it, innermost last.
+    made: Vec<(usize, String)>,
+}
+
+impl Scopes {
+    fn bind(&mut self, depth: usize, prefix: &str, uri: String) {
+        self.bound.entry(prefix.to_owned()).or_default().push(uri);
+        self.made.push((depth, prefix.to_owned()));
+    }
+
+    /// Drops the bindings made by the element at `depth`.
+    fn leave(&mut self, depth: usize) {
+        while self.made.last().is_some_and(|(d, _)| *d == depth) {
+            if let Some((_, prefix)) = self.made.pop()
+                && let Some(uris) = self.bound.get_mut(&prefix)
+            {
+                uris.pop();
+            }
+        }
+    }
+
+    /// The namespace of a prefix (`""`: the default namespace, `""` when there is none).
+    fn resolve(&self, prefix: &str) -> Option<&str> {
+        match self.bound.get(prefix).and_then(|v| v.last()) {
+            Some(uri) => Some(uri),
+            None if prefix.is_empty() => Some(""),
+            None if prefix == "xml" => Some(XML_NS),
+            None => None,
+        }
+    }
+}
+
+/// A start tag, checked and resolved.
+struct Start {
+    pub(super) ns: Cow<'static, str>,
+    pub(super) local: String,
+    /// Attributes other than namespace declarations and `xsi` ones, as written.
+    pub(super) attributes: Vec<String>,
+}
+
+/// `{ns}local`, or `local (no namespace)`.
+pub(super) fn clark(ns: &str, local: &str) -> String {
+    if ns.is_empty() {
+        format!("{local} (no namespace)")
+    } else {
+        format!("{{{ns}}}{local}")
+    }
+}
+
+fn not_well_formed(body: &[u8], offset: u64, what: impl std::fmt::Display) -> String {
+    let what = what.to_string();
+    format!(
+        "The message is not well-formed XML: {} {}",
+        what.trim_end_matches('.'),
+        xml_position(body, offset)
+    )
+}
+
+/// Reads the whole envelope (see the module docs) and returns the body element's tree.
+pub(super) fn read(body: &[u8], limits: &Limits) -> Result<Node, String> {
+    let text = std::str::from_utf8(body).map_err(|e| {
+        not_well_formed(
+            body,
+            e.valid_up_to() as u64,
+            "it is not UTF-8 (invalid byte sequence)",
+        )
+    })?;
+    let mut reader = Reader::from_str(text);
+    reader.config_mut().check_comments = true;
+    let mut scopes = Scopes::default();
+    let mut builder = Builder::default();
+    // Open elements: how many, and their names (one buffer, so that deep nesting costs
+    // little) for a document that ends too early.
+    let mut depth = 0usize;
+    let mut open_names = String::new();
+    let mut open_starts: Vec<usize> = Vec::new();
+    let mut root_seen = false;
+    let mut root_is_envelope = false;
+    let mut first_event = true;
+    // Body: whether one was found, whether it is open, whether its first element was seen.
+    let mut body_found = false;
+    let mut in_body = false;
+    let mut body_child_seen = false;
+    // The first problem of structure (not of well-formedness), reported only if the whole
+    // document turns out to be well-formed.
+    let mut structure: Option<String> = None;
+
+    loop {
+        let at = reader.buffer_position();
+        let event = match reader.read_event() {
+            Ok(e) => e,
+            Err(e) => return Err(reader_error(body, reader.error_position(), &e)),
+        };
+        let was_first = std::mem::replace(&mut first_event, false);
+        match event {
+            Event::Start(ref e) | Event::Empty(ref e) => {
+                let empty = matches!(event, Event::Empty(_));
+                if depth == 0 && root_seen {
+                    return Err(not_well_formed(body, at, "more than one root element"));
+                }
+                root_seen = true;
+                let level = depth + 1;
+                if level > limits.max_depth {
+                    return Err(past_limit(
+                        body,
+                        at,
+                        format!(
+                            "`<{}>` is nested {level} elements deep; the mock producers \
+                             accept at most {} levels (mock_producers.max_element_depth)",
+                            e.name().0,
+                            limits.max_depth
+                        ),
+                    ));
+                }
+                let start = start_tag(body, at, e, level, &mut scopes, limits)?;
+                if depth == 0 {
+                    root_is_envelope = start.ns == SOAP11_NS && start.local == "Envelope";
+                    if !root_is_envelope {
+                        structure.get_or_insert_with(|| {
+                            format!(
+                                "The root element is {}, not {}",
+                                clark(&start.ns, &start.local),
+                                clark(SOAP11_NS, "Envelope")
+                            )
+                        });
+                    }
+                } else if depth == 1 && root_is_envelope && !body_found {
+                    if start.ns == SOAP11_NS && start.local == "Body" {
+                        body_found = true;
+                        in_body = !empty;
+                        if empty {
+                            structure.get_or_insert_with(no_body_element);
+                        }
+                    }
+                } else if depth == 2 && in_body && !body_child_seen {
+                    body_child_seen = true;
+                    if start.ns == RESPONDER_NS && start.local == OPERATION {
+                        builder.start(node(start), empty);
+                    } else {
+                        structure.get_or_insert_with(|| {
+                            format!(
+                                "The SOAP Body's first element is {}, not {}",
+                                clark(&start.ns, &start.local),
+                                clark(RESPONDER_NS, OPERATION)
+                            )
+                        });
+                    }
+                } else if builder.building() {
+                    builder.start(node(start), empty);
+                }
+                if empty {
+                    scopes.leave(level);
+                } else {
+                    depth = level;
+                    open_starts.push(open_names.len());
+                    open_names.push_str(e.name().0);
+                }
+            }
+            Event::End(_) => {
+                if builder.building() {
+                    builder.end();
+                }
+                if depth == 2 && in_body {
+                    in_body = false;
+                    if !body_child_seen {
+                        structure.get_or_insert_with(no_body_element);
+                    }
+                }
+                scopes.leave(depth);
+                depth = depth.saturating_sub(1);
+                if let Some(start) = open_starts.pop() {
+                    open_names.truncate(start);
+                }
+            }
+            Event::Text(t) => {
+                let s = t.xml10_content();
+                check_chars(body, at, &s)?;
+                if s.contains("]]>") {
+                    return Err(not_well_formed(
+                        body,
+                        at,
+                        "`]]>` is not allowed in character data",
+                    ));
+                }
+                if depth == 0 && !is_xml_whitespace(&s) {
+                    return Err(outside_root(body, at));
+                }
+                builder.text(&s);
+            }
+            Event::CData(t) => {
+                if depth == 0 {
+                    return Err(outside_root(body, at));
+                }
+                let s = t.xml10_content();
+                check_chars(body, at, &s)?;
+                builder.text(&s);
+            }
+            Event::GeneralRef(r) => {
+                let Some(s) = ref_text(&r) else {
+                    let what = format!(
+                        "undeclared entity or invalid character reference `&{};`",
+                        r.xml10_content()
+                    );
+                    return Err(not_well_formed(body, at, what));
+                };
+                if depth == 0 {
+                    return Err(outside_root(body, at));
+                }
+                builder.text(&s);
+            }
+            Event::Decl(_) if !was_first => {
+                return Err(not_well_formed(
+                    body,
+                    at,
+                    "an XML declaration is allowed only at the start of the document",
+                ));
+            }
+            Event::DocType(_) => {
+                return Err(not_well_formed(
+                    body,
+                    at,
+                    "a SOAP message must not contain a document type declaration",
+                ));
+            }
+            Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
+            Event::Eof => {
+                let end = reader.buffer_position();
+                if let Some(start) = open_starts.last() {
+                    let name = open_names.get(*start..).unwrap_or("");
+                    let what = format!("the document ends before `</{name}>`");
+                    return Err(not_well_formed(body, end, what));
+                }
+                if !root_seen {
+                    return Err(not_well_formed(body, end, "no root element"));
+                }
+                break;
+            }
+        }
+    }
+    if let Some(why) = structure {
+        return Err(why);
+    }
+    if !body_found {
+        return Err(format!(
+            "The SOAP Envelope has no {} element",
+            clark(SOAP11_NS, "Body")
+        ));
+    }
+    builder.done.ok_or_else(no_body_element)
+}
+
+fn no_body_element() -> String {
+    format!(
+        "The SOAP Body has no element; expected {}",
+        clark(RESPONDER_NS, OPERATION)
+    )
+}
+
+/// A message refused for a limit of the mocks, not for being ill-formed.
+fn past_limit(body: &[u8], at: u64, what: String) -> String {
+    format!(
+        "The message exceeds a limit of the mock producers: {what}; {}",
+        xml_position(body, at)
+    )
+}
+
+fn outside_root(body: &[u8], at: u64) -> String {
+    not_well_formed(body, at, "content is not allowed outside the root element")
+}
+
+fn node(start: Start) -> Node {
+    let extra = (!start.attributes.is_empty()).then(|| {
+        Box::new(Extra {
+            attributes: start.attributes,
+            ..Extra::default()
+        })
+    });
+    Node {
+        ns: start.ns,
+        local: start.local.into_boxed_str(),
+        extra,
+        ..Node::default()
+    }
+}
+
+/// The contract's namespaces (and no namespace) without a copy; others copied.
+pub(super) fn namespace(uri: &str) -> Cow<'static, str> {
+    match uri {
+        "" => Cow::Borrowed(""),
+        CORE_NS => Cow::Borrowed(CORE_NS),
+        RESPONDER_NS => Cow::Borrowed(RESPONDER_NS),
+        SOAP11_NS => Cow::Borrowed(SOAP11_NS),
+        other => Cow::Owned(other.to_owned()),
+    }
+}
+
+/// A quick-xml error as a message with a position.
+fn reader_error(body: &[u8], offset: u64, e: &XmlError) -> String {
+    match e {
+        XmlError::IllFormed(IllFormedError::MismatchedEndTag { expected, found }) => {
+            let what = format!("the end tag `</{found}>` does not match `<{expected}>`");
+            not_well_formed(body, offset, what)
+        }
+        other => not_well_formed(body, offset, other),
+    }
+}
+
+/// Checks a start tag's names and attributes, makes its namespace bindings (at `level`) and
+/// resolves its name.
+fn start_tag(
+    body: &[u8],
+    at: u64,
+    e: &BytesStart<'_>,
+    level: usize,
+    scopes: &mut Scopes,
+    limits: &Limits,
+) -> Result<Start, String> {
+    let name = e.name().0;
+    let (prefix, local) = split_qname(name)
+        .ok_or_else(|| not_well_formed(body, at, format!("invalid element name `{name}`")))?;
+
+    // Attributes: syntax, values, and the namespace declarations first. quick-xml's own
+    // check for duplicated names is linear (a hash of each name).
+    let mut plain: Vec<(String, String)> = Vec::new();
+    for (count, attr) in e.attributes().enumerate() {
+        if count == limits.max_attributes {
+            return Err(past_limit(
+                body,
+                at,
+                format!(
+                    "`<{name}>` has more than {} attributes (namespace declarations \
+                     included), the most the mock producers accept on one element \
+                     (mock_producers.max_attributes_per_element)",
+                    limits.max_attributes
+                ),
+            ));
+        }
+        let attr = attr.map_err(|err| attribute_error(body, at, name, &err))?;
+        let key = attr.key.0;
+        let value = attribute_value(&attr.value).map_err(|what| {
+            not_well_formed(
+                body,
+                at,
+                format!("in the attribute `{key}` of `<{name}>`: {what}"),
+            )
+        })?;
+        let bad = |what: String| not_well_formed(body, at, format!("in `<{name}>`: {what}"));
+        if key == "xmlns" {
+            if value == XML_NS || value == XMLNS_NS {
+                return Err(bad(format!("the default namespace must not be {value}")));
+            }
+            scopes.bind(level, "", value);
+        } else if let Some(p) = key.strip_prefix("xmlns:") {
+            if split_qname(p).is_none_or(|(pp, _)| pp.is_some()) {
+                return Err(bad(format!("invalid namespace prefix `{p}`")));
+            }
+            if value.is_empty() {
+                return Err(bad(format!(
+                    "the prefix `{p}` is bound to an empty namespace name"
+                )));
+            }
+            if p == "xmlns" || (p == "xml") != (value == XML_NS) || value == XMLNS_NS {
+                return Err(bad(format!(
+                    "the prefix `{p}` must not be bound to {value}"
+                )));
+            }
+            scopes.bind(level, p, value);
+        } else {
+            if split_qname(key).is_none() {
+                return Err(bad(format!("invalid attribute name `{key}`")));
+            }
+            plain.push((key.to_owned(), value));
+        }
+    }
+
+    let ns = scopes
+        .resolve(prefix.unwrap_or(""))
+        .ok_or_else(|| {
+            not_well_formed(
+                body,
+                at,
+                format!(
+                    "the prefix `{}` of `<{name}>` is not bound to a namespace",
+                    prefix.unwrap_or("")
+                ),
+            )
+        })
+        .map(namespace)?;
+
+    // The same expanded name twice (`a:x` and `b:x` with `a` and `b` bound to one namespace):
+    // a set of the names seen, so a tag of many attributes costs linear time.
+    let mut expanded: HashSet<(&str, &str)> = HashSet::with_capacity(plain.len());
+    let mut attributes = Vec::new();
+    for (key, _) in &plain {
+        let (ap, al) = split_qname(key).unwrap_or((None, key.as_str()));
+        let ans = match ap {
+            None => "",
+            Some(p) => scopes.resolve(p).ok_or_else(|| {
+                not_well_formed(
+                    body,
+                    at,
+                    format!(
+                        "the prefix `{p}` of the attribute `{key}` is not bound to a namespace"
+                    ),
+                )
+            })?,
+        };
+        if !expanded.insert((ans, al)) {
+            return Err(not_well_formed(
+                body,
+                at,
+                format!(
+                    "the attribute {} appears twice in `<{name}>`",
+                    clark(ans, al)
+                ),
+            ));
+        }
+        if ans != XSI_NS {
+            attributes.push(key.clone());
+        }
+    }
+    Ok(Start {
+        ns,
+        local: local.to_owned(),
+        attributes,
+    })
+}
+
+fn attribute_error(body: &[u8], at: u64, name: &str, err: &AttrError) -> String {
+    // quick-xml counts attribute positions from the character after `<`.
+    let (pos, what) = match err {
+        AttrError::ExpectedEq(p) => (*p, "an attribute name must be followed by `=`".to_owned()),
+        AttrError::ExpectedValue(p) => (*p, "`=` must be followed by a value".to_owned()),
+        AttrError::UnquotedValue(p) => (*p, "an attribute value must be quoted".to_owned()),
+        AttrError::ExpectedQuote(p, q) => (
+            *p,
+            format!(
+                "closing quote `{}` missing in an attribute value",
+                *q as char
+            ),
+        ),
+        AttrError::Duplicated(p, _) => (*p, "duplicated attribute".to_owned()),
+    };
+    let offset = at.saturating_add(1).saturating_add(pos as u64);
+    not_well_formed(body, offset, format!("in `<{name}>`: {what}"))
+}
+
+/// An attribute value as XML reads it: references resolved, whitespace characters written
+/// literally turned into spaces.
+fn attribute_value(raw: &str) -> Result<String, String> {
+    let normalized = raw.replace("\r\n", "\n");
+    if let Some(c) = normalized.chars().find(|c| !allowed_in_xml(*c)) {
+        return Err(format!("the character U+{:04X} is not allowed", c as u32));
+    }
+    if normalized.contains('<') {
+        return Err("`<` is not allowed in an attribute value".to_owned());
+    }
+    let literal = |s: &str, out: &mut String| {
+        out.extend(s.chars().map(|c| {
+            if matches!(c, '\t' | '\n' | '\r') {
+                ' '
+            } else {
+                c
+            }
+        }));
+    };
+    let mut out = String::with_capacity(normalized.len());
+    let mut rest = normalized.as_str();
+    while let Some(amp) = rest.find('&') {
+        let (before, after) = rest.split_at(amp);
+        literal(before, &mut out);
+        let Some(semi) = after.find(';') else {
+            return Err("a reference is not closed by `;`".to_owned());
+        };
+        let name = after.get(1..semi).unwrap_or("");
+        let resolved = ref_text(&BytesRef::new(name)).ok_or_else(|| {
+            format!("undeclared entity or invalid character reference `&{name};`")
+        })?;
+        out.push_str(&resolved);
+        rest = after.get(semi + 1..).unwrap_or("");
+    }
+    literal(rest, &mut out);
+    Ok(out)
+}
+
+/// `prefix:local` or `local`, both NCNames; `None` if `name` is not such a QName.
+fn split_qname(name: &str) -> Option<(Option<&str>, &str)> {
+    let (prefix, local) = match name.split_once(':') {
+        Some((p, l)) => (Some(p), l),
+        None => (None, name),
+    };
+    let ncname = |s: &str| {
+        let mut cs = s.chars();
+        cs.next().is_some_and(is_name_start) && cs.all(is_name_char)
+    };
+    (prefix.is_none_or(ncname) && ncname(local)).then_some((prefix, local))
+}
+
+/// XML 1.0 NameStartChar without `:`.
+fn is_name_start(c: char) -> bool {
+    matches!(c,
+        'A'..='Z' | '_' | 'a'..='z' | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}'
+        | '\u{F8}'..='\u{2FF}' | '\u{370}'..='\u{37D}' | '\u{37F}'..='\u{1FFF}'
+        | '\u{200C}'..='\u{200D}' | '\u{2070}'..='\u{218F}' | '\u{2C00}'..='\u{2FEF}'
+        | '\u{3001}'..='\u{D7FF}' | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}'
+        | '\u{10000}'..='\u{EFFFF}')
+}
+
+/// XML 1.0 NameChar without `:`.
+fn is_name_char(c: char) -> bool {
+    is_name_start(c)
+        || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
+}
+
+/// XML 1.0 `Char`.
+fn allowed_in_xml(c: char) -> bool {
+    matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
+}
+
+fn check_chars(body: &[u8], at: u64, s: &str) -> Result<(), String> {
+    match s.chars().find(|c| !allowed_in_xml(*c)) {
+        Some(c) => Err(not_well_formed(
+            body,
+            at,
+            format!("the character U+{:04X} is not allowed in XML", c as u32),
+        )),
+        None => Ok(()),
+    }
+}
+
+pub(super) fn is_xml_whitespace(s: &str) -> bool {
+    s.chars().all(|c| matches!(c, ' ' | '\t' | '\r' | '\n'))
+}
