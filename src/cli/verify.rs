@@ -158,7 +158,7 @@ pub async fn consumer(args: ConsumerArgs) -> Result<()> {
     report.elapsed = started.elapsed();
     print!("{}", report.to_text());
     if let Some(path) = &args.junit {
-        write_junit(path, &report.to_junit())?;
+        write_junit(path, &report.to_junit()?)?;
         println!("JUnit XML written to {}", path.display());
     }
     if !report.passed() {
