@@ -20,7 +20,6 @@
 
 use std::fmt::Write as _;
 
-use quick_xml::escape::{escape, resolve_predefined_entity};
 use quick_xml::events::Event;
 use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::reader::NsReader;
@@ -28,6 +27,7 @@ use quick_xml::reader::NsReader;
 use super::model::{Authorisation, CallAddress, Day, Id, Route, Row};
 use super::snapshot::Snapshot;
 use super::store::same_key;
+use crate::soap::{escape_text, ref_text};
 
 /// SOAP 1.1 envelope namespace.
 pub const SOAP11_ENV: &str = "http://schemas.xmlsoap.org/soap/envelope/";
@@ -302,13 +302,17 @@ fn read_logical_addressees_fields(
                 &t.xml10_content(),
             ),
             Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => resolve_predefined_entity(&r)
-                        .ok_or_else(|| format!("Unreadable XML: unknown entity &{};", &*r))?
-                        .to_string(),
-                    Err(e) => return Err(xml_error(e)),
-                };
+                if let Err(e) = r.resolve_char_ref() {
+                    return Err(xml_error(e));
+                }
+                let resolved = ref_text(&r).ok_or_else(|| {
+                    let what = if r.is_char_ref() {
+                        "character not allowed in XML"
+                    } else {
+                        "unknown entity"
+                    };
+                    format!("Unreadable XML: {what} &{};", &*r)
+                })?;
                 append(capture, depth, &mut consumer, &mut contract, &resolved);
             }
             Event::Eof => return Err("Unreadable XML: unexpected end of request".to_string()),
@@ -352,7 +356,7 @@ impl Out {
     }
 
     fn leaf(&mut self, name: &str, text: &str) {
-        let _ = write!(self.0, "<ns2:{name}>{}</ns2:{name}>", escape(text));
+        let _ = write!(self.0, "<ns2:{name}>{}</ns2:{name}>", escape_text(text));
     }
 }
 
@@ -542,7 +546,7 @@ pub fn fault_with_code(code: FaultCode, message: &str) -> String {
     };
     format!(
         "<soap:Envelope xmlns:soap=\"{SOAP11_ENV}\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{}</faultstring></soap:Fault></soap:Body></soap:Envelope>",
-        escape(message)
+        escape_text(message)
     )
 }
 
