@@ -99,23 +99,8 @@ pub(super) fn read(body: &[u8], limits: &Limits) -> Result<Node, String> {
     })?;
     let mut reader = Reader::from_str(text);
     reader.config_mut().check_comments = true;
-    let mut scopes = Scopes::default();
-    let mut builder = Builder::default();
-    // Open elements: how many, and their names (one buffer, so that deep nesting costs
-    // little) for a document that ends too early.
-    let mut depth = 0usize;
-    let mut open_names = String::new();
-    let mut open_starts: Vec<usize> = Vec::new();
-    let mut root_seen = false;
-    let mut root_is_envelope = false;
+    let mut reading = Reading::default();
     let mut first_event = true;
-    // Body: whether one was found, whether it is open, whether its first element was seen.
-    let mut body_found = false;
-    let mut in_body = false;
-    let mut body_child_seen = false;
-    // The first problem of structure (not of well-formedness), reported only if the whole
-    // document turns out to be well-formed.
-    let mut structure: Option<String> = None;
 
     loop {
         let at = reader.buffer_position();
@@ -127,105 +112,17 @@ pub(super) fn read(body: &[u8], limits: &Limits) -> Result<Node, String> {
         match event {
             Event::Start(ref e) | Event::Empty(ref e) => {
                 let empty = matches!(event, Event::Empty(_));
-                if depth == 0 && root_seen {
-                    return Err(not_well_formed(body, at, "more than one root element"));
-                }
-                root_seen = true;
-                let level = depth + 1;
-                if level > limits.max_depth {
-                    return Err(past_limit(
-                        body,
-                        at,
-                        format!(
-                            "`<{}>` is nested {level} elements deep; the mock producers \
-                             accept at most {} levels (mock_producers.max_element_depth)",
-                            e.name().0,
-                            limits.max_depth
-                        ),
-                    ));
-                }
-                let start = start_tag(body, at, e, level, &mut scopes, limits)?;
-                if depth == 0 {
-                    root_is_envelope = start.ns == SOAP11_NS && start.local == "Envelope";
-                    if !root_is_envelope {
-                        structure.get_or_insert_with(|| {
-                            format!(
-                                "The root element is {}, not {}",
-                                clark(&start.ns, &start.local),
-                                clark(SOAP11_NS, "Envelope")
-                            )
-                        });
-                    }
-                } else if depth == 1 && root_is_envelope && !body_found {
-                    if start.ns == SOAP11_NS && start.local == "Body" {
-                        body_found = true;
-                        in_body = !empty;
-                        if empty {
-                            structure.get_or_insert_with(no_body_element);
-                        }
-                    }
-                } else if depth == 2 && in_body && !body_child_seen {
-                    body_child_seen = true;
-                    if start.ns == RESPONDER_NS && start.local == OPERATION {
-                        builder.start(node(start), empty);
-                    } else {
-                        structure.get_or_insert_with(|| {
-                            format!(
-                                "The SOAP Body's first element is {}, not {}",
-                                clark(&start.ns, &start.local),
-                                clark(RESPONDER_NS, OPERATION)
-                            )
-                        });
-                    }
-                } else if builder.building() {
-                    builder.start(node(start), empty);
-                }
-                if empty {
-                    scopes.leave(level);
-                } else {
-                    depth = level;
-                    open_starts.push(open_names.len());
-                    open_names.push_str(e.name().0);
-                }
+                reading.start(body, at, e, empty, limits)?;
             }
-            Event::End(_) => {
-                if builder.building() {
-                    builder.end();
-                }
-                if depth == 2 && in_body {
-                    in_body = false;
-                    if !body_child_seen {
-                        structure.get_or_insert_with(no_body_element);
-                    }
-                }
-                scopes.leave(depth);
-                depth = depth.saturating_sub(1);
-                if let Some(start) = open_starts.pop() {
-                    open_names.truncate(start);
-                }
-            }
-            Event::Text(t) => {
-                let s = t.xml10_content();
-                check_chars(body, at, &s)?;
-                if s.contains("]]>") {
-                    return Err(not_well_formed(
-                        body,
-                        at,
-                        "`]]>` is not allowed in character data",
-                    ));
-                }
-                if depth == 0 && !is_xml_whitespace(&s) {
-                    return Err(outside_root(body, at));
-                }
-                builder.text(&s);
-            }
+            Event::End(_) => reading.end(),
+            Event::Text(t) => reading.text(body, at, &t.xml10_content())?,
             Event::CData(t) => {
-                if depth == 0 {
+                if reading.depth == 0 {
                     return Err(outside_root(body, at));
                 }
                 let s = t.xml10_content();
                 check_chars(body, at, &s)?;
-                builder.text(&s);
+                reading.builder.text(&s);
             }
             Event::GeneralRef(r) => {
                 let Some(s) = ref_text(&r) else {
@@ -235,10 +132,10 @@ pub(super) fn read(body: &[u8], limits: &Limits) -> Result<Node, String> {
                     );
                     return Err(not_well_formed(body, at, what));
                 };
-                if depth == 0 {
+                if reading.depth == 0 {
                     return Err(outside_root(body, at));
                 }
-                builder.text(&s);
+                reading.builder.text(&s);
             }
             Event::Decl(_) if !was_first => {
                 return Err(not_well_formed(
@@ -256,29 +153,178 @@ pub(super) fn read(body: &[u8], limits: &Limits) -> Result<Node, String> {
             }
             Event::Decl(_) | Event::Comment(_) | Event::PI(_) => {}
             Event::Eof => {
-                let end = reader.buffer_position();
-                if let Some(start) = open_starts.last() {
-                    let name = open_names.get(*start..).unwrap_or("");
-                    let what = format!("the document ends before `</{name}>`");
-                    return Err(not_well_formed(body, end, what));
-                }
-                if !root_seen {
-                    return Err(not_well_formed(body, end, "no root element"));
-                }
+                reading.eof(body, reader.buffer_position())?;
                 break;
             }
         }
     }
-    if let Some(why) = structure {
-        return Err(why);
+    reading.finish()
+}
+
+/// What reading has learnt so far: the open elements, where the SOAP structure stands, the
+/// namespace bindings and the tree being built.
+#[derive(Default)]
+struct Reading {
+    scopes: Scopes,
+    builder: Builder,
+    /// How many elements are open.
+    depth: usize,
+    /// The open elements' names, in one buffer (so that deep nesting costs little), for a
+    /// document that ends too early; `open_starts` holds where each begins.
+    open_names: String,
+    open_starts: Vec<usize>,
+    root_seen: bool,
+    root_is_envelope: bool,
+    /// Whether a SOAP Body was found, whether it is open, whether its first element was seen.
+    body_found: bool,
+    in_body: bool,
+    body_child_seen: bool,
+    /// The first problem of structure (not of well-formedness), reported only if the whole
+    /// document turns out to be well-formed.
+    structure: Option<String>,
+}
+
+impl Reading {
+    /// A start tag (or an empty element): limits, names and bindings, its place in the SOAP
+    /// structure, and the tree.
+    fn start(
+        &mut self,
+        body: &[u8],
+        at: u64,
+        e: &BytesStart<'_>,
+        empty: bool,
+        limits: &Limits,
+    ) -> Result<(), String> {
+        if self.depth == 0 && self.root_seen {
+            return Err(not_well_formed(body, at, "more than one root element"));
+        }
+        self.root_seen = true;
+        let level = self.depth + 1;
+        if level > limits.max_depth {
+            return Err(past_limit(
+                body,
+                at,
+                format!(
+                    "`<{}>` is nested {level} elements deep; the mock producers \
+                     accept at most {} levels (mock_producers.max_element_depth)",
+                    e.name().0,
+                    limits.max_depth
+                ),
+            ));
+        }
+        let start = start_tag(body, at, e, level, &mut self.scopes, limits)?;
+        self.place(start, empty);
+        if empty {
+            self.scopes.leave(level);
+        } else {
+            self.depth = level;
+            self.open_starts.push(self.open_names.len());
+            self.open_names.push_str(e.name().0);
+        }
+        Ok(())
     }
-    if !body_found {
-        return Err(format!(
-            "The SOAP Envelope has no {} element",
-            clark(SOAP11_NS, "Body")
-        ));
+
+    /// Where an element stands in the SOAP structure (Envelope, Body, the body element, inside
+    /// it); the first element out of place is remembered, the body element's tree is built.
+    fn place(&mut self, start: Start, empty: bool) {
+        if self.depth == 0 {
+            self.root_is_envelope = start.ns == SOAP11_NS && start.local == "Envelope";
+            if !self.root_is_envelope {
+                self.structure.get_or_insert_with(|| {
+                    format!(
+                        "The root element is {}, not {}",
+                        clark(&start.ns, &start.local),
+                        clark(SOAP11_NS, "Envelope")
+                    )
+                });
+            }
+        } else if self.depth == 1 && self.root_is_envelope && !self.body_found {
+            if start.ns == SOAP11_NS && start.local == "Body" {
+                self.body_found = true;
+                self.in_body = !empty;
+                if empty {
+                    self.structure.get_or_insert_with(no_body_element);
+                }
+            }
+        } else if self.depth == 2 && self.in_body && !self.body_child_seen {
+            self.body_child_seen = true;
+            if start.ns == RESPONDER_NS && start.local == OPERATION {
+                self.builder.start(node(start), empty);
+            } else {
+                self.structure.get_or_insert_with(|| {
+                    format!(
+                        "The SOAP Body's first element is {}, not {}",
+                        clark(&start.ns, &start.local),
+                        clark(RESPONDER_NS, OPERATION)
+                    )
+                });
+            }
+        } else if self.builder.building() {
+            self.builder.start(node(start), empty);
+        }
     }
-    builder.done.ok_or_else(no_body_element)
+
+    /// Character data (not CDATA): allowed characters only, and only whitespace outside the
+    /// root.
+    fn text(&mut self, body: &[u8], at: u64, s: &str) -> Result<(), String> {
+        check_chars(body, at, s)?;
+        if s.contains("]]>") {
+            return Err(not_well_formed(
+                body,
+                at,
+                "`]]>` is not allowed in character data",
+            ));
+        }
+        if self.depth == 0 && !is_xml_whitespace(s) {
+            return Err(outside_root(body, at));
+        }
+        self.builder.text(s);
+        Ok(())
+    }
+
+    fn end(&mut self) {
+        if self.builder.building() {
+            self.builder.end();
+        }
+        if self.depth == 2 && self.in_body {
+            self.in_body = false;
+            if !self.body_child_seen {
+                self.structure.get_or_insert_with(no_body_element);
+            }
+        }
+        self.scopes.leave(self.depth);
+        self.depth = self.depth.saturating_sub(1);
+        if let Some(start) = self.open_starts.pop() {
+            self.open_names.truncate(start);
+        }
+    }
+
+    /// The end of the input: every element closed, and a root seen.
+    fn eof(&self, body: &[u8], end: u64) -> Result<(), String> {
+        if let Some(start) = self.open_starts.last() {
+            let name = self.open_names.get(*start..).unwrap_or("");
+            let what = format!("the document ends before `</{name}>`");
+            return Err(not_well_formed(body, end, what));
+        }
+        if !self.root_seen {
+            return Err(not_well_formed(body, end, "no root element"));
+        }
+        Ok(())
+    }
+
+    /// The body element's tree, or the first problem of structure.
+    fn finish(self) -> Result<Node, String> {
+        if let Some(why) = self.structure {
+            return Err(why);
+        }
+        if !self.body_found {
+            return Err(format!(
+                "The SOAP Envelope has no {} element",
+                clark(SOAP11_NS, "Body")
+            ));
+        }
+        self.builder.done.ok_or_else(no_body_element)
+    }
 }
 
 fn no_body_element() -> String {
@@ -351,6 +397,41 @@ fn start_tag(
     let (prefix, local) = split_qname(name)
         .ok_or_else(|| not_well_formed(body, at, format!("invalid element name `{name}`")))?;
 
+    let plain = bind_attributes(body, at, e, name, level, scopes, limits)?;
+
+    let ns = scopes
+        .resolve(prefix.unwrap_or(""))
+        .ok_or_else(|| {
+            not_well_formed(
+                body,
+                at,
+                format!(
+                    "the prefix `{}` of `<{name}>` is not bound to a namespace",
+                    prefix.unwrap_or("")
+                ),
+            )
+        })
+        .map(namespace)?;
+
+    let attributes = expanded_attributes(body, at, name, &plain, scopes)?;
+    Ok(Start {
+        ns,
+        local: local.to_owned(),
+        attributes,
+    })
+}
+
+/// A start tag's attributes checked (syntax, values, names), its namespace declarations bound
+/// at `level`; the other attributes returned as written, with their values.
+fn bind_attributes(
+    body: &[u8],
+    at: u64,
+    e: &BytesStart<'_>,
+    name: &str,
+    level: usize,
+    scopes: &mut Scopes,
+    limits: &Limits,
+) -> Result<Vec<(String, String)>, String> {
     // Attributes: syntax, values, and the namespace declarations first. quick-xml's own
     // check for duplicated names is linear (a hash of each name).
     let mut plain: Vec<(String, String)> = Vec::new();
@@ -404,26 +485,23 @@ fn start_tag(
             plain.push((key.to_owned(), value));
         }
     }
+    Ok(plain)
+}
 
-    let ns = scopes
-        .resolve(prefix.unwrap_or(""))
-        .ok_or_else(|| {
-            not_well_formed(
-                body,
-                at,
-                format!(
-                    "the prefix `{}` of `<{name}>` is not bound to a namespace",
-                    prefix.unwrap_or("")
-                ),
-            )
-        })
-        .map(namespace)?;
-
+/// The attributes the schema must judge (not `xsi` ones), once each expanded name is known
+/// to appear only once.
+fn expanded_attributes(
+    body: &[u8],
+    at: u64,
+    name: &str,
+    plain: &[(String, String)],
+    scopes: &Scopes,
+) -> Result<Vec<String>, String> {
     // The same expanded name twice (`a:x` and `b:x` with `a` and `b` bound to one namespace):
     // a set of the names seen, so a tag of many attributes costs linear time.
     let mut expanded: HashSet<(&str, &str)> = HashSet::with_capacity(plain.len());
     let mut attributes = Vec::new();
-    for (key, _) in &plain {
+    for (key, _) in plain {
         let (ap, al) = split_qname(key).unwrap_or((None, key.as_str()));
         let ans = match ap {
             None => "",
@@ -451,11 +529,7 @@ fn start_tag(
             attributes.push(key.clone());
         }
     }
-    Ok(Start {
-        ns,
-        local: local.to_owned(),
-        attributes,
-    })
+    Ok(attributes)
 }
 
 fn attribute_error(body: &[u8], at: u64, name: &str, err: &AttrError) -> String {

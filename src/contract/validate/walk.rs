@@ -207,51 +207,8 @@ impl Checker<'_> {
         } else {
             Role::Foreign(particle)
         };
-        let found = if child.ns == ty.ns {
-            child.local.to_string()
-        } else {
-            clark(&child.ns, &child.local)
-        };
         match role {
-            Role::Declared(j) => {
-                let Some(p) = ty.particles.get(j) else {
-                    return;
-                };
-                if let Some(ext) = &seq.extension {
-                    let message = format!(
-                        "element {} is not allowed after the extension element {ext}; \
-                         extension elements must come last",
-                        child.local
-                    );
-                    self.push(cpath, message);
-                } else if !seq.fits(j) {
-                    let count = seq.counts.get(j).copied().unwrap_or(0);
-                    let message = if p.max.is_some_and(|m| count >= m) {
-                        format!(
-                            "surplus element {}: the schema allows at most {} ({})",
-                            child.local,
-                            p.max.unwrap_or(0),
-                            cardinality(p)
-                        )
-                    } else {
-                        let before = ty.particles.get(seq.pos).map_or("", |q| q.name);
-                        format!(
-                            "element {} is out of order: it must come before {before}",
-                            child.local
-                        )
-                    };
-                    self.push(cpath, message);
-                } else {
-                    self.skip_to(seq, j, Some(&found), path, later);
-                    self.take(seq, j);
-                    if let Tkb::Forbidden(parent) = p.tkb {
-                        let message =
-                            format!("must not be given under {parent} (TKB: \"Skall ej anges\")");
-                        self.push(cpath, message);
-                    }
-                    self.element(child, p, cpath);
-                }
-            }
+            Role::Declared(j) => self.declared(seq, j, child, cpath, path, later),
             Role::Undeclared => {
                 let message = format!(
                     "unexpected element {} (not declared in {}); expected {}",
@@ -275,29 +232,96 @@ impl Checker<'_> {
                 };
                 self.push(cpath, message);
                 if let Some(j) = particle.filter(|j| seq.fits(*j)) {
+                    let found = clark(&child.ns, &child.local);
                     self.skip_to(seq, j, Some(&found), path, later);
                     self.take(seq, j);
                 }
             }
-            Role::Foreign(particle) => {
-                // An element named like a declared one where an extension element is not
-                // allowed yet is taken for that element in the wrong namespace.
-                let wrong = particle.filter(|j| seq.fits(*j) && seq.requires_more());
-                if let Some(j) = wrong {
-                    let message = format!(
-                        "element {} is in namespace {}; expected {}",
-                        child.local, child.ns, ty.ns
-                    );
-                    self.push(cpath, message);
-                    self.skip_to(seq, j, Some(&found), path, later);
-                    self.take(seq, j);
-                } else if seq.extension.is_none() {
-                    let end = ty.particles.len();
-                    let what = format!("extension element {found}");
-                    self.skip_to(seq, end, Some(&what), path, later);
-                    seq.extension = Some(found);
-                }
+            Role::Foreign(particle) => self.foreign(seq, particle, child, cpath, path, later),
+        }
+    }
+
+    /// A child declared in its parent's type: in order and within its cardinality, or a
+    /// violation saying which it breaks.
+    fn declared(
+        &mut self,
+        seq: &mut Sequence<'_>,
+        j: usize,
+        child: &Node,
+        cpath: &str,
+        path: &str,
+        later: &[Node],
+    ) {
+        let ty = seq.ty;
+        // Declared: in the type's namespace, so named by its local name alone.
+        let found: &str = &child.local;
+        let Some(p) = ty.particles.get(j) else {
+            return;
+        };
+        if let Some(ext) = &seq.extension {
+            let message = format!(
+                "element {} is not allowed after the extension element {ext}; \
+                 extension elements must come last",
+                child.local
+            );
+            self.push(cpath, message);
+        } else if !seq.fits(j) {
+            let count = seq.counts.get(j).copied().unwrap_or(0);
+            let message = if p.max.is_some_and(|m| count >= m) {
+                format!(
+                    "surplus element {}: the schema allows at most {} ({})",
+                    child.local,
+                    p.max.unwrap_or(0),
+                    cardinality(p)
+                )
+            } else {
+                let before = ty.particles.get(seq.pos).map_or("", |q| q.name);
+                format!(
+                    "element {} is out of order: it must come before {before}",
+                    child.local
+                )
+            };
+            self.push(cpath, message);
+        } else {
+            self.skip_to(seq, j, Some(found), path, later);
+            self.take(seq, j);
+            if let Tkb::Forbidden(parent) = p.tkb {
+                let message = format!("must not be given under {parent} (TKB: \"Skall ej anges\")");
+                self.push(cpath, message);
             }
+            self.element(child, p, cpath);
+        }
+    }
+
+    /// A child in another namespace: the declared element in the wrong namespace, or an
+    /// extension element (which ends the declared sequence).
+    fn foreign(
+        &mut self,
+        seq: &mut Sequence<'_>,
+        particle: Option<usize>,
+        child: &Node,
+        cpath: &str,
+        path: &str,
+        later: &[Node],
+    ) {
+        let ty = seq.ty;
+        let found = clark(&child.ns, &child.local);
+        // An element named like a declared one where an extension element is not
+        // allowed yet is taken for that element in the wrong namespace.
+        let wrong = particle.filter(|j| seq.fits(*j) && seq.requires_more());
+        if let Some(j) = wrong {
+            let message = format!(
+                "element {} is in namespace {}; expected {}",
+                child.local, child.ns, ty.ns
+            );
+            self.push(cpath, message);
+            self.skip_to(seq, j, Some(&found), path, later);
+            self.take(seq, j);
+        } else if seq.extension.is_none() {
+            let end = ty.particles.len();
+            let what = format!("extension element {found}");
+            self.skip_to(seq, end, Some(&what), path, later);
+            seq.extension = Some(found);
         }
     }
 
