@@ -341,28 +341,7 @@ fn scenario_case(spec: &Spec, scenario: Scenario, element: &str, messages: &[&Re
             Vec::new(),
         );
     }
-    let details = attempts
-        .iter()
-        .map(|r| {
-            let mut line = format!(
-                "seq {}: to {}, verdict {}, answered {}",
-                r.seq,
-                address_of(r),
-                verdict_name(r.verdict),
-                r.result_code
-            );
-            if r.verdict == Verdict::Valid {
-                line.push_str(&format!(" (answer from {})", r.answer_source));
-            }
-            if !r.violations.is_empty() {
-                line.push_str(&format!(
-                    "; {} violation(s), see schema-and-rules",
-                    r.violations.len().saturating_add(r.violations_omitted)
-                ));
-            }
-            line
-        })
-        .collect();
+    let details = attempts.iter().map(|r| attempt_line(r)).collect();
     case(
         spec,
         false,
@@ -379,6 +358,27 @@ fn scenario_case(spec: &Spec, scenario: Scenario, element: &str, messages: &[&Re
         details,
         Vec::new(),
     )
+}
+
+/// One attempt at a scenario that was not accepted: where it went, its verdict and answer.
+fn attempt_line(r: &Recording) -> String {
+    let mut line = format!(
+        "seq {}: to {}, verdict {}, answered {}",
+        r.seq,
+        address_of(r),
+        verdict_name(r.verdict),
+        r.result_code
+    );
+    if r.verdict == Verdict::Valid {
+        line.push_str(&format!(" (answer from {})", r.answer_source));
+    }
+    if !r.violations.is_empty() {
+        line.push_str(&format!(
+            "; {} violation(s), see schema-and-rules",
+            r.violations.len().saturating_add(r.violations_omitted)
+        ));
+    }
+    line
 }
 
 /// Why the addressing of `r` is wrong, if it is.
