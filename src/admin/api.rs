@@ -437,17 +437,7 @@ async fn env_route(
             StatusCode::OK,
             &json!({"auto_publish": platforms.platform(env).auto_publish()}),
         )),
-        (&Method::POST, ["settings"]) => {
-            let s: Settings = parse_json(&body, "settings").await?;
-            platforms
-                .set_auto_publish(env, s.auto_publish)
-                .await
-                .map_err(service_error)?;
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"auto_publish": s.auto_publish}),
-            ))
-        }
+        (&Method::POST, ["settings"]) => post_settings(platforms, env, &body).await,
         (&Method::GET | &Method::POST, ["resetcache"]) => resetcache(platforms, env),
         _ => Err(error(
             StatusCode::NOT_FOUND,
@@ -678,6 +668,23 @@ async fn post_clock(platforms: &Arc<Platforms>, env: EnvName, body: &Bytes) -> R
     Ok(json_response(
         StatusCode::OK,
         &clock_json(&platforms.platform(env).clock),
+    ))
+}
+
+/// `POST /api/<env>/settings`: the environment's auto-publish setting.
+async fn post_settings(
+    platforms: &Arc<Platforms>,
+    env: EnvName,
+    body: &Bytes,
+) -> Result<Resp, Resp> {
+    let s: Settings = parse_json(body, "settings").await?;
+    platforms
+        .set_auto_publish(env, s.auto_publish)
+        .await
+        .map_err(service_error)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"auto_publish": s.auto_publish}),
     ))
 }
 
