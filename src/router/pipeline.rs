@@ -95,6 +95,10 @@ pub async fn handle(
     if path != "/vp" && !path.starts_with("/vp/") {
         return not_found(&correlation);
     }
+    // VP's branch before every phase: a `wsdl` or `xsd` query parameter, whatever the method.
+    if let Some(asked) = super::wsdl::asked(req.uri().query()) {
+        return super::wsdl::answer(&asked, conn, &req, &correlation);
+    }
     match route_request(router, conn, req, &correlation).await {
         Ok(resp) => {
             tracing::info!(
