@@ -333,3 +333,48 @@ async fn other_requests_to_the_same_path_are_unchanged_and_identity_is_not_asked
     );
     bed.stop().await;
 }
+
+#[tokio::test]
+async fn the_readme_curl_command_gets_the_wsdl() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let block = readme
+        .split("<!-- curl-wsdl-example -->")
+        .nth(1)
+        .and_then(|rest| rest.split("```sh\n").nth(1))
+        .and_then(|rest| rest.split("```").next())
+        .expect("README has the curl-wsdl-example block")
+        .to_owned();
+    let bed = start().await;
+    let pki = &bed.testbed.endpoints().pki;
+    let port = bed.https_addr("sit").port();
+    let command = block
+        .replace(
+            ".ntjp/pki/consumer.pem",
+            &pki.consumer_cert.display().to_string(),
+        )
+        .replace(
+            ".ntjp/pki/consumer-key.pem",
+            &pki.consumer_key.display().to_string(),
+        )
+        .replace("localhost:20000", &format!("localhost:{port}"));
+    let out = tokio::process::Command::new("bash")
+        .arg("-c")
+        .arg(&command)
+        .output()
+        .await
+        .expect("run bash");
+    let body = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{command}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        body.contains(&format!(
+            r#"<soap:address location="https://localhost:{port}{PATH}"/>"#
+        )),
+        "{command}\n{body}"
+    );
+    bed.stop().await;
+}
