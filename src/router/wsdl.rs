@@ -102,7 +102,8 @@ enum Piece {
     Text(&'static str),
     /// `soap:address/@location`: the URL asked for.
     Address,
-    /// A `schemaLocation`: the URL asked for with `?xsd=` and this location as written.
+    /// A `schemaLocation`: the URL asked for with `?xsd=` and this location as written
+    /// (quoted for a URI's query once, here).
     Schema(String),
 }
 
@@ -122,9 +123,10 @@ impl Template {
             match piece {
                 Piece::Text(t) => out.push_str(t),
                 Piece::Address => out.push_str(&escape_text(base)),
-                Piece::Schema(location) => {
-                    let url = format!("{base}?xsd={}", quote_query(location));
-                    out.push_str(&escape_text(&url));
+                Piece::Schema(query) => {
+                    out.push_str(&escape_text(base));
+                    out.push_str("?xsd=");
+                    out.push_str(&escape_text(query));
                 }
             }
         }
@@ -369,8 +371,8 @@ fn scan(file: &str, text: &'static str) -> Result<Scanned, CatalogueError> {
         match schema {
             None => template.pieces.push(Piece::Address),
             Some(location) => {
-                locations.push(location.clone());
-                template.pieces.push(Piece::Schema(location));
+                template.pieces.push(Piece::Schema(quote_query(&location)));
+                locations.push(location);
             }
         }
         from = end;
@@ -461,7 +463,7 @@ fn percent_decode(s: &str) -> String {
 pub struct Base {
     scheme: String,
     host: String,
-    port: Option<i64>,
+    port: Option<i32>,
 }
 
 /// Why the forwarded headers make no URL: VP's exception, as its generic fault shows it.
@@ -474,14 +476,16 @@ pub struct BadUrl {
 }
 
 impl Base {
-    /// From the listener's scheme and the request's headers.
-    pub fn new(scheme: &str, headers: &HeaderMap) -> Result<Base, BadUrl> {
+    /// From the listener's scheme, the request's authority (an absolute-form target's, else
+    /// its `Host` header's) and its forwarded headers.
+    pub fn new(scheme: &str, authority: Option<&str>, headers: &HeaderMap) -> Result<Base, BadUrl> {
         let text = |name: &HeaderName| {
             headers
                 .get(name)
                 .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
         };
-        let (mut host, mut port) = split_authority(&text(&HOST).unwrap_or_default());
+        let asked = authority.map(str::to_owned).or_else(|| text(&HOST));
+        let (mut host, mut port) = split_authority(asked.as_deref().unwrap_or_default());
         let mut scheme = scheme.to_owned();
         if let Some(p) = text(&FORWARDED_PROTO) {
             scheme = p.to_lowercase();
@@ -490,21 +494,15 @@ impl Base {
             host = h;
         }
         if let Some(p) = text(&FORWARDED_PORT) {
-            // Java's Integer.valueOf, then URL's check of the number.
-            let n: i64 = p
-                .strip_prefix('+')
-                .unwrap_or(&p)
-                .parse()
-                .ok()
-                .filter(|n: &i64| i32::try_from(*n).is_ok() && !p.starts_with("+-"))
-                .ok_or_else(|| {
-                    let message =
-                        format!("For input string: \"{}\"", fault::bounded(&p).into_owned());
-                    BadUrl {
-                        exception: format!("java.lang.NumberFormatException: {message}"),
-                        message,
-                    }
-                })?;
+            // Java's Integer.valueOf (an optional sign, decimal digits, 32 bits), then URL's
+            // check of the number.
+            let n: i32 = p.parse().map_err(|_| {
+                let message = format!("For input string: \"{}\"", fault::bounded(&p));
+                BadUrl {
+                    exception: format!("java.lang.NumberFormatException: {message}"),
+                    message,
+                }
+            })?;
             if n < -1 {
                 let message = format!("Invalid port number :{n}");
                 return Err(BadUrl {
@@ -537,7 +535,7 @@ impl Base {
 }
 
 /// `host[:port]` of a `Host` header (`[v6]:port` too).
-fn split_authority(authority: &str) -> (String, Option<i64>) {
+fn split_authority(authority: &str) -> (String, Option<i32>) {
     let (host, port) = match authority.rsplit_once(':') {
         Some((h, p))
             if !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()) && !h.ends_with(':') =>
@@ -571,7 +569,8 @@ fn answer_from<B: http_body::Body>(
         Transport::Http => "http",
     };
     let path = req.uri().path();
-    let (status, content_type, body) = match Base::new(scheme, req.headers()) {
+    let authority = req.uri().authority().map(|a| a.as_str());
+    let (status, content_type, body) = match Base::new(scheme, authority, req.headers()) {
         Err(bad) => (
             StatusCode::INTERNAL_SERVER_ERROR,
             crate::vocab::SOAP_CONTENT_TYPE,
@@ -653,6 +652,34 @@ mod tests {
                 "../../core_components/itintegration_registry_1.0.xsd",
                 "ProcessCervixScreeningInformationResponder_1.0.xsd",
             ]
+        );
+    }
+
+    #[test]
+    fn imports_and_includes_are_followed_from_each_document_and_cycles_end() {
+        const WSDL: &str = r#"<w:definitions xmlns:w="http://schemas.xmlsoap.org/wsdl/" xmlns:s="http://schemas.xmlsoap.org/wsdl/soap/" xmlns:x="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:riv:d:sub:Svc:2:rivtabp20"><w:types><x:schema><x:import schemaLocation="x.xsd"/></x:schema></w:types><w:service><w:port><s:address location="old"/></w:port></w:service><s:address location="not in a port"/></w:definitions>"#;
+        const X: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:x"><xs:include schemaLocation="../b/y.xsd"/></xs:schema>"#;
+        const Y: &str = r#"<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" targetNamespace="urn:x"><xs:import schemaLocation="../a/x.xsd"/></xs:schema>"#;
+        let cat = Catalogue::build(&[("a/s.wsdl", WSDL), ("a/x.xsd", X), ("b/y.xsd", Y)]).unwrap();
+        assert_eq!(
+            cat.paths().collect::<Vec<_>>(),
+            ["vp/d/sub/Svc/2/rivtabp20"]
+        );
+        let wsdl = cat.wsdl("/vp/d/sub/svc/2/RIVTABP20", "U").unwrap();
+        assert!(wsdl.contains(r#"<s:address location="U"/>"#), "{wsdl}");
+        assert!(wsdl.contains(r#"location="not in a port""#), "{wsdl}");
+        assert!(wsdl.contains(r#"schemaLocation="U?xsd=x.xsd""#), "{wsdl}");
+        let path = "/vp/d/sub/Svc/2/rivtabp20";
+        let y = cat.xsd(path, "../b/y.xsd", "U").unwrap().unwrap();
+        assert!(y.contains(r#"schemaLocation="U?xsd=../a/x.xsd""#), "{y}");
+        let x = cat.xsd(path, "../a/x.xsd", "U").unwrap().unwrap();
+        assert_eq!(x, cat.xsd(path, "x.xsd", "U").unwrap().unwrap());
+        assert_eq!(cat.schemas.len(), 2, "each file scanned once");
+
+        let missing = Catalogue::build(&[("a/s.wsdl", WSDL)]).unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            r#"a/s.wsdl: schemaLocation "x.xsd" names no embedded file (a/x.xsd)"#
         );
     }
 
@@ -743,39 +770,49 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert(HOST, HeaderValue::from_static("localhost:8443"));
         assert_eq!(
-            Base::new("https", &h).unwrap().authority_url(),
+            Base::new("https", None, &h).unwrap().authority_url(),
             "https://localhost:8443"
         );
         h.insert(FORWARDED_HOST, HeaderValue::from_static("vp.example"));
         assert_eq!(
-            Base::new("https", &h).unwrap().authority_url(),
+            Base::new("https", None, &h).unwrap().authority_url(),
             "https://vp.example:8443"
         );
         h.insert(FORWARDED_PROTO, HeaderValue::from_static("HTTP"));
         h.insert(FORWARDED_PORT, HeaderValue::from_static("443"));
         assert_eq!(
-            Base::new("https", &h).unwrap().authority_url(),
+            Base::new("https", None, &h).unwrap().authority_url(),
             "http://vp.example:443"
         );
         h.insert(FORWARDED_PORT, HeaderValue::from_static("x1"));
         assert_eq!(
-            Base::new("https", &h).unwrap_err().exception,
+            Base::new("https", None, &h).unwrap_err().exception,
             r#"java.lang.NumberFormatException: For input string: "x1""#
+        );
+        h.insert(FORWARDED_PORT, HeaderValue::from_static("++1"));
+        assert_eq!(
+            Base::new("https", None, &h).unwrap_err().message,
+            r#"For input string: "++1""#
+        );
+        h.insert(FORWARDED_PORT, HeaderValue::from_static("-2"));
+        assert_eq!(
+            Base::new("https", None, &h).unwrap_err().exception,
+            "java.net.MalformedURLException: Invalid port number :-2"
         );
         h.insert(FORWARDED_PORT, HeaderValue::from_static("-1"));
         assert_eq!(
-            Base::new("https", &h).unwrap().authority_url(),
+            Base::new("https", None, &h).unwrap().authority_url(),
             "http://vp.example"
         );
         h.insert(FORWARDED_PROTO, HeaderValue::from_static("gopher"));
         assert_eq!(
-            Base::new("https", &h).unwrap_err().message,
+            Base::new("https", None, &h).unwrap_err().message,
             "unknown protocol: gopher"
         );
         let mut v6 = HeaderMap::new();
         v6.insert(HOST, HeaderValue::from_static("[::1]:9"));
         assert_eq!(
-            Base::new("http", &v6).unwrap().authority_url(),
+            Base::new("http", None, &v6).unwrap().authority_url(),
             "http://[::1]:9"
         );
     }
