@@ -279,6 +279,7 @@ impl Router {
         timeouts: TimeoutTable,
         clock: Arc<Clock>,
     ) -> Self {
+        wsdl::prepare();
         let fixed = FixedHeaders {
             user_agent: http::HeaderValue::from_str(&config.user_agent).ok(),
             instance_id: http::HeaderValue::from_str(&settings.instance_id).ok(),

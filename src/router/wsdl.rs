@@ -70,7 +70,13 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain;UTF-8";
 /// The first line of VP's answer to a path with no WSDL; one line per known WSDL URL follows.
 pub const NO_WSDL: &str = "No wsdl found on this path, following wsdl paths is available:";
 
-/// The catalogue of the embedded files, built on first use.
+/// Builds the catalogue of the embedded files now (at a router's start) rather than at the
+/// first `?wsdl`.
+pub fn prepare() {
+    LazyLock::force(&CATALOGUE);
+}
+
+/// The catalogue of the embedded files, built once.
 static CATALOGUE: LazyLock<Catalogue> = LazyLock::new(|| {
     Catalogue::build(EMBEDDED).unwrap_or_else(|e| {
         tracing::error!("the embedded WSDL files cannot be served: {e}");
