@@ -243,6 +243,23 @@ async fn an_unknown_path_gets_vps_list_of_wsdl_paths() {
             "No wsdl found on this path, following wsdl paths is available:\nhttps://{authority}{PATH}?wsdl"
         )
     );
+    // The list names the forwarded URL too.
+    let answer = get_http(
+        &bed,
+        "/vp/nothing?wsdl",
+        &[
+            ("X-VP-Forwarded-Proto", "https"),
+            ("X-VP-Forwarded-Host", "vp.example.org"),
+            ("X-VP-Forwarded-Port", "8443"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        answer.body,
+        format!(
+            "No wsdl found on this path, following wsdl paths is available:\nhttps://vp.example.org:8443{PATH}?wsdl"
+        )
+    );
     // A trailing slash is another path; so is /vp itself; an xsd of an unknown path too.
     for target in [
         format!("{PATH}/?wsdl"),
