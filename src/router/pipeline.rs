@@ -1,8 +1,8 @@
 //! One consumer request through VP's phases, in VP's order (which decides which error wins):
 //!
 //! 1. identity: the certificate's HSA-id (HTTPS), or the whitelist, internal headers or the
-//!    forwarded certificate and routing history (plain HTTP) — VP002, VP011, VP014; then a
-//!    method other than POST — VP015;
+//!    forwarded certificate (plain HTTP) — VP002, VP011; then, on both, the routing history
+//!    of a call that is not internal — VP014; then a method other than POST — VP015;
 //! 2. body: bounded by size, by silence between its pieces and by a deadline for the whole
 //!    (also while a large body is passed on) — VP015;
 //! 3. sniff: the SOAP header and the first body element only — VP015;
@@ -425,17 +425,53 @@ fn identify<'a>(
     conn: &'a ConnInfo,
     headers: &'a HeaderMap,
 ) -> Result<Caller<'a>, Failure> {
-    match &conn.transport {
-        Transport::Https(Ok(id)) => Ok(Caller {
+    let mut caller = match &conn.transport {
+        Transport::Https(Ok(id)) => Caller {
             sender: Cow::Borrowed(id),
             sender_header: conn.sender_header.clone(),
             internal: false,
-            // VP's HTTPS route never touches the routing history: pass it on as it came.
-            routing_history: text_header(headers, ROUTING_HISTORY_H),
-        }),
-        Transport::Https(Err(reason)) => Err(VpFault::certificate(reason).into()),
-        Transport::Http => identify_http(router, conn, headers),
+            routing_history: None,
+        },
+        Transport::Https(Err(reason)) => return Err(VpFault::certificate(reason).into()),
+        Transport::Http => identify_http(router, conn, headers)?,
+    };
+    caller.routing_history = routing_history(router, headers, &caller)?;
+    Ok(caller)
+}
+
+/// Phase 1's routing-loop check (VP014) and the history sent on: VP's non-internal path.
+/// In production NTjP terminates TLS in front of VP and forwards the certificate, so every
+/// consumer call takes that path; the HTTPS listeners stand for that front and do the same
+/// as the plain-HTTP one with `x-vp-auth-cert`. An internal call (`x-vp-sender-id` with this
+/// platform's `x-vp-instance-id`) passes the history on as it came.
+fn routing_history(
+    router: &Router,
+    headers: &HeaderMap,
+    caller: &Caller<'_>,
+) -> Result<Option<HeaderValue>, Failure> {
+    if caller.internal || internal_headers(router, headers) {
+        return Ok(text_header(headers, ROUTING_HISTORY_H));
     }
+    let own = router.settings.instance_id.as_str();
+    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
+        Some(h) if !h.is_empty() => {
+            // Hops trimmed, compared case-sensitively: VP's `e.trim().equals(vpInstanceId)`.
+            if h.split('#').any(|hop| hop.trim() == own) {
+                return Err(VpFault::routing_loop().into());
+            }
+            format!("{h}#{own}")
+        }
+        _ => format!("{}#{own}", caller.sender),
+    };
+    Ok(HeaderValue::from_str(&history).ok())
+}
+
+/// Whether the request carries VP's internal-call headers: a non-empty `x-vp-sender-id` and
+/// this platform's `x-vp-instance-id`.
+fn internal_headers(router: &Router, headers: &HeaderMap) -> bool {
+    header_str(headers, SENDER_ID_H).is_some_and(|v| !v.trim().is_empty())
+        && header_str(headers, INSTANCE_ID_H)
+            .is_some_and(|v| v.trim() == router.settings.instance_id)
 }
 
 /// A header value passed on unchanged, if it is text (as VP reads headers).
@@ -480,7 +516,7 @@ fn identify_http<'a>(
             sender: Cow::Borrowed(trimmed),
             sender_header,
             internal: true,
-            routing_history: text_header(headers, ROUTING_HISTORY_H),
+            routing_history: None,
         });
     }
     let Some(cert) = header_str(headers, AUTH_CERT_H).filter(|v| !v.trim().is_empty()) else {
@@ -510,21 +546,11 @@ fn identify_http<'a>(
             .into());
         }
     };
-    let own = router.settings.instance_id.as_str();
-    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
-        Some(h) if !h.is_empty() => {
-            if h.split('#').any(|hop| hop.trim() == own) {
-                return Err(VpFault::routing_loop().into());
-            }
-            format!("{h}#{own}")
-        }
-        _ => format!("{sender}#{own}"),
-    };
     Ok(Caller {
         sender_header: HeaderValue::from_str(&sender).ok(),
         sender: Cow::Owned(sender),
         internal: false,
-        routing_history: HeaderValue::from_str(&history).ok(),
+        routing_history: None,
     })
 }
 
