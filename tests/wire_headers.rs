@@ -209,8 +209,11 @@ async fn a_mock_producer_answers_with_date_server_and_the_routing_history_it_rec
     bed.stop().await;
 }
 
+/// The `Date` of the recording producer's answers, a producer with a wrong clock.
+const OLD_DATE: &str = "Mon, 01 Jan 2001 00:00:00 GMT";
+
 /// A plain-HTTP producer that records each request as it came and answers a contract
-/// response with a `Server` of its own.
+/// response with a `Server` and a `Date` of its own.
 async fn recording_producer() -> (SocketAddr, mpsc::UnboundedReceiver<Raw>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
@@ -227,7 +230,7 @@ async fn recording_producer() -> (SocketAddr, mpsc::UnboundedReceiver<Raw>) {
                         None,
                     );
                     let answer = format!(
-                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml;charset=UTF-8\r\nServer: Apache-Coyote/1.1\r\nContent-Length: {}\r\n\r\n{body}",
+                        "HTTP/1.1 200 OK\r\nContent-Type: text/xml;charset=UTF-8\r\nServer: Apache-Coyote/1.1\r\nDate: {OLD_DATE}\r\nContent-Length: {}\r\n\r\n{body}",
                         body.len()
                     );
                     if s.write_all(answer.as_bytes()).await.is_err() {
@@ -241,7 +244,8 @@ async fn recording_producer() -> (SocketAddr, mpsc::UnboundedReceiver<Raw>) {
 }
 
 #[tokio::test]
-async fn the_producer_gets_vps_own_headers_in_lower_case_and_its_server_reaches_the_consumer() {
+async fn the_producer_gets_vps_own_headers_in_lower_case_and_its_server_but_not_its_date_reaches_the_consumer()
+ {
     let (producer, mut requests) = recording_producer().await;
     let bed = start_with(|c, dir| {
         let o = order(
@@ -267,6 +271,10 @@ async fn the_producer_gets_vps_own_headers_in_lower_case_and_its_server_reaches_
     assert_eq!(a.first_line, "HTTP/1.1 200 OK", "{}", a.body);
     assert_eq!(a.get("Server"), Some("Apache-Coyote/1.1"));
     assert_eq!(a.get("Content-Type"), Some("text/xml; charset=UTF-8"));
+    // VP drops the producer's Date (Camel's header filter); the platform writes its own.
+    let dates: Vec<_> = a.headers.iter().filter(|(n, _)| n == "Date").collect();
+    assert_eq!(dates.len(), 1, "{:?}", a.headers);
+    assert_ne!(dates[0].1, OLD_DATE);
 
     let got = tokio::time::timeout(PATIENCE, requests.recv())
         .await

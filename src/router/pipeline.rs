@@ -21,7 +21,7 @@ use std::{borrow::Cow, time::Instant};
 use bytes::Bytes;
 use http::{
     HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode,
-    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
+    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING, USER_AGENT},
 };
 use http_body::Body as _;
 use http_body_util::BodyExt;
@@ -737,9 +737,17 @@ fn producer_headers(
 }
 
 /// Producer headers as the consumer gets them: SOAPAction and hop-by-hop headers dropped,
-/// content type normalised, correlation id and producer response time added.
+/// content type normalised, correlation id and producer response time added. The producer's
+/// `Server` passes; its `Date` does not (Camel's header filter drops it), and the consumer
+/// gets the platform's own, as the TLS terminator in front of VP writes one (hyper here).
 fn consumer_headers(headers: &mut HeaderMap, correlation: &HeaderValue, producer_ms: u128) {
-    for name in [SOAP_ACTION_H, CONNECTION, KEEP_ALIVE_H, TRANSFER_ENCODING] {
+    for name in [
+        SOAP_ACTION_H,
+        CONNECTION,
+        KEEP_ALIVE_H,
+        TRANSFER_ENCODING,
+        DATE,
+    ] {
         headers.remove(name);
     }
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(SOAP_CONTENT_TYPE));
@@ -874,8 +882,15 @@ mod tests {
         h.insert("soapaction", HeaderValue::from_static("x"));
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         h.insert("x-producer", HeaderValue::from_static("kept"));
+        h.insert("server", HeaderValue::from_static("Apache-Coyote/1.1"));
+        h.insert(
+            DATE,
+            HeaderValue::from_static("Mon, 01 Jan 2001 00:00:00 GMT"),
+        );
         consumer_headers(&mut h, &HeaderValue::from_static("abc"), 12);
         assert!(h.get("soapaction").is_none());
+        assert!(h.get(DATE).is_none(), "the platform writes its own");
+        assert_eq!(h["server"], "Apache-Coyote/1.1");
         assert_eq!(h[CONTENT_TYPE], SOAP_CONTENT_TYPE);
         assert_eq!(h[CORRELATION_ID], "abc");
         assert_eq!(h[PRODUCER_RESPONSE_TIME], "12");
