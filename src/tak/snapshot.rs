@@ -147,10 +147,18 @@ impl fmt::Display for Trace<'_> {
     }
 }
 
-/// For tests and assertions: compares the written trace.
+/// Compares the written trace with a text, writing it piece by piece (no allocation).
 impl PartialEq<&str> for Trace<'_> {
     fn eq(&self, other: &&str) -> bool {
-        self.to_string() == *other
+        struct Rest<'s>(&'s str);
+        impl fmt::Write for Rest<'_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0 = self.0.strip_prefix(s).ok_or(fmt::Error)?;
+                Ok(())
+            }
+        }
+        let mut rest = Rest(other);
+        fmt::write(&mut rest, format_args!("{self}")).is_ok() && rest.0.is_empty()
     }
 }
 
