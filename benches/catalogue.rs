@@ -17,7 +17,7 @@ use std::time::Duration;
 use arc_swap::ArcSwapOption;
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use ntjp_testbed::orders::{self, bulk::BulkOrder};
-use ntjp_testbed::tak::{Snapshot, Store, export};
+use ntjp_testbed::tak::{Snapshot, Store, export, hsa, rules::RoutingRules};
 
 const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
 const CONSUMER: &str = "SE2321000016-KONS";
@@ -109,6 +109,32 @@ fn lookups(c: &mut Criterion) {
                     snapshot
                         .authorise(&open, CONTRACT, &addresses[i], today)
                         .granted,
+                )
+            })
+        });
+        // Issue 11: an old-style address (VE routed, VG not) and a one-step HSA climb.
+        let old_style: Vec<String> = addresses.iter().map(|a| format!("NONE#{a}")).collect();
+        g.bench_function("route VG#VE (VE routed)", |b| {
+            b.iter(|| {
+                i = (i + 1) & 1023;
+                black_box(snapshot.route(CONTRACT, &old_style[i], today).matches.len())
+            })
+        });
+        let xml = format!(
+            r#"<HsaUnitsResponse><hsaUnits><hsaUnit><hsaIdentity>UNIT-X</hsaIdentity><DN>ou=x,o=a,c=SE</DN><name>x</name></hsaUnit><hsaUnit><hsaIdentity>{}</hsaIdentity><DN>o=a,c=SE</DN><name>a</name></hsaUnit></hsaUnits></HsaUnitsResponse>"#,
+            addresses[5]
+        );
+        let tree = hsa::HsaTree::build(vec![
+            hsa::parse_file("bench", xml.as_bytes()).expect("tree"),
+        ]);
+        let rules = RoutingRules::default();
+        g.bench_function("route via the HSA tree (one step up)", |b| {
+            b.iter(|| {
+                black_box(
+                    snapshot
+                        .route_with(CONTRACT, "UNIT-X", today, &rules, &tree)
+                        .matches
+                        .len(),
                 )
             })
         });

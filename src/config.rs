@@ -133,6 +133,72 @@ pub struct RouterConfig {
     pub user_agent: String,
     /// Idle keep-alive connections kept per producer host.
     pub producer_pool_max_idle_per_host: usize,
+    /// HSA cache files in the real `hsacache.xml` format (VP: `hsa.files`, "first master, rest
+    /// complementary"), read at start-up and on `POST /resethsacache`; route and authorisation
+    /// lookups climb their tree. Empty (the default): no tree, every address has the parent
+    /// `SE`.
+    pub hsa_files: Vec<PathBuf>,
+    /// Old-style default routing (`VG#VE` addresses; VP: `defaultrouting.*`).
+    pub default_routing: DefaultRoutingConfig,
+    /// Where lookups climb the HSA tree (VP: `hsa.lookup.*`).
+    pub hsa_lookup: HsaLookupConfig,
+}
+
+/// Old-style default routing (VP's `defaultrouting.*`, takdatahandler's
+/// `DefaultRoutingConfiguration`): a logical address holding the delimiter (`VG#VE`) is split
+/// and its parts tried last first, with no HSA climb and no `*`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DefaultRoutingConfig {
+    /// `defaultrouting.delimiter` (default `#`); every character of it splits. Empty: off.
+    pub delimiter: String,
+    /// `defaultrouting.allowedContracts`: contract namespaces whose calls may be authorised
+    /// through such an address (exact, case-sensitive). Empty (default): all.
+    pub allowed_contracts: Vec<String>,
+    /// `defaultrouting.allowedSenderIds`: consumers who may use such an address. Empty
+    /// (default): all.
+    pub allowed_sender_ids: Vec<String>,
+}
+
+impl Default for DefaultRoutingConfig {
+    fn default() -> Self {
+        DefaultRoutingConfig {
+            delimiter: "#".to_string(),
+            allowed_contracts: Vec::new(),
+            allowed_sender_ids: Vec::new(),
+        }
+    }
+}
+
+/// Where route (`vagval`) and authorisation (`behorighet`) lookups climb the HSA tree (VP's
+/// `hsa.lookup.vagval.*` and `hsa.lookup.behorighet.*`).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HsaLookupConfig {
+    /// Route lookups (vägval).
+    pub vagval: HsaLookupSwitch,
+    /// Authorisation lookups (behörighet).
+    pub behorighet: HsaLookupSwitch,
+}
+
+/// One lookup's HSA climb switch.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct HsaLookupSwitch {
+    /// `defaultEnabled` (default true).
+    pub default_enabled: bool,
+    /// `exceptedNamespaces`: contract namespaces starting with one of these get the opposite
+    /// of `default_enabled` (prefix, case-sensitive). Default: none.
+    pub excepted_namespaces: Vec<String>,
+}
+
+impl Default for HsaLookupSwitch {
+    fn default() -> Self {
+        HsaLookupSwitch {
+            default_enabled: true,
+            excepted_namespaces: Vec::new(),
+        }
+    }
 }
 
 /// Most connections a listener holds open at once (TOML `[connection_limits]`). Beyond them
@@ -331,6 +397,9 @@ impl Default for RouterConfig {
             propagate_correlation_id_for_https: true,
             user_agent: "SKLTP VP/4.3.x".to_string(),
             producer_pool_max_idle_per_host: 64,
+            hsa_files: Vec::new(),
+            default_routing: DefaultRoutingConfig::default(),
+            hsa_lookup: HsaLookupConfig::default(),
         }
     }
 }

@@ -67,6 +67,9 @@ pub enum StartError {
     /// The timeout configuration file is unusable.
     #[error(transparent)]
     Timeouts(#[from] router::forward::TimeoutConfigError),
+    /// An HSA file (`router.hsa_files`) is unreadable or invalid.
+    #[error(transparent)]
+    Hsa(#[from] router::hsa::HsaLoadError),
     /// A start-up task failed (a bug: it panicked).
     #[error("start-up failed: {0}")]
     Task(String),
@@ -192,6 +195,12 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let client_tls =
         tls::client_config(&pki.ca_cert, Some((&pki.platform.cert, &pki.platform.key)))?;
     let timeouts = timeout_table(&config)?;
+    let hsa_files = config.router.hsa_files.clone();
+    let hsa = Arc::new(
+        tokio::task::spawn_blocking(move || router::hsa::HsaCache::load(hsa_files))
+            .await
+            .map_err(|e| StartError::Task(e.to_string()))??,
+    );
 
     let (stop_routers, routers_rx) = watch::channel(false);
     let (stop_backends, backends_rx) = watch::channel(false);
@@ -206,6 +215,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         server_tls,
         client_tls: client_tls.clone(),
         timeouts,
+        hsa,
     };
     let envs = start_routers(&config, &pki, &platforms, &parts, &mut routers, &routers_rx).await?;
     // The connection tests' client reads at most a ping answer's worth of an error body.
@@ -221,7 +231,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
 
     let (admin_state, admin_addr) = start_admin(
         &config,
-        &platforms,
+        (&platforms, &parts.hsa),
         &mocks,
         started,
         &mut backends,
@@ -338,6 +348,8 @@ struct RouterParts {
     client_tls: rustls::ClientConfig,
     /// The producers' timeouts.
     timeouts: TimeoutTable,
+    /// The HSA tree all routers climb, and its reset (`/resethsacache`).
+    hsa: Arc<router::hsa::HsaCache>,
 }
 
 /// Binds and starts each environment's two routers (mutual TLS and plain HTTP) on its
@@ -360,15 +372,18 @@ async fn start_routers(
             None => parts.client_tls.clone(),
         };
         let producers = ProducerClient::new(env_tls, &config.router);
-        let router = Arc::new(Router::new(
-            env,
-            cfg.clone(),
-            config.router.clone(),
-            platform.tak.clone(),
-            producers,
-            parts.timeouts.clone(),
-            platform.clock.clone(),
-        ));
+        let router = Arc::new(
+            Router::new(
+                env,
+                cfg.clone(),
+                config.router.clone(),
+                platform.tak.clone(),
+                producers,
+                parts.timeouts.clone(),
+                platform.clock.clone(),
+            )
+            .with_hsa(parts.hsa.tree().clone()),
+        );
         let https_name = format!("{env} router (https)");
         let http_name = format!("{env} router (http)");
         let https = bind(&https_name, cfg.https).await?;
@@ -405,7 +420,7 @@ async fn start_routers(
 /// is bound.
 async fn start_admin(
     config: &Config,
-    platforms: &Arc<OrderService>,
+    (platforms, hsa): (&Arc<OrderService>, &Arc<router::hsa::HsaCache>),
     mocks: &Arc<Mocks>,
     started: Instant,
     backends: &mut JoinSet<()>,
@@ -416,6 +431,7 @@ async fn start_admin(
     let admin_state = Arc::new(AdminState {
         platforms: platforms.clone(),
         mocks: mocks.clone(),
+        hsa: hsa.clone(),
         listeners_bound: false.into(),
         started,
         max_order_bytes: config.max_order_bytes,

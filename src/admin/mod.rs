@@ -7,8 +7,11 @@
 //!   the body says which part is down, in the Spring Boot Actuator shape Java teams' monitors
 //!   already parse.
 //! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime,
-//!   connection tests not run yet), and whether the order service is working on a change
+//!   connection tests not run yet), the HSA cache's (`HsaCacheInitialized`,
+//!   `HsaCacheResetInfo`), and whether the order service is working on a change
 //!   (`OrderService.running`, `.queued`).
+//! - `GET|POST /resethsacache`: VP's HSA cache reset (VP serves it on port 24000 too): the
+//!   `router.hsa_files` read again, VP's plain-text answer.
 //!
 //! None of these waits for a running order: they read published state only.
 //!
@@ -48,6 +51,8 @@ pub struct AdminState {
     pub platforms: Arc<OrderService>,
     /// The mock producers (behaviours, recordings).
     pub mocks: Arc<crate::mocks::Mocks>,
+    /// The routers' HSA tree (`/resethsacache`, `/status`).
+    pub hsa: Arc<crate::router::hsa::HsaCache>,
     /// Set once every listener is bound.
     pub listeners_bound: AtomicBool,
     /// For the uptime in `/status`.
@@ -111,6 +116,15 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
     if path.starts_with("/api/") || path.starts_with("/tak/") {
         return api_request(&state, req).await;
     }
+    if path == "/resethsacache" && matches!(*req.method(), Method::GET | Method::POST) {
+        let text = state.hsa.reset().await;
+        let mut resp = Response::new(Full::new(Bytes::from(text)));
+        resp.headers_mut().insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; charset=UTF-8"),
+        );
+        return resp;
+    }
     if req.method() != Method::GET {
         return json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"error": "use GET"}));
     }
@@ -121,7 +135,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
         "/status" => status(state),
         other => json_response(
             StatusCode::NOT_FOUND,
-            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
+            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/resethsacache", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
         ),
     }
 }
@@ -196,6 +210,7 @@ fn health(state: &AdminState) -> Response<Full<Bytes>> {
 /// `/status`, in the shape of VP's status page.
 fn status(state: &AdminState) -> Response<Full<Bytes>> {
     let up = state.started.elapsed().as_secs();
+    let (hsa_initialized, hsa_reset_info) = state.hsa.status_fields();
     let envs: serde_json::Map<String, Value> = state
         .platforms
         .all()
@@ -228,6 +243,8 @@ fn status(state: &AdminState) -> Response<Full<Bytes>> {
             "Name": "ntjp-testbed",
             "Version": env!("CARGO_PKG_VERSION"),
             "ServiceStatus": if state.ready() { "Started" } else { "Starting" },
+            "HsaCacheInitialized": hsa_initialized,
+            "HsaCacheResetInfo": hsa_reset_info,
             "Uptime": format!("{} days, {} hours, {} minutes, {} seconds", up / 86400, up / 3600 % 24, up / 60 % 60, up % 60),
             "Environments": envs,
             "OrderService": state.platforms.activity(),

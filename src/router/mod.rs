@@ -15,6 +15,7 @@
 //! ([`TakCell`]): no lock is taken per request. It never imports the mock producers; it only knows URLs from TAK.
 
 pub mod forward;
+pub mod hsa;
 pub mod listener;
 pub mod pipeline;
 pub mod pool;
@@ -34,7 +35,7 @@ use http_body::{Body, Frame, SizeHint};
 use crate::{
     clock::Clock,
     config::{EnvConfig, RouterConfig},
-    tak::TakCell,
+    tak::{TakCell, hsa::HsaCell, rules::RoutingRules},
     vocab::EnvName,
 };
 
@@ -256,6 +257,10 @@ pub struct Router {
     pub timeouts: TimeoutTable,
     /// The environment's (simulated) clock: validity is checked against its day.
     pub clock: Arc<Clock>,
+    /// The HSA tree the lookups climb (shared by all routers, swapped by `/resethsacache`).
+    pub hsa: HsaCell,
+    /// The lookups' fallback rules (default routing, HSA climbs), from `config`.
+    pub rules: RoutingRules,
     /// Header values that never change, built once instead of per request.
     pub(crate) fixed: FixedHeaders,
 }
@@ -284,8 +289,11 @@ impl Router {
             user_agent: http::HeaderValue::from_str(&config.user_agent).ok(),
             instance_id: http::HeaderValue::from_str(&settings.instance_id).ok(),
         };
+        let rules = routing_rules(&config);
         Router {
             fixed,
+            hsa: HsaCell::default(),
+            rules,
             env,
             settings,
             config,
@@ -294,5 +302,27 @@ impl Router {
             timeouts,
             clock,
         }
+    }
+
+    /// The same router climbing this HSA tree (default: an empty one).
+    pub fn with_hsa(mut self, hsa: HsaCell) -> Self {
+        self.hsa = hsa;
+        self
+    }
+}
+
+/// VP's `defaultrouting.*` and `hsa.lookup.*` as the lookups take them.
+fn routing_rules(config: &RouterConfig) -> RoutingRules {
+    use crate::tak::rules::HsaLookup;
+    let switch = |s: &crate::config::HsaLookupSwitch| HsaLookup {
+        default_enabled: s.default_enabled,
+        excepted_namespaces: s.excepted_namespaces.clone(),
+    };
+    RoutingRules {
+        delimiter: config.default_routing.delimiter.clone(),
+        allowed_contracts: config.default_routing.allowed_contracts.clone(),
+        allowed_sender_ids: config.default_routing.allowed_sender_ids.clone(),
+        vagval_hsa: switch(&config.hsa_lookup.vagval),
+        behorighet_hsa: switch(&config.hsa_lookup.behorighet),
     }
 }

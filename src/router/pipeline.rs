@@ -10,8 +10,8 @@
 //! 3. sniff: the SOAP header and the first body element only — VP015;
 //! 4. original consumer header — VP013 (when configured to refuse);
 //! 5. TAK loaded — VP008; logical address present — VP003;
-//! 6. route (vägval) — VP004, VP006, VP010;
-//! 7. authorisation (anropsbehörighet) — VP007;
+//! 6. route (vägval: `VG#VE` parts, or exact → HSA climb → `*`) — VP004, VP006, VP010;
+//! 7. authorisation (anropsbehörighet: `VG#VE` parts, or exact → `*` → HSA climb) — VP007;
 //! 8. RIVTA profile conversion — VP005, VP012;
 //! 9. forward to the producer — VP009 — and stream the answer back.
 //!
@@ -234,12 +234,13 @@ async fn route_body(
     };
     let day = router.clock.today();
 
-    // 6. Route.
-    let lookup = snapshot.route(contract, receiver, day);
+    // 6. Route; the HSA tree read like the snapshot, without a lock.
+    let (hsa, rules) = (router.hsa.load(), &router.rules);
+    let lookup = snapshot.route_with(contract, receiver, day, rules, &hsa);
     let target = one_route(lookup.matches.as_slice(), contract, receiver)?;
 
     // 7. Authorisation.
-    let auth = snapshot.authorise(&caller.sender, contract, receiver, day);
+    let auth = snapshot.authorise_with(&caller.sender, contract, receiver, day, rules, &hsa);
     if !auth.granted {
         return Err(VpFault::not_authorised(contract, receiver, &caller.sender).into());
     }
@@ -267,6 +268,7 @@ async fn route_body(
     // The snapshot must not be held across the producer call: a publish may swap it meanwhile.
     let url = target.url.clone();
     drop(snapshot);
+    drop(hsa);
     let body = match rest.take() {
         None => OutBody::Whole(body),
         Some(rest) => OutBody::Streamed(Upload::new(body, rest, limits)),

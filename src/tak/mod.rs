@@ -8,18 +8,22 @@
 //! [`export`] (the real `TAK-published-version` JSON and a readable table listing) and
 //! [`readapi`] (the real SOAP read APIs SokVagvalsInfo v2 and GetLogicalAddresseesByServiceContract
 //! v2, XML in and out). [`view`] resolves rows to natural keys for all of them. [`image`] writes
-//! stores to bytes and back for the order service's checkpoint.
+//! stores to bytes and back for the order service's checkpoint. [`hsa`] is the HSA tree read
+//! from `hsacache.xml` files and [`rules`] VP's fallback settings (default routing, HSA
+//! climbs) that the lookups apply.
 //!
 //! This is a pure core: no IO, no clock reads, no HTTP; orders (Beställningsstödet JSON) live in
 //! [`crate::orders`].
 pub mod diff;
 pub mod export;
 pub mod history;
+pub mod hsa;
 pub mod image;
 pub mod key;
 pub mod model;
 pub mod pending;
 pub mod readapi;
+pub mod rules;
 pub mod snapshot;
 pub mod store;
 #[cfg(test)]

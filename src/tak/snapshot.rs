@@ -8,8 +8,9 @@
 //! case-insensitive hash of the key to its group. A lookup hashes the request's strings without
 //! allocating, probes once, compares the group's key with the rows' own strings (see
 //! [`super::key`]) and checks the dates: no locks, no allocation. Lookups apply the VP fallback
-//! rules of takdatahandler (routes: exact → HSA climb to `SE` → `*`; authorisations: exact → `*`
-//! → HSA climb to `SE`). Validity is checked at lookup time against the day the caller passes
+//! rules of takdatahandler (old-style `VG#VE` addresses; routes: exact → HSA climb to `SE` → `*`;
+//! authorisations: exact → `*` → HSA climb to `SE`), given the [`RoutingRules`] and the
+//! [`HsaTree`] (see [`super::hsa`]). Validity is checked at lookup time against the day the caller passes
 //! in; this module never reads the clock and never changes.
 
 use std::fmt;
@@ -18,16 +19,22 @@ use std::sync::{LazyLock, OnceLock};
 use chrono::{DateTime, Utc};
 use hashbrown::HashTable;
 
+use super::hsa::HsaTree;
 use super::key::{KeyHasher, ci_eq, combine};
 use super::model::{
     Authorisation, Catalogue, Day, Id, LogicalAddress, Route, Row, ServiceComponent,
     ServiceContract, Table, Text, Validity,
 };
+use super::rules::RoutingRules;
 
-/// The root of the HSA tree; every address we know of (we have no HSA tree) has it as parent.
-pub const HSA_ROOT: &str = "SE";
+pub use super::hsa::HSA_ROOT;
 /// The default logical address (`*`).
 pub const DEFAULT_ADDRESS: &str = "*";
+
+/// VP's default rules (delimiter `#`, every contract and consumer allowed, HSA climbs on) and
+/// no HSA tree: what [`Snapshot::route`] and [`Snapshot::authorise`] apply.
+static DEFAULT_RULES: LazyLock<RoutingRules> = LazyLock::new(RoutingRules::default);
+static NO_TREE: LazyLock<HsaTree> = LazyLock::new(HsaTree::empty);
 
 /// Where a route (vägval) sends a call: its call address (anropsadress) resolved to strings,
 /// one per call address and shared by every route to it.
@@ -41,57 +48,117 @@ pub struct RouteTarget {
     pub producer: Text,
 }
 
-/// A lookup's trace, like VP's: the address asked for, then each fallback tried
-/// (`01`, `X,(parent),SE`, `X,(parent),SE,(default),*`). Written only when displayed.
+/// A lookup's trace, exactly as takdatahandler writes it (VP's `routerVagvalTrace` and
+/// `routerBehorighetTrace`): the address asked for, then each fallback tried
+/// (`01`; `X,(parent),P1,SE`; `X,(parent),SE,(default),*`; `X,(default),*,(parent),SE`), or
+/// for an old-style address the parts tried (`(leaf),VE,VG`; `(leaf),Invalid parameters`).
+/// Holds references only; the text is written only when displayed.
 #[derive(Debug, Clone, Copy)]
 pub struct Trace<'a> {
     address: &'a str,
-    steps: [&'static str; 2],
-    len: u8,
+    kind: TraceKind<'a>,
 }
 
-const PARENT_STEP: &str = ",(parent),SE";
-const DEFAULT_STEP: &str = ",(default),*";
+#[derive(Debug, Clone, Copy)]
+enum TraceKind<'a> {
+    /// The exact address, then up to two fallbacks.
+    Plain { steps: [Step<'a>; 2], len: u8 },
+    /// An old-style address: the first `tried` of its parts, or refused as a whole.
+    Leaf {
+        rules: &'a RoutingRules,
+        tried: usize,
+        invalid: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Step<'a> {
+    /// `,(parent)` and the first `tried` addresses of the HSA climb.
+    Parent { tree: &'a HsaTree, tried: usize },
+    /// `,(default),*`.
+    Default,
+}
 
 impl<'a> Trace<'a> {
     fn new(address: &'a str) -> Self {
         Trace {
             address,
-            steps: [""; 2],
-            len: 0,
+            kind: TraceKind::Plain {
+                steps: [Step::Default; 2],
+                len: 0,
+            },
         }
     }
 
-    fn push(&mut self, step: &'static str) {
-        if let Some(slot) = self.steps.get_mut(usize::from(self.len)) {
+    fn leaf(address: &'a str, rules: &'a RoutingRules, tried: usize, invalid: bool) -> Self {
+        Trace {
+            address,
+            kind: TraceKind::Leaf {
+                rules,
+                tried,
+                invalid,
+            },
+        }
+    }
+
+    fn push(&mut self, step: Step<'a>) {
+        if let TraceKind::Plain { steps, len } = &mut self.kind
+            && let Some(slot) = steps.get_mut(usize::from(*len))
+        {
             *slot = step;
-            self.len += 1;
+            *len += 1;
         }
     }
 }
 
 impl fmt::Display for Trace<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.address)?;
-        for step in &self.steps[..usize::from(self.len)] {
-            f.write_str(step)?;
+        match self.kind {
+            TraceKind::Plain { steps, len } => {
+                f.write_str(self.address)?;
+                for step in &steps[..usize::from(len)] {
+                    match step {
+                        Step::Default => f.write_str(",(default),*")?,
+                        Step::Parent { tree, tried } => {
+                            f.write_str(",(parent)")?;
+                            for p in tree.climb(self.address).take(*tried) {
+                                write!(f, ",{p}")?;
+                            }
+                        }
+                    }
+                }
+            }
+            TraceKind::Leaf {
+                rules,
+                tried,
+                invalid,
+            } => {
+                f.write_str("(leaf)")?;
+                if invalid {
+                    f.write_str(",Invalid parameters")?;
+                } else {
+                    for p in rules.parts(self.address).iter().take(tried) {
+                        write!(f, ",{p}")?;
+                    }
+                }
+            }
         }
         Ok(())
     }
 }
 
+/// Compares the written trace with a text, writing it piece by piece (no allocation).
 impl PartialEq<&str> for Trace<'_> {
     fn eq(&self, other: &&str) -> bool {
-        let mut rest = *other;
-        for part in
-            std::iter::once(self.address).chain(self.steps[..usize::from(self.len)].iter().copied())
-        {
-            match rest.strip_prefix(part) {
-                Some(r) => rest = r,
-                None => return false,
+        struct Rest<'s>(&'s str);
+        impl fmt::Write for Rest<'_> {
+            fn write_str(&mut self, s: &str) -> fmt::Result {
+                self.0 = self.0.strip_prefix(s).ok_or(fmt::Error)?;
+                Ok(())
             }
         }
-        rest.is_empty()
+        let mut rest = Rest(other);
+        fmt::write(&mut rest, format_args!("{self}")).is_ok() && rest.0.is_empty()
     }
 }
 
@@ -794,45 +861,79 @@ impl Snapshot {
             .is_some_and(|es| es.iter().any(|e| e.validity.contains(today)))
     }
 
-    /// Routes (vägval) valid on `today` for (contract, logical address), case-insensitive.
-    /// Fallback after an exact miss: climb the HSA tree towards `SE` (we have no HSA tree: every
-    /// address other than SE has parent SE), then `*`.
-    /// Returns the valid routes of the FIRST address in that order that has any (router: 0 →
-    /// VP004, >1 → VP006, empty url → VP010).
-    /// The trace is like real VP's: `01` for an exact hit; `AnyReceiver,(parent),SE`;
-    /// `AnyReceiver,(parent),SE,(default),*`. Allocates nothing.
+    /// Routes (vägval) valid on `today` for (contract, logical address), case-insensitive, with
+    /// VP's default rules and no HSA tree (see [`Snapshot::route_with`]).
     pub fn route<'a>(
         &'a self,
         contract: &str,
         logical_address: &'a str,
         today: Day,
     ) -> RouteLookup<'a> {
+        self.route_with(contract, logical_address, today, &DEFAULT_RULES, &NO_TREE)
+    }
+
+    /// Routes (vägval) valid on `today` for (contract, logical address), case-insensitive, by
+    /// takdatahandler's `VagvalHandlerImpl`:
+    /// - an old-style address (`VG#VE`, [`RoutingRules::is_default_routing`]): its parts, last
+    ///   first, the first with a valid route wins; no HSA climb and no `*`;
+    /// - else the exact address; then, if the climb applies to the contract, each address of
+    ///   the HSA climb up to and including `SE` ([`HsaTree::climb`]); then `*`.
+    ///
+    /// Returns the valid routes of the first address in that order that has any (router: 0 →
+    /// VP004, >1 → VP006, empty url → VP010) and the trace. Allocates nothing (an old-style
+    /// address of more than four parts excepted).
+    pub fn route_with<'a>(
+        &'a self,
+        contract: &str,
+        logical_address: &'a str,
+        today: Day,
+        rules: &'a RoutingRules,
+        tree: &'a HsaTree,
+    ) -> RouteLookup<'a> {
         let hc = KeyHasher::new().text(contract).finish();
+        if rules.is_default_routing(logical_address) {
+            let mut tried = 0;
+            for part in rules.parts(logical_address) {
+                tried += 1;
+                let matches = self.valid_routes(hc, contract, part, today);
+                if !matches.is_empty() {
+                    let trace = Trace::leaf(logical_address, rules, tried, false);
+                    return RouteLookup { matches, trace };
+                }
+            }
+            return RouteLookup {
+                matches: Matches::new(),
+                trace: Trace::leaf(logical_address, rules, tried, false),
+            };
+        }
         let mut trace = Trace::new(logical_address);
         let matches = self.valid_routes(hc, contract, logical_address, today);
         if !matches.is_empty() {
             return RouteLookup { matches, trace };
         }
-        if !logical_address.eq_ignore_ascii_case(HSA_ROOT) {
-            trace.push(PARENT_STEP);
-            let matches = self.valid_routes(hc, contract, HSA_ROOT, today);
-            if !matches.is_empty() {
+        if rules.vagval_hsa.enabled(contract) {
+            let mut tried = 0;
+            let mut found = None;
+            for parent in tree.climb(logical_address) {
+                tried += 1;
+                let matches = self.valid_routes(hc, contract, parent, today);
+                if !matches.is_empty() {
+                    found = Some(matches);
+                    break;
+                }
+            }
+            trace.push(Step::Parent { tree, tried });
+            if let Some(matches) = found {
                 return RouteLookup { matches, trace };
             }
         }
-        if logical_address != DEFAULT_ADDRESS {
-            trace.push(DEFAULT_STEP);
-            let matches = self.valid_routes(hc, contract, DEFAULT_ADDRESS, today);
-            return RouteLookup { matches, trace };
-        }
-        RouteLookup {
-            matches: Matches::new(),
-            trace,
-        }
+        trace.push(Step::Default);
+        let matches = self.valid_routes(hc, contract, DEFAULT_ADDRESS, today);
+        RouteLookup { matches, trace }
     }
 
-    /// Authorisation (anropsbehörighet) valid on `today`: exact, then `*`, then the climb to SE.
-    /// Case-insensitive on all three. Allocates nothing.
+    /// Authorisation (anropsbehörighet) valid on `today`, case-insensitive, with VP's default
+    /// rules and no HSA tree (see [`Snapshot::authorise_with`]).
     pub fn authorise<'a>(
         &self,
         consumer: &str,
@@ -840,39 +941,84 @@ impl Snapshot {
         logical_address: &'a str,
         today: Day,
     ) -> AuthorisationLookup<'a> {
+        self.authorise_with(
+            consumer,
+            contract,
+            logical_address,
+            today,
+            &DEFAULT_RULES,
+            &NO_TREE,
+        )
+    }
+
+    /// Authorisation (anropsbehörighet) valid on `today`, case-insensitive on all three keys,
+    /// by takdatahandler's `BehorighetHandlerImpl`:
+    /// - an old-style address: refused as a whole (trace `(leaf),Invalid parameters`) unless it
+    ///   has at most two parts and the contract and consumer are allowed
+    ///   ([`RoutingRules::default_routing_allowed`]); else its parts, last first; no `*`, no
+    ///   climb;
+    /// - else exact, then `*`, then, if the climb applies to the contract, the HSA climb up to
+    ///   and including `SE` (note: `*` before the climb, unlike routes).
+    ///
+    /// Allocates nothing (an old-style address of more than four parts excepted).
+    pub fn authorise_with<'a>(
+        &self,
+        consumer: &str,
+        contract: &str,
+        logical_address: &'a str,
+        today: Day,
+        rules: &'a RoutingRules,
+        tree: &'a HsaTree,
+    ) -> AuthorisationLookup<'a> {
         let prefix = combine(
             KeyHasher::new().text(consumer).finish(),
             KeyHasher::new().text(contract).finish(),
         );
-        let mut trace = Trace::new(logical_address);
         let granted =
             |address: &str| self.is_authorised_exactly(prefix, consumer, contract, address, today);
+        if rules.is_default_routing(logical_address) {
+            let parts = rules.parts(logical_address);
+            if !rules.default_routing_allowed(parts.len(), contract, consumer) {
+                return AuthorisationLookup {
+                    granted: false,
+                    trace: Trace::leaf(logical_address, rules, 0, true),
+                };
+            }
+            let hit = parts.iter().position(|p| granted(p));
+            let tried = hit.map_or(parts.len(), |i| i + 1);
+            return AuthorisationLookup {
+                granted: hit.is_some(),
+                trace: Trace::leaf(logical_address, rules, tried, false),
+            };
+        }
+        let mut trace = Trace::new(logical_address);
         if granted(logical_address) {
             return AuthorisationLookup {
                 granted: true,
                 trace,
             };
         }
-        if logical_address != DEFAULT_ADDRESS {
-            trace.push(DEFAULT_STEP);
-            if granted(DEFAULT_ADDRESS) {
-                return AuthorisationLookup {
-                    granted: true,
-                    trace,
-                };
-            }
+        trace.push(Step::Default);
+        if granted(DEFAULT_ADDRESS) {
+            return AuthorisationLookup {
+                granted: true,
+                trace,
+            };
         }
-        if !logical_address.eq_ignore_ascii_case(HSA_ROOT) {
-            trace.push(PARENT_STEP);
-            if granted(HSA_ROOT) {
-                return AuthorisationLookup {
-                    granted: true,
-                    trace,
-                };
+        let mut hit = false;
+        if rules.behorighet_hsa.enabled(contract) {
+            let mut tried = 0;
+            for parent in tree.climb(logical_address) {
+                tried += 1;
+                if granted(parent) {
+                    hit = true;
+                    break;
+                }
             }
+            trace.push(Step::Parent { tree, tried });
         }
         AuthorisationLookup {
-            granted: false,
+            granted: hit,
             trace,
         }
     }
@@ -887,6 +1033,7 @@ impl Snapshot {
 mod tests {
     use super::*;
     use crate::tak::model::*;
+    use crate::tak::rules::HsaLookup;
 
     use crate::contract::RESPONDER_NS as CONTRACT;
 
@@ -1127,5 +1274,128 @@ mod tests {
                 .granted
         );
         assert_eq!(s.counts().authorisations, 1);
+    }
+
+    fn tree() -> HsaTree {
+        let xml = r#"<HsaUnitsResponse xmlns="urn:riv:hsa:HsaWsResponder:3"><hsaUnits>
+            <hsaUnit><hsaIdentity>UNIT</hsaIdentity><DN>ou=VC,ou=Primärvård,o=Region,c=SE</DN><name>VC</name></hsaUnit>
+            <hsaUnit><hsaIdentity>GIVER</hsaIdentity><DN>ou=Primärvård,o=Region,c=SE</DN><name>P</name></hsaUnit>
+            <hsaUnit><hsaIdentity>REGION</hsaIdentity><DN>o=Region,c=SE</DN><name>R</name></hsaUnit>
+            </hsaUnits></HsaUnitsResponse>"#;
+        HsaTree::build(vec![
+            super::super::hsa::parse_file("t", xml.as_bytes()).unwrap(),
+        ])
+    }
+
+    #[test]
+    fn route_climbs_the_hsa_tree_before_se_and_default() {
+        let today = day("2026-11-22");
+        let rules = RoutingRules::default();
+        let t = tree();
+        let mut b = Builder::new();
+        b.route("GIVER", "PG", "https://x/g", "2025-01-01", "2125-01-01");
+        b.route("SE", "PSE", "https://x/se", "2025-01-01", "2125-01-01");
+        let s = b.build();
+        let r = s.route_with(CONTRACT, "UNIT", today, &rules, &t);
+        assert_eq!(r.matches[0].producer, "PG");
+        assert_eq!(r.trace, "UNIT,(parent),GIVER");
+        let r = s.route_with(CONTRACT, "REGION", today, &rules, &t);
+        assert_eq!(r.matches[0].producer, "PSE");
+        assert_eq!(r.trace, "REGION,(parent),SE");
+        // The tree is case-sensitive; TAK is not.
+        let r = s.route_with(CONTRACT, "unit", today, &rules, &t);
+        assert_eq!(r.trace, "unit,(parent),SE");
+        // Climb off for the contract: straight to `*`.
+        let off = RoutingRules {
+            vagval_hsa: HsaLookup {
+                default_enabled: true,
+                excepted_namespaces: vec![CONTRACT[..10].to_string()],
+            },
+            ..RoutingRules::default()
+        };
+        let r = s.route_with(CONTRACT, "UNIT", today, &off, &t);
+        assert!(r.matches.is_empty());
+        assert_eq!(r.trace, "UNIT,(default),*");
+        let none = Builder::new().build();
+        let r = none.route_with(CONTRACT, "UNIT", today, &rules, &t);
+        assert_eq!(r.trace, "UNIT,(parent),GIVER,REGION,SE,(default),*");
+        assert_eq!(
+            none.route(CONTRACT, "SE", today).trace,
+            "SE,(parent),SE,(default),*"
+        );
+    }
+
+    #[test]
+    fn authorisation_tries_default_before_the_climb() {
+        let today = day("2026-11-22");
+        let rules = RoutingRules::default();
+        let t = tree();
+        let mut b = Builder::new();
+        b.auth("KONS", "REGION", "2025-01-01", "2125-01-01");
+        let s = b.build();
+        let a = s.authorise_with("KONS", CONTRACT, "UNIT", today, &rules, &t);
+        assert!(a.granted);
+        assert_eq!(a.trace, "UNIT,(default),*,(parent),GIVER,REGION");
+        let a = s.authorise_with("KONS", CONTRACT, "OTHER", today, &rules, &t);
+        assert!(!a.granted);
+        assert_eq!(a.trace, "OTHER,(default),*,(parent),SE");
+        let off = RoutingRules {
+            behorighet_hsa: HsaLookup {
+                default_enabled: false,
+                excepted_namespaces: vec![],
+            },
+            ..RoutingRules::default()
+        };
+        let a = s.authorise_with("KONS", CONTRACT, "UNIT", today, &off, &t);
+        assert!(!a.granted);
+        assert_eq!(a.trace, "UNIT,(default),*");
+    }
+
+    #[test]
+    fn old_style_addresses_try_their_parts_last_first_without_fallback() {
+        let today = day("2026-11-22");
+        let mut b = Builder::new();
+        b.route("VG", "PVG", "https://x/vg", "2025-01-01", "2125-01-01");
+        b.route("VE", "PVE", "https://x/ve", "2025-01-01", "2125-01-01");
+        b.route("SE", "PSE", "https://x/se", "2025-01-01", "2125-01-01");
+        b.route("*", "PDEF", "https://x/d", "2025-01-01", "2125-01-01");
+        b.auth("KONS", "vg", "2025-01-01", "2125-01-01");
+        b.auth("KONS", "*", "2025-01-01", "2125-01-01");
+        let s = b.build();
+        let r = s.route(CONTRACT, "VG#VE", today);
+        assert_eq!(r.matches[0].producer, "PVE");
+        assert_eq!(r.trace, "(leaf),VE");
+        let r = s.route(CONTRACT, "VG#NONE", today);
+        assert_eq!(r.matches[0].producer, "PVG");
+        assert_eq!(r.trace, "(leaf),NONE,VG");
+        let r = s.route(CONTRACT, "X#Y", today);
+        assert!(r.matches.is_empty());
+        assert_eq!(r.trace, "(leaf),Y,X");
+
+        let a = s.authorise("KONS", CONTRACT, "VG#VE", today);
+        assert!(a.granted);
+        assert_eq!(a.trace, "(leaf),VE,VG");
+        // No `*` in this mode.
+        let a = s.authorise("KONS", CONTRACT, "X#Y", today);
+        assert!(!a.granted);
+        assert_eq!(a.trace, "(leaf),Y,X");
+        let a = s.authorise("KONS", CONTRACT, "A#VE#VG", today);
+        assert!(!a.granted);
+        assert_eq!(a.trace, "(leaf),Invalid parameters");
+        let only = RoutingRules {
+            allowed_contracts: vec!["urn:other:1".into()],
+            ..RoutingRules::default()
+        };
+        let a = s.authorise_with("KONS", CONTRACT, "VG#VE", today, &only, &NO_TREE);
+        assert!(!a.granted);
+        assert_eq!(a.trace, "(leaf),Invalid parameters");
+        // Disabled: the whole address is looked up as it is, with the usual fallbacks.
+        let off = RoutingRules {
+            delimiter: String::new(),
+            ..RoutingRules::default()
+        };
+        let r = s.route_with(CONTRACT, "VG#VE", today, &off, &NO_TREE);
+        assert_eq!(r.matches[0].producer, "PSE");
+        assert_eq!(r.trace, "VG#VE,(parent),SE");
     }
 }
