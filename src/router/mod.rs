@@ -8,6 +8,7 @@
 //!   authorise, profile, forward; every failure ends in one [`crate::soap::VpFault`].
 //! - [`forward`]: the pooled keep-alive client towards producers, timeouts, retries and the
 //!   mapping of producer answers.
+//! - [`subject`]: a certificate's subject as VP's HTTPS route writes it (VP002's details).
 //!
 //! The router reads TAK only through an atomically swapped [`crate::tak::Snapshot`]
 //! ([`TakCell`]): no lock is taken per request. It never imports the mock producers; it only knows URLs from TAK.
@@ -16,6 +17,7 @@ pub mod forward;
 pub mod listener;
 pub mod pipeline;
 pub mod pool;
+pub mod subject;
 
 use std::{
     net::SocketAddr,
@@ -196,7 +198,7 @@ pub(crate) async fn at_once_or_by<F: Future + Unpin>(
 #[derive(Debug, Clone)]
 pub enum Transport {
     /// Mutual TLS: the consumer's HSA-id from the certificate subject's serialNumber, or, when
-    /// the certificate has none, its subject (for the VP002 details).
+    /// the certificate has none, its subject as VP writes it (for VP002's details).
     Https(Result<Arc<str>, Arc<str>>),
     /// Plain HTTP: identity comes from headers, after the whitelist check.
     Http,

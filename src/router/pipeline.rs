@@ -433,7 +433,7 @@ fn identify<'a>(
             // VP's HTTPS route never touches the routing history: pass it on as it came.
             routing_history: text_header(headers, ROUTING_HISTORY_H),
         }),
-        Transport::Https(Err(reason)) => Err(VpFault::certificate(reason).into()),
+        Transport::Https(Err(subject)) => Err(VpFault::no_sender_id_in_subject(subject).into()),
         Transport::Http => identify_http(router, conn, headers),
     }
 }
@@ -483,33 +483,7 @@ fn identify_http<'a>(
             routing_history: text_header(headers, ROUTING_HISTORY_H),
         });
     }
-    let Some(cert) = header_str(headers, AUTH_CERT_H).filter(|v| !v.trim().is_empty()) else {
-        return Err(VpFault::certificate(&format!(
-            "No certificate found in httpheader {AUTH_CERT}"
-        ))
-        .into());
-    };
-    let der = crate::pki::cert_from_header(cert).map_err(|e| {
-        VpFault::certificate(&format!(
-            "Exception occured parsing certificate in httpheader {AUTH_CERT}: {e}"
-        ))
-    })?;
-    let sender = match crate::pki::hsa_id_from_der(&der) {
-        Ok(Some(id)) if !id.is_empty() => id,
-        Ok(_) => {
-            let subject = crate::pki::subject_from_der(&der).unwrap_or_default();
-            return Err(VpFault::certificate(&format!(
-                "No senderId found in Certificate: {subject}"
-            ))
-            .into());
-        }
-        Err(e) => {
-            return Err(VpFault::certificate(&format!(
-                "Exception occured parsing certificate in httpheader {AUTH_CERT}: {e}"
-            ))
-            .into());
-        }
-    };
+    let sender = sender_from_cert_header(headers)?;
     let own = router.settings.instance_id.as_str();
     let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
         Some(h) if !h.is_empty() => {
@@ -526,6 +500,31 @@ fn identify_http<'a>(
         internal: false,
         routing_history: HeaderValue::from_str(&history).ok(),
     })
+}
+
+/// The consumer's HSA-id from the certificate in `x-vp-auth-cert`, with VP's VP002 for each
+/// way that fails: no header; a value that is neither PEM (both markers) nor base64 DER
+/// starting with `MII`; one that does not parse; a certificate without serialNumber.
+fn sender_from_cert_header(headers: &HeaderMap) -> Result<String, Failure> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let Some(value) = headers.get(AUTH_CERT_H) else {
+        return Err(VpFault::no_certificate_in_header(AUTH_CERT).into());
+    };
+    let Ok(cert) = value.to_str() else {
+        return Err(VpFault::unknown_certificate_type_in_header(AUTH_CERT).into());
+    };
+    let cert = cert.trim();
+    if !(cert.contains(BEGIN) && cert.contains(END) || cert.starts_with("MII")) {
+        return Err(VpFault::unknown_certificate_type_in_header(AUTH_CERT).into());
+    }
+    let unreadable = || Failure::from(VpFault::unreadable_certificate_in_header(AUTH_CERT));
+    let der = crate::pki::cert_from_header(cert).map_err(|_| unreadable())?;
+    match crate::pki::hsa_id_from_der(&der) {
+        Ok(Some(id)) if !id.is_empty() => Ok(id),
+        Ok(_) => Err(VpFault::no_sender_id_in_header_certificate().into()),
+        Err(_) => Err(unreadable()),
+    }
 }
 
 /// How much of a body in several pieces is gathered for the sniff first: the header and the
