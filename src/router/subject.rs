@@ -154,7 +154,7 @@ mod tests {
         assert_eq!(quoted("a  b"), "\"a  b\"");
         assert_eq!(quoted(" a"), "\" a\"");
         assert_eq!(quoted("a "), "\"a \"");
-        assert_eq!(quoted("say \"hi\""), "say \\\"hi\\\"");
+        assert_eq!(quoted("say \"hi\""), "\"say \\\"hi\\\"\"");
         assert_eq!(quoted("x=y"), "\"x=y\"");
         assert_eq!(quoted("Västra Götaland"), "Västra Götaland");
         assert_eq!(quoted("\"q\""), "\"q\"");
