@@ -62,13 +62,34 @@ async fn zeep_call(
     correlation_id: &str,
     expect_fault: bool,
 ) -> Run {
+    let wsdl = repo(WSDL);
+    zeep_run(
+        python,
+        (wsdl.as_os_str(), Some(url)),
+        (cert, key),
+        ca,
+        correlation_id,
+        expect_fault,
+    )
+    .await
+}
+
+/// Runs the script with `wsdl` (a file or a URL) and, when given, the service URL to call
+/// (else the WSDL's own `soap:address`).
+async fn zeep_run(
+    python: &common::install::Python,
+    (wsdl, url): (&std::ffi::OsStr, Option<&str>),
+    (cert, key): (&Path, &Path),
+    ca: &Path,
+    correlation_id: &str,
+    expect_fault: bool,
+) -> Run {
     let mut cmd = tokio::process::Command::from(python.command());
-    cmd.arg(repo(SCRIPT))
-        .arg("--wsdl")
-        .arg(repo(WSDL))
-        .arg("--url")
-        .arg(url)
-        .arg("--cert")
+    cmd.arg(repo(SCRIPT)).arg("--wsdl").arg(wsdl);
+    if let Some(url) = url {
+        cmd.arg("--url").arg(url);
+    }
+    cmd.arg("--cert")
         .arg(cert)
         .arg("--key")
         .arg(key)
@@ -194,5 +215,44 @@ async fn zeep_loads_the_wsdl_and_calls_through_the_router() {
         "the unauthorised call must not reach the producer"
     );
 
+    bed.stop().await;
+}
+
+/// The acceptance of issue 11: zeep gets the WSDL from the router's URL alone (over mutual TLS
+/// with the consumer's certificate), follows its `?xsd=` links to the schemas, and calls the
+/// address the WSDL names, which is the router's: resultCode OK from the mock producer.
+#[tokio::test]
+async fn zeep_loads_the_wsdl_from_the_router_url_and_calls_the_address_it_names() {
+    let python = tokio::task::spawn_blocking(|| {
+        common::install::python_with("zeep", "zeep", "python3-zeep")
+    })
+    .await
+    .unwrap();
+
+    let bed = start().await;
+    let endpoints = bed.testbed.endpoints();
+    let pki = &endpoints.pki;
+    let router = &endpoints.environments["sit"].router_https;
+    let wsdl_url = format!("{router}{SERVICE_PATH}?wsdl");
+    assert!(wsdl_url.starts_with("https://localhost:"), "{wsdl_url}");
+
+    let run = zeep_run(
+        &python,
+        (std::ffi::OsStr::new(&wsdl_url), None),
+        (&pki.consumer_cert, &pki.consumer_key),
+        &pki.ca,
+        "zeep-wsdl-from-router",
+        false,
+    )
+    .await;
+    let answer = run.json();
+    assert_eq!(answer["resultCode"], "OK", "{}", run.describe());
+    let recorded = bed.testbed.recorder().for_address("01");
+    assert_eq!(
+        recorded.len(),
+        1,
+        "mock 01 should have one message: {recorded:?}"
+    );
+    assert!(recorded[0].body.contains(PERSONNUMMER), "{:?}", recorded[0]);
     bed.stop().await;
 }

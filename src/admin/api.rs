@@ -99,11 +99,11 @@ fn env_of(segment: &str) -> Result<EnvName, Resp> {
     }
 }
 
-fn query<'a>(parts: &'a Parts, key: &str) -> Option<&'a str> {
-    parts.uri.query()?.split('&').find_map(|kv| {
-        let (k, v) = kv.split_once('=').unwrap_or((kv, ""));
-        (k == key).then_some(v)
-    })
+/// The first value of `key` in the query string, `+` and `%XX` decoded.
+fn query(parts: &Parts, key: &str) -> Option<String> {
+    form_urlencoded::parse(parts.uri.query()?.as_bytes())
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.into_owned())
 }
 
 /// Bodies up to this size are parsed on the async worker (microseconds); larger ones, up to
@@ -146,7 +146,7 @@ async fn off_worker(f: impl FnOnce() -> Resp + Send + 'static) -> Resp {
 }
 
 fn publish_flag(parts: &Parts) -> Result<Option<bool>, Resp> {
-    match query(parts, "publish") {
+    match query(parts, "publish").as_deref() {
         None => Ok(None),
         Some("true") => Ok(Some(true)),
         Some("false") => Ok(Some(false)),
@@ -175,7 +175,7 @@ impl Wanted {
 }
 
 fn snapshot_of(platforms: &OrderService, env: EnvName, parts: &Parts) -> Result<Wanted, Resp> {
-    match query(parts, "version") {
+    match query(parts, "version").as_deref() {
         None => platforms
             .platform(env)
             .tak
@@ -381,83 +381,12 @@ async fn env_route(
     body: Bytes,
 ) -> Result<Resp, Resp> {
     match (method, rest) {
-        (&Method::POST, ["orders"]) => {
-            let publish = publish_flag(parts)?;
-            // Checking 15 MiB of UTF-8 is work for the blocking pool too.
-            let text_body = super::heavy(move || String::from_utf8(Vec::from(body)))
-                .await
-                .map_err(|e| {
-                    error(
-                        StatusCode::INTERNAL_SERVER_ERROR,
-                        format!("internal error: {e}"),
-                    )
-                })?
-                .map_err(|e| {
-                    error(
-                        StatusCode::BAD_REQUEST,
-                        format!("the order is not UTF-8: {e}"),
-                    )
-                })?;
-            let record = platforms
-                .submit(env, text_body, OrderSource::Api, publish)
-                .await
-                .map_err(service_error)?;
-            let view = platforms.view(env);
-            if query(parts, "format") == Some("text") {
-                return Ok(off_worker(move || {
-                    text(
-                        StatusCode::CREATED,
-                        "text/plain; charset=utf-8",
-                        record.report_text(&view.catalogue),
-                    )
-                })
-                .await);
-            }
-            // The sender has the order: the answer does not echo it.
-            Ok(off_worker(move || {
-                json_response(StatusCode::CREATED, &accepted(&record, &view, None))
-            })
-            .await)
-        }
+        (&Method::POST, ["orders"]) => post_order(platforms, env, parts, body).await,
         (&Method::POST, ["orders", "consumer"]) => {
-            let publish = publish_flag(parts)?;
-            let mut form: ConsumerForm = parse_json(&body, "consumer form").await?;
-            form.environment = env;
-            let record = platforms
-                .consumer_order(form, publish)
-                .await
-                .map_err(service_error)?;
-            let view = platforms.view(env);
-            // The generated order is news to the sender: shown (a form's order is small).
-            let p = platforms.clone();
-            Ok(off_worker(move || {
-                let json = p.order_text(&record).ok();
-                json_response(
-                    StatusCode::CREATED,
-                    &accepted(&record, &view, json.as_deref()),
-                )
-            })
-            .await)
+            post_consumer_form(platforms, env, parts, &body).await
         }
         (&Method::POST, ["orders", "producer"]) => {
-            let publish = publish_flag(parts)?;
-            let mut form: ProducerForm = parse_json(&body, "producer form").await?;
-            form.environment = env;
-            let record = platforms
-                .producer_order(form, publish)
-                .await
-                .map_err(service_error)?;
-            let view = platforms.view(env);
-            // The generated order is news to the sender: shown (a form's order is small).
-            let p = platforms.clone();
-            Ok(off_worker(move || {
-                let json = p.order_text(&record).ok();
-                json_response(
-                    StatusCode::CREATED,
-                    &accepted(&record, &view, json.as_deref()),
-                )
-            })
-            .await)
+            post_producer_form(platforms, env, parts, &body).await
         }
         (&Method::GET, ["orders"]) => {
             let orders = platforms.orders(env);
@@ -467,51 +396,8 @@ async fn env_route(
             })
             .await)
         }
-        (&Method::GET, ["orders", id]) => {
-            let id: u64 = id.parse().map_err(|_| {
-                error(
-                    StatusCode::BAD_REQUEST,
-                    format!("order id {id:?} is not a number"),
-                )
-            })?;
-            let record = platforms.order(env, id).map_err(service_error)?;
-            let view = platforms.view(env);
-            let p = platforms.clone();
-            Ok(off_worker(move || {
-                let json = match p.order_text(&record) {
-                    Ok(json) => json,
-                    Err(e) => {
-                        return error(
-                            StatusCode::INTERNAL_SERVER_ERROR,
-                            format!("order {id}'s text cannot be read: {e}"),
-                        );
-                    }
-                };
-                let full = record.full(&view.catalogue, Some(&json));
-                if record.report.lines() > COMPACT_FROM_LINES {
-                    compact(StatusCode::OK, &full)
-                } else {
-                    serialized(StatusCode::OK, &full)
-                }
-            })
-            .await)
-        }
-        (&Method::GET, ["tak"]) => {
-            let s = snapshot_of(platforms, env, parts)?;
-            let today = platforms.platform(env).clock.today();
-            Ok(off_worker(move || {
-                let Some(s) = s.snapshot() else {
-                    return lost(env);
-                };
-                let mut v = tak::export::tables(&s);
-                if let Some(o) = v.as_object_mut() {
-                    o.insert("version".into(), version_summary(&Entry::Full(s)));
-                    o.insert("today".into(), json!(today));
-                }
-                json_response(StatusCode::OK, &v)
-            })
-            .await)
-        }
+        (&Method::GET, ["orders", id]) => get_order(platforms, env, id).await,
+        (&Method::GET, ["tak"]) => get_tak(platforms, env, parts).await,
         (&Method::GET, ["tak", "pending"]) => {
             let view = platforms.view(env);
             Ok(off_worker(move || serialized(StatusCode::OK, &*view.pending)).await)
@@ -529,51 +415,8 @@ async fn env_route(
             let list: Vec<Value> = view.versions.iter().map(version_summary).collect();
             Ok(json_response(StatusCode::OK, &json!(list)))
         }
-        (&Method::GET, ["versions", a, "diff", b]) => {
-            let view = platforms.view(env);
-            let find = |v: &str| -> Result<u64, Resp> {
-                let n: u64 = v.parse().map_err(|_| {
-                    error(
-                        StatusCode::BAD_REQUEST,
-                        format!("version {v:?} is not a number"),
-                    )
-                })?;
-                if view.has_version(n) {
-                    Ok(n)
-                } else {
-                    Err(error(
-                        StatusCode::NOT_FOUND,
-                        format!("no version {n} in {env}"),
-                    ))
-                }
-            };
-            let (old, new) = (find(a)?, find(b)?);
-            Ok(
-                off_worker(move || match (view.version(old), view.version(new)) {
-                    (Some(old), Some(new)) => {
-                        serialized(StatusCode::OK, &tak::diff::diff(&old, &new))
-                    }
-                    _ => lost(env),
-                })
-                .await,
-            )
-        }
-        (&Method::POST, ["publish"]) => {
-            let req: PublishRequest = if body.is_empty() {
-                PublishRequest::default()
-            } else {
-                parse_json(&body, "publish request").await?
-            };
-            let info = PublishInfo {
-                executor: req.executor.unwrap_or_else(|| "ntjp".into()),
-                comment: req.comment.unwrap_or_default(),
-            };
-            let s = platforms.publish(env, info).await.map_err(service_error)?;
-            Ok(json_response(
-                StatusCode::OK,
-                &version_summary(&Entry::Full(s)),
-            ))
-        }
+        (&Method::GET, ["versions", a, "diff", b]) => version_diff(platforms, env, a, b).await,
+        (&Method::POST, ["publish"]) => post_publish(platforms, env, &body).await,
         (&Method::POST, ["rollback"]) => {
             let req: RollbackRequest = parse_json(&body, "rollback request").await?;
             let s = platforms
@@ -589,62 +432,282 @@ async fn env_route(
             StatusCode::OK,
             &clock_json(&platforms.platform(env).clock),
         )),
-        (&Method::POST, ["clock"]) => {
-            let change: ClockChange = parse_json(&body, "clock change").await?;
-            let to = match (change.today, change.advance_days, change.reset) {
-                (Some(day), None, false) => ClockMove::Today(day),
-                (None, Some(days), false) => ClockMove::Advance(days),
-                (None, None, true) => ClockMove::Reset,
-                _ => {
-                    return Err(error(
-                        StatusCode::BAD_REQUEST,
-                        "give exactly one of {\"today\": \"YYYY-MM-DD\"}, {\"advance_days\": N} or {\"reset\": true}",
-                    ));
-                }
-            };
-            platforms.move_clock(env, to).await.map_err(service_error)?;
-            Ok(json_response(
-                StatusCode::OK,
-                &clock_json(&platforms.platform(env).clock),
-            ))
-        }
+        (&Method::POST, ["clock"]) => post_clock(platforms, env, &body).await,
         (&Method::GET, ["settings"]) => Ok(json_response(
             StatusCode::OK,
             &json!({"auto_publish": platforms.platform(env).auto_publish()}),
         )),
-        (&Method::POST, ["settings"]) => {
-            let s: Settings = parse_json(&body, "settings").await?;
-            platforms
-                .set_auto_publish(env, s.auto_publish)
-                .await
-                .map_err(service_error)?;
-            Ok(json_response(
-                StatusCode::OK,
-                &json!({"auto_publish": s.auto_publish}),
-            ))
-        }
-        (&Method::GET | &Method::POST, ["resetcache"]) => {
-            // The router always reads the latest published snapshot; a reset reports it, in
-            // the shape of VP's /resetcache answer.
-            let platform = platforms.platform(env);
-            let body = match platform.tak.load_full() {
-                Some(s) => {
-                    let c = s.counts();
-                    format!(
-                        "<br>Time: {}<br>Initialize TAK cache resources...<br>Init TAK cache loaded number of permissions: {}<br>Init TAK cache loaded number of virtualizations: {}<br>Init done, was successful: true",
-                        chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
-                        c.authorisations,
-                        c.routes
-                    )
-                }
-                None => "<br>Initialize TAK cache resources...<br>Init done, was successful: false"
-                    .into(),
-            };
-            Ok(text(StatusCode::OK, "text/html;", body))
-        }
+        (&Method::POST, ["settings"]) => post_settings(platforms, env, &body).await,
+        (&Method::GET | &Method::POST, ["resetcache"]) => resetcache(platforms, env),
         _ => Err(error(
             StatusCode::NOT_FOUND,
             format!("no API endpoint {method} /api/{env}/{}", rest.join("/")),
         )),
     }
+}
+
+/// `POST /api/<env>/orders`: a whole order (Beställningsstödet JSON).
+async fn post_order(
+    platforms: &Arc<OrderService>,
+    env: EnvName,
+    parts: &Parts,
+    body: Bytes,
+) -> Result<Resp, Resp> {
+    let publish = publish_flag(parts)?;
+    // Checking 15 MiB of UTF-8 is work for the blocking pool too.
+    let text_body = super::heavy(move || String::from_utf8(Vec::from(body)))
+        .await
+        .map_err(|e| {
+            error(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                format!("internal error: {e}"),
+            )
+        })?
+        .map_err(|e| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("the order is not UTF-8: {e}"),
+            )
+        })?;
+    let record = platforms
+        .submit(env, text_body, OrderSource::Api, publish)
+        .await
+        .map_err(service_error)?;
+    let view = platforms.view(env);
+    if query(parts, "format").as_deref() == Some("text") {
+        return Ok(off_worker(move || {
+            text(
+                StatusCode::CREATED,
+                "text/plain; charset=utf-8",
+                record.report_text(&view.catalogue),
+            )
+        })
+        .await);
+    }
+    // The sender has the order: the answer does not echo it.
+    Ok(
+        off_worker(move || json_response(StatusCode::CREATED, &accepted(&record, &view, None)))
+            .await,
+    )
+}
+
+/// `POST /api/<env>/orders/consumer`: a consumer form, made into an order.
+async fn post_consumer_form(
+    platforms: &Arc<OrderService>,
+    env: EnvName,
+    parts: &Parts,
+    body: &Bytes,
+) -> Result<Resp, Resp> {
+    let publish = publish_flag(parts)?;
+    let mut form: ConsumerForm = parse_json(body, "consumer form").await?;
+    form.environment = env;
+    let record = platforms
+        .consumer_order(form, publish)
+        .await
+        .map_err(service_error)?;
+    let view = platforms.view(env);
+    // The generated order is news to the sender: shown (a form's order is small).
+    let p = platforms.clone();
+    Ok(off_worker(move || {
+        let json = p.order_text(&record).ok();
+        json_response(
+            StatusCode::CREATED,
+            &accepted(&record, &view, json.as_deref()),
+        )
+    })
+    .await)
+}
+
+/// `POST /api/<env>/orders/producer`: a producer form, made into an order.
+async fn post_producer_form(
+    platforms: &Arc<OrderService>,
+    env: EnvName,
+    parts: &Parts,
+    body: &Bytes,
+) -> Result<Resp, Resp> {
+    let publish = publish_flag(parts)?;
+    let mut form: ProducerForm = parse_json(body, "producer form").await?;
+    form.environment = env;
+    let record = platforms
+        .producer_order(form, publish)
+        .await
+        .map_err(service_error)?;
+    let view = platforms.view(env);
+    // The generated order is news to the sender: shown (a form's order is small).
+    let p = platforms.clone();
+    Ok(off_worker(move || {
+        let json = p.order_text(&record).ok();
+        json_response(
+            StatusCode::CREATED,
+            &accepted(&record, &view, json.as_deref()),
+        )
+    })
+    .await)
+}
+
+/// `GET /api/<env>/orders/<id>`: one order with its report and text.
+async fn get_order(platforms: &Arc<OrderService>, env: EnvName, id: &str) -> Result<Resp, Resp> {
+    let id: u64 = id.parse().map_err(|_| {
+        error(
+            StatusCode::BAD_REQUEST,
+            format!("order id {id:?} is not a number"),
+        )
+    })?;
+    let record = platforms.order(env, id).map_err(service_error)?;
+    let view = platforms.view(env);
+    let p = platforms.clone();
+    Ok(off_worker(move || {
+        let json = match p.order_text(&record) {
+            Ok(json) => json,
+            Err(e) => {
+                return error(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    format!("order {id}'s text cannot be read: {e}"),
+                );
+            }
+        };
+        let full = record.full(&view.catalogue, Some(&json));
+        if record.report.lines() > COMPACT_FROM_LINES {
+            compact(StatusCode::OK, &full)
+        } else {
+            serialized(StatusCode::OK, &full)
+        }
+    })
+    .await)
+}
+
+/// `GET /api/<env>/tak[?version=N]`: the published tables.
+async fn get_tak(platforms: &Arc<OrderService>, env: EnvName, parts: &Parts) -> Result<Resp, Resp> {
+    let s = snapshot_of(platforms, env, parts)?;
+    let today = platforms.platform(env).clock.today();
+    Ok(off_worker(move || {
+        let Some(s) = s.snapshot() else {
+            return lost(env);
+        };
+        let mut v = tak::export::tables(&s);
+        if let Some(o) = v.as_object_mut() {
+            o.insert("version".into(), version_summary(&Entry::Full(s)));
+            o.insert("today".into(), json!(today));
+        }
+        json_response(StatusCode::OK, &v)
+    })
+    .await)
+}
+
+/// `GET /api/<env>/versions/<a>/diff/<b>`: what changed between two versions.
+async fn version_diff(
+    platforms: &Arc<OrderService>,
+    env: EnvName,
+    a: &str,
+    b: &str,
+) -> Result<Resp, Resp> {
+    let view = platforms.view(env);
+    let find = |v: &str| -> Result<u64, Resp> {
+        let n: u64 = v.parse().map_err(|_| {
+            error(
+                StatusCode::BAD_REQUEST,
+                format!("version {v:?} is not a number"),
+            )
+        })?;
+        if view.has_version(n) {
+            Ok(n)
+        } else {
+            Err(error(
+                StatusCode::NOT_FOUND,
+                format!("no version {n} in {env}"),
+            ))
+        }
+    };
+    let (old, new) = (find(a)?, find(b)?);
+    Ok(
+        off_worker(move || match (view.version(old), view.version(new)) {
+            (Some(old), Some(new)) => serialized(StatusCode::OK, &tak::diff::diff(&old, &new)),
+            _ => lost(env),
+        })
+        .await,
+    )
+}
+
+/// `POST /api/<env>/publish`.
+async fn post_publish(
+    platforms: &Arc<OrderService>,
+    env: EnvName,
+    body: &Bytes,
+) -> Result<Resp, Resp> {
+    let req: PublishRequest = if body.is_empty() {
+        PublishRequest::default()
+    } else {
+        parse_json(body, "publish request").await?
+    };
+    let info = PublishInfo {
+        executor: req.executor.unwrap_or_else(|| "ntjp".into()),
+        comment: req.comment.unwrap_or_default(),
+    };
+    let s = platforms.publish(env, info).await.map_err(service_error)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &version_summary(&Entry::Full(s)),
+    ))
+}
+
+/// `POST /api/<env>/clock`: moves the environment's clock.
+async fn post_clock(
+    platforms: &Arc<OrderService>,
+    env: EnvName,
+    body: &Bytes,
+) -> Result<Resp, Resp> {
+    let change: ClockChange = parse_json(body, "clock change").await?;
+    let to = match (change.today, change.advance_days, change.reset) {
+        (Some(day), None, false) => ClockMove::Today(day),
+        (None, Some(days), false) => ClockMove::Advance(days),
+        (None, None, true) => ClockMove::Reset,
+        _ => {
+            return Err(error(
+                StatusCode::BAD_REQUEST,
+                "give exactly one of {\"today\": \"YYYY-MM-DD\"}, {\"advance_days\": N} or {\"reset\": true}",
+            ));
+        }
+    };
+    platforms.move_clock(env, to).await.map_err(service_error)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &clock_json(&platforms.platform(env).clock),
+    ))
+}
+
+/// `POST /api/<env>/settings`: the environment's auto-publish setting.
+async fn post_settings(
+    platforms: &Arc<OrderService>,
+    env: EnvName,
+    body: &Bytes,
+) -> Result<Resp, Resp> {
+    let s: Settings = parse_json(body, "settings").await?;
+    platforms
+        .set_auto_publish(env, s.auto_publish)
+        .await
+        .map_err(service_error)?;
+    Ok(json_response(
+        StatusCode::OK,
+        &json!({"auto_publish": s.auto_publish}),
+    ))
+}
+
+/// `GET|POST /api/<env>/resetcache`: VP's cache reset, answered in its shape.
+fn resetcache(platforms: &Arc<OrderService>, env: EnvName) -> Result<Resp, Resp> {
+    // The router always reads the latest published snapshot; a reset reports it, in
+    // the shape of VP's /resetcache answer.
+    let platform = platforms.platform(env);
+    let body = match platform.tak.load_full() {
+        Some(s) => {
+            let c = s.counts();
+            format!(
+                "<br>Time: {}<br>Initialize TAK cache resources...<br>Init TAK cache loaded number of permissions: {}<br>Init TAK cache loaded number of virtualizations: {}<br>Init done, was successful: true",
+                chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
+                c.authorisations,
+                c.routes
+            )
+        }
+        None => "<br>Initialize TAK cache resources...<br>Init done, was successful: false".into(),
+    };
+    Ok(text(StatusCode::OK, "text/html;", body))
 }

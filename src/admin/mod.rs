@@ -109,30 +109,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
     }
     let path = req.uri().path().to_string();
     if path.starts_with("/api/") || path.starts_with("/tak/") {
-        let (parts, body) = req.into_parts();
-        // An order may be TAK-sized: it has its own limit.
-        let is_order = parts.method == Method::POST && parts.uri.path().ends_with("/orders");
-        let limit = if is_order {
-            state.max_order_bytes
-        } else {
-            MAX_ADMIN_BODY
-        };
-        let body = match net::read_body(&parts.headers, body, limit, state.body_timeout).await {
-            Ok(b) => b,
-            Err(e) => return body_refused(&e),
-        };
-        if parts.uri.path().starts_with("/api/mocks") {
-            // Recordings can add up to hundreds of MiB to serialise.
-            let mocks = state.mocks.clone();
-            return match heavy(move || mocks::handle(&mocks, &parts, &body)).await {
-                Ok(r) => r,
-                Err(e) => json_response(
-                    StatusCode::INTERNAL_SERVER_ERROR,
-                    &json!({"error": format!("internal error: {e}")}),
-                ),
-            };
-        }
-        return api::handle(&state.platforms, &parts, body).await;
+        return api_request(&state, req).await;
     }
     if req.method() != Method::GET {
         return json_response(StatusCode::METHOD_NOT_ALLOWED, &json!({"error": "use GET"}));
@@ -140,87 +117,122 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
     let state = &*state;
     match req.uri().path() {
         "/health/live" => json_response(StatusCode::OK, &json!({"status": "UP"})),
-        "/health/ready" | "/health" => {
-            let mut components = serde_json::Map::new();
-            for e in state.platforms.all() {
-                let snapshot = e.tak.load();
-                let (status, details) = match snapshot.as_deref() {
-                    Some(s) => ("UP", json!({"platform": e.name, "takVersion": s.version()})),
-                    None => (
-                        "DOWN",
-                        json!({"platform": e.name, "refreshStatus": "Not initialized"}),
-                    ),
-                };
-                components.insert(
-                    format!("takCache.{}", e.env),
-                    json!({"status": status, "details": details}),
-                );
-                let clock = match e.clock.checked_today() {
-                    Ok(day) => json!({"status": "UP", "details": {"today": day}}),
-                    Err(why) => json!({"status": "DOWN", "details": {"error": why.to_string()}}),
-                };
-                components.insert(format!("clock.{}", e.env), clock);
-            }
-            let bound = state.listeners_bound.load(Ordering::Acquire);
-            components.insert(
-                "listeners".into(),
-                json!({"status": if bound { "UP" } else { "DOWN" }}),
-            );
-            let ready = state.ready();
-            json_response(
-                if ready {
-                    StatusCode::OK
-                } else {
-                    StatusCode::SERVICE_UNAVAILABLE
-                },
-                &json!({"status": if ready { "UP" } else { "DOWN" }, "components": components}),
-            )
-        }
-        "/status" => {
-            let up = state.started.elapsed().as_secs();
-            let envs: serde_json::Map<String, Value> = state
-                .platforms
-                .all()
-                .map(|e| {
-                    let snapshot = e.tak.load();
-                    let v = match snapshot.as_deref() {
-                        Some(s) => {
-                            let c = s.counts();
-                            json!({
-                                "Platform": e.name,
-                                "TakCacheInitialized": "true",
-                                "TakCacheResetInfo": format!(
-                                    "Date:{} Status:REFRESH_OK vagval:{} behorigheter:{}",
-                                    s.published_at().format("%Y-%m-%dT%H:%M"), c.routes, c.authorisations
-                                ),
-                                "TakVersion": s.version().to_string(),
-                                "Today": e.clock.today().to_string(),
-                                "AutoPublish": e.auto_publish(),
-                                "ConnectionTestsPending": state.platforms.pending_connection_tests(e.env),
-                            })
-                        }
-                        None => json!({"Platform": e.name, "TakCacheInitialized": "false", "TakCacheResetInfo": "Not initialized"}),
-                    };
-                    (e.env.to_string(), v)
-                })
-                .collect();
-            json_response(
-                StatusCode::OK,
-                &json!({
-                    "Name": "ntjp-testbed",
-                    "Version": env!("CARGO_PKG_VERSION"),
-                    "ServiceStatus": if state.ready() { "Started" } else { "Starting" },
-                    "Uptime": format!("{} days, {} hours, {} minutes, {} seconds", up / 86400, up / 3600 % 24, up / 60 % 60, up % 60),
-                    "Environments": envs,
-                    "OrderService": state.platforms.activity(),
-                }),
-            )
-        }
+        "/health/ready" | "/health" => health(state),
+        "/status" => status(state),
         other => json_response(
             StatusCode::NOT_FOUND,
             &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
         ),
     }
+}
+
+/// An `/api/` or `/tak/` request: its body read within its limit, then the mocks' API (on
+/// the blocking pool) or the order and TAK API.
+async fn api_request(state: &AdminState, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    // An order may be TAK-sized: it has its own limit.
+    let is_order = parts.method == Method::POST && parts.uri.path().ends_with("/orders");
+    let limit = if is_order {
+        state.max_order_bytes
+    } else {
+        MAX_ADMIN_BODY
+    };
+    let body = match net::read_body(&parts.headers, body, limit, state.body_timeout).await {
+        Ok(b) => b,
+        Err(e) => return body_refused(&e),
+    };
+    if parts.uri.path().starts_with("/api/mocks") {
+        // Recordings can add up to hundreds of MiB to serialise.
+        let mocks = state.mocks.clone();
+        return match heavy(move || mocks::handle(&mocks, &parts, &body)).await {
+            Ok(r) => r,
+            Err(e) => json_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                &json!({"error": format!("internal error: {e}")}),
+            ),
+        };
+    }
+    api::handle(&state.platforms, &parts, body).await
+}
+
+/// `/health/ready`: each environment's TAK and clock, and the listeners.
+fn health(state: &AdminState) -> Response<Full<Bytes>> {
+    let mut components = serde_json::Map::new();
+    for e in state.platforms.all() {
+        let snapshot = e.tak.load();
+        let (status, details) = match snapshot.as_deref() {
+            Some(s) => ("UP", json!({"platform": e.name, "takVersion": s.version()})),
+            None => (
+                "DOWN",
+                json!({"platform": e.name, "refreshStatus": "Not initialized"}),
+            ),
+        };
+        components.insert(
+            format!("takCache.{}", e.env),
+            json!({"status": status, "details": details}),
+        );
+        let clock = match e.clock.checked_today() {
+            Ok(day) => json!({"status": "UP", "details": {"today": day}}),
+            Err(why) => json!({"status": "DOWN", "details": {"error": why.to_string()}}),
+        };
+        components.insert(format!("clock.{}", e.env), clock);
+    }
+    let bound = state.listeners_bound.load(Ordering::Acquire);
+    components.insert(
+        "listeners".into(),
+        json!({"status": if bound { "UP" } else { "DOWN" }}),
+    );
+    let ready = state.ready();
+    json_response(
+        if ready {
+            StatusCode::OK
+        } else {
+            StatusCode::SERVICE_UNAVAILABLE
+        },
+        &json!({"status": if ready { "UP" } else { "DOWN" }, "components": components}),
+    )
+}
+
+/// `/status`, in the shape of VP's status page.
+fn status(state: &AdminState) -> Response<Full<Bytes>> {
+    let up = state.started.elapsed().as_secs();
+    let envs: serde_json::Map<String, Value> = state
+        .platforms
+        .all()
+        .map(|e| {
+            let snapshot = e.tak.load();
+            let v = match snapshot.as_deref() {
+                Some(s) => {
+                    let c = s.counts();
+                    json!({
+                        "Platform": e.name,
+                        "TakCacheInitialized": "true",
+                        "TakCacheResetInfo": format!(
+                            "Date:{} Status:REFRESH_OK vagval:{} behorigheter:{}",
+                            s.published_at().format("%Y-%m-%dT%H:%M"), c.routes, c.authorisations
+                        ),
+                        "TakVersion": s.version().to_string(),
+                        "Today": e.clock.today().to_string(),
+                        "AutoPublish": e.auto_publish(),
+                        "ConnectionTestsPending": state.platforms.pending_connection_tests(e.env),
+                    })
+                }
+                None => json!({"Platform": e.name, "TakCacheInitialized": "false", "TakCacheResetInfo": "Not initialized"}),
+            };
+            (e.env.to_string(), v)
+        })
+        .collect();
+    json_response(
+        StatusCode::OK,
+        &json!({
+            "Name": "ntjp-testbed",
+            "Version": env!("CARGO_PKG_VERSION"),
+            "ServiceStatus": if state.ready() { "Started" } else { "Starting" },
+            "Uptime": format!("{} days, {} hours, {} minutes, {} seconds", up / 86400, up / 3600 % 24, up / 60 % 60, up % 60),
+            "Environments": envs,
+            "OrderService": state.platforms.activity(),
+        }),
+    )
 }
 
 /// Admin work that may be large (serialising 100,000 rows or hundreds of MiB of recordings,

@@ -177,7 +177,8 @@ pub async fn consumer(args: ConsumerArgs) -> Result<()> {
     report.elapsed = started.elapsed();
     print_report(&report, args.target.json)?;
     if let Some(path) = &args.junit {
-        write_junit(path, &report.to_junit()).status(Status::Usage)?;
+        let junit = report.to_junit()?;
+        write_junit(path, &junit).status(Status::Usage)?;
         if !args.target.json {
             println!("JUnit XML written to {}", path.display());
         }

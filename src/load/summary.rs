@@ -91,7 +91,7 @@ pub fn vp_code(body: &[u8]) -> Option<VpCode> {
 }
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
-    hay.windows(needle.len()).position(|w| w == needle)
+    memchr::memmem::find(hay, needle)
 }
 
 /// Counts of one connection task, or of the whole run once merged.

@@ -138,10 +138,54 @@ impl ProducerClient {
         let mut req = Request::new(body);
         *req.method_mut() = Method::POST;
         *req.headers_mut() = headers;
+        let response = self
+            .exchange(target, req, upload.as_ref(), started + timeout, timeout)
+            .await?;
+        let deadline = match &upload {
+            None => started + timeout,
+            Some((upload, _)) => {
+                upload.sent_at().unwrap_or_else(tokio::time::Instant::now) + timeout
+            }
+        };
+        let producer_ms = started.elapsed().as_millis();
+        let (parts, incoming) = response.into_parts();
+        let status = parts.status;
+        if status.is_success() {
+            let body = answer(status, incoming, deadline).await?;
+            return Ok(ProducerAnswer {
+                response: Response::from_parts(parts, RespBody::Streamed(body)),
+                producer_ms,
+            });
+        }
+        if status == StatusCode::INTERNAL_SERVER_ERROR
+            && let Some(bytes) = self.soap_fault(incoming, deadline).await?
+        {
+            return Ok(ProducerAnswer {
+                response: Response::from_parts(parts, RespBody::whole(bytes)),
+                producer_ms,
+            });
+        }
+        Err(ForwardError::Status {
+            status: status_line(status),
+            code: status.as_u16(),
+        })
+    }
+
+    /// Sends the request and waits for the answer's head, retrying a failed connect (nothing
+    /// of the body has been read then). `deadline` bounds a body read before; a streamed body
+    /// is bounded by its upload (see [`send_with`](Self::send_with)).
+    async fn exchange(
+        &self,
+        target: &Arc<Target>,
+        mut req: Request<OutBody>,
+        upload: Option<&(Arc<UploadState>, tokio::time::Instant)>,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
+    ) -> Result<Response<AnswerBody>, ForwardError> {
         let mut attempt = 0;
-        let response = loop {
-            let sent = match &upload {
-                None => tokio::time::timeout_at(started + timeout, self.pool.send(target, req))
+        loop {
+            let sent = match upload {
+                None => tokio::time::timeout_at(deadline, self.pool.send(target, req))
                     .await
                     .map_err(|_| ForwardError::Timeout)?,
                 // A producer that stops reading the body stops it being sent (the consumer's
@@ -156,7 +200,7 @@ impl ProducerClient {
                 },
             };
             match sent {
-                Ok(r) => break r,
+                Ok(r) => return Ok(r),
                 Err(PoolError::Connect(e, unsent)) => {
                     if attempt >= self.retry_attempts {
                         return Err(ForwardError::Connect(e));
@@ -167,81 +211,73 @@ impl ProducerClient {
                     req = *unsent;
                 }
                 Err(PoolError::Io(e)) => {
-                    return Err(match upload.as_ref().and_then(|(u, _)| u.failure()) {
+                    return Err(match upload.and_then(|(u, _)| u.failure()) {
                         Some(failure) => ForwardError::Upload(failure),
                         None => ForwardError::Io(error_chain(&e)),
                     });
                 }
             }
-        };
-        let deadline = match &upload {
-            None => started + timeout,
-            Some((upload, _)) => {
-                upload.sent_at().unwrap_or_else(tokio::time::Instant::now) + timeout
-            }
-        };
-        let producer_ms = started.elapsed().as_millis();
-        let (parts, mut incoming) = response.into_parts();
-        let status = parts.status;
-        if status.is_success() {
-            // VP reads the whole answer within the producer timeout. Up to ANSWER_WHOLE_BYTES
-            // it is read here, so that an answer that stops short is still a VP009 (and its
-            // connection is dropped, not pooled); a larger one streams on from there with the
-            // same deadline. An empty answer is VP009 too.
-            let mut read = Vec::new();
-            let mut held = 0usize;
-            let complete = loop {
-                if !read.is_empty() && incoming.is_end_stream() {
-                    break true;
-                }
-                match super::at_once_or_by(deadline, incoming.frame()).await {
-                    Err(_) => return Err(ForwardError::Timeout),
-                    Ok(None) if read.is_empty() => {
-                        return Err(ForwardError::Empty(status_line(status)));
-                    }
-                    Ok(None) => break true,
-                    Ok(Some(Err(e))) => return Err(ForwardError::Io(error_chain(&e))),
-                    Ok(Some(Ok(frame))) => match frame.into_data() {
-                        Ok(data) if !data.is_empty() => {
-                            held += data.len();
-                            read.push(data);
-                            if held >= ANSWER_WHOLE_BYTES && !incoming.is_end_stream() {
-                                break false;
-                            }
-                        }
-                        _ => continue,
-                    },
-                }
-            };
-            let body = Streamed {
-                read: read.into(),
-                rest: incoming,
-                deadline: (!complete).then(|| Box::pin(tokio::time::sleep_until(deadline))),
-            };
-            return Ok(ProducerAnswer {
-                response: Response::from_parts(parts, RespBody::Streamed(body)),
-                producer_ms,
-            });
         }
-        if status == StatusCode::INTERNAL_SERVER_ERROR {
-            let limited = http_body_util::Limited::new(incoming, self.max_error_body);
-            let bytes = match tokio::time::timeout_at(deadline, limited.collect()).await {
-                Err(_) => return Err(ForwardError::Timeout),
-                Ok(Err(e)) => return Err(ForwardError::Io(e.to_string())),
-                Ok(Ok(c)) => c.to_bytes(),
-            };
-            if memchr::memmem::find(&bytes, SOAP11_NS.as_bytes()).is_some() {
-                return Ok(ProducerAnswer {
-                    response: Response::from_parts(parts, RespBody::whole(bytes)),
-                    producer_ms,
-                });
-            }
-        }
-        Err(ForwardError::Status {
-            status: status_line(status),
-            code: status.as_u16(),
-        })
     }
+
+    /// A 500 answer's body, up to the limit for error bodies, if it is a SOAP envelope (which
+    /// passes to the consumer as VP does); `None` for anything else.
+    async fn soap_fault(
+        &self,
+        incoming: AnswerBody,
+        deadline: tokio::time::Instant,
+    ) -> Result<Option<Bytes>, ForwardError> {
+        let limited = http_body_util::Limited::new(incoming, self.max_error_body);
+        let bytes = match tokio::time::timeout_at(deadline, limited.collect()).await {
+            Err(_) => return Err(ForwardError::Timeout),
+            Ok(Err(e)) => return Err(ForwardError::Io(e.to_string())),
+            Ok(Ok(c)) => c.to_bytes(),
+        };
+        Ok(memchr::memmem::find(&bytes, SOAP11_NS.as_bytes())
+            .is_some()
+            .then_some(bytes))
+    }
+}
+
+/// A 2xx answer's body. VP reads the whole answer within the producer timeout. Up to
+/// ANSWER_WHOLE_BYTES it is read here, so that an answer that stops short is still a VP009
+/// (and its connection is dropped, not pooled); a larger one streams on from there with the
+/// same deadline. An empty answer is VP009 too.
+async fn answer(
+    status: StatusCode,
+    mut incoming: AnswerBody,
+    deadline: tokio::time::Instant,
+) -> Result<Streamed, ForwardError> {
+    let mut read = Vec::new();
+    let mut held = 0usize;
+    let complete = loop {
+        if !read.is_empty() && incoming.is_end_stream() {
+            break true;
+        }
+        match super::at_once_or_by(deadline, incoming.frame()).await {
+            Err(_) => return Err(ForwardError::Timeout),
+            Ok(None) if read.is_empty() => {
+                return Err(ForwardError::Empty(status_line(status)));
+            }
+            Ok(None) => break true,
+            Ok(Some(Err(e))) => return Err(ForwardError::Io(error_chain(&e))),
+            Ok(Some(Ok(frame))) => match frame.into_data() {
+                Ok(data) if !data.is_empty() => {
+                    held += data.len();
+                    read.push(data);
+                    if held >= ANSWER_WHOLE_BYTES && !incoming.is_end_stream() {
+                        break false;
+                    }
+                }
+                _ => continue,
+            },
+        }
+    };
+    Ok(Streamed {
+        read: read.into(),
+        rest: incoming,
+        deadline: (!complete).then(|| Box::pin(tokio::time::sleep_until(deadline))),
+    })
 }
 
 fn status_line(status: StatusCode) -> String {

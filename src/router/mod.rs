@@ -9,6 +9,8 @@
 //! - [`forward`]: the pooled keep-alive client towards producers, timeouts, retries and the
 //!   mapping of producer answers.
 //! - [`subject`]: a certificate's subject as VP's HTTPS route writes it (VP002's details).
+//! - [`wsdl`]: `?wsdl` and `?xsd=` on any `/vp` path: the contract's WSDL and schemas with
+//!   the URL asked for, as VP serves them before any other phase.
 //!
 //! The router reads TAK only through an atomically swapped [`crate::tak::Snapshot`]
 //! ([`TakCell`]): no lock is taken per request. It never imports the mock producers; it only knows URLs from TAK.
@@ -18,6 +20,7 @@ pub mod listener;
 pub mod pipeline;
 pub mod pool;
 pub mod subject;
+pub mod wsdl;
 
 use std::{
     net::SocketAddr,
@@ -278,6 +281,7 @@ impl Router {
         timeouts: TimeoutTable,
         clock: Arc<Clock>,
     ) -> Self {
+        wsdl::prepare();
         let fixed = FixedHeaders {
             user_agent: http::HeaderValue::from_str(&config.user_agent).ok(),
             instance_id: http::HeaderValue::from_str(&settings.instance_id).ok(),

@@ -1,5 +1,7 @@
 //! One consumer request through VP's phases, in VP's order (which decides which error wins):
 //!
+//! 0. a `wsdl` or `xsd` query parameter: [`super::wsdl`] answers (VP's `direct:wsdl` branch),
+//!    no other phase runs;
 //! 1. identity: the certificate's HSA-id (HTTPS), or the whitelist, internal headers or the
 //!    forwarded certificate and routing history (plain HTTP) — VP002, VP011, VP014; then a
 //!    method other than POST — VP015;
@@ -94,6 +96,10 @@ pub async fn handle(
     let path = req.uri().path();
     if path != "/vp" && !path.starts_with("/vp/") {
         return not_found(&correlation);
+    }
+    // VP's branch before every phase: a `wsdl` or `xsd` query parameter, whatever the method.
+    if let Some(asked) = super::wsdl::asked(req.uri().query()) {
+        return super::wsdl::answer(&asked, conn, &req, &correlation);
     }
     match route_request(router, conn, req, &correlation).await {
         Ok(resp) => {

@@ -485,6 +485,26 @@ impl VpFault {
     }
 }
 
+/// The fault VP makes of an exception that is not one of its own (`ExceptionMessageProcessor`
+/// with no VP code): `SOAP-ENV:Server`, the exception's `getMessage()` as `faultstring` (no
+/// code, no instance name) and its `toString()` as `detailString`; e.g. its WSDL serving's
+/// `WSDLException` for a schema it does not know.
+pub fn unexpected(message: &str, exception: &str) -> String {
+    format!(
+        concat!(
+            r#"<?xml version="1.0" encoding="UTF-8"?>"#,
+            r#"<SOAP-ENV:Envelope xmlns:SOAP-ENV="{}">"#,
+            "<SOAP-ENV:Header/><SOAP-ENV:Body><SOAP-ENV:Fault>",
+            "<faultcode>SOAP-ENV:Server</faultcode><faultstring>{}</faultstring>",
+            "<detail><detailString>{}</detailString></detail>",
+            "</SOAP-ENV:Fault></SOAP-ENV:Body></SOAP-ENV:Envelope>"
+        ),
+        SOAP11_NS,
+        escape_text(&bounded_to(message, MAX_DETAILS_BYTES)),
+        escape_text(&bounded_to(exception, MAX_DETAILS_BYTES)),
+    )
+}
+
 /// A SOAP 1.1 fault as read by [`parse_fault`].
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ParsedFault {

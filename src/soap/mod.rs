@@ -25,6 +25,10 @@ use quick_xml::events::BytesRef;
 /// Escapes text for XML element content or a double-quoted attribute: `&`, `<`, `>`, `"`.
 /// Characters XML 1.0 does not allow at all (most C0 controls) become U+FFFD, so that
 /// whatever a caller passes (e.g. a parser message quoting bad input) yields well-formed XML.
+///
+/// The crate's one XML escaper. Not `quick_xml::escape`: `escape` also writes `'` as
+/// `&apos;` (changing the bytes of fault texts VP's own carry as `'`), `partial_escape` leaves
+/// `"` (needed in attributes), and neither replaces the forbidden characters.
 pub fn escape_text(s: &str) -> Cow<'_, str> {
     let needs = |c: char| matches!(c, '&' | '<' | '>' | '"') || !allowed_in_xml(c);
     if !s.contains(needs) {
@@ -50,6 +54,7 @@ fn allowed_in_xml(c: char) -> bool {
 
 /// The text an entity or character reference stands for: the five predefined entities and
 /// `&#N;`/`&#xH;`. `None` for anything else (an undeclared entity, an invalid code point).
+/// The crate's one entity resolver (the sniff, the contract's validator, the TAK read API).
 pub(crate) fn ref_text(r: &BytesRef<'_>) -> Option<Cow<'static, str>> {
     if r.is_char_ref() {
         return match r.resolve_char_ref() {

@@ -20,7 +20,6 @@
 
 use std::fmt::Write as _;
 
-use quick_xml::escape::{escape, resolve_predefined_entity};
 use quick_xml::events::Event;
 use quick_xml::name::{Namespace, ResolveResult};
 use quick_xml::reader::NsReader;
@@ -28,6 +27,7 @@ use quick_xml::reader::NsReader;
 use super::model::{Authorisation, CallAddress, Day, Id, Route, Row};
 use super::snapshot::Snapshot;
 use super::store::same_key;
+use crate::soap::{escape_text, ref_text};
 use crate::vocab::{SOAP11_NS, SOAP12_NS};
 
 /// SokVagvalsInfo v2 namespace (requests, responses and their items).
@@ -325,13 +325,17 @@ fn read_logical_addressees_fields(
             Event::Text(t) => read.text(&t.xml10_content()),
             Event::CData(t) => read.text(&t.xml10_content()),
             Event::GeneralRef(r) => {
-                let resolved = match r.resolve_char_ref() {
-                    Ok(Some(c)) => c.to_string(),
-                    Ok(None) => resolve_predefined_entity(&r)
-                        .ok_or_else(|| format!("Unreadable XML: unknown entity &{};", &*r))?
-                        .to_string(),
-                    Err(e) => return Err(xml_error(e)),
-                };
+                if let Err(e) = r.resolve_char_ref() {
+                    return Err(xml_error(e));
+                }
+                let resolved = ref_text(&r).ok_or_else(|| {
+                    let what = if r.is_char_ref() {
+                        "character not allowed in XML"
+                    } else {
+                        "unknown entity"
+                    };
+                    format!("Unreadable XML: {what} &{};", &*r)
+                })?;
                 read.text(&resolved);
             }
             Event::Eof => return Err("Unreadable XML: unexpected end of request".to_string()),
@@ -375,7 +379,7 @@ impl Out {
     }
 
     fn leaf(&mut self, name: &str, text: &str) {
-        let _ = write!(self.0, "<ns2:{name}>{}</ns2:{name}>", escape(text));
+        let _ = write!(self.0, "<ns2:{name}>{}</ns2:{name}>", escape_text(text));
     }
 }
 
@@ -565,7 +569,7 @@ pub fn fault_with_code(code: FaultCode, message: &str) -> String {
     };
     format!(
         "<soap:Envelope xmlns:soap=\"{SOAP11_NS}\"><soap:Body><soap:Fault><faultcode>{code}</faultcode><faultstring>{}</faultstring></soap:Fault></soap:Body></soap:Envelope>",
-        escape(message)
+        escape_text(message)
     )
 }
 

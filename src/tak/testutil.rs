@@ -174,8 +174,8 @@ pub(crate) fn tree(xml: &str) -> Node {
             }
             Event::Text(t) => stack.last_mut().unwrap().text.push_str(&t.xml10_content()),
             Event::GeneralRef(r) => {
-                let s = quick_xml::escape::resolve_predefined_entity(&r).unwrap();
-                stack.last_mut().unwrap().text.push_str(s);
+                let s = crate::soap::ref_text(&r).unwrap();
+                stack.last_mut().unwrap().text.push_str(&s);
             }
             Event::Eof => break,
             _ => {}

@@ -12,6 +12,7 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
+use quick_junit::{NonSuccessKind, Property, TestCase, TestCaseStatus, TestSuite};
 use serde::Serialize;
 
 use crate::{
@@ -340,28 +341,7 @@ fn scenario_case(spec: &Spec, scenario: Scenario, element: &str, messages: &[&Re
             Vec::new(),
         );
     }
-    let details = attempts
-        .iter()
-        .map(|r| {
-            let mut line = format!(
-                "seq {}: to {}, verdict {}, answered {}",
-                r.seq,
-                address_of(r),
-                verdict_name(r.verdict),
-                r.result_code
-            );
-            if r.verdict == Verdict::Valid {
-                line.push_str(&format!(" (answer from {})", r.answer_source));
-            }
-            if !r.violations.is_empty() {
-                line.push_str(&format!(
-                    "; {} violation(s), see schema-and-rules",
-                    r.violations.len().saturating_add(r.violations_omitted)
-                ));
-            }
-            line
-        })
-        .collect();
+    let details = attempts.iter().map(|r| attempt_line(r)).collect();
     case(
         spec,
         false,
@@ -378,6 +358,27 @@ fn scenario_case(spec: &Spec, scenario: Scenario, element: &str, messages: &[&Re
         details,
         Vec::new(),
     )
+}
+
+/// One attempt at a scenario that was not accepted: where it went, its verdict and answer.
+fn attempt_line(r: &Recording) -> String {
+    let mut line = format!(
+        "seq {}: to {}, verdict {}, answered {}",
+        r.seq,
+        address_of(r),
+        verdict_name(r.verdict),
+        r.result_code
+    );
+    if r.verdict == Verdict::Valid {
+        line.push_str(&format!(" (answer from {})", r.answer_source));
+    }
+    if !r.violations.is_empty() {
+        line.push_str(&format!(
+            "; {} violation(s), see schema-and-rules",
+            r.violations.len().saturating_add(r.violations_omitted)
+        ));
+    }
+    line
 }
 
 /// Why the addressing of `r` is wrong, if it is.
@@ -637,26 +638,19 @@ impl Report {
         s
     }
 
-    /// JUnit XML: one `<testsuite>` in `<testsuites>`, one `<testcase>` per case, a
-    /// `<failure type="VerificationFailed">` for each failed one and the evidence in
-    /// `<system-out>` for each passed one.
-    pub fn to_junit(&self) -> String {
-        let tests = self.cases.len();
-        let failures = self.failures();
-        let time = format!("{:.3}", self.elapsed.as_secs_f64());
+    /// JUnit XML (written by quick-junit): one `<testsuite>` in `<testsuites>`, one
+    /// `<testcase>` per case, a `<failure type="VerificationFailed">` for each failed one and
+    /// the evidence in `<system-out>` for each passed one. Serialising into memory fails only
+    /// if quick-junit itself does.
+    pub fn to_junit(&self) -> Result<String, quick_junit::SerializeError> {
         let name = self.suite_name();
-        let mut x = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        x.push_str(&format!(
-            "<testsuites name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{time}\">\n",
-            escape(&name)
-        ));
-        x.push_str(&format!(
-            "  <testsuite name=\"{}\" tests=\"{tests}\" failures=\"{failures}\" errors=\"0\" skipped=\"0\" time=\"{time}\" timestamp=\"{}\" hostname=\"{}\">\n",
-            escape(&name),
-            self.generated_at.format("%Y-%m-%dT%H:%M:%SZ"),
-            escape(&self.hostname)
-        ));
-        x.push_str("    <properties>\n");
+        let mut suite = TestSuite::new(xml_text(&name));
+        suite
+            .set_timestamp(self.generated_at.fixed_offset())
+            .set_time(self.elapsed);
+        suite
+            .extra
+            .insert("hostname".into(), xml_text(&self.hostname).into());
         let mut properties = vec![
             ("consumer", self.consumer.clone()),
             ("environment", self.env.to_string()),
@@ -667,59 +661,63 @@ impl Report {
             properties.push(("since", t.to_rfc3339_opts(SecondsFormat::Secs, true)));
         }
         for (k, v) in properties {
-            x.push_str(&format!(
-                "      <property name=\"{k}\" value=\"{}\"/>\n",
-                escape(&v)
-            ));
+            suite.add_property(Property::new(k, xml_text(&v)));
         }
-        x.push_str("    </properties>\n");
-        for c in &self.cases {
-            x.push_str(&format!(
-                "    <testcase classname=\"ntjp.verify.consumer.{}\" name=\"{}\" time=\"0\">\n",
-                self.env,
-                escape(&format!("{}: {}", c.id, c.title))
-            ));
-            if c.passed {
-                let evidence = if c.evidence.is_empty() {
-                    String::new()
-                } else {
-                    format!(
-                        "\nEvidence: seq {}",
-                        c.evidence
-                            .iter()
-                            .map(u64::to_string)
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    )
-                };
-                x.push_str(&format!(
-                    "      <system-out>{}</system-out>\n",
-                    escape(&format!("{}\n{}{evidence}", c.explanation, c.message))
-                ));
-            } else {
-                let mut text = format!("{}\n\n{}", c.explanation, c.message);
-                for d in &c.details {
-                    text.push('\n');
-                    text.push_str(d);
-                }
-                x.push_str(&format!(
-                    "      <failure message=\"{}\" type=\"{FAILURE_TYPE}\">{}</failure>\n",
-                    escape(&c.message),
-                    escape(&text)
-                ));
-            }
-            x.push_str("    </testcase>\n");
-        }
-        x.push_str("  </testsuite>\n</testsuites>\n");
-        x
+        let classname = format!("ntjp.verify.consumer.{}", self.env);
+        suite.add_test_cases(self.cases.iter().map(|c| junit_case(c, &classname)));
+        let mut report = quick_junit::Report::new(xml_text(&name));
+        report.set_time(self.elapsed).add_test_suite(suite);
+        report.to_string()
     }
 }
 
-/// Escapes text for XML attribute values and character data: `&`, `<`, `>`, `"` and `'`, and
-/// replaces characters XML 1.0 forbids (control characters from a consumer's message) with
-/// U+FFFD, so the file always parses.
-pub fn escape(s: &str) -> String {
-    crate::soap::escape_text(s).replace('\'', "&apos;")
+/// One case as a JUnit `<testcase>`.
+fn junit_case(c: &Case, classname: &str) -> TestCase {
+    let status = if c.passed {
+        TestCaseStatus::success()
+    } else {
+        let mut text = format!("{}\n\n{}", c.explanation, c.message);
+        for d in &c.details {
+            text.push('\n');
+            text.push_str(d);
+        }
+        let mut failure = TestCaseStatus::non_success(NonSuccessKind::Failure);
+        failure
+            .set_message(xml_text(&c.message))
+            .set_type(FAILURE_TYPE)
+            .set_description(xml_text(&text));
+        failure
+    };
+    let mut case = TestCase::new(xml_text(&format!("{}: {}", c.id, c.title)), status);
+    case.set_classname(classname).set_time(Duration::ZERO);
+    if c.passed {
+        let evidence = if c.evidence.is_empty() {
+            String::new()
+        } else {
+            let seqs: Vec<String> = c.evidence.iter().map(u64::to_string).collect();
+            format!("\nEvidence: seq {}", seqs.join(", "))
+        };
+        case.set_system_out(xml_text(&format!(
+            "{}\n{}{evidence}",
+            c.explanation, c.message
+        )));
+    }
+    case
+}
+
+/// Text as XML can carry it: characters XML 1.0 forbids (control characters from a consumer's
+/// message) become U+FFFD, so they stay visible where quick-junit would drop them silently.
+/// Escaping is quick-junit's.
+fn xml_text(s: &str) -> String {
+    s.chars()
+        .map(|c| {
+            if matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..) {
+                c
+            } else {
+                '\u{FFFD}'
+            }
+        })
+        .collect()
 }
 
 #[cfg(test)]
@@ -1010,6 +1008,7 @@ mod tests {
             );
             assert_eq!(
                 r.to_junit()
+                    .unwrap()
                     .matches("Send ProcessCervixScreeningInformation")
                     .count(),
                 7
@@ -1065,14 +1064,28 @@ mod tests {
         let mut r = verify(&rs);
         r.hostname = "ci-runner".into();
         r.elapsed = Duration::from_millis(1250);
-        let x = r.to_junit();
+        let x = r.to_junit().unwrap();
         assert!(
             x.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites "),
             "{x}"
         );
-        assert!(x.contains(
-            "<testsuite name=\"ProcessCervixScreeningInformation consumer verification: TSTNMT2321000156-KONS (sit, NTJP-TEST)\" tests=\"7\" failures=\"1\" errors=\"0\" skipped=\"0\" time=\"1.250\" timestamp=\"2026-12-02T10:00:00Z\" hostname=\"ci-runner\">"
-        ), "{x}");
+        // Every attribute of the suite, in quick-junit's order.
+        let suite = x
+            .lines()
+            .find(|l| l.trim_start().starts_with("<testsuite "))
+            .unwrap();
+        for attribute in [
+            "name=\"ProcessCervixScreeningInformation consumer verification: TSTNMT2321000156-KONS (sit, NTJP-TEST)\"",
+            "tests=\"7\"",
+            "failures=\"1\"",
+            "errors=\"0\"",
+            "skipped=\"0\"",
+            "time=\"1.250\"",
+            "timestamp=\"2026-12-02T10:00:00.000+00:00\"",
+            "hostname=\"ci-runner\"",
+        ] {
+            assert!(suite.contains(&format!(" {attribute}")), "{attribute}: {x}");
+        }
         assert!(
             x.contains("<property name=\"messages\" value=\"3\"/>"),
             "{x}"
@@ -1082,9 +1095,12 @@ mod tests {
             "{x}"
         );
         assert_eq!(
-            x.matches("<testcase classname=\"ntjp.verify.consumer.sit\"")
+            x.lines()
+                .filter(|l| l.trim_start().starts_with("<testcase ")
+                    && l.contains(" classname=\"ntjp.verify.consumer.sit\""))
                 .count(),
-            7
+            7,
+            "{x}"
         );
         assert_eq!(x.matches("<failure ").count(), 1);
         assert!(
@@ -1106,8 +1122,9 @@ mod tests {
 
     #[test]
     fn everything_in_the_junit_file_is_escaped() {
-        assert_eq!(escape(r#"a&b<c>d"e'f"#), "a&amp;b&lt;c&gt;d&quot;e&apos;f");
-        assert_eq!(escape("tab\tnl\nbell\u{7}"), "tab\tnl\nbell\u{FFFD}");
+        // Markup is left to quick-junit's escaping; what XML cannot carry becomes U+FFFD.
+        assert_eq!(xml_text(r#"a&b<c>d"e'f"#), r#"a&b<c>d"e'f"#);
+        assert_eq!(xml_text("tab\tnl\nbell\u{7}"), "tab\tnl\nbell\u{FFFD}");
         let hostile = "<x a=\"1\"> & 'q' \u{1}";
         let mut rs = all_scenarios();
         let mut invalid = rec(5, "01", Scenario::NoInformation);
@@ -1120,7 +1137,7 @@ mod tests {
         rs.push(invalid);
         let mut r = consumer_at(&rs, EnvName::Sit, HSA, "P&\"Q'", at());
         r.hostname = "<host>".into();
-        let x = r.to_junit();
+        let x = r.to_junit().unwrap();
         assert!(!x.contains(hostile));
         assert!(
             x.contains("a/b: &lt;x a=&quot;1&quot;&gt; &amp; &apos;q&apos; \u{FFFD}"),

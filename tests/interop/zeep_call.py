@@ -31,7 +31,9 @@ SNOMED_CT = "1.2.752.116.2.1.1"
 def parse_args(argv):
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--wsdl", required=True, help="path or URL of the contract's WSDL")
-    p.add_argument("--url", required=True, help="the router's service URL")
+    p.add_argument(
+        "--url", help="the router's service URL (default: the WSDL's own soap:address)"
+    )
     p.add_argument("--cert", required=True, help="client certificate (PEM)")
     p.add_argument("--key", required=True, help="client private key (PEM)")
     p.add_argument("--ca", required=True, help="CA certificate to trust (PEM)")
@@ -118,7 +120,9 @@ def main(argv):
         session.headers["x-skltp-correlation-id"] = args.correlation_id
         transport = Transport(session=session, timeout=args.timeout, operation_timeout=args.timeout)
         client = zeep.Client(args.wsdl, transport=transport, plugins=[history])
-        service = client.create_service(BINDING, args.url)
+        # Without --url, the endpoint is the one the WSDL names (a WSDL fetched from the
+        # router names the router's URL).
+        service = client.create_service(BINDING, args.url) if args.url else client.service
         try:
             result = service.ProcessCervixScreeningInformation(
                 cervixScreeningInformation=cervix_screening_information(args.personnummer),
