@@ -412,7 +412,7 @@ async fn send(
 fn forward_fault(url: &str, e: ForwardError) -> Failure {
     match e {
         ForwardError::Upload(failure) => body_failure(failure),
-        e => VpFault::producer(url, &e.to_string()).into(),
+        e => VpFault::producer(url, &e.camel_cause(url)).into(),
     }
 }
 
