@@ -143,7 +143,10 @@ async fn answer(mut stream: TcpStream, behaviour: Behaviour) {
     };
     match behaviour {
         Behaviour::Reset => {
-            stream.set_linger(Some(std::time::Duration::ZERO)).unwrap();
+            // A zero linger makes the close a reset (RST) and does not block.
+            socket2::SockRef::from(&stream)
+                .set_linger(Some(std::time::Duration::ZERO))
+                .unwrap();
             drop(stream);
         }
         Behaviour::Close => {

@@ -251,9 +251,7 @@ async fn a_control_character_in_the_logical_address_is_vp015() {
         // Written raw: the request builder would escape the character.
         let request = cervix_request("PLACEHOLDER").replace("PLACEHOLDER", address);
         // Woodstox's place: the control character's row and column, both from 1.
-        let control = request
-            .find(|c: char| c == '\u{0}' || c == '\u{1b}')
-            .unwrap();
+        let control = request.find(['\u{0}', '\u{1b}']).unwrap();
         let before = &request[..control];
         let row = before.matches('\n').count() + 1;
         let col = before.rsplit('\n').next().unwrap().chars().count() + 1;

@@ -73,7 +73,7 @@ fn java_ava(ava: &AttributeTypeAndValue<'_>) -> String {
 /// The value as Java's `DerValue.getAsString()` decodes it; `None` for a type that is not a
 /// string.
 fn string_value(value: &Any<'_>) -> Option<String> {
-    let data = value.data.as_ref();
+    let data = value.data;
     match value.tag() {
         Tag::Utf8String => std::str::from_utf8(data).ok().map(str::to_owned),
         Tag::PrintableString | Tag::Ia5String | Tag::GeneralString | Tag::T61String => {
