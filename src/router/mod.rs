@@ -6,6 +6,8 @@
 //!   shutdown.
 //! - [`pipeline`]: one request, as VP's ordered phases: identity, body, sniff, route,
 //!   authorise, profile, forward; every failure ends in one [`crate::soap::VpFault`].
+//! - [`charset`]: a request in another encoding than UTF-8 converted to UTF-8 towards the
+//!   producer and its answer back, as VP does.
 //! - [`forward`]: the pooled keep-alive client towards producers, timeouts, retries and the
 //!   mapping of producer answers.
 //! - [`subject`]: a certificate's subject as VP's HTTPS route writes it (VP002's details).
@@ -15,6 +17,7 @@
 //! The router reads TAK only through an atomically swapped [`crate::tak::Snapshot`]
 //! ([`TakCell`]): no lock is taken per request. It never imports the mock producers; it only knows URLs from TAK.
 
+pub mod charset;
 pub mod forward;
 pub mod listener;
 pub mod pipeline;

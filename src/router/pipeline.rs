@@ -179,6 +179,19 @@ async fn route_request(
         deadline: tokio::time::Instant::now() + router.config.request_body_timeout(),
     };
     let Received { head, rest } = read_body(&limits, headers, body).await?;
+    // A request in another encoding than UTF-8 goes on in UTF-8 (a body read whole; a larger
+    // one streamed on is read as UTF-8), and its answer comes back in its encoding.
+    let charset = match rest {
+        None => super::charset::Declared::of(
+            header_str(headers, CONTENT_TYPE),
+            &head.prefix(super::charset::PREFIX_BYTES),
+        ),
+        Some(_) => None,
+    };
+    let head = match &charset {
+        Some(declared) => RequestBody::from(declared.to_utf8(&head.contiguous())),
+        None => head,
+    };
     let mut rest = rest;
     let routed = route_body(
         router,
@@ -189,15 +202,37 @@ async fn route_request(
         correlation,
     )
     .await;
-    match (routed, rest) {
+    match (routed, rest, charset) {
         // A fault before the producer: the rest is read as it would have been before routing
         // (the connection goes on serving), and a problem with it wins, as it would have.
-        (Err(failure), Some(rest)) => Err(drain(&limits, rest, head.len())
+        (Err(failure), Some(rest), _) => Err(drain(&limits, rest, head.len())
             .await
             .err()
             .unwrap_or(failure)),
-        (routed, _) => routed,
+        (Ok(answer), _, Some(declared)) => in_request_encoding(router, answer, &declared).await,
+        (routed, _, _) => routed,
     }
+}
+
+/// A producer's answer to a request in another encoding, in that encoding (read whole,
+/// bounded as a request is).
+async fn in_request_encoding(
+    router: &Router,
+    answer: Response<RespBody>,
+    declared: &super::charset::Declared,
+) -> Result<Response<RespBody>, Failure> {
+    let (mut parts, body) = answer.into_parts();
+    let limited = http_body_util::Limited::new(body, router.config.max_request_bytes);
+    let bytes = limited.collect().await.map_err(|e| {
+        // VP's own placeholder for an address it does not have at hand.
+        VpFault::producer("<UNKNOWN>", &e.to_string())
+    })?;
+    let converted = declared.from_utf8(&bytes.to_bytes());
+    if let Ok(value) = HeaderValue::from_str(&declared.content_type()) {
+        parts.headers.insert(CONTENT_TYPE, value);
+    }
+    parts.headers.remove(CONTENT_LENGTH);
+    Ok(Response::from_parts(parts, RespBody::whole(converted)))
 }
 
 /// Phases 3 to 9 for a body read whole, or for a body's beginning (`rest` then holds what is
