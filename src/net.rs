@@ -259,7 +259,11 @@ pub async fn serve_http1<I, S, Fut, B>(
         let fut = handler(req);
         async move { Ok::<_, std::convert::Infallible>(fut.await) }
     });
+    // Header names in title case (`Content-Type`, `X-Skltp-Prt`): what consumers of the
+    // real platform read, as its TLS terminator (Traefik, Go's canonical header keys) writes
+    // them in front of VP; scripts written against it compare names case-sensitively.
     let conn = http1::Builder::new()
+        .title_case_headers(true)
         .timer(TokioTimer::new())
         .header_read_timeout(header_timeout)
         .keep_alive(true)

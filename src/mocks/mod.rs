@@ -10,7 +10,8 @@
 //! violation; a message it cannot read gets a SOAP Fault. It answers PingForConfiguration
 //! too. It can be made to misbehave (settings in [`crate::config::mocks`]), and it records
 //! every message it received with its verdict and answer ([`recorder`]). The answer says
-//! which mock served it in the `x-ntjp-mock-address` header.
+//! which mock served it in the `x-ntjp-mock-address` header; like a real producer's it has
+//! `Date` and `Server`, and it echoes the `x-rivta-routing-history` the mock received.
 //!
 //! Judging, recording and writing the answer run on the blocking pool, at most
 //! [`MockConfig::validation_concurrency`] messages at once (a semaphore sized from the CPU
@@ -56,7 +57,8 @@ use crate::{
     soap::{self, Profile},
     verify::{Recording, Verdict},
     vocab::{
-        CORRELATION_ID, CodeLists, MOCK_ADDRESS, ORIGINAL_CONSUMER, SOAP_CONTENT_TYPE, SOAP11_NS,
+        CORRELATION_ID, CodeLists, MOCK_ADDRESS, ORIGINAL_CONSUMER, ROUTING_HISTORY,
+        SOAP_CONTENT_TYPE, SOAP11_NS,
     },
 };
 
@@ -291,7 +293,12 @@ pub async fn serve(
             let serving = net::serve_http1(tls, read_timeout, watcher, move |req| {
                 let (mocks, peer, reset, stop) =
                     (mocks.clone(), peer.clone(), reset.clone(), stop.clone());
-                async move { handle(req, &peer, &mocks, &reset, stop).await }
+                async move {
+                    let history = req.headers().get(ROUTING_HISTORY).cloned();
+                    let mut resp = handle(req, &peer, &mocks, &reset, stop).await;
+                    producer_headers(resp.headers_mut(), history);
+                    resp
+                }
             });
             tokio::select! {
                 _ = serving => {}
@@ -454,6 +461,21 @@ async fn hold_or_reset(
         StatusCode::SERVICE_UNAVAILABLE,
         "The mock producer was told not to answer.\n".into(),
     )
+}
+
+/// What a mock producer says it is in `Server`: a product token as real producers send one
+/// (`Apache-Coyote/1.1`, `Microsoft-IIS/10.0`), naming the testbed rather than imitating a
+/// product, so whoever reads a captured answer knows the testbed's mock wrote it.
+pub const SERVER: &str = concat!("ntjp-testbed-mock/", env!("CARGO_PKG_VERSION"));
+
+/// The headers on every answer of a mock producer: `Server` (hyper adds `Date`), and the
+/// `x-rivta-routing-history` it received, echoed so that a consumer can see what the
+/// platform sent on (VP passes a producer's headers back).
+fn producer_headers(headers: &mut HeaderMap, routing_history: Option<HeaderValue>) {
+    headers.insert(http::header::SERVER, HeaderValue::from_static(SERVER));
+    if let Some(history) = routing_history {
+        headers.insert(ROUTING_HISTORY, history);
+    }
 }
 
 /// The mock's answer, with the header naming which mock answered.

@@ -3,8 +3,8 @@
 //! 0. a `wsdl` or `xsd` query parameter: [`super::wsdl`] answers (VP's `direct:wsdl` branch),
 //!    no other phase runs;
 //! 1. identity: the certificate's HSA-id (HTTPS), or the whitelist, internal headers or the
-//!    forwarded certificate and routing history (plain HTTP) — VP002, VP011, VP014; then a
-//!    method other than POST — VP015;
+//!    forwarded certificate (plain HTTP) — VP002, VP011; then, on both, the routing history
+//!    of a call that is not internal — VP014; then a method other than POST — VP015;
 //! 2. body: bounded by size, by silence between its pieces and by a deadline for the whole
 //!    (also while a large body is passed on) — VP015;
 //! 3. sniff: the SOAP header and the first body element only — VP015;
@@ -23,7 +23,7 @@ use std::{borrow::Cow, time::Instant};
 use bytes::Bytes;
 use http::{
     HeaderMap, HeaderName, HeaderValue, Method, Request, Response, StatusCode,
-    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, TRANSFER_ENCODING, USER_AGENT},
+    header::{CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, TRANSFER_ENCODING, USER_AGENT},
 };
 use http_body::Body as _;
 use http_body_util::BodyExt;
@@ -466,17 +466,55 @@ fn identify<'a>(
     conn: &'a ConnInfo,
     headers: &'a HeaderMap,
 ) -> Result<Caller<'a>, Failure> {
-    match &conn.transport {
-        Transport::Https(Ok(id)) => Ok(Caller {
+    let mut caller = match &conn.transport {
+        Transport::Https(Ok(id)) => Caller {
             sender: Cow::Borrowed(id),
             sender_header: conn.sender_header.clone(),
             internal: false,
-            // VP's HTTPS route never touches the routing history: pass it on as it came.
-            routing_history: text_header(headers, ROUTING_HISTORY_H),
-        }),
-        Transport::Https(Err(subject)) => Err(VpFault::no_sender_id_in_subject(subject).into()),
-        Transport::Http => identify_http(router, conn, headers),
+            routing_history: None,
+        },
+        Transport::Https(Err(subject)) => {
+            return Err(VpFault::no_sender_id_in_subject(subject).into());
+        }
+        Transport::Http => identify_http(router, conn, headers)?,
+    };
+    caller.routing_history = routing_history(router, headers, &caller)?;
+    Ok(caller)
+}
+
+/// Phase 1's routing-loop check (VP014) and the history sent on: VP's non-internal path.
+/// In production NTjP terminates TLS in front of VP and forwards the certificate, so every
+/// consumer call takes that path; the HTTPS listeners stand for that front and do the same
+/// as the plain-HTTP one with `x-vp-auth-cert`. An internal call (`x-vp-sender-id` with this
+/// platform's `x-vp-instance-id`) passes the history on as it came.
+fn routing_history(
+    router: &Router,
+    headers: &HeaderMap,
+    caller: &Caller<'_>,
+) -> Result<Option<HeaderValue>, Failure> {
+    if caller.internal || internal_headers(router, headers) {
+        return Ok(text_header(headers, ROUTING_HISTORY_H));
     }
+    let own = router.settings.instance_id.as_str();
+    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
+        Some(h) if !h.is_empty() => {
+            // Hops trimmed, compared case-sensitively: VP's `e.trim().equals(vpInstanceId)`.
+            if h.split('#').any(|hop| hop.trim() == own) {
+                return Err(VpFault::routing_loop().into());
+            }
+            format!("{h}#{own}")
+        }
+        _ => format!("{}#{own}", caller.sender),
+    };
+    Ok(HeaderValue::from_str(&history).ok())
+}
+
+/// Whether the request carries VP's internal-call headers: a non-empty `x-vp-sender-id` and
+/// this platform's `x-vp-instance-id`.
+fn internal_headers(router: &Router, headers: &HeaderMap) -> bool {
+    header_str(headers, SENDER_ID_H).is_some_and(|v| !v.trim().is_empty())
+        && header_str(headers, INSTANCE_ID_H)
+            .is_some_and(|v| v.trim() == router.settings.instance_id)
 }
 
 /// A header value passed on unchanged, if it is text (as VP reads headers).
@@ -521,25 +559,15 @@ fn identify_http<'a>(
             sender: Cow::Borrowed(trimmed),
             sender_header,
             internal: true,
-            routing_history: text_header(headers, ROUTING_HISTORY_H),
+            routing_history: None,
         });
     }
     let sender = sender_from_cert_header(headers)?;
-    let own = router.settings.instance_id.as_str();
-    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
-        Some(h) if !h.is_empty() => {
-            if h.split('#').any(|hop| hop.trim() == own) {
-                return Err(VpFault::routing_loop().into());
-            }
-            format!("{h}#{own}")
-        }
-        _ => format!("{sender}#{own}"),
-    };
     Ok(Caller {
         sender_header: HeaderValue::from_str(&sender).ok(),
         sender: Cow::Owned(sender),
         internal: false,
-        routing_history: HeaderValue::from_str(&history).ok(),
+        routing_history: None,
     })
 }
 
@@ -751,9 +779,17 @@ fn producer_headers(
 }
 
 /// Producer headers as the consumer gets them: SOAPAction and hop-by-hop headers dropped,
-/// content type normalised, correlation id and producer response time added.
+/// content type normalised, correlation id and producer response time added. The producer's
+/// `Server` passes; its `Date` does not (Camel's header filter drops it), and the consumer
+/// gets the platform's own, as the TLS terminator in front of VP writes one (hyper here).
 fn consumer_headers(headers: &mut HeaderMap, correlation: &HeaderValue, producer_ms: u128) {
-    for name in [SOAP_ACTION_H, CONNECTION, KEEP_ALIVE_H, TRANSFER_ENCODING] {
+    for name in [
+        SOAP_ACTION_H,
+        CONNECTION,
+        KEEP_ALIVE_H,
+        TRANSFER_ENCODING,
+        DATE,
+    ] {
         headers.remove(name);
     }
     headers.insert(CONTENT_TYPE, HeaderValue::from_static(SOAP_CONTENT_TYPE));
@@ -888,8 +924,15 @@ mod tests {
         h.insert("soapaction", HeaderValue::from_static("x"));
         h.insert(CONTENT_TYPE, HeaderValue::from_static("text/plain"));
         h.insert("x-producer", HeaderValue::from_static("kept"));
+        h.insert("server", HeaderValue::from_static("Apache-Coyote/1.1"));
+        h.insert(
+            DATE,
+            HeaderValue::from_static("Mon, 01 Jan 2001 00:00:00 GMT"),
+        );
         consumer_headers(&mut h, &HeaderValue::from_static("abc"), 12);
         assert!(h.get("soapaction").is_none());
+        assert!(h.get(DATE).is_none(), "the platform writes its own");
+        assert_eq!(h["server"], "Apache-Coyote/1.1");
         assert_eq!(h[CONTENT_TYPE], SOAP_CONTENT_TYPE);
         assert_eq!(h[CORRELATION_ID], "abc");
         assert_eq!(h[PRODUCER_RESPONSE_TIME], "12");

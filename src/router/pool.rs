@@ -321,6 +321,10 @@ impl Pool {
         }
         let tcp = tcp.ok_or_else(|| fail(last))?;
         let _ = tcp.set_nodelay(true);
+        // Header names go out lower-case (hyper's default), as VP writes its own to producers:
+        // Netty keeps a name as given, and VP gives `x-vp-sender-id`, `x-skltp-correlation-id`,
+        // `x-rivta-routing-history`, `content-type`, `content-length`, `host` in lower case
+        // (its `HttpHeaders` constants, Netty 4.1's `HttpHeaderNames`).
         let builder = http1::Builder::new();
         let conn = match &target.server_name {
             Some(name) => {
