@@ -120,7 +120,9 @@ pub struct RouterConfig {
     /// Optional `timeoutconfig.json` in the real VP's shape: `[{"tjanstekontrakt": ns,
     /// "producertimeout": ms}, ...]` with a `default_timeouts` entry.
     pub timeout_config: Option<PathBuf>,
-    /// Retries after a failed connect to a producer (VP: `vp.producer.retry.attempts` 1).
+    /// Redeliveries after a failed TCP connect to a producer or a reset before its answer (a
+    /// body still arriving from the consumer is not sent twice); none after a TLS failure,
+    /// a status, a timeout or a close (VP: `vp.producer.retry.attempts` 1).
     pub producer_retry_attempts: u32,
     /// Pause before such a retry, ms (VP: `vp.producer.retry.delay` 2000).
     pub producer_retry_delay_ms: u64,

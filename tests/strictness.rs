@@ -237,19 +237,33 @@ async fn a_10_mib_logical_address_gives_a_bounded_fault() {
 #[tokio::test]
 async fn a_control_character_in_the_logical_address_is_vp015() {
     let bed = start().await;
-    for address in ["0\u{0}1", "\u{0}", "01\u{1b}"] {
+    for (address, message) in [
+        (
+            "0\u{0}1",
+            "Illegal character (NULL, unicode 0) encountered: not valid in any content",
+        ),
+        (
+            "\u{0}",
+            "Illegal character (NULL, unicode 0) encountered: not valid in any content",
+        ),
+        ("01\u{1b}", "Illegal character ((CTRL-CHAR, code 27))"),
+    ] {
         // Written raw: the request builder would escape the character.
         let request = cervix_request("PLACEHOLDER").replace("PLACEHOLDER", address);
+        // Woodstox's place: the control character's row and column, both from 1.
+        let control = request.find(['\u{0}', '\u{1b}']).unwrap();
+        let before = &request[..control];
+        let row = before.matches('\n').count() + 1;
+        let col = before.rsplit('\n').next().unwrap().chars().count() + 1;
         let a = bed
             .consumer()
-            .post(bed.https_addr("sit"), request, &[])
+            .post(bed.https_addr("sit"), request.clone(), &[])
             .await
             .unwrap();
         let f = a.vp("VP015");
-        let detail = f.detail.unwrap_or_default();
-        assert!(
-            detail.contains("Illegal character ((CTRLCHAR, code "),
-            "{detail}"
+        assert_eq!(
+            f.detail.unwrap_or_default(),
+            format!("{message}\n at [row,col {{unknown-source}}]: [{row},{col}]")
         );
     }
     bed.stop().await;

@@ -33,12 +33,19 @@ use super::{
     pool::{AnswerBody, Pool, PoolError, Target},
 };
 
-/// Why a producer call failed; the pipeline turns each into VP009 with this text as cause.
+/// Why a producer call failed; the pipeline turns each into VP009 with
+/// [`ForwardError::camel_cause`] as cause.
 #[derive(Debug, thiserror::Error)]
 pub enum ForwardError {
-    /// TCP connect or TLS handshake failed (after the configured retries).
+    /// TCP connect or TLS handshake failed (a TCP failure after the configured retries).
     #[error("Could not connect: {0}")]
     Connect(String),
+    /// The producer reset the connection before any answer byte (after the retries).
+    #[error("Connection reset")]
+    Reset,
+    /// The producer closed the connection without an answer.
+    #[error("No response received from remote server")]
+    Closed,
     /// No answer within the contract's producer timeout.
     #[error("Timeout when waiting on response from producer.")]
     Timeout,
@@ -61,6 +68,89 @@ pub enum ForwardError {
         /// Numeric code.
         code: u16,
     },
+}
+
+/// The exception classes VP names in VP009's details (`Exception information: (<class>: …)`).
+mod java {
+    pub const CONNECT: &str = "java.net.ConnectException";
+    pub const RESET: &str = "java.net.SocketException";
+    pub const SSL: &str = "javax.net.ssl.SSLHandshakeException";
+    pub const TIMEOUT: &str = "io.netty.handler.timeout.ReadTimeoutException";
+    pub const NO_RESPONSE: &str = "org.apache.camel.CamelExchangeException";
+    pub const STATUS: &str =
+        "org.apache.camel.component.netty.http.NettyHttpOperationFailedException";
+    pub const IO: &str = "java.io.IOException";
+}
+
+/// What the TLS client says when the producer's certificate is from a CA it does not trust.
+const JAVA_UNKNOWN_CA: &str = "PKIX path building failed: sun.security.provider.certpath.SunCertPathBuilderException: unable to find valid certification path to requested target";
+
+impl ForwardError {
+    /// VP009's cause after `Error connecting to service producer at address <url>. `, as VP
+    /// (Camel over Netty) words it for `url`: `Exception Caught by Camel when contacting
+    /// producer. Exception information: (<Java class>: <message>)`, with
+    /// `\nVP_PRODUCER_EXCEPTION_HTTP_STATUS=<n>` for a status; an empty answer has VP's own
+    /// text. Where the Java message names the producer it is `host:port`, as Camel's
+    /// `NettyConfiguration.getAddress()`.
+    pub fn camel_cause(&self, url: &str) -> String {
+        let address = || {
+            let uri: Option<Uri> = url.parse().ok();
+            let host = uri
+                .as_ref()
+                .and_then(Uri::host)
+                .unwrap_or_default()
+                .to_owned();
+            let port = uri.as_ref().and_then(|u| {
+                u.port_u16().or_else(|| {
+                    Some(if u.scheme_str() == Some("https") {
+                        443
+                    } else {
+                        80
+                    })
+                })
+            });
+            format!("{host}:{}", port.unwrap_or(80))
+        };
+        let (class, message) = match self {
+            ForwardError::Connect(e) if e.contains("TLS handshake: ") => {
+                let tls = e.split("TLS handshake: ").nth(1).unwrap_or(e);
+                let message = if tls.contains("UnknownIssuer") {
+                    JAVA_UNKNOWN_CA.to_owned()
+                } else {
+                    tls.to_owned()
+                };
+                (java::SSL, message)
+            }
+            ForwardError::Connect(_) => (java::CONNECT, format!("Cannot connect to {}", address())),
+            ForwardError::Reset => (java::RESET, "Connection reset".to_owned()),
+            ForwardError::Closed => (
+                java::NO_RESPONSE,
+                format!("No response received from remote server: {}", address()),
+            ),
+            ForwardError::Timeout => (java::TIMEOUT, self.to_string()),
+            ForwardError::Io(e) => (java::IO, e.clone()),
+            ForwardError::Empty(_) | ForwardError::Upload(_) => return self.to_string(),
+            ForwardError::Status { code, .. } => {
+                return format!(
+                    "Exception Caught by Camel when contacting producer. Exception information: ({}: Netty HTTP operation failed invoking {url} with statusCode: {code})\nVP_PRODUCER_EXCEPTION_HTTP_STATUS={code}",
+                    java::STATUS
+                );
+            }
+        };
+        format!(
+            "Exception Caught by Camel when contacting producer. Exception information: ({class}: {message})"
+        )
+    }
+
+    /// Whether VP redelivers after this failure: on a `SocketException` (a TCP connect that
+    /// failed, a connection reset), not after a TLS failure, a status, a timeout or a close.
+    fn retried(&self) -> bool {
+        match self {
+            ForwardError::Connect(e) => !e.contains("TLS handshake: "),
+            ForwardError::Reset => true,
+            _ => false,
+        }
+    }
 }
 
 /// A producer answer ready to go back to the consumer, and how long the producer took to
@@ -184,6 +274,16 @@ impl ProducerClient {
     ) -> Result<Response<AnswerBody>, ForwardError> {
         let mut attempt = 0;
         loop {
+            // A body read whole can be sent again after a reset; a streamed one cannot.
+            let replay = match req.body() {
+                OutBody::Whole(body) if attempt < self.retry_attempts => {
+                    let mut again = Request::new(OutBody::Whole(body.clone()));
+                    *again.method_mut() = req.method().clone();
+                    *again.headers_mut() = req.headers().clone();
+                    Some(again)
+                }
+                _ => None,
+            };
             let sent = match upload {
                 None => tokio::time::timeout_at(deadline, self.pool.send(target, req))
                     .await
@@ -199,24 +299,27 @@ impl ProducerClient {
                     }
                 },
             };
-            match sent {
+            let (error, again) = match sent {
                 Ok(r) => return Ok(r),
-                Err(PoolError::Connect(e, unsent)) => {
-                    if attempt >= self.retry_attempts {
-                        return Err(ForwardError::Connect(e));
-                    }
-                    attempt += 1;
-                    tracing::debug!(uri = %target.uri, attempt, error = %e, "producer connect failed, retrying");
-                    tokio::time::sleep(self.retry_delay).await;
-                    req = *unsent;
-                }
+                Err(PoolError::Connect(e, unsent)) => (ForwardError::Connect(e), Some(*unsent)),
                 Err(PoolError::Io(e)) => {
-                    return Err(match upload.and_then(|(u, _)| u.failure()) {
-                        Some(failure) => ForwardError::Upload(failure),
-                        None => ForwardError::Io(error_chain(&e)),
-                    });
+                    if let Some(failure) = upload.and_then(|(u, _)| u.failure()) {
+                        return Err(ForwardError::Upload(failure));
+                    }
+                    (io_error(&e), replay)
                 }
-            }
+            };
+            // VP's redelivery: after the delay, within the deadline of the whole exchange.
+            let wake = tokio::time::Instant::now() + self.retry_delay;
+            let Some(again) = again
+                .filter(|_| error.retried() && attempt < self.retry_attempts && wake < deadline)
+            else {
+                return Err(error);
+            };
+            attempt += 1;
+            tracing::debug!(uri = %target.uri, attempt, error = %error, "producer call failed, redelivering");
+            tokio::time::sleep_until(wake).await;
+            req = again;
         }
     }
 
@@ -285,6 +388,24 @@ fn status_line(status: StatusCode) -> String {
         Some(reason) => format!("{} {}", status.as_u16(), reason),
         None => status.as_u16().to_string(),
     }
+}
+
+/// A failed exchange: a reset before the answer (VP's `SocketException: Connection reset`), a
+/// close without an answer, or another I/O failure.
+fn io_error(e: &hyper::Error) -> ForwardError {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(s) = source {
+        if let Some(io) = s.downcast_ref::<std::io::Error>()
+            && io.kind() == std::io::ErrorKind::ConnectionReset
+        {
+            return ForwardError::Reset;
+        }
+        source = s.source();
+    }
+    if e.is_incomplete_message() {
+        return ForwardError::Closed;
+    }
+    ForwardError::Io(error_chain(e))
 }
 
 /// An error and its sources on one line: "client error (Connect): tcp connect error: ...".

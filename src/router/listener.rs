@@ -90,21 +90,21 @@ pub async fn serve_http(
     .await;
 }
 
-/// Reads the HSA-id once per connection.
+/// Reads the HSA-id once per connection; without one, the subject for VP002's details, as
+/// VP's HTTPS route writes it ([`super::subject`]).
 fn identity_of(
     certs: Option<&[rustls_pki_types::CertificateDer<'_>]>,
 ) -> Result<Arc<str>, Arc<str>> {
+    // The handshake requires a certificate; VP's details for none would name the subject
+    // `null` (Camel sets no subject header).
     let Some(cert) = certs.and_then(|c| c.first()) else {
-        return Err("no client certificate".into());
+        return Err("null".into());
     };
     match crate::pki::hsa_id_from_der(cert.as_ref()) {
         Ok(Some(id)) if !id.is_empty() => Ok(id.into()),
-        Ok(_) => {
-            let subject = crate::pki::subject_from_der(cert.as_ref())
-                .unwrap_or_else(|e| format!("unreadable subject: {e}"));
-            Err(format!("Certificate subject: {subject}").into())
-        }
-        Err(e) => Err(format!("Certificate could not be read: {e}").into()),
+        _ => Err(super::subject::java_subject_name(cert.as_ref())
+            .unwrap_or_else(|| "null".to_owned())
+            .into()),
     }
 }
 

@@ -6,19 +6,24 @@
 //!   shutdown.
 //! - [`pipeline`]: one request, as VP's ordered phases: identity, body, sniff, route,
 //!   authorise, profile, forward; every failure ends in one [`crate::soap::VpFault`].
+//! - [`charset`]: a request in another encoding than UTF-8 converted to UTF-8 towards the
+//!   producer and its answer back, as VP does.
 //! - [`forward`]: the pooled keep-alive client towards producers, timeouts, retries and the
 //!   mapping of producer answers.
+//! - [`subject`]: a certificate's subject as VP's HTTPS route writes it (VP002's details).
 //! - [`wsdl`]: `?wsdl` and `?xsd=` on any `/vp` path: the contract's WSDL and schemas with
 //!   the URL asked for, as VP serves them before any other phase.
 //!
 //! The router reads TAK only through an atomically swapped [`crate::tak::Snapshot`]
 //! ([`TakCell`]): no lock is taken per request. It never imports the mock producers; it only knows URLs from TAK.
 
+pub mod charset;
 pub mod forward;
 pub mod hsa;
 pub mod listener;
 pub mod pipeline;
 pub mod pool;
+pub mod subject;
 pub mod wsdl;
 
 use std::{
@@ -200,7 +205,7 @@ pub(crate) async fn at_once_or_by<F: Future + Unpin>(
 #[derive(Debug, Clone)]
 pub enum Transport {
     /// Mutual TLS: the consumer's HSA-id from the certificate subject's serialNumber, or, when
-    /// the certificate has none, its subject (for the VP002 details).
+    /// the certificate has none, its subject as VP writes it (for VP002's details).
     Https(Result<Arc<str>, Arc<str>>),
     /// Plain HTTP: identity comes from headers, after the whitelist check.
     Http,

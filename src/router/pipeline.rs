@@ -179,6 +179,19 @@ async fn route_request(
         deadline: tokio::time::Instant::now() + router.config.request_body_timeout(),
     };
     let Received { head, rest } = read_body(&limits, headers, body).await?;
+    // A request in another encoding than UTF-8 goes on in UTF-8 (a body read whole; a larger
+    // one streamed on is read as UTF-8), and its answer comes back in its encoding.
+    let charset = match rest {
+        None => super::charset::Declared::of(
+            header_str(headers, CONTENT_TYPE),
+            &head.prefix(super::charset::PREFIX_BYTES),
+        ),
+        Some(_) => None,
+    };
+    let head = match &charset {
+        Some(declared) => RequestBody::from(declared.to_utf8(&head.contiguous())),
+        None => head,
+    };
     let mut rest = rest;
     let routed = route_body(
         router,
@@ -189,15 +202,37 @@ async fn route_request(
         correlation,
     )
     .await;
-    match (routed, rest) {
+    match (routed, rest, charset) {
         // A fault before the producer: the rest is read as it would have been before routing
         // (the connection goes on serving), and a problem with it wins, as it would have.
-        (Err(failure), Some(rest)) => Err(drain(&limits, rest, head.len())
+        (Err(failure), Some(rest), _) => Err(drain(&limits, rest, head.len())
             .await
             .err()
             .unwrap_or(failure)),
-        (routed, _) => routed,
+        (Ok(answer), _, Some(declared)) => in_request_encoding(router, answer, &declared).await,
+        (routed, _, _) => routed,
     }
+}
+
+/// A producer's answer to a request in another encoding, in that encoding (read whole,
+/// bounded as a request is).
+async fn in_request_encoding(
+    router: &Router,
+    answer: Response<RespBody>,
+    declared: &super::charset::Declared,
+) -> Result<Response<RespBody>, Failure> {
+    let (mut parts, body) = answer.into_parts();
+    let limited = http_body_util::Limited::new(body, router.config.max_request_bytes);
+    let bytes = limited.collect().await.map_err(|e| {
+        // VP's own placeholder for an address it does not have at hand.
+        VpFault::producer("<UNKNOWN>", &e.to_string())
+    })?;
+    let converted = declared.from_utf8(&bytes.to_bytes());
+    if let Ok(value) = HeaderValue::from_str(&declared.content_type()) {
+        parts.headers.insert(CONTENT_TYPE, value);
+    }
+    parts.headers.remove(CONTENT_LENGTH);
+    Ok(Response::from_parts(parts, RespBody::whole(converted)))
 }
 
 /// Phases 3 to 9 for a body read whole, or for a body's beginning (`rest` then holds what is
@@ -414,7 +449,7 @@ async fn send(
 fn forward_fault(url: &str, e: ForwardError) -> Failure {
     match e {
         ForwardError::Upload(failure) => body_failure(failure),
-        e => VpFault::producer(url, &e.to_string()).into(),
+        e => VpFault::producer(url, &e.camel_cause(url)).into(),
     }
 }
 
@@ -440,7 +475,9 @@ fn identify<'a>(
             internal: false,
             routing_history: None,
         },
-        Transport::Https(Err(reason)) => return Err(VpFault::certificate(reason).into()),
+        Transport::Https(Err(subject)) => {
+            return Err(VpFault::no_sender_id_in_subject(subject).into());
+        }
         Transport::Http => identify_http(router, conn, headers)?,
     };
     caller.routing_history = routing_history(router, headers, &caller)?;
@@ -527,39 +564,38 @@ fn identify_http<'a>(
             routing_history: None,
         });
     }
-    let Some(cert) = header_str(headers, AUTH_CERT_H).filter(|v| !v.trim().is_empty()) else {
-        return Err(VpFault::certificate(&format!(
-            "No certificate found in httpheader {AUTH_CERT}"
-        ))
-        .into());
-    };
-    let der = crate::pki::cert_from_header(cert).map_err(|e| {
-        VpFault::certificate(&format!(
-            "Exception occured parsing certificate in httpheader {AUTH_CERT}: {e}"
-        ))
-    })?;
-    let sender = match crate::pki::hsa_id_from_der(&der) {
-        Ok(Some(id)) if !id.is_empty() => id,
-        Ok(_) => {
-            let subject = crate::pki::subject_from_der(&der).unwrap_or_default();
-            return Err(VpFault::certificate(&format!(
-                "No senderId found in Certificate: {subject}"
-            ))
-            .into());
-        }
-        Err(e) => {
-            return Err(VpFault::certificate(&format!(
-                "Exception occured parsing certificate in httpheader {AUTH_CERT}: {e}"
-            ))
-            .into());
-        }
-    };
+    let sender = sender_from_cert_header(headers)?;
     Ok(Caller {
         sender_header: HeaderValue::from_str(&sender).ok(),
         sender: Cow::Owned(sender),
         internal: false,
         routing_history: None,
     })
+}
+
+/// The consumer's HSA-id from the certificate in `x-vp-auth-cert`, with VP's VP002 for each
+/// way that fails: no header; a value that is neither PEM (both markers) nor base64 DER
+/// starting with `MII`; one that does not parse; a certificate without serialNumber.
+fn sender_from_cert_header(headers: &HeaderMap) -> Result<String, Failure> {
+    const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
+    const END: &str = "-----END CERTIFICATE-----";
+    let Some(value) = headers.get(AUTH_CERT_H) else {
+        return Err(VpFault::no_certificate_in_header(AUTH_CERT).into());
+    };
+    let Ok(cert) = value.to_str() else {
+        return Err(VpFault::unknown_certificate_type_in_header(AUTH_CERT).into());
+    };
+    let cert = cert.trim();
+    if !(cert.contains(BEGIN) && cert.contains(END) || cert.starts_with("MII")) {
+        return Err(VpFault::unknown_certificate_type_in_header(AUTH_CERT).into());
+    }
+    let unreadable = || Failure::from(VpFault::unreadable_certificate_in_header(AUTH_CERT));
+    let der = crate::pki::cert_from_header(cert).map_err(|_| unreadable())?;
+    match crate::pki::hsa_id_from_der(&der) {
+        Ok(Some(id)) if !id.is_empty() => Ok(id),
+        Ok(_) => Err(VpFault::no_sender_id_in_header_certificate().into()),
+        Err(_) => Err(unreadable()),
+    }
 }
 
 /// How much of a body in several pieces is gathered for the sniff first: the header and the

@@ -198,6 +198,9 @@ pub struct VpFault {
     details: String,
 }
 
+/// What begins the location at the end of a parser message in Woodstox's shape.
+const LOCATION_MARK: &str = "\n at [row,col {unknown-source}]: [";
+
 /// At most this many bytes of one value taken from a request (an address, a namespace, a
 /// sender, a parser message) are echoed into a fault's details or a log line; the rest is
 /// cut off with [`TRUNCATION_MARKER`]. Real values are far shorter (HSA-ids, namespaces and
@@ -289,15 +292,46 @@ impl VpFault {
         Self::new(VpCode::Vp001, "No RIV version configured".to_owned())
     }
 
-    /// VP002: no client certificate, or one without an HSA-id; `reason` says which.
-    pub fn certificate(reason: &str) -> Self {
+    /// VP002 on the HTTPS route: the client certificate has no HSA-id; `subject` is its
+    /// subject as VP's route writes it (the router's `subject` module writes it).
+    pub fn no_sender_id_in_subject(subject: &str) -> Self {
         Self::new(
             VpCode::Vp002,
-            format!(
-                "No sender ID (SERIALNUMBER) found in certificate. {}",
-                bounded(reason)
-            ),
+            format!("No senderId found in Certificate: {}", bounded(subject)),
         )
+    }
+
+    /// VP002 on the plain-HTTP route: no certificate in the header `header`
+    /// (`x-vp-auth-cert`).
+    pub fn no_certificate_in_header(header: &str) -> Self {
+        Self::new(
+            VpCode::Vp002,
+            format!("No certificate found in httpheader {header}"),
+        )
+    }
+
+    /// VP002 on the plain-HTTP route: the header's value is neither PEM (both markers) nor
+    /// base64 DER starting with `MII`. "unkown" is the real platform's spelling.
+    pub fn unknown_certificate_type_in_header(header: &str) -> Self {
+        Self::new(
+            VpCode::Vp002,
+            format!("Exception, unkown certificate type found in httpheader {header}"),
+        )
+    }
+
+    /// VP002 on the plain-HTTP route: the header's certificate could not be read. "occured"
+    /// is the real platform's spelling.
+    pub fn unreadable_certificate_in_header(header: &str) -> Self {
+        Self::new(
+            VpCode::Vp002,
+            format!("Exception occured parsing certificate in httpheader {header}"),
+        )
+    }
+
+    /// VP002 on the plain-HTTP route: the header's certificate has no HSA-id. Unlike the
+    /// HTTPS route's, VP's text names no subject.
+    pub fn no_sender_id_in_header_certificate() -> Self {
+        Self::new(VpCode::Vp002, "No senderId found in Certificate".to_owned())
     }
 
     /// VP003: no logical address in the header. The trailing space is the real platform's
@@ -310,14 +344,14 @@ impl VpFault {
     }
 
     /// VP004: no route for (contract, address), after all fallbacks. Says so when the address
-    /// holds whitespace, the commonest cause.
+    /// holds a space character, as VP's `contains(" ")` (a tab or newline gets no hint).
     pub fn no_route(namespace: &str, receiver: &str) -> Self {
         let mut details = format!(
             "No receiverId (logical address) found for serviceNamespace: {}, receiverId: {}",
             bounded(namespace),
             bounded(receiver)
         );
-        if receiver.contains(char::is_whitespace) {
+        if receiver.contains(' ') {
             details.push_str(". Whitespace detected in incoming request!");
         }
         Self::new(VpCode::Vp004, details)
@@ -438,15 +472,16 @@ impl VpFault {
         ))
     }
 
-    /// VP015: the request could not be read; `reason` is the parser's message.
+    /// VP015: the request could not be read; `reason` is the parser's message, which VP puts
+    /// in the details alone (for the sniff: Woodstox's message, a newline and
+    /// ` at [row,col {unknown-source}]: [r,c]`). A long message is cut before its location,
+    /// which is always kept.
     pub fn malformed(reason: &str) -> Self {
-        Self::new(
-            VpCode::Vp015,
-            format!(
-                "The request could not be read properly. {}",
-                bounded(reason)
-            ),
-        )
+        let (message, location) = match reason.rfind(LOCATION_MARK) {
+            Some(at) => reason.split_at(at),
+            None => (reason, ""),
+        };
+        Self::new(VpCode::Vp015, format!("{}{location}", bounded(message)))
     }
 }
 
@@ -598,6 +633,19 @@ mod tests {
         );
         let f = VpFault::malformed(&"m".repeat(1 << 20));
         assert!(f.details().contains("…[truncated, 1048576 bytes in all]"));
+        // A long parser message is cut before its location, which stays whole.
+        let long = format!(
+            "Unexpected close tag </{}>; expected </a>.\n at [row,col {{unknown-source}}]: [1,9]",
+            "b".repeat(1 << 20)
+        );
+        let f = VpFault::malformed(&long);
+        assert!(f.details().len() < MAX_DETAILS_BYTES + 100);
+        assert!(
+            f.details()
+                .ends_with("bytes in all]\n at [row,col {unknown-source}]: [1,9]"),
+            "{}",
+            &f.details()[f.details().len() - 80..]
+        );
     }
 
     use crate::contract::RESPONDER_NS as NS;
@@ -697,9 +745,29 @@ mod tests {
                 "No RIV version configured",
             ),
             (
-                VpFault::certificate("No certificate found in httpheader x-vp-auth-cert"),
+                VpFault::no_sender_id_in_subject("CN=Utan HSA-id, O=NTjP testbed, C=SE"),
                 VpCode::Vp002,
-                "No sender ID (SERIALNUMBER) found in certificate. No certificate found in httpheader x-vp-auth-cert",
+                "No senderId found in Certificate: CN=Utan HSA-id, O=NTjP testbed, C=SE",
+            ),
+            (
+                VpFault::no_certificate_in_header("x-vp-auth-cert"),
+                VpCode::Vp002,
+                "No certificate found in httpheader x-vp-auth-cert",
+            ),
+            (
+                VpFault::unknown_certificate_type_in_header("x-vp-auth-cert"),
+                VpCode::Vp002,
+                "Exception, unkown certificate type found in httpheader x-vp-auth-cert",
+            ),
+            (
+                VpFault::unreadable_certificate_in_header("x-vp-auth-cert"),
+                VpCode::Vp002,
+                "Exception occured parsing certificate in httpheader x-vp-auth-cert",
+            ),
+            (
+                VpFault::no_sender_id_in_header_certificate(),
+                VpCode::Vp002,
+                "No senderId found in Certificate",
             ),
             (
                 VpFault::no_logical_address(),
@@ -716,10 +784,16 @@ mod tests {
                 VpCode::Vp004,
                 "No receiverId (logical address) found for serviceNamespace: urn:x, receiverId:  01. Whitespace detected in incoming request!",
             ),
+            // Only a space gets the hint, as VP's `contains(" ")`.
             (
                 VpFault::no_route("urn:x", "0\t1"),
                 VpCode::Vp004,
-                "No receiverId (logical address) found for serviceNamespace: urn:x, receiverId: 0\t1. Whitespace detected in incoming request!",
+                "No receiverId (logical address) found for serviceNamespace: urn:x, receiverId: 0\t1",
+            ),
+            (
+                VpFault::no_route("urn:x", "01\n"),
+                VpCode::Vp004,
+                "No receiverId (logical address) found for serviceNamespace: urn:x, receiverId: 01\n",
             ),
             (
                 VpFault::profile_mismatch("rivtabp21"),
@@ -768,9 +842,11 @@ mod tests {
             ),
             (VpFault::routing_loop(), VpCode::Vp014, ""),
             (
-                VpFault::malformed("bad"),
+                VpFault::malformed(
+                    "Unexpected character 's' (code 115) expected '='\n at [row,col {unknown-source}]: [1,19]",
+                ),
                 VpCode::Vp015,
-                "The request could not be read properly. bad",
+                "Unexpected character 's' (code 115) expected '='\n at [row,col {unknown-source}]: [1,19]",
             ),
         ];
         for (fault, code, details) in cases {
@@ -812,7 +888,9 @@ mod tests {
             VpFault::no_route(NS, "01"),
             VpFault::no_tak(),
             VpFault::routing_loop(),
-            VpFault::malformed("Unexpected close tag `</a>` at [row,col]: [1,2]"),
+            VpFault::malformed(
+                "Unexpected close tag </a>; expected </b>.\n at [row,col {unknown-source}]: [1,7]",
+            ),
         ] {
             let parsed = parse_fault(fault.to_soap("NTJP-TEST").as_bytes()).unwrap();
             assert_eq!(parsed.faultcode, fault.code().faultcode());

@@ -5,6 +5,7 @@
 //! - [`fault`]: every VP error (VP001–VP015) with its exact texts, written as a SOAP 1.1 fault;
 //!   also a reader for any SOAP 1.1 fault.
 //! - [`rivta`]: RIVTABP20 ⇄ RIVTABP21 conversion by splicing the address header element.
+//! - `woodstox`: parser messages in the shape of VP's parser, for VP015.
 //!
 //! This is pure core: no IO, no sockets, nothing from the router, mocks or servers. No module here
 //! builds a DOM; everything reads events and stops as soon as it has what it needs.
@@ -12,6 +13,7 @@
 pub mod fault;
 pub mod rivta;
 pub mod sniff;
+pub(crate) mod woodstox;
 
 pub use fault::{ParsedFault, VpCode, VpFault, parse_fault};
 pub use sniff::{Profile, SniffError, Sniffed, SniffedRef, sniff, sniff_ref};
