@@ -93,6 +93,14 @@ async fn vg_ve_routing_picks_ve_then_vg() {
     let a = call(&bed, &format!("{VG}#{VE}")).await;
     assert_eq!(a.status, 200, "{}", a.body);
     assert_eq!((received(&bed, VE), received(&bed, VG)), (1, 0));
+    // The producer gets the whole `VG#VE` address, as from VP, and takes it as its own.
+    let got = &bed.testbed.recorder().for_address(VE)[0];
+    assert_eq!(
+        got.logical_address.as_deref(),
+        Some(format!("{VG}#{VE}").as_str())
+    );
+    assert!(got.violations.is_empty(), "{:?}", got.violations);
+    assert_eq!(got.result_code, "OK", "{got:?}");
     // VE unknown: VG.
     let a = call(&bed, &format!("{VG}#SE2321000016-NONE")).await;
     assert_eq!(a.status, 200, "{}", a.body);
