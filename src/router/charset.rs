@@ -25,19 +25,29 @@ impl Declared {
     /// `encoding` of its XML declaration, else `content_type`'s `charset`. `None` for UTF-8,
     /// nothing declared, or a name no encoding has (the parser then reports the bytes).
     pub fn of(content_type: Option<&str>, start: &[u8]) -> Option<Declared> {
-        let (encoding, label) = if let Some((bom, _)) = Encoding::for_bom(start) {
-            (bom, bom.name().to_owned())
-        } else if let Some(label) = declaration_encoding(start) {
-            (Encoding::for_label(label.as_bytes())?, label.to_owned())
-        } else {
-            let label = content_type?
+        if let Some((bom, _)) = Encoding::for_bom(start) {
+            return (bom != UTF_8).then(|| Declared {
+                encoding: bom,
+                label: bom.name().to_owned(),
+            });
+        }
+        let label = match declaration_encoding(start) {
+            Some(label) => label,
+            None => content_type?
                 .split(';')
                 .filter_map(|p| p.trim().split_once('='))
                 .find(|(k, _)| k.trim().eq_ignore_ascii_case("charset"))
-                .map(|(_, v)| v.trim().trim_matches('"'))?;
-            (Encoding::for_label(label.as_bytes())?, label.to_owned())
+                .map(|(_, v)| v.trim().trim_matches('"'))?,
         };
-        (encoding != UTF_8).then_some(Declared { encoding, label })
+        // Nearly every request says UTF-8: answered without the label lookup or a copy.
+        if label.eq_ignore_ascii_case("utf-8") || label.eq_ignore_ascii_case("utf8") {
+            return None;
+        }
+        let encoding = Encoding::for_label(label.as_bytes())?;
+        (encoding != UTF_8).then(|| Declared {
+            encoding,
+            label: label.to_owned(),
+        })
     }
 
     /// The request in UTF-8, its XML declaration saying `UTF-8`.
