@@ -188,8 +188,17 @@ async fn route_request(
         ),
         Some(_) => None,
     };
+    // Converting is CPU work in proportion to the body (up to 15 MiB): off the async workers.
     let head = match &charset {
-        Some(declared) => RequestBody::from(declared.to_utf8(&head.contiguous())),
+        Some(declared) => {
+            let (declared, body) = (declared.clone(), head.contiguous().into_owned());
+            let converted = tokio::task::spawn_blocking(move || declared.to_utf8(&body))
+                .await
+                .map_err(|e| {
+                    VpFault::malformed(&format!("converting the request to UTF-8: {e}"))
+                })?;
+            RequestBody::from(converted)
+        }
         None => head,
     };
     let mut rest = rest;
@@ -227,7 +236,10 @@ async fn in_request_encoding(
         // VP's own placeholder for an address it does not have at hand.
         VpFault::producer("<UNKNOWN>", &e.to_string())
     })?;
-    let converted = declared.from_utf8(&bytes.to_bytes());
+    let (answer_declared, bytes) = (declared.clone(), bytes.to_bytes());
+    let converted = tokio::task::spawn_blocking(move || answer_declared.from_utf8(&bytes))
+        .await
+        .map_err(|e| VpFault::producer("<UNKNOWN>", &format!("converting the answer: {e}")))?;
     if let Ok(value) = HeaderValue::from_str(&declared.content_type()) {
         parts.headers.insert(CONTENT_TYPE, value);
     }
