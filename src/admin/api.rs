@@ -505,17 +505,7 @@ async fn post_consumer_form(
         .consumer_order(form, publish)
         .await
         .map_err(service_error)?;
-    let view = platforms.view(env);
-    // The generated order is news to the sender: shown (a form's order is small).
-    let p = platforms.clone();
-    Ok(off_worker(move || {
-        let json = p.order_text(&record).ok();
-        json_response(
-            StatusCode::CREATED,
-            &accepted(&record, &view, json.as_deref()),
-        )
-    })
-    .await)
+    Ok(form_accepted(platforms, env, record).await)
 }
 
 /// `POST /api/<env>/orders/producer`: a producer form, made into an order.
@@ -532,17 +522,26 @@ async fn post_producer_form(
         .producer_order(form, publish)
         .await
         .map_err(service_error)?;
+    Ok(form_accepted(platforms, env, record).await)
+}
+
+/// The answer to an accepted form: the order record with the order the form was made into
+/// (news to the sender, and small).
+async fn form_accepted(
+    platforms: &Arc<OrderService>,
+    env: EnvName,
+    record: Arc<OrderRecord>,
+) -> Resp {
     let view = platforms.view(env);
-    // The generated order is news to the sender: shown (a form's order is small).
     let p = platforms.clone();
-    Ok(off_worker(move || {
+    off_worker(move || {
         let json = p.order_text(&record).ok();
         json_response(
             StatusCode::CREATED,
             &accepted(&record, &view, json.as_deref()),
         )
     })
-    .await)
+    .await
 }
 
 /// `GET /api/<env>/orders/<id>`: one order with its report and text.
