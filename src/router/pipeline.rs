@@ -302,7 +302,7 @@ async fn route_body(
         .target(&target.url)
         .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
     let to_http = producer.is_http();
-    let out_headers = producer_headers(router, headers, caller, correlation, to_http);
+    let out_headers = || producer_headers(router, headers, caller, correlation, to_http);
     let timeout = router.timeouts.for_contract(contract);
     // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
     // (req.out and resp.in off), and each event line costs about as much as the routing itself.
@@ -323,7 +323,7 @@ async fn route_body(
     send(
         router,
         &producer,
-        (out_headers, body, timeout),
+        (&out_headers, body, timeout),
         &url,
         correlation,
     )
@@ -436,7 +436,11 @@ fn in_profile(
 async fn send(
     router: &Router,
     producer: &std::sync::Arc<super::pool::Target>,
-    (headers, body, timeout): (HeaderMap, OutBody, std::time::Duration),
+    (headers, body, timeout): (
+        &(dyn Fn() -> HeaderMap + Sync),
+        OutBody,
+        std::time::Duration,
+    ),
     url: &str,
     correlation: &HeaderValue,
 ) -> Result<Response<RespBody>, Failure> {
@@ -510,17 +514,22 @@ fn routing_history(
         return Ok(text_header(headers, ROUTING_HISTORY_H));
     }
     let own = router.settings.instance_id.as_str();
-    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
+    let before = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
         Some(h) if !h.is_empty() => {
             // Hops trimmed, compared case-sensitively: VP's `e.trim().equals(vpInstanceId)`.
             if h.split('#').any(|hop| hop.trim() == own) {
                 return Err(VpFault::routing_loop().into());
             }
-            format!("{h}#{own}")
+            h
         }
-        _ => format!("{}#{own}", caller.sender),
+        _ => caller.sender.as_ref(),
     };
-    Ok(HeaderValue::from_str(&history).ok())
+    // `before#own`, built without `format!` (every HTTPS request writes one).
+    let mut history = String::with_capacity(before.len() + 1 + own.len());
+    history.push_str(before);
+    history.push('#');
+    history.push_str(own);
+    Ok(HeaderValue::try_from(history).ok())
 }
 
 /// Whether the request carries VP's internal-call headers: a non-empty `x-vp-sender-id` and
