@@ -916,6 +916,32 @@ mod tests {
     }
 
     #[test]
+    fn handshake_errors_are_told_apart_as_tokio_rustls_reports_them() {
+        let tls = |e: rustls::Error| std::io::Error::new(std::io::ErrorKind::InvalidData, e);
+        let reason = |e: std::io::Error| HandshakeFailure::of(&e);
+        assert_eq!(
+            reason(tls(rustls::Error::NoCertificatesPresented)),
+            HandshakeFailure::NoClientCertificate
+        );
+        assert_eq!(
+            reason(tls(rustls::Error::InvalidCertificate(
+                rustls::CertificateError::UnknownIssuer
+            ))),
+            HandshakeFailure::UnknownCa
+        );
+        assert_eq!(
+            reason(tls(rustls::Error::InvalidMessage(
+                rustls::InvalidMessage::InvalidContentType
+            ))),
+            HandshakeFailure::ProtocolError
+        );
+        assert_eq!(
+            reason(std::io::ErrorKind::UnexpectedEof.into()),
+            HandshakeFailure::Other
+        );
+    }
+
+    #[test]
     fn histogram_buckets_hold_each_observation_once() {
         let h = Histogram::default();
         h.observe(Duration::from_micros(100));

@@ -227,41 +227,92 @@ async fn routed_calls_and_faults_move_their_counters_by_exactly_what_was_sent() 
     bed.stop().await;
 }
 
+/// Waits until SIT's HTTPS listener has counted `n` failed handshakes for `reason` (the
+/// server counts once its side of the handshake has failed, after the client may have
+/// returned).
+async fn wait_for_failures(bed: &Bed, python: &Python, reason: &str, n: f64) {
+    let failed = [("listener", "sit-https"), ("reason", reason)];
+    wait_for(
+        &format!("{n} failed handshakes ({reason}) counted"),
+        || async {
+            scrape(bed, python)
+                .await
+                .get("ntjp_tls_handshake_failures_total", &failed)
+                == n
+        },
+    )
+    .await;
+}
+
 #[tokio::test]
-async fn a_handshake_without_a_client_certificate_is_counted_by_its_reason() {
+async fn failed_handshakes_are_counted_by_their_reason() {
     let python = prometheus_parser().await;
     let bed = start().await;
-    let failed = [
-        ("listener", "sit-https"),
-        ("reason", "no_client_certificate"),
-    ];
     let before = scrape(&bed, &python).await;
-    assert_eq!(
-        before.get("ntjp_tls_handshake_failures_total", &failed),
-        0.0,
-        "every reason is listed from the start"
-    );
+    for reason in [
+        "no_client_certificate",
+        "unknown_ca",
+        "timeout",
+        "protocol_error",
+        "other",
+    ] {
+        let labels = [("listener", "sit-https"), ("reason", reason)];
+        assert_eq!(
+            before.get("ntjp_tls_handshake_failures_total", &labels),
+            0.0,
+            "every reason is listed from the start: {reason}"
+        );
+    }
 
+    // No client certificate.
     let anonymous = Client::new(&bed.ca(), None);
     let refused = anonymous
         .post(sit(&bed), cervix_request("14"), &[])
         .await
         .expect_err("a client without a certificate is refused");
     assert!(!refused.is_empty());
+    wait_for_failures(&bed, &python, "no_client_certificate", 1.0).await;
 
-    // The server counts once its side of the handshake has failed.
-    wait_for("the failed handshake counted", || async {
-        scrape(&bed, &python)
+    // A certificate from another CA.
+    let other = ntjp_testbed::pki::Ca::generate("Some other CA").unwrap();
+    let cert = other
+        .issue(&ntjp_testbed::pki::CertRequest::function(
+            "SE2321000016-EVIL",
+        ))
+        .unwrap();
+    let (c, k) = cert.write(bed.dir.path(), "evil").unwrap();
+    let foreign = Client::new(&bed.ca(), Some((&c, &k)));
+    assert!(
+        foreign
+            .post(sit(&bed), cervix_request("14"), &[])
             .await
-            .get("ntjp_tls_handshake_failures_total", &failed)
-            == 1.0
-    })
-    .await;
+            .is_err()
+    );
+    wait_for_failures(&bed, &python, "unknown_ca", 1.0).await;
+
+    // Plain HTTP to the TLS port: not a TLS record.
+    let mut tcp = tokio::net::TcpStream::connect(sit(&bed)).await.unwrap();
+    tcp.write_all(b"POST /vp HTTP/1.1\r\nhost: localhost\r\n\r\n")
+        .await
+        .unwrap();
+    let mut ignored = Vec::new();
+    let _ = tcp.read_to_end(&mut ignored).await;
+    wait_for_failures(&bed, &python, "protocol_error", 1.0).await;
+
+    // Silence: the handshake's deadline (router.client_read_timeout_ms, 1 s in the tests).
+    let silent = tokio::net::TcpStream::connect(sit(&bed)).await.unwrap();
+    wait_for_failures(&bed, &python, "timeout", 1.0).await;
+    drop(silent);
+
     let after = scrape(&bed, &python).await;
     assert_eq!(
         after.sum("ntjp_tls_handshake_failures_total", &[]),
-        1.0,
+        4.0,
         "no other failure"
+    );
+    assert_eq!(
+        after.get("ntjp_tls_handshakes_total", &[("listener", "sit-https")]),
+        0.0
     );
     assert_eq!(after.sum(REQUESTS, &[]), 0.0, "no request reached a router");
     bed.stop().await;
