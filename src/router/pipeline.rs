@@ -101,7 +101,13 @@ pub async fn handle(
     if let Some(asked) = super::wsdl::asked(req.uri().query()) {
         return super::wsdl::answer(&asked, conn, &req, &correlation);
     }
-    match route_request(router, conn, req, &correlation).await {
+    let mut seen = crate::metrics::Seen::default();
+    let routed = route_request(router, conn, req, &correlation, &mut seen).await;
+    let fault = routed.as_ref().err().map(|f| f.fault.code());
+    router
+        .metrics
+        .request(router.env, &seen, fault, started.elapsed());
+    match routed {
         Ok(resp) => {
             tracing::info!(
                 event.action = "resp-out",
@@ -154,12 +160,14 @@ async fn route_request(
     conn: &ConnInfo,
     req: Request<Incoming>,
     correlation: &HeaderValue,
+    seen: &mut crate::metrics::Seen,
 ) -> Result<Response<RespBody>, Failure> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
 
     // 1. Identity.
     let caller = identify(router, conn, headers)?;
+    router.metrics.consumer(seen, &caller.sender);
 
     // VP reads every request as a SOAP message sent with POST: another method is answered as
     // VP answers a body it cannot read (VP015), and its body (if any) is neither read nor
@@ -209,6 +217,7 @@ async fn route_request(
         &caller,
         (&head, &mut rest, &limits),
         correlation,
+        seen,
     )
     .await;
     match (routed, rest, charset) {
@@ -256,6 +265,7 @@ async fn route_body(
     caller: &Caller<'_>,
     (body, rest, limits): (&RequestBody, &mut Option<Incoming>, &BodyLimits),
     correlation: &HeaderValue,
+    seen: &mut crate::metrics::Seen,
 ) -> Result<Response<RespBody>, Failure> {
     let correlation_id = correlation.to_str().unwrap_or_default();
 
@@ -269,6 +279,7 @@ async fn route_body(
         .into());
     };
     log_req_in(router, conn, caller, &sniffed, contract, correlation_id);
+    router.metrics.contract(seen, contract);
 
     // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
     check_original_consumer(router, headers, caller)?;
@@ -279,6 +290,7 @@ async fn route_body(
         Some(r) if !r.trim().is_empty() => r,
         _ => return Err(VpFault::no_logical_address().into()),
     };
+    router.metrics.address(seen, receiver);
     let day = router.clock.today();
 
     // 6. Route; the HSA tree read like the snapshot, without a lock.
@@ -320,14 +332,17 @@ async fn route_body(
         None => OutBody::Whole(body),
         Some(rest) => OutBody::Streamed(Upload::new(body, rest, limits)),
     };
-    send(
+    let sent = Instant::now();
+    let answer = send(
         router,
         &producer,
         (&out_headers, body, timeout),
         &url,
         correlation,
     )
-    .await
+    .await;
+    seen.producer_took(sent.elapsed());
+    answer
 }
 
 /// The `req-in` event: who sent what (`contract`, as sniffed) to whom.
