@@ -17,6 +17,7 @@ use std::{
 
 use common::{CONTRACT, Client, PATIENCE, addr_of, assert_ok, cervix_request, post_plain};
 use serde_json::Value;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 const BIN: &str = env!("CARGO_BIN_EXE_ntjp");
 
@@ -266,6 +267,21 @@ async fn json_lines_are_ecs_with_the_platforms_fields_for_ok_vp007_and_vp002() {
     .await
     .unwrap()
     .vp("VP002");
+    // A GET from the authorised consumer: VP015 before any body is read, with the sender.
+    let get_trace = "0f6a1c3e-6666-4a4a-9b9b-000000000006";
+    let mut tls = consumer.connect(https).await.unwrap();
+    let head = format!(
+        "GET /vp/somewhere HTTP/1.1\r\nHost: localhost\r\nx-skltp-correlation-id: {get_trace}\r\nConnection: close\r\n\r\n"
+    );
+    tls.write_all(head.as_bytes()).await.unwrap();
+    let mut answer = Vec::new();
+    let _ = tokio::time::timeout(PATIENCE, tls.read_to_end(&mut answer)).await;
+    let answer = String::from_utf8_lossy(&answer);
+    assert!(
+        answer.starts_with("HTTP/1.1 500") && answer.contains("VP015"),
+        "{answer}"
+    );
+
     // No certificate at all, and one from another CA: the handshake refuses them.
     let anonymous = Client::new(&serve.pki("ca"), None);
     assert!(anonymous.post(https, body.clone(), &[]).await.is_err());
@@ -287,7 +303,7 @@ async fn json_lines_are_ecs_with_the_platforms_fields_for_ok_vp007_and_vp002() {
                 == 2
         })
         .await;
-    for trace in [ok_trace, vp007_trace, vp002_trace, plain_trace] {
+    for trace in [ok_trace, vp007_trace, vp002_trace, plain_trace, get_trace] {
         serve
             .wait_for_line(&format!("resp-out of {trace}"), |l| {
                 l.contains(trace) && l.contains("\"event.action\":\"resp-out\"")
@@ -450,6 +466,14 @@ async fn json_lines_are_ecs_with_the_platforms_fields_for_ok_vp007_and_vp002() {
             .starts_with("http://localhost/vp/"),
         "{plain}"
     );
+
+    // A GET: resp-out with the method, the path called and the sender.
+    let get = event(&lines, get_trace, "resp-out");
+    assert_eq!(get["http.request.method"], "GET");
+    assert_eq!(get["url.full"], "https://localhost/vp/somewhere");
+    assert_eq!(get["labels.senderid"], consumer_id.as_str());
+    assert_eq!(get["error.code"], "VP015");
+    assert_eq!(get["message"], format!("resp-out {consumer_id} -> -"));
 
     // No certificate, a certificate from another CA: the refused handshakes, with the peer
     // and VP002.

@@ -49,6 +49,9 @@ pub struct EcsLayer {
     pub queue: LogQueue,
 }
 
+/// Room for a request span's fields in JSON (about 600 bytes): one allocation, no growing.
+const SPAN_JSON_BYTES: usize = 1024;
+
 /// A span's fields as JSON (`,"key":value` each), and where the sender's and the receiver's
 /// escaped values are in it (for the message of the span's message events).
 struct EcsSpan {
@@ -67,7 +70,7 @@ impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for Ec
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         let Some(span) = ctx.span(id) else { return };
         let mut ecs = EcsSpan {
-            fields: String::new(),
+            fields: String::with_capacity(SPAN_JSON_BYTES),
             marks: Marks::default(),
         };
         attrs.record(&mut Json {
