@@ -693,6 +693,46 @@ mod tests {
     }
 
     #[test]
+    fn a_span_or_event_of_a_level_that_is_off_formats_nothing() {
+        /// Counts how often it is formatted.
+        struct Counted<'a>(&'a AtomicUsize);
+        impl fmt::Display for Counted<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fetch_add(1, Ordering::Relaxed);
+                f.write_str("x")
+            }
+        }
+        let formatted = AtomicUsize::new(0);
+        let out = Collected::default();
+        let (queue, guard) = LogQueue::start(out.clone(), 1 << 20);
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::WARN)
+            .with(TextLayer { queue, ansi: false });
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "request",
+                trace.id = %Counted(&formatted),
+                labels.senderid = tracing::field::Empty
+            );
+            assert!(span.is_disabled());
+            span.record(
+                "labels.senderid",
+                tracing::field::display(Counted(&formatted)),
+            );
+            tracing::info!(parent: &span, value = %Counted(&formatted), "resp-out");
+            tracing::warn!(value = %Counted(&formatted), "shown");
+        });
+        drop(guard);
+        assert_eq!(
+            formatted.load(Ordering::Relaxed),
+            1,
+            "only the warning's value"
+        );
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+    }
+
+    #[test]
     fn colours_only_on_a_terminal_without_no_color() {
         assert!(colours(true, false));
         assert!(!colours(false, false), "a file or a pipe");
