@@ -34,47 +34,28 @@ pub async fn serve_https(
         refusal: net::Refusal::Close,
         setting: "connection_limits.router",
     };
-    net::accept_loop(
-        listener,
-        shutdown,
-        &name,
-        limit,
-        move |tcp, peer, graceful, slot| {
-            let acceptor = acceptor.clone();
-            let router = router.clone();
-            tokio::spawn(async move {
-                let _slot = slot;
-                let timeout = router.config.client_read_timeout();
-                let tls = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
-                    Ok(Ok(tls)) => tls,
-                    Ok(Err(e)) => {
-                        tracing::info!(
-                            event.action = "tls-handshake-failed",
-                            source.ip = %peer.ip(),
-                            source.port = peer.port(),
-                            error.code = certificate_refused(&e).then_some(VP002),
-                            error.message = %e,
-                            "TLS handshake refused"
-                        );
-                        return;
-                    }
-                    Err(_) => {
-                        tracing::info!(
-                            event.action = "tls-handshake-failed",
-                            source.ip = %peer.ip(),
-                            source.port = peer.port(),
-                            error.message = "the client did not complete its handshake in time",
-                            "TLS handshake timed out"
-                        );
-                        return;
-                    }
-                };
-                let identity = identity_of(tls.get_ref().1.peer_certificates());
-                let info = ConnInfo::new(peer, Transport::Https(identity), &router);
-                serve_connection(tls, info, router, graceful).await;
-            });
-        },
-    )
+    net::accept_loop(listener, shutdown, &name, limit, move |tcp, peer, graceful, slot| {
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let _slot = slot;
+            let timeout = router.config.client_read_timeout();
+            let tls = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
+                Ok(Ok(tls)) => tls,
+                Ok(Err(e)) => {
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), source.port = peer.port(), error.code = certificate_refused(&e).then_some(VP002), error.message = %e, "TLS handshake refused");
+                    return;
+                }
+                Err(_) => {
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), source.port = peer.port(), error.message = "the client did not complete its handshake in time", "TLS handshake timed out");
+                    return;
+                }
+            };
+            let identity = identity_of(tls.get_ref().1.peer_certificates());
+            let info = ConnInfo::new(peer, Transport::Https(identity), &router);
+            serve_connection(tls, info, router, graceful).await;
+        });
+    })
     .await;
 }
 

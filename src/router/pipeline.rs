@@ -423,10 +423,15 @@ fn log_req_in(
         );
     }
     let header = |name: &str| header_str(headers, name).map(bounded);
+    // A larger body's rest is still to come: its size is the one declared, if any.
+    let size = match header_str(headers, CONTENT_LENGTH).map(|v| v.trim().parse::<usize>()) {
+        Some(Ok(declared)) if !whole => declared,
+        _ => body.len(),
+    };
     let content = router
         .config
         .log_bodies
-        .then(|| logged_body(&body.prefix(LOGGED_BODY_BYTES), body.len()));
+        .then(|| logged_body(&body.prefix(LOGGED_BODY_BYTES), size));
     tracing::info!(
         event.action = "req-in",
         http.request.body.bytes = whole.then_some(body.len() as u64),
