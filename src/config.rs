@@ -167,6 +167,11 @@ pub struct RouterConfig {
     pub default_routing: DefaultRoutingConfig,
     /// Where lookups climb the HSA tree (VP: `hsa.lookup.*`).
     pub hsa_lookup: HsaLookupConfig,
+    /// Write message bodies into the log: the request's into `req-in`
+    /// (`http.request.body.content`), the producer's answer into `resp-in`
+    /// (`http.response.body.content`), each at most 64 KiB. Default false (VP logs payloads
+    /// only with its message loggers at DEBUG; they may hold patient data).
+    pub log_bodies: bool,
 }
 
 /// Old-style default routing (VP's `defaultrouting.*`, takdatahandler's
@@ -425,6 +430,7 @@ impl Default for RouterConfig {
             hsa_files: Vec::new(),
             default_routing: DefaultRoutingConfig::default(),
             hsa_lookup: HsaLookupConfig::default(),
+            log_bodies: false,
         }
     }
 }

@@ -767,6 +767,14 @@ pub struct Streamed {
 #[error("Timeout when waiting on response from producer: the answer had not ended.")]
 pub struct AnswerCutOff;
 
+impl Streamed {
+    /// What was read of the answer before it was passed on (the whole of a usual answer):
+    /// what `router.log_bodies` logs of it.
+    pub fn read_so_far(&self) -> impl Iterator<Item = &Bytes> {
+        self.read.iter()
+    }
+}
+
 impl Body for Streamed {
     type Data = Bytes;
     type Error = BoxError;

@@ -47,12 +47,12 @@ pub async fn serve_https(
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     router.metrics.handshake_failed(listener, HandshakeFailure::of(&e));
-                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), error = %e, "TLS handshake refused");
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), source.port = peer.port(), error.code = certificate_refused(&e).then_some(VP002), error.message = %e, "TLS handshake refused");
                     return;
                 }
                 Err(_) => {
                     router.metrics.handshake_failed(listener, HandshakeFailure::Timeout);
-                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), "TLS handshake timed out");
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), source.port = peer.port(), error.message = "the client did not complete its handshake in time", "TLS handshake timed out");
                     return;
                 }
             };
@@ -63,6 +63,21 @@ pub async fn serve_https(
         });
     })
     .await;
+}
+
+/// The code a handshake refused for the client's certificate is logged with (no answer is
+/// sent: VP's `needClientAuth` refuses it in the handshake too); the code VP answers a call
+/// without a usable certificate.
+const VP002: &str = "VP002";
+
+/// Whether the handshake failed for the client's certificate: none, or one the testbed does
+/// not trust (another CA, expired, not for client authentication).
+fn certificate_refused(e: &std::io::Error) -> bool {
+    matches!(
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::NoCertificatesPresented | rustls::Error::InvalidCertificate(_))
+    )
 }
 
 /// Serves plain-HTTP callers until `shutdown` turns true, at most `max_connections` at once.
