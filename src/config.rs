@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vocab::EnvName;
 
+pub mod clock;
 pub mod endpoints;
 pub mod layers;
 pub mod mocks;
@@ -93,6 +94,8 @@ pub struct Config {
     pub admin_body_timeout_ms: u64,
     /// Most connections each listener holds open at once; see [`ConnectionLimits`].
     pub connection_limits: ConnectionLimits,
+    /// The platform's time zone ("today") and where the testbed's time starts.
+    pub clock: clock::ClockConfig,
 }
 
 /// Default of `max_order_bytes`: 512 MiB.
@@ -419,6 +422,7 @@ impl Default for Config {
             admin_allowed_hosts: Vec::new(),
             admin_body_timeout_ms: 300_000,
             connection_limits: ConnectionLimits::default(),
+            clock: clock::ClockConfig::default(),
         }
     }
 }
@@ -470,6 +474,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_limits()?;
         self.mock_producers.check().map_err(ConfigError::Invalid)?;
+        self.clock.check().map_err(ConfigError::Invalid)?;
         self.validate_allowed_hosts()?;
         self.validate_platforms()?;
         self.validate_listeners()
