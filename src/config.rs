@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vocab::EnvName;
 
+pub mod clock;
 pub mod endpoints;
 pub mod layers;
 pub mod mocks;
@@ -95,6 +96,8 @@ pub struct Config {
     pub connection_limits: ConnectionLimits,
     /// `/metrics`' settings (TOML `[metrics]`); see [`MetricsConfig`].
     pub metrics: MetricsConfig,
+    /// The platform's time zone ("today") and where the testbed's time starts.
+    pub clock: clock::ClockConfig,
 }
 
 /// The admin listener's `/metrics` (TOML `[metrics]`).
@@ -449,6 +452,7 @@ impl Default for Config {
             admin_body_timeout_ms: 300_000,
             connection_limits: ConnectionLimits::default(),
             metrics: MetricsConfig::default(),
+            clock: clock::ClockConfig::default(),
         }
     }
 }
@@ -500,6 +504,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_limits()?;
         self.mock_producers.check().map_err(ConfigError::Invalid)?;
+        self.clock.check().map_err(ConfigError::Invalid)?;
         self.validate_allowed_hosts()?;
         self.validate_platforms()?;
         self.validate_listeners()
