@@ -20,6 +20,7 @@ use crate::vocab::EnvName;
 pub mod endpoints;
 pub mod layers;
 pub mod mocks;
+pub mod pki;
 
 /// The real VP's maximum request size (`vp.max.receive.length`): 15 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 15 * 1024 * 1024;
@@ -93,6 +94,9 @@ pub struct Config {
     pub admin_body_timeout_ms: u64,
     /// Most connections each listener holds open at once; see [`ConnectionLimits`].
     pub connection_limits: ConnectionLimits,
+    /// The integrator's own host names in the testbed's certificates, and extra trusted CAs;
+    /// see [`pki::PkiConfig`].
+    pub pki: pki::PkiConfig,
 }
 
 /// Default of `max_order_bytes`: 512 MiB.
@@ -419,6 +423,7 @@ impl Default for Config {
             admin_allowed_hosts: Vec::new(),
             admin_body_timeout_ms: 300_000,
             connection_limits: ConnectionLimits::default(),
+            pki: pki::PkiConfig::default(),
         }
     }
 }
@@ -471,6 +476,7 @@ impl Config {
         self.validate_limits()?;
         self.mock_producers.check().map_err(ConfigError::Invalid)?;
         self.validate_allowed_hosts()?;
+        self.pki.check().map_err(ConfigError::Invalid)?;
         self.validate_platforms()?;
         self.validate_listeners()
     }

@@ -167,7 +167,7 @@ fn ensure_state_pki_reuses_files() {
 fn issue_to_dir_writes_files_and_validates_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = Ca::generate("Test CA").expect("ca");
-    let files = issue_to_dir(&ca, "SE2321000016-ABCD", dir.path(), "secret").expect("issue");
+    let files = issue_to_dir(&ca, "SE2321000016-ABCD", dir.path(), "secret", &[]).expect("issue");
     assert!(files.cert.ends_with("SE2321000016-ABCD.pem"));
     assert!(files.key.ends_with("SE2321000016-ABCD-key.pem"));
     assert!(files.p12.ends_with("SE2321000016-ABCD.p12"));
@@ -188,7 +188,7 @@ fn issue_to_dir_writes_files_and_validates_id() {
     assert_eq!(chain.certs().len(), 2);
     assert_eq!(chain.certs()[0].as_der(), loaded.cert_der.as_slice());
 
-    let err = issue_to_dir(&ca, "../etc", dir.path(), "x").expect_err("invalid");
+    let err = issue_to_dir(&ca, "../etc", dir.path(), "x", &[]).expect_err("invalid");
     assert!(err.to_string().contains("'.'"), "{err}");
 }
 

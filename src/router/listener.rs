@@ -43,7 +43,7 @@ pub async fn serve_https(
             let tls = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), error = %e, "TLS handshake refused");
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), error = %e, reason = crate::tls::handshake_refusal(&e), "TLS handshake refused");
                     return;
                 }
                 Err(_) => {
