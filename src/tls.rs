@@ -423,6 +423,13 @@ mod tests {
             matches!(err, rustls::Error::InvalidCertificate(_)),
             "{err:?}"
         );
+        // The log line's reason points at the trusted CAs.
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, err);
+        assert!(
+            handshake_refusal(&io).contains("pki.consumer_trust"),
+            "{}",
+            handshake_refusal(&io)
+        );
     }
 
     #[test]
@@ -434,6 +441,10 @@ mod tests {
             matches!(err, rustls::Error::NoCertificatesPresented),
             "{err:?}"
         );
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, err);
+        assert!(handshake_refusal(&io).contains("sent no certificate"));
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert!(handshake_refusal(&eof).contains("truststore.p12"));
     }
 
     #[test]

@@ -246,3 +246,9 @@ fn pair_exists(cert: &Path, key: &Path) -> Result<bool, PkiError> {
         }),
     }
 }
+
+/// [`missing_sans`] for the unit tests.
+#[cfg(test)]
+pub(super) fn tests_missing_sans(der: &[u8], wanted: &[String]) -> Vec<String> {
+    missing_sans(der, wanted, Path::new("test.pem")).unwrap_or_else(|e| vec![e.to_string()])
+}
