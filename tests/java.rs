@@ -142,10 +142,25 @@ async fn a_java_client_calls_the_router_with_the_files_endpoints_json_names() {
     };
     let by_name = |name: &str| format!("https://{name}:{port}/vp{CALL_PATH}");
 
+    // The banner's Java line, as a user copies it: the same properties.
+    let banner = bed.testbed.banner();
+    let banner_props: Vec<String> = banner
+        .split_whitespace()
+        .filter(|w| w.starts_with("-Djavax.net.ssl."))
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        banner_props
+            .iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        both.iter().collect::<std::collections::BTreeSet<_>>(),
+        "{banner}"
+    );
+
     let runs = vec![
         Run {
             what: "HttpClient with consumer.p12 and truststore.p12",
-            props: both.clone(),
+            props: banner_props,
             client: "httpclient",
             url: url.clone(),
         },
