@@ -97,6 +97,29 @@ pub struct Config {
     /// The integrator's own host names in the testbed's certificates, and extra trusted CAs;
     /// see [`pki::PkiConfig`].
     pub pki: pki::PkiConfig,
+    /// `/metrics`' settings (TOML `[metrics]`); see [`MetricsConfig`].
+    pub metrics: MetricsConfig,
+}
+
+/// The admin listener's `/metrics` (TOML `[metrics]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Most distinct values each label fed by requests keeps (`contract`, `address`,
+    /// `consumer`, a mock's `address`); later values are counted as `other`, so that random
+    /// input cannot grow memory or the scrape without bound. Default 1000, at most 60000.
+    pub max_label_values: usize,
+}
+
+/// The largest `metrics.max_label_values` accepted (a label's values are numbered in 16 bits).
+pub const MAX_LABEL_VALUES: usize = 60_000;
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            max_label_values: 1000,
+        }
+    }
 }
 
 /// Default of `max_order_bytes`: 512 MiB.
@@ -424,6 +447,7 @@ impl Default for Config {
             admin_body_timeout_ms: 300_000,
             connection_limits: ConnectionLimits::default(),
             pki: pki::PkiConfig::default(),
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -499,6 +523,10 @@ impl Config {
             ("connection_limits.router", limits.router as u64),
             ("connection_limits.mocks", limits.mocks as u64),
             ("connection_limits.admin", limits.admin as u64),
+            (
+                "metrics.max_label_values",
+                self.metrics.max_label_values as u64,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -516,6 +544,12 @@ impl Config {
                     "{key} = {value} is more than {MAX_CONNECTION_LIMIT}"
                 )));
             }
+        }
+        if self.metrics.max_label_values > MAX_LABEL_VALUES {
+            return Err(ConfigError::Invalid(format!(
+                "metrics.max_label_values = {} is more than {MAX_LABEL_VALUES}",
+                self.metrics.max_label_values
+            )));
         }
         Ok(())
     }

@@ -35,6 +35,7 @@
 //! - [`cli`]: the order workflow on the command line.
 //! - [`load`]: `ntjp load`, the load generator (mutual TLS or plain HTTP, closed or open model).
 //! - [`logging`]: the log lines of `ntjp serve` and the bounded queue they leave through.
+//! - [`metrics`]: the Prometheus counters behind the admin listener's `/metrics`.
 //! - [`net`]: accept loops and HTTP/1.1 serving shared by every listener.
 //! - [`server`]: wires environments, listeners, shutdown and `endpoints.json` together; with
 //!   `main.rs` the only place that knows every part.
@@ -51,6 +52,7 @@ pub mod contract;
 pub mod journal;
 pub mod load;
 pub mod logging;
+pub mod metrics;
 pub mod mocks;
 pub mod net;
 pub mod ordering;

@@ -217,15 +217,26 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let mut routers = JoinSet::new();
     let mut backends = JoinSet::new();
 
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        config.metrics.max_label_values,
+    ));
     // Mock producers first: their address goes into the orders.
-    let (mocks, mocks_base) =
-        start_mocks(&config, &pki, &server_tls, &mut backends, &backends_rx).await?;
+    let (mocks, mocks_base) = start_mocks(
+        &config,
+        &pki,
+        &server_tls,
+        &mut backends,
+        &backends_rx,
+        &metrics,
+    )
+    .await?;
     let platforms = open_orders(&config, &mocks_base).await?;
     let parts = RouterParts {
         server_tls: router_tls,
         client_tls: client_tls.clone(),
         timeouts,
         hsa,
+        metrics: metrics.clone(),
     };
     let envs = start_routers(&config, &pki, &platforms, &parts, &mut routers, &routers_rx).await?;
     // The connection tests' client reads at most a ping answer's worth of an error body.
@@ -242,7 +253,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let (admin_state, admin_addr) = start_admin(
         &config,
         (&platforms, &parts.hsa),
-        &mocks,
+        (&mocks, &metrics),
         started,
         &mut backends,
         backends_rx,
@@ -300,17 +311,21 @@ async fn start_mocks(
     server_tls: &Arc<rustls::ServerConfig>,
     backends: &mut JoinSet<()>,
     stop: &watch::Receiver<bool>,
+    metrics: &Arc<crate::metrics::Metrics>,
 ) -> Result<(Arc<Mocks>, String), StartError> {
     let mocks_listener = bind("mocks", config.mocks).await?;
     let mocks_addr = local_addr(&mocks_listener, "mocks", config.mocks)?;
     let mocks_base = format!("https://{}/mocks", display_addr(mocks_addr));
-    let mocks = Arc::new(Mocks::new(
-        config.mock_producers.clone(),
-        pki.platform_clients
-            .iter()
-            .map(|(env, id)| (id.hsa_id.clone(), env.to_string()))
-            .collect(),
-    ));
+    let mocks = Arc::new(
+        Mocks::new(
+            config.mock_producers.clone(),
+            pki.platform_clients
+                .iter()
+                .map(|(env, id)| (id.hsa_id.clone(), env.to_string()))
+                .collect(),
+        )
+        .with_metrics(metrics.clone()),
+    );
     backends.spawn(mocks::serve(
         mocks_listener,
         server_tls.clone(),
@@ -360,6 +375,8 @@ struct RouterParts {
     timeouts: TimeoutTable,
     /// The HSA tree all routers climb, and its reset (`/resethsacache`).
     hsa: Arc<router::hsa::HsaCache>,
+    /// The testbed's counters (`/metrics`).
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Binds and starts each environment's two routers (mutual TLS and plain HTTP) on its
@@ -396,7 +413,8 @@ async fn start_routers(
                 parts.timeouts.clone(),
                 platform.clock.clone(),
             )
-            .with_hsa(parts.hsa.tree().clone()),
+            .with_hsa(parts.hsa.tree().clone())
+            .with_metrics(parts.metrics.clone()),
         );
         let https_name = format!("{env} router (https)");
         let http_name = format!("{env} router (http)");
@@ -435,7 +453,7 @@ async fn start_routers(
 async fn start_admin(
     config: &Config,
     (platforms, hsa): (&Arc<OrderService>, &Arc<router::hsa::HsaCache>),
-    mocks: &Arc<Mocks>,
+    (mocks, metrics): (&Arc<Mocks>, &Arc<crate::metrics::Metrics>),
     started: Instant,
     backends: &mut JoinSet<()>,
     stop: watch::Receiver<bool>,
@@ -452,6 +470,7 @@ async fn start_admin(
         gate: admin::gate::Gate::new(admin_addr, &config.admin_allowed_hosts),
         body_timeout: config.admin_body_timeout(),
         max_connections: config.connection_limits.admin,
+        metrics: metrics.clone(),
     });
     backends.spawn(admin::serve(admin_listener, admin_state.clone(), stop));
     Ok((admin_state, admin_addr))

@@ -17,6 +17,7 @@ use tokio::{net::TcpListener, sync::watch};
 use tokio_rustls::TlsAcceptor;
 
 use super::{ConnInfo, Router, Transport, pipeline};
+use crate::metrics::{HandshakeFailure, Listener};
 use crate::net;
 
 /// Serves mutual-TLS consumers until `shutdown` turns true, at most `max_connections` at once.
@@ -39,18 +40,23 @@ pub async fn serve_https(
         let router = router.clone();
         tokio::spawn(async move {
             let _slot = slot;
+            let listener = Listener::Https(router.env);
+            let _open = router.metrics.connection(listener);
             let timeout = router.config.client_read_timeout();
             let tls = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
+                    router.metrics.handshake_failed(listener, HandshakeFailure::of(&e));
                     tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), error = %e, reason = crate::tls::handshake_refusal(&e), "TLS handshake refused");
                     return;
                 }
                 Err(_) => {
+                    router.metrics.handshake_failed(listener, HandshakeFailure::Timeout);
                     tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), "TLS handshake timed out");
                     return;
                 }
             };
+            router.metrics.handshake_ok(listener);
             let identity = identity_of(tls.get_ref().1.peer_certificates());
             let info = ConnInfo::new(peer, Transport::Https(identity), &router);
             serve_connection(tls, info, router, graceful).await;
@@ -82,6 +88,7 @@ pub async fn serve_http(
             let router = router.clone();
             tokio::spawn(async move {
                 let _slot = slot;
+                let _open = router.metrics.connection(Listener::Http(router.env));
                 let info = ConnInfo::new(peer, Transport::Http, &router);
                 serve_connection(tcp, info, router, graceful).await;
             });

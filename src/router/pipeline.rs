@@ -101,7 +101,13 @@ pub async fn handle(
     if let Some(asked) = super::wsdl::asked(req.uri().query()) {
         return super::wsdl::answer(&asked, conn, &req, &correlation);
     }
-    match route_request(router, conn, req, &correlation).await {
+    let mut seen = crate::metrics::Seen::default();
+    let routed = route_request(router, conn, req, &correlation, &mut seen).await;
+    let fault = routed.as_ref().err().map(|f| f.fault.code());
+    router
+        .metrics
+        .request(router.env, &seen, fault, started.elapsed());
+    match routed {
         Ok(resp) => {
             tracing::info!(
                 event.action = "resp-out",
@@ -154,12 +160,14 @@ async fn route_request(
     conn: &ConnInfo,
     req: Request<Incoming>,
     correlation: &HeaderValue,
+    seen: &mut crate::metrics::Seen,
 ) -> Result<Response<RespBody>, Failure> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
 
     // 1. Identity.
     let caller = identify(router, conn, headers)?;
+    router.metrics.consumer(seen, &caller.sender);
 
     // VP reads every request as a SOAP message sent with POST: another method is answered as
     // VP answers a body it cannot read (VP015), and its body (if any) is neither read nor
@@ -209,6 +217,7 @@ async fn route_request(
         &caller,
         (&head, &mut rest, &limits),
         correlation,
+        seen,
     )
     .await;
     match (routed, rest, charset) {
@@ -256,6 +265,7 @@ async fn route_body(
     caller: &Caller<'_>,
     (body, rest, limits): (&RequestBody, &mut Option<Incoming>, &BodyLimits),
     correlation: &HeaderValue,
+    seen: &mut crate::metrics::Seen,
 ) -> Result<Response<RespBody>, Failure> {
     let correlation_id = correlation.to_str().unwrap_or_default();
 
@@ -269,6 +279,7 @@ async fn route_body(
         .into());
     };
     log_req_in(router, conn, caller, &sniffed, contract, correlation_id);
+    router.metrics.contract(seen, contract);
 
     // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
     check_original_consumer(router, headers, caller)?;
@@ -279,6 +290,7 @@ async fn route_body(
         Some(r) if !r.trim().is_empty() => r,
         _ => return Err(VpFault::no_logical_address().into()),
     };
+    router.metrics.address(seen, receiver);
     let day = router.clock.today();
 
     // 6. Route; the HSA tree read like the snapshot, without a lock.
@@ -302,7 +314,7 @@ async fn route_body(
         .target(&target.url)
         .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
     let to_http = producer.is_http();
-    let out_headers = producer_headers(router, headers, caller, correlation, to_http);
+    let out_headers = || producer_headers(router, headers, caller, correlation, to_http);
     let timeout = router.timeouts.for_contract(contract);
     // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
     // (req.out and resp.in off), and each event line costs about as much as the routing itself.
@@ -320,14 +332,17 @@ async fn route_body(
         None => OutBody::Whole(body),
         Some(rest) => OutBody::Streamed(Upload::new(body, rest, limits)),
     };
-    send(
+    let sent = Instant::now();
+    let answer = send(
         router,
         &producer,
-        (out_headers, body, timeout),
+        (&out_headers, body, timeout),
         &url,
         correlation,
     )
-    .await
+    .await;
+    seen.producer_took(sent.elapsed());
+    answer
 }
 
 /// The `req-in` event: who sent what (`contract`, as sniffed) to whom.
@@ -436,7 +451,11 @@ fn in_profile(
 async fn send(
     router: &Router,
     producer: &std::sync::Arc<super::pool::Target>,
-    (headers, body, timeout): (HeaderMap, OutBody, std::time::Duration),
+    (headers, body, timeout): (
+        &(dyn Fn() -> HeaderMap + Sync),
+        OutBody,
+        std::time::Duration,
+    ),
     url: &str,
     correlation: &HeaderValue,
 ) -> Result<Response<RespBody>, Failure> {
@@ -510,17 +529,22 @@ fn routing_history(
         return Ok(text_header(headers, ROUTING_HISTORY_H));
     }
     let own = router.settings.instance_id.as_str();
-    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
+    let before = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
         Some(h) if !h.is_empty() => {
             // Hops trimmed, compared case-sensitively: VP's `e.trim().equals(vpInstanceId)`.
             if h.split('#').any(|hop| hop.trim() == own) {
                 return Err(VpFault::routing_loop().into());
             }
-            format!("{h}#{own}")
+            h
         }
-        _ => format!("{}#{own}", caller.sender),
+        _ => caller.sender.as_ref(),
     };
-    Ok(HeaderValue::from_str(&history).ok())
+    // `before#own`, built without `format!` (every HTTPS request writes one).
+    let mut history = String::with_capacity(before.len() + 1 + own.len());
+    history.push_str(before);
+    history.push('#');
+    history.push_str(own);
+    Ok(HeaderValue::try_from(history).ok())
 }
 
 /// Whether the request carries VP's internal-call headers: a non-empty `x-vp-sender-id` and
