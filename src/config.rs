@@ -21,6 +21,7 @@ pub mod clock;
 pub mod endpoints;
 pub mod layers;
 pub mod mocks;
+pub mod pki;
 
 /// The real VP's maximum request size (`vp.max.receive.length`): 15 MiB.
 pub const DEFAULT_MAX_REQUEST_BYTES: usize = 15 * 1024 * 1024;
@@ -94,6 +95,9 @@ pub struct Config {
     pub admin_body_timeout_ms: u64,
     /// Most connections each listener holds open at once; see [`ConnectionLimits`].
     pub connection_limits: ConnectionLimits,
+    /// The integrator's own host names in the testbed's certificates, and extra trusted CAs;
+    /// see [`pki::PkiConfig`].
+    pub pki: pki::PkiConfig,
     /// `/metrics`' settings (TOML `[metrics]`); see [`MetricsConfig`].
     pub metrics: MetricsConfig,
     /// The platform's time zone ("today") and where the testbed's time starts.
@@ -451,6 +455,7 @@ impl Default for Config {
             admin_allowed_hosts: Vec::new(),
             admin_body_timeout_ms: 300_000,
             connection_limits: ConnectionLimits::default(),
+            pki: pki::PkiConfig::default(),
             metrics: MetricsConfig::default(),
             clock: clock::ClockConfig::default(),
         }
@@ -506,6 +511,7 @@ impl Config {
         self.mock_producers.check().map_err(ConfigError::Invalid)?;
         self.clock.check().map_err(ConfigError::Invalid)?;
         self.validate_allowed_hosts()?;
+        self.pki.check().map_err(ConfigError::Invalid)?;
         self.validate_platforms()?;
         self.validate_listeners()
     }

@@ -168,9 +168,10 @@ enum CertsCommand {
     /// Issue a SITHS-like function certificate signed by the testbed's CA.
     ///
     /// The HSA-id goes in the subject's serialNumber and CN. Writes <ID>.pem, <ID>-key.pem and
-    /// <ID>.p12 to --out.
+    /// <ID>.p12 to --out. The CA is the one `ntjp serve` created in <state-dir>/pki: run it
+    /// with the same --state-dir (or NTJP_STATE_DIR, or `state_dir` in --config) as `serve`.
     #[command(
-        after_help = "Example:\n  ntjp certs issue --hsa-id SE2321000016-ABCD --out ./certs\n\nThe CA is the one `ntjp serve` created in <state-dir>/pki (created now if missing)."
+        after_help = "Examples:\n  ntjp certs issue --state-dir .ntjp --hsa-id SE2321000016-ABCD --out ./certs\n  ntjp certs issue --state-dir .ntjp --hsa-id SE2321000016-PROD --san producer.example.internal --san 10.0.0.7 --out ./certs\n\nWithout a CA in <state-dir>/pki it refuses (a new CA would not be the one a running testbed\ntrusts); --create-ca creates one there deliberately."
     )]
     Issue {
         /// The system's HSA-id, e.g. SE2321000016-ABCD (letters, digits, '-' and '_').
@@ -182,6 +183,13 @@ enum CertsCommand {
         /// Password of the PKCS#12 bundle (for Java keystores and SoapUI).
         #[arg(long, default_value = "changeit")]
         p12_password: String,
+        /// A host name or IP address for the certificate besides localhost and 127.0.0.1
+        /// (a producer's host name); repeatable.
+        #[arg(long = "san", value_name = "NAME")]
+        sans: Vec<String>,
+        /// Create the testbed's PKI (a new CA) in <state-dir>/pki when there is none.
+        #[arg(long)]
+        create_ca: bool,
         /// Print the files written as JSON.
         #[arg(long)]
         json: bool,
@@ -280,9 +288,17 @@ async fn run(cli: Cli) -> Result<()> {
             hsa_id,
             out,
             p12_password,
+            sans,
+            create_ca,
             json,
             common,
-        }) => certs_issue(&hsa_id, &out, &p12_password, json, &common),
+        }) => certs_issue(
+            &hsa_id,
+            &out,
+            (&p12_password, &sans, create_ca),
+            json,
+            &common,
+        ),
         Command::Verify(cmd) => cli::verify::run(cmd).await,
         Command::Load(args) => Ok(load::args::main(args).await?),
         Command::Config(ConfigCommand::Show {
@@ -293,23 +309,41 @@ async fn run(cli: Cli) -> Result<()> {
     }
 }
 
-/// `ntjp certs issue`.
+/// `ntjp certs issue`: from the state directory's CA, which it creates only when asked to.
 fn certs_issue(
     hsa_id: &str,
     out: &std::path::Path,
-    p12_password: &str,
+    (p12_password, sans, create_ca): (&str, &[String], bool),
     json: bool,
     common: &CommonArgs,
 ) -> Result<()> {
     let config = common.load()?.config;
     let dir = config.state_dir.join("pki");
-    let state =
-        pki::ensure_state_pki(&dir).with_context(|| format!("test PKI in {}", dir.display()))?;
-    let ca = pki::Ca::load(&state.ca_cert, &state.ca_key)?;
-    let files = pki::issue_to_dir(&ca, hsa_id, out, p12_password)?;
+    let (ca, ca_cert) = match pki::load_state_ca(&dir) {
+        Err(pki::PkiError::NoCa { dir: looked_in }) if create_ca => {
+            pki::ensure_state_pki(&dir)
+                .with_context(|| format!("test PKI in {}", looked_in.display()))?;
+            let (ca, ca_cert) = pki::load_state_ca(&dir)?;
+            eprintln!(
+                "NOTE: created a NEW test CA in {} ({}). Only a testbed started with `--state-dir {}` trusts certificates from it.",
+                looked_in.display(),
+                pki::subject_from_der(ca.cert_der()).unwrap_or_default(),
+                config.state_dir.display()
+            );
+            (ca, ca_cert)
+        }
+        Err(e @ pki::PkiError::NoCa { .. }) => {
+            anyhow::bail!(
+                "{e}. `ntjp certs issue` signs with the CA of the testbed's state directory and does not create one unasked (a new CA is not one a running testbed trusts): pass the directory `ntjp serve` uses with --state-dir DIR (serve's default is .ntjp in the directory it was started from; DIR holds endpoints.json and pki/), or NTJP_STATE_DIR, or add --create-ca to create a new CA in {}",
+                config.state_dir.display()
+            );
+        }
+        other => other.with_context(|| format!("test PKI in {}", dir.display()))?,
+    };
+    let files = pki::issue_to_dir(&ca, hsa_id, out, p12_password, sans)?;
     if json {
         let files = json!({
-            "hsa_id": hsa_id, "ca": state.ca_cert, "certificate": files.cert,
+            "hsa_id": hsa_id, "ca": ca_cert, "certificate": files.cert,
             "private_key": files.key, "pkcs12": files.p12,
         });
         println!("{}", serde_json::to_string_pretty(&files)?);
@@ -317,7 +351,7 @@ fn certs_issue(
     }
     println!(
         "Issued a function certificate for {hsa_id}, signed by {}:\n  certificate  {}\n  private key  {}\n  PKCS#12      {} (password {p12_password:?})",
-        state.ca_cert.display(),
+        ca_cert.display(),
         files.cert.display(),
         files.key.display(),
         files.p12.display()

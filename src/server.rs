@@ -21,7 +21,7 @@ use crate::{
     admin::{self, AdminState},
     config::{
         Config, ConfigError, EnvConfig,
-        endpoints::{Endpoints, EnvEndpoints, PkiPaths},
+        endpoints::{Endpoints, EnvEndpoints, KeyStoreFile, PkiPaths},
     },
     mocks::{self, Mocks, Recorder},
     ordering::{OpenError, OrderService, connection_tests},
@@ -192,8 +192,18 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     open_files_for(&config.connection_limits);
     let pki = load_pki(&config).await?;
     let server_tls = tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
-    let client_tls =
-        tls::client_config(&pki.ca_cert, Some((&pki.platform.cert, &pki.platform.key)))?;
+    // The routers accept consumers from `pki.consumer_trust` too; the mocks only the platform.
+    let router_tls = tls::server_config_trusting(
+        &pki.ca_cert,
+        &config.pki.consumer_trust,
+        &pki.platform.cert,
+        &pki.platform.key,
+    )?;
+    let client_tls = tls::client_config_trusting(
+        &pki.ca_cert,
+        &config.pki.producer_trust,
+        Some((&pki.platform.cert, &pki.platform.key)),
+    )?;
     let timeouts = timeout_table(&config)?;
     let hsa_files = config.router.hsa_files.clone();
     let hsa = Arc::new(
@@ -222,7 +232,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     .await?;
     let platforms = open_orders(&config, &mocks_base).await?;
     let parts = RouterParts {
-        server_tls,
+        server_tls: router_tls,
         client_tls: client_tls.clone(),
         timeouts,
         hsa,
@@ -283,8 +293,8 @@ fn timeout_table(config: &Config) -> Result<TimeoutTable, StartError> {
 /// off the async workers.
 async fn load_pki(config: &Config) -> Result<StatePki, StartError> {
     let pki_dir = config.state_dir.join("pki");
-    let dir = pki_dir.clone();
-    tokio::task::spawn_blocking(move || pki::ensure_state_pki(&dir))
+    let (dir, extra_sans) = (pki_dir.clone(), config.pki.extra_sans.clone());
+    tokio::task::spawn_blocking(move || pki::ensure_state_pki_with(&dir, &extra_sans))
         .await
         .map_err(|e| StartError::Task(e.to_string()))?
         .map_err(|source| StartError::Pki {
@@ -385,7 +395,11 @@ async fn start_routers(
         let platform = platforms.platform(env).clone();
         // Each environment's router presents its own platform certificate to producers.
         let env_tls = match pki.platform_clients.iter().find(|(e, _)| *e == env) {
-            Some((_, id)) => tls::client_config(&pki.ca_cert, Some((&id.cert, &id.key)))?,
+            Some((_, id)) => tls::client_config_trusting(
+                &pki.ca_cert,
+                &config.pki.producer_trust,
+                Some((&id.cert, &id.key)),
+            )?,
             None => parts.client_tls.clone(),
         };
         let producers = ProducerClient::new(env_tls, &config.router);
@@ -482,7 +496,17 @@ fn endpoints(
             unauthorised_cert: absolute(&pki.unauthorised.cert),
             unauthorised_key: absolute(&pki.unauthorised.key),
             platform_hsa_id: pki.platform.hsa_id.clone(),
+            consumer_p12: p12_file(&pki.consumer_p12),
+            unauthorised_p12: p12_file(&pki.unauthorised_p12),
+            truststore_p12: p12_file(&pki.truststore_p12),
         },
+    }
+}
+
+fn p12_file(path: &Path) -> KeyStoreFile {
+    KeyStoreFile {
+        path: absolute(path),
+        password: pki::STATE_P12_PASSWORD.to_owned(),
     }
 }
 
@@ -580,6 +604,13 @@ impl Testbed {
             p.consumer_key.display(),
             p.ca.display(),
             sit
+        ));
+        s.push_str(&format!(
+            "The same from Java (HttpClient or HttpsURLConnection; both files' password is in endpoints.json):\n\n  java -Djavax.net.ssl.keyStore={} -Djavax.net.ssl.keyStorePassword={} \\\n    -Djavax.net.ssl.trustStore={} -Djavax.net.ssl.trustStorePassword={} \\\n    YourClient.java\n\n",
+            p.consumer_p12.path.display(),
+            p.consumer_p12.password,
+            p.truststore_p12.path.display(),
+            p.truststore_p12.password,
         ));
         s.push_str(&format!(
             "What the mocks received: `ntjp mocks messages` or {}/api/mocks/messages; make one misbehave: `ntjp mocks set 14 --answer fault`.\n",

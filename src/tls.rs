@@ -98,11 +98,32 @@ fn load_roots(path: &Path) -> Result<RootCertStore, TlsError> {
     Ok(roots)
 }
 
+/// The CA at `ca` and every certificate in the PEM files `extra` (the `pki.consumer_trust`
+/// or `pki.producer_trust` files) as trust anchors.
+fn load_roots_with(ca: &Path, extra: &[PathBuf]) -> Result<RootCertStore, TlsError> {
+    let mut roots = load_roots(ca)?;
+    for path in extra {
+        roots.roots.extend(load_roots(path)?.roots);
+    }
+    Ok(roots)
+}
+
 /// Server configuration with MANDATORY client certificates verified against the CA at `ca`,
 /// presenting `cert` (PEM chain) with `key` (PEM); TLS 1.2 and 1.3; ALPN `http/1.1`.
 pub fn server_config(ca: &Path, cert: &Path, key: &Path) -> Result<Arc<ServerConfig>, TlsError> {
+    server_config_trusting(ca, &[], cert, key)
+}
+
+/// [`server_config`] accepting client certificates from the CAs in the PEM files `extra` too
+/// (the routers' `pki.consumer_trust`).
+pub fn server_config_trusting(
+    ca: &Path,
+    extra: &[PathBuf],
+    cert: &Path,
+    key: &Path,
+) -> Result<Arc<ServerConfig>, TlsError> {
     let provider = provider();
-    let roots = load_roots(ca)?;
+    let roots = load_roots_with(ca, extra)?;
     let verifier = WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider.clone())
         .build()
         .map_err(|source| TlsError::Verifier {
@@ -134,6 +155,21 @@ pub fn client_config(
     client_config_with(ca, identity, provider(), rustls::DEFAULT_VERSIONS)
 }
 
+/// [`client_config`] trusting the CAs in the PEM files `extra` too (the routers'
+/// `pki.producer_trust`).
+pub fn client_config_trusting(
+    ca: &Path,
+    extra: &[PathBuf],
+    identity: Option<(&Path, &Path)>,
+) -> Result<ClientConfig, TlsError> {
+    let roots = load_roots_with(ca, extra)?;
+    let builder = ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(rustls::DEFAULT_VERSIONS)
+        .map_err(TlsError::Protocol)?
+        .with_root_certificates(roots);
+    with_identity(builder, identity)
+}
+
 /// [`client_config`] with a chosen provider (e.g. one with fewer key-exchange groups) and
 /// protocol versions: the load generator pins them so that compared runs use the same.
 pub fn client_config_with(
@@ -147,6 +183,13 @@ pub fn client_config_with(
         .with_protocol_versions(versions)
         .map_err(TlsError::Protocol)?
         .with_root_certificates(roots);
+    with_identity(builder, identity)
+}
+
+fn with_identity(
+    builder: rustls::ConfigBuilder<ClientConfig, rustls::client::WantsClientCert>,
+    identity: Option<(&Path, &Path)>,
+) -> Result<ClientConfig, TlsError> {
     match identity {
         None => Ok(builder.with_no_client_auth()),
         Some((cert, key)) => {
@@ -160,6 +203,69 @@ pub fn client_config_with(
                     source,
                 })
         }
+    }
+}
+
+/// Why a consumer's TLS handshake failed, in words that point at the fix: the `reason` of
+/// the router's `tls-handshake-failed` log line (README, "Calling it from SoapUI, Java, .NET
+/// and curl", maps each to what the client prints). `error` is what the TLS acceptor returned.
+pub fn handshake_refusal(error: &std::io::Error) -> &'static str {
+    use rustls::{AlertDescription as A, CertificateError as C, Error as E};
+    let Some(tls) = error
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    else {
+        return match error.kind() {
+            std::io::ErrorKind::UnexpectedEof
+            | std::io::ErrorKind::ConnectionReset
+            | std::io::ErrorKind::ConnectionAborted
+            | std::io::ErrorKind::BrokenPipe => {
+                "the client closed the connection during the handshake: most often it refused \
+                 the router's certificate without an alert (Java's HttpClient does): it does not \
+                 trust the testbed's CA (give it truststore.p12 or ca.pem), or the host name it \
+                 called is not in the certificate (pki.extra_sans)"
+            }
+            _ => "the connection failed during the handshake",
+        };
+    };
+    match tls {
+        E::NoCertificatesPresented => {
+            "the client sent no certificate: a consumer must present its function certificate \
+             (Java: javax.net.ssl.keyStore; curl: --cert and --key). Java sends none when its \
+             key store holds no certificate from a CA the router trusts (ca.pem, \
+             pki.consumer_trust)"
+        }
+        E::InvalidCertificate(C::UnknownIssuer) => {
+            "the client's certificate is not issued by a CA the router trusts (the testbed's \
+             ca.pem, or a file in pki.consumer_trust)"
+        }
+        E::InvalidCertificate(C::BadSignature) => {
+            "the client's certificate names a trusted CA as its issuer but that CA did not sign \
+             it: it comes from another CA of the same name (an older testbed's state directory)"
+        }
+        E::InvalidCertificate(
+            C::Expired | C::ExpiredContext { .. } | C::NotValidYet | C::NotValidYetContext { .. },
+        ) => "the client's certificate is outside its validity period",
+        E::InvalidCertificate(C::InvalidPurpose | C::InvalidPurposeContext { .. }) => {
+            "the client's certificate does not allow client authentication (extended key usage \
+             clientAuth)"
+        }
+        E::InvalidCertificate(_) => "the client's certificate was refused",
+        E::AlertReceived(A::CertificateUnknown | A::UnknownCA | A::BadCertificate) => {
+            "the client refused the router's certificate: it does not trust the testbed's CA \
+             (give it truststore.p12 or ca.pem), or the host name it called is not in the \
+             certificate (pki.extra_sans)"
+        }
+        E::AlertReceived(_) => "the client ended the handshake with an alert",
+        E::InvalidMessage(_) | E::InappropriateHandshakeMessage { .. } => {
+            "the client did not speak TLS (plain HTTP to the HTTPS listener? use https://, or \
+             the router's plain-HTTP listener)"
+        }
+        E::PeerIncompatible(_) | E::NoApplicationProtocol => {
+            "the client offers no TLS version, cipher suite or group in common (TLS 1.2 or 1.3 \
+             with ECDHE is needed)"
+        }
+        _ => "the TLS handshake failed",
     }
 }
 
@@ -317,6 +423,13 @@ mod tests {
             matches!(err, rustls::Error::InvalidCertificate(_)),
             "{err:?}"
         );
+        // The log line's reason points at the trusted CAs.
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, err);
+        assert!(
+            handshake_refusal(&io).contains("pki.consumer_trust"),
+            "{}",
+            handshake_refusal(&io)
+        );
     }
 
     #[test]
@@ -328,6 +441,10 @@ mod tests {
             matches!(err, rustls::Error::NoCertificatesPresented),
             "{err:?}"
         );
+        let io = std::io::Error::new(std::io::ErrorKind::InvalidData, err);
+        assert!(handshake_refusal(&io).contains("sent no certificate"));
+        let eof = std::io::Error::from(std::io::ErrorKind::UnexpectedEof);
+        assert!(handshake_refusal(&eof).contains("truststore.p12"));
     }
 
     #[test]

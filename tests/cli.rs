@@ -143,6 +143,7 @@ fn certs_issue_writes_pem_key_and_p12_signed_by_the_state_ca() {
         .arg(&out_dir)
         .arg("--state-dir")
         .arg(state.path())
+        .arg("--create-ca")
         .output()
         .unwrap();
     assert!(

@@ -1,7 +1,7 @@
 //! Where a running testbed is: `<state-dir>/endpoints.json`, written by `ntjp serve` once
 //! its listeners are bound, and read by the tools that call it (`ntjp load`, the CLI, scripts)
 //! as their configuration: the admin and mock URLs, each environment's router URLs, and the
-//! PKI's files.
+//! PKI's files, with the PKCS#12 files' passwords.
 //!
 //! Only the format; `server` writes it and the tools read it.
 
@@ -55,4 +55,24 @@ pub struct PkiPaths {
     /// HSA-id of the platform (its certificate is the routers' server certificate and the
     /// client certificate towards producers).
     pub platform_hsa_id: String,
+    /// `consumer.p12`: the default consumer's key store for Java, SoapUI and .NET (its key,
+    /// its certificate and the CA; the CA is also a trusted entry, so it can serve as the
+    /// trust store too).
+    #[serde(default)]
+    pub consumer_p12: KeyStoreFile,
+    /// `unauthorised.p12`: the same for the unauthorised consumer (VP007).
+    #[serde(default)]
+    pub unauthorised_p12: KeyStoreFile,
+    /// `truststore.p12`: the test CA alone, as a trusted entry (`javax.net.ssl.trustStore`).
+    #[serde(default)]
+    pub truststore_p12: KeyStoreFile,
+}
+
+/// A PKCS#12 file and its password.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct KeyStoreFile {
+    /// Where it is.
+    pub path: PathBuf,
+    /// Its password (the testbed writes `changeit`, Java's default).
+    pub password: String,
 }

@@ -35,13 +35,19 @@ impl std::fmt::Debug for Ca {
 }
 
 impl Ca {
-    /// A new self-signed CA: ECDSA P-256, DN `C=SE, O=NTjP testbed, CN=<common_name>`, valid from
-    /// yesterday for 10 years.
+    /// A new self-signed CA: ECDSA P-256, DN `C=SE, O=NTjP testbed, CN=<common_name> <id>`,
+    /// valid from yesterday for 10 years. `<id>` is 8 hex digits taken from the new public
+    /// key, so two generated CAs never share a subject: a server given a certificate from
+    /// another CA then finds no issuer of that name and reports an unknown CA (TLS alert
+    /// `unknown_ca`), not a bad signature (`decrypt_error` in Java), which sent users looking
+    /// for a broken key instead of a wrong CA.
     pub fn generate(common_name: &str) -> Result<Ca, PkiError> {
         let generate_err = |source| PkiError::Generate {
             what: format!("CA {common_name:?}"),
             source,
         };
+        let key = KeyPair::generate().map_err(generate_err)?;
+        let common_name = format!("{common_name} {}", key_id(&key));
         let mut params = CertificateParams::default();
         params.distinguished_name = DistinguishedName::new();
         params
@@ -52,7 +58,7 @@ impl Ca {
             .push(DnType::OrganizationName, dn_value(ORGANISATION));
         params
             .distinguished_name
-            .push(DnType::CommonName, dn_value(common_name));
+            .push(DnType::CommonName, dn_value(&common_name));
         params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         params.key_usages = vec![
             KeyUsagePurpose::KeyCertSign,
@@ -62,7 +68,6 @@ impl Ca {
         let (not_before, not_after) = validity(CA_VALIDITY_DAYS);
         params.not_before = not_before;
         params.not_after = not_after;
-        let key = KeyPair::generate().map_err(generate_err)?;
         let cert = params.self_signed(&key).map_err(generate_err)?;
         Ok(Ca {
             cert_pem: cert.pem(),
@@ -122,6 +127,16 @@ impl Ca {
     pub fn write(&self, dir: &Path, stem: &str) -> Result<(PathBuf, PathBuf), PkiError> {
         write_pair(dir, stem, &self.cert_pem, &self.key_pem())
     }
+}
+
+/// 8 hex digits from the end of the public key (an EC point's last coordinate bytes, as
+/// random as the key).
+fn key_id(key: &KeyPair) -> String {
+    let raw = key.public_key_raw();
+    raw[raw.len().saturating_sub(4)..]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 pub(super) fn validity(days: i64) -> (OffsetDateTime, OffsetDateTime) {

@@ -109,6 +109,21 @@ impl CertRequest {
             client_auth: true,
         }
     }
+
+    /// Adds `sans` (DNS names or IP literals) to the subject alternative names, leaving out
+    /// those already there.
+    pub fn with_sans(mut self, sans: &[String]) -> Self {
+        for san in sans {
+            if !self
+                .subject_alt_names
+                .iter()
+                .any(|s| s.eq_ignore_ascii_case(san))
+            {
+                self.subject_alt_names.push(san.clone());
+            }
+        }
+        self
+    }
 }
 
 /// A certificate and its private key.
@@ -161,16 +176,18 @@ pub struct IssuedFiles {
     pub p12: PathBuf,
 }
 
-/// `ntjp certs issue --hsa-id ID --out DIR`: issues a function certificate for `hsa_id` and
-/// writes `DIR/<ID>.pem`, `DIR/<ID>-key.pem` and `DIR/<ID>.p12` (protected by `p12_password`).
+/// `ntjp certs issue --hsa-id ID --out DIR [--san NAME]...`: issues a function certificate for
+/// `hsa_id` (SANs `localhost`, `127.0.0.1` and `extra_sans`) and writes `DIR/<ID>.pem`,
+/// `DIR/<ID>-key.pem` and `DIR/<ID>.p12` (protected by `p12_password`).
 pub fn issue_to_dir(
     ca: &Ca,
     hsa_id: &str,
     out_dir: &Path,
     p12_password: &str,
+    extra_sans: &[String],
 ) -> Result<IssuedFiles, PkiError> {
     validate_hsa_id(hsa_id)?;
-    let issued = ca.issue(&CertRequest::function(hsa_id))?;
+    let issued = ca.issue(&CertRequest::function(hsa_id).with_sans(extra_sans))?;
     let (cert, key) = issued.write(out_dir, hsa_id)?;
     let p12 = out_dir.join(format!("{hsa_id}.p12"));
     issued.write_p12(ca, &p12, p12_password)?;

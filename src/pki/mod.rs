@@ -2,7 +2,8 @@
 //! certificates* (funktionscertifikat) carrying an HSA-id in the subject's serialNumber
 //! attribute (OID 2.5.4.5), plus the reading of HSA-ids from certificates (peer certificates and
 //! the `x-vp-auth-cert` header). [`ensure_state_pki`] creates the testbed's PKI on first start and
-//! reuses it afterwards; [`issue_to_dir`] backs `ntjp certs issue`.
+//! reuses it afterwards (adding the configured host names to the platform certificate);
+//! [`issue_to_dir`] backs `ntjp certs issue`.
 //!
 //! It does not emulate SITHS itself: keys are ECDSA P-256 rather than RSA, there is a single
 //! root CA and no intermediate, and there are no CRLs, OCSP or certificate policies. Nothing here
@@ -10,7 +11,8 @@
 //!
 //! One job per file: [`Ca`] creating and reusing the CA (`ca.rs`), issuing function
 //! certificates (`issue.rs`), reading identities from a certificate or the `x-vp-auth-cert`
-//! header (`identity.rs`), PKCS#12 bundles that double as trust stores (`p12.rs`), the
+//! header (`identity.rs`), PKCS#12 bundles for Java and .NET: key stores that double as trust
+//! stores, and a trust store alone (`p12.rs`), the
 //! testbed's own PKI on disk (`state.rs`) and writing key material with the right permissions
 //! (`files.rs`). This file is the public face: constants, the error type and re-exports.
 
@@ -29,7 +31,10 @@ use std::path::{Path, PathBuf};
 pub use ca::Ca;
 pub use identity::{cert_from_header, hsa_id_from_der, subject_from_der, validate_hsa_id};
 pub use issue::{CertRequest, IssuedCert, IssuedFiles, issue_to_dir};
-pub use state::{Identity, StatePki, ensure_state_pki, platform_client_hsa_id};
+pub use state::{
+    Identity, StatePki, ensure_state_pki, ensure_state_pki_with, load_state_ca,
+    platform_client_hsa_id,
+};
 
 /// HSA-id of the platform's own function certificate (its server certificate, and its client
 /// certificate towards producers).
@@ -41,9 +46,11 @@ pub const UNAUTHORISED_CONSUMER_HSA_ID: &str = "TSTNMT2321000156-OBEH";
 
 /// Organisation (O=) of the CA and the default organisation of issued certificates.
 pub const ORGANISATION: &str = "NTjP testbed";
-/// Common name of the CA created by [`ensure_state_pki`].
+/// Common name of the CA created by [`ensure_state_pki`], followed by an id of its own (see
+/// [`Ca::generate`]).
 pub const CA_COMMON_NAME: &str = "NTjP testbed CA";
-/// Password of the `consumer.p12` written by [`ensure_state_pki`].
+/// Password of the `consumer.p12`, `unauthorised.p12` and `truststore.p12` written by
+/// [`ensure_state_pki`].
 pub const STATE_P12_PASSWORD: &str = "changeit";
 
 pub(crate) const LEAF_VALIDITY_DAYS: i64 = 5 * 365;
@@ -80,6 +87,10 @@ pub enum PkiError {
         cert.display(), ca.display()
     )]
     NotIssuedByCa { cert: PathBuf, ca: PathBuf },
+    #[error(
+        "no test CA in {} (looked for ca.pem and ca-key.pem there)", dir.display()
+    )]
+    NoCa { dir: PathBuf },
     #[error("certificate does not parse: {0}")]
     Certificate(String),
     #[error("invalid x-vp-auth-cert header: {0}")]

@@ -2,9 +2,11 @@
 //! on later starts.
 
 use std::fs;
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 use x509_parser::certificate::X509Certificate;
+use x509_parser::extensions::GeneralName;
 use x509_parser::prelude::FromDer;
 
 use super::{
@@ -33,6 +35,13 @@ pub struct StatePki {
     pub platform_clients: Vec<(crate::vocab::EnvName, Identity)>,
     pub consumer: Identity,
     pub unauthorised: Identity,
+    /// `consumer.p12`: the consumer's key and chain, and the CA as a trusted entry
+    /// (password [`STATE_P12_PASSWORD`]).
+    pub consumer_p12: PathBuf,
+    /// `unauthorised.p12`: the same for the unauthorised consumer.
+    pub unauthorised_p12: PathBuf,
+    /// `truststore.p12`: the CA alone, as a trusted entry (a trust store for Java and .NET).
+    pub truststore_p12: PathBuf,
 }
 
 /// HSA-id in the client certificate `env`'s router presents to producers.
@@ -40,19 +49,28 @@ pub fn platform_client_hsa_id(env: crate::vocab::EnvName) -> String {
     format!("{PLATFORM_HSA_ID}-{}", env.as_str().to_ascii_uppercase())
 }
 
+/// [`ensure_state_pki_with`] without extra host names.
+pub fn ensure_state_pki(dir: &Path) -> Result<StatePki, PkiError> {
+    ensure_state_pki_with(dir, &[])
+}
+
 /// Creates (first start) or reuses (later starts) the testbed PKI in `dir` (the serve command
 /// passes `<state-dir>/pki`): `ca.pem`/`ca-key.pem`, `platform.pem`/`platform-key.pem`
-/// ([`PLATFORM_HSA_ID`], function certificate with SANs localhost, 127.0.0.1),
+/// ([`PLATFORM_HSA_ID`], function certificate with SANs localhost, 127.0.0.1 and
+/// `extra_sans`: the routers' and the mock producers' server certificate),
 /// `platform-<env>.pem`/`platform-<env>-key.pem` (each router's client certificate towards
 /// producers, [`platform_client_hsa_id`]),
 /// `consumer.pem`/`consumer-key.pem` ([`DEFAULT_CONSUMER_HSA_ID`]),
-/// `unauthorised.pem`/`unauthorised-key.pem` ([`UNAUTHORISED_CONSUMER_HSA_ID`]) and
-/// `consumer.p12` (password `changeit`) for SoapUI users.
+/// `unauthorised.pem`/`unauthorised-key.pem` ([`UNAUTHORISED_CONSUMER_HSA_ID`]), and for Java,
+/// SoapUI and .NET `consumer.p12`, `unauthorised.p12` and `truststore.p12` (password
+/// `changeit`).
 ///
-/// Files that exist are reused, never overwritten; a missing leaf is reissued from the existing
-/// CA. A certificate without its key (or vice versa) is an error naming both paths, and so is a
-/// reused leaf that the CA did not issue.
-pub fn ensure_state_pki(dir: &Path) -> Result<StatePki, PkiError> {
+/// Files that exist are reused, never overwritten, with one exception: a platform certificate
+/// lacking one of `extra_sans` is reissued from the same CA (and logged). A missing leaf is
+/// reissued from the existing CA, and its `.p12` with it. A certificate without its key (or
+/// vice versa) is an error naming both paths, and so is a reused leaf that the CA did not
+/// issue.
+pub fn ensure_state_pki_with(dir: &Path, extra_sans: &[String]) -> Result<StatePki, PkiError> {
     fs::create_dir_all(dir).map_err(io_err("create directory", dir))?;
     let ca_cert = dir.join("ca.pem");
     let ca_key = dir.join("ca-key.pem");
@@ -64,30 +82,33 @@ pub fn ensure_state_pki(dir: &Path) -> Result<StatePki, PkiError> {
         ca
     };
 
-    let platform = ensure_leaf(&ca, &ca_cert, dir, "platform", PLATFORM_HSA_ID)?;
+    let leaf = |stem: &str, hsa_id: &str, sans: &[String]| {
+        ensure_leaf(&ca, &ca_cert, dir, stem, hsa_id, sans)
+    };
+    let (platform, _) = leaf("platform", PLATFORM_HSA_ID, extra_sans)?;
     let platform_clients = crate::vocab::EnvName::ALL
         .into_iter()
         .map(|env| {
             let stem = format!("platform-{env}");
-            ensure_leaf(&ca, &ca_cert, dir, &stem, &platform_client_hsa_id(env)).map(|i| (env, i))
+            leaf(&stem, &platform_client_hsa_id(env), &[]).map(|(i, _)| (env, i))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let consumer = ensure_leaf(&ca, &ca_cert, dir, "consumer", DEFAULT_CONSUMER_HSA_ID)?;
-    let unauthorised = ensure_leaf(
-        &ca,
-        &ca_cert,
-        dir,
-        "unauthorised",
-        UNAUTHORISED_CONSUMER_HSA_ID,
-    )?;
+    let (consumer, consumer_new) = leaf("consumer", DEFAULT_CONSUMER_HSA_ID, &[])?;
+    let (unauthorised, unauthorised_new) = leaf("unauthorised", UNAUTHORISED_CONSUMER_HSA_ID, &[])?;
 
-    let p12 = dir.join("consumer.p12");
-    if !exists(&p12)? {
-        IssuedCert::load(&consumer.cert, &consumer.key)?.write_p12(
-            &ca,
-            &p12,
-            STATE_P12_PASSWORD,
-        )?;
+    let consumer_p12 = dir.join("consumer.p12");
+    let unauthorised_p12 = dir.join("unauthorised.p12");
+    for (id, p12, reissued) in [
+        (&consumer, &consumer_p12, consumer_new),
+        (&unauthorised, &unauthorised_p12, unauthorised_new),
+    ] {
+        if reissued || !exists(p12)? {
+            IssuedCert::load(&id.cert, &id.key)?.write_p12(&ca, p12, STATE_P12_PASSWORD)?;
+        }
+    }
+    let truststore_p12 = dir.join("truststore.p12");
+    if !exists(&truststore_p12)? {
+        ca.write_truststore(&truststore_p12, STATE_P12_PASSWORD)?;
     }
 
     Ok(StatePki {
@@ -98,29 +119,90 @@ pub fn ensure_state_pki(dir: &Path) -> Result<StatePki, PkiError> {
         platform_clients,
         consumer,
         unauthorised,
+        consumer_p12,
+        unauthorised_p12,
+        truststore_p12,
     })
 }
 
+/// The CA of the testbed PKI in `dir` (`<state-dir>/pki`), for `ntjp certs issue`: never
+/// creates one ([`PkiError::NoCa`] naming `dir` when there is none).
+pub fn load_state_ca(dir: &Path) -> Result<(Ca, PathBuf), PkiError> {
+    let ca_cert = dir.join("ca.pem");
+    let ca_key = dir.join("ca-key.pem");
+    if !pair_exists(&ca_cert, &ca_key)? {
+        return Err(PkiError::NoCa {
+            dir: std::path::absolute(dir).unwrap_or_else(|_| dir.to_path_buf()),
+        });
+    }
+    Ok((Ca::load(&ca_cert, &ca_key)?, ca_cert))
+}
+
+/// The leaf `<dir>/<stem>.pem`: reused, or issued (true) when missing or lacking one of
+/// `extra_sans`.
 fn ensure_leaf(
     ca: &Ca,
     ca_path: &Path,
     dir: &Path,
     stem: &str,
     hsa_id: &str,
-) -> Result<Identity, PkiError> {
+    extra_sans: &[String],
+) -> Result<(Identity, bool), PkiError> {
     let cert = dir.join(format!("{stem}.pem"));
     let key = dir.join(format!("{stem}-key.pem"));
-    if pair_exists(&cert, &key)? {
+    let request = CertRequest::function(hsa_id).with_sans(extra_sans);
+    let issued = if pair_exists(&cert, &key)? {
         let existing = IssuedCert::load(&cert, &key)?;
         check_issued_by(&existing.cert_der, ca, &cert, ca_path)?;
+        let missing = missing_sans(&existing.cert_der, &request.subject_alt_names, &cert)?;
+        if !missing.is_empty() {
+            ca.issue(&request)?.write(dir, stem)?;
+            tracing::info!(
+                certificate = %cert.display(),
+                added = %missing.join(", "),
+                "reissued the certificate from the same CA: it lacked host names that pki.extra_sans names"
+            );
+        }
+        !missing.is_empty()
     } else {
-        ca.issue(&CertRequest::function(hsa_id))?.write(dir, stem)?;
-    }
-    Ok(Identity {
+        ca.issue(&request)?.write(dir, stem)?;
+        true
+    };
+    let identity = Identity {
         hsa_id: hsa_id.to_owned(),
         cert,
         key,
-    })
+    };
+    Ok((identity, issued))
+}
+
+/// Those of `wanted` (DNS names, any case, or IP literals) the certificate's subject
+/// alternative names lack.
+fn missing_sans(der: &[u8], wanted: &[String], path: &Path) -> Result<Vec<String>, PkiError> {
+    let (_, x509) = X509Certificate::from_der(der)
+        .map_err(|e| file_err(path, format!("certificate does not parse: {e}")))?;
+    let names = x509
+        .subject_alternative_name()
+        .map_err(|e| file_err(path, format!("subject alternative names do not parse: {e}")))?
+        .map(|ext| ext.value.general_names.clone())
+        .unwrap_or_default();
+    let has = |san: &str| {
+        let ip = san.parse::<IpAddr>().ok();
+        names.iter().any(|name| match (name, ip) {
+            (GeneralName::IPAddress(bytes), Some(ip)) => ip_of(bytes) == Some(ip),
+            (GeneralName::DNSName(dns), None) => dns.eq_ignore_ascii_case(san),
+            _ => false,
+        })
+    };
+    Ok(wanted.iter().filter(|s| !has(s)).cloned().collect())
+}
+
+fn ip_of(bytes: &[u8]) -> Option<IpAddr> {
+    match bytes.len() {
+        4 => <[u8; 4]>::try_from(bytes).ok().map(IpAddr::from),
+        16 => <[u8; 16]>::try_from(bytes).ok().map(IpAddr::from),
+        _ => None,
+    }
 }
 
 fn check_issued_by(
@@ -163,4 +245,10 @@ fn pair_exists(cert: &Path, key: &Path) -> Result<bool, PkiError> {
             missing: cert.to_path_buf(),
         }),
     }
+}
+
+/// [`missing_sans`] for the unit tests.
+#[cfg(test)]
+pub(super) fn tests_missing_sans(der: &[u8], wanted: &[String]) -> Vec<String> {
+    missing_sans(der, wanted, Path::new("test.pem")).unwrap_or_else(|e| vec![e.to_string()])
 }

@@ -167,7 +167,7 @@ fn ensure_state_pki_reuses_files() {
 fn issue_to_dir_writes_files_and_validates_id() {
     let dir = tempfile::tempdir().expect("tempdir");
     let ca = Ca::generate("Test CA").expect("ca");
-    let files = issue_to_dir(&ca, "SE2321000016-ABCD", dir.path(), "secret").expect("issue");
+    let files = issue_to_dir(&ca, "SE2321000016-ABCD", dir.path(), "secret", &[]).expect("issue");
     assert!(files.cert.ends_with("SE2321000016-ABCD.pem"));
     assert!(files.key.ends_with("SE2321000016-ABCD-key.pem"));
     assert!(files.p12.ends_with("SE2321000016-ABCD.p12"));
@@ -188,7 +188,7 @@ fn issue_to_dir_writes_files_and_validates_id() {
     assert_eq!(chain.certs().len(), 2);
     assert_eq!(chain.certs()[0].as_der(), loaded.cert_der.as_slice());
 
-    let err = issue_to_dir(&ca, "../etc", dir.path(), "x").expect_err("invalid");
+    let err = issue_to_dir(&ca, "../etc", dir.path(), "x", &[]).expect_err("invalid");
     assert!(err.to_string().contains("'.'"), "{err}");
 }
 
@@ -300,4 +300,84 @@ fn loaded_ca_pem_is_byte_identical_to_generated() {
     assert_eq!(ca::canonical_pem(ca.cert_der()), ca.cert_pem());
     let cert = function_cert(&ca, DEFAULT_CONSUMER_HSA_ID);
     assert_eq!(ca::canonical_pem(&cert.cert_der), cert.cert_pem);
+}
+
+#[test]
+fn every_generated_ca_has_a_subject_of_its_own() {
+    let a = Ca::generate(CA_COMMON_NAME).expect("ca");
+    let b = Ca::generate(CA_COMMON_NAME).expect("ca");
+    let (sa, sb) = (
+        subject_from_der(a.cert_der()).expect("subject"),
+        subject_from_der(b.cert_der()).expect("subject"),
+    );
+    assert_ne!(sa, sb);
+    assert!(sa.contains("CN=NTjP testbed CA "), "{sa}");
+}
+
+#[test]
+fn state_pki_gets_extra_sans_reissued_and_java_stores() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let pki_dir = dir.path().join("pki");
+    let first = ensure_state_pki(&pki_dir).expect("first");
+    let ca_before = fs::read(&first.ca_cert).expect("ca");
+    let consumer_before = fs::read(&first.consumer.cert).expect("consumer");
+    let platform_before = fs::read(&first.platform.cert).expect("platform");
+
+    let sans = vec!["ntjp-testbed".to_owned(), "10.0.0.7".to_owned()];
+    let second = ensure_state_pki_with(&pki_dir, &sans).expect("second");
+    let platform_after = fs::read(&second.platform.cert).expect("platform");
+    assert_ne!(platform_before, platform_after, "reissued with the names");
+    assert_eq!(fs::read(&second.ca_cert).expect("ca"), ca_before);
+    assert_eq!(
+        fs::read(&second.consumer.cert).expect("consumer"),
+        consumer_before
+    );
+    let der = CertificateDer::from_pem_slice(&platform_after).expect("pem");
+    let missing = super::state::tests_missing_sans(&der, &sans);
+    assert!(missing.is_empty(), "{missing:?}");
+    // Asked again, nothing changes.
+    ensure_state_pki_with(&pki_dir, &sans).expect("third");
+    assert_eq!(fs::read(&second.platform.cert).expect("p"), platform_after);
+
+    // truststore.p12: the CA alone, as a trusted entry; unauthorised.p12 its key and chain.
+    let data = fs::read(&second.truststore_p12).expect("truststore");
+    let store = p12_keystore::KeyStore::from_pkcs12(
+        &data,
+        STATE_P12_PASSWORD,
+        p12_keystore::Pkcs12ImportPolicy::Strict,
+    )
+    .expect("truststore parses");
+    assert!(store.private_key_chain().is_none());
+    let ca_der = CertificateDer::from_pem_slice(&ca_before).expect("ca pem");
+    let trusted: Vec<_> = store
+        .entries()
+        .filter_map(|(_, e)| match e {
+            p12_keystore::KeyStoreEntry::Certificate(c) => Some(c.as_der().to_vec()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(trusted, vec![ca_der.to_vec()]);
+    let data = fs::read(&second.unauthorised_p12).expect("unauthorised.p12");
+    let store = p12_keystore::KeyStore::from_pkcs12(
+        &data,
+        STATE_P12_PASSWORD,
+        p12_keystore::Pkcs12ImportPolicy::Relaxed,
+    )
+    .expect("p12 parses");
+    let (_, chain) = store.private_key_chain().expect("key entry");
+    assert_eq!(
+        hsa_id_from_der(chain.certs()[0].as_der())
+            .expect("parse")
+            .as_deref(),
+        Some(UNAUTHORISED_CONSUMER_HSA_ID)
+    );
+}
+
+#[test]
+fn load_state_ca_never_creates_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let err = load_state_ca(&dir.path().join("pki")).expect_err("no CA");
+    assert!(matches!(err, PkiError::NoCa { .. }), "{err}");
+    assert!(err.to_string().contains("pki"), "{err}");
+    assert!(!dir.path().join("pki").exists());
 }

@@ -47,7 +47,7 @@ pub async fn serve_https(
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
                     router.metrics.handshake_failed(listener, HandshakeFailure::of(&e));
-                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), source.port = peer.port(), error.code = certificate_refused(&e).then_some(VP002), error.message = %e, "TLS handshake refused");
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), source.port = peer.port(), error.code = certificate_refused(&e).then_some(VP002), error.message = %e, reason = crate::tls::handshake_refusal(&e), "TLS handshake refused");
                     return;
                 }
                 Err(_) => {

@@ -169,6 +169,12 @@ pub fn xmllint() -> PathBuf {
     tool("xmllint", "libxml2-utils")
 }
 
+/// `java` (JDK 17, which runs a single-file source program without javac), from
+/// `openjdk-17-jdk-headless`.
+pub fn java() -> PathBuf {
+    tool("java", "openjdk-17-jdk-headless")
+}
+
 /// `curl`, from `curl`.
 pub fn curl() -> PathBuf {
     tool("curl", "curl")

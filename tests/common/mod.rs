@@ -218,6 +218,25 @@ impl Client {
             .await
     }
 
+    /// [`Client::post`] to `addr` calling the server by `name` (checked against the server
+    /// certificate's names), as a client that resolved `name` to `addr` would.
+    pub async fn post_as(
+        &self,
+        addr: SocketAddr,
+        name: &str,
+        body: impl Into<Bytes>,
+    ) -> Result<Answer, String> {
+        let tcp = TcpStream::connect(addr)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        let name = ServerName::try_from(name.to_owned()).map_err(|e| e.to_string())?;
+        let tls = TlsConnector::from(self.tls.clone())
+            .connect(name, tcp)
+            .await
+            .map_err(|e| format!("connect: {e}"))?;
+        send(tls, body.into(), &[]).await
+    }
+
     /// POSTs a SOAP body; `Err` when the TLS handshake or HTTP exchange fails.
     pub async fn post(
         &self,
