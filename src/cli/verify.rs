@@ -68,7 +68,7 @@ pub enum VerifyCommand {
     /// for CI.
     #[command(after_help = CONSUMER_HELP)]
     Consumer(ConsumerArgs),
-    /// Verify a producer system: send it the contract's verification cases through the router.
+    /// Verify a producer system by sending it the contract's cases through the router.
     ///
     /// Every request in fixtures/messages/ (valid, invalid, technically broken; built into
     /// ntjp) goes to the logical address through the environment's router as the default
