@@ -88,20 +88,23 @@ async fn the_admin_api_answers_as_its_openapi_document_says() {
     })
     .await
     .unwrap();
-    // The JSON API with every check; TAK's SOAP read APIs answer a request they cannot read
-    // with a SOAP Fault and HTTP 500, as the real TAK does (and as SOAP 1.1 says), so there
-    // the 5xx check is left out and the document says so.
+    // The JSON API with every check. Two kinds of operation answer 5xx by design, so there
+    // the 5xx check is left out and the document describes the answer: TAK's SOAP read APIs
+    // answer a request they cannot read with a SOAP Fault and HTTP 500, as the real TAK does
+    // (and SOAP 1.1 says), and readiness is 503 once the fuzzing has rolled back an
+    // environment's only published version.
+    let by_design = "^/(tak/|health)";
     run(
         &python,
         &admin,
-        &["--exclude-path-regex", "^/tak/"],
+        &["--exclude-path-regex", by_design],
         ALL_CHECKS,
     )
     .await;
     run(
         &python,
         &admin,
-        &["--include-path-regex", "^/tak/"],
+        &["--include-path-regex", by_design],
         CONFORMANCE,
     )
     .await;

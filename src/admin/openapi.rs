@@ -519,6 +519,12 @@ fn operation(op: &Op) -> Value {
         status.to_string(),
         json!({"description": "success", "content": content}),
     );
+    if op.path == "/health/ready" || op.path == "/health" {
+        responses.insert(
+            "503".into(),
+            json!({"description": "not ready: the body names the part that is down (an environment with nothing published, e.g. after rolling back its only version, or a listener not bound yet)", "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Health"}}}}),
+        );
+    }
     if matches!(op.answer, Answer::Soap) {
         responses.insert(
             "500".into(),
@@ -526,9 +532,8 @@ fn operation(op: &Op) -> Value {
         );
     }
     for (status, why) in ERRORS {
-        responses.insert(
-            status.to_string(),
-            json!({"description": why, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
+        responses.entry(status.to_string()).or_insert_with(
+            || json!({"description": why, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}),
         );
     }
     let mut o = json!({"summary": op.summary, "operationId": format!("{} {}", op.method, op.path), "parameters": parameters, "responses": responses});
