@@ -96,7 +96,7 @@ enum Command {
     /// Print the effective configuration and where each value came from.
     #[command(subcommand)]
     Config(ConfigCommand),
-    /// Verify a consumer system from what the mock producers received from it.
+    /// Verify a consumer (what the mocks received) or a producer (sending it cases).
     ///
     /// The self-declaration's cases, as a report and JUnit XML; exits 1 when a case failed.
     #[command(subcommand)]

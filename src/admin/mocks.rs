@@ -187,7 +187,7 @@ pub fn handle(mocks: &Mocks, parts: &Parts, body: &Bytes) -> Resp {
                     return error(
                         StatusCode::BAD_REQUEST,
                         format!(
-                            "not a behaviour: {e}. Expected {{\"answer\": \"ok|info|error|fault|http500|no-answer|reset\", \"text\": \"...\", \"delay_ms\": N}}"
+                            "not a behaviour: {e}. Expected {{\"answer\": \"ok|info|error|fault|http500|no-answer|reset|accept-all|no-ping\", \"text\": \"...\", \"delay_ms\": N}}"
                         ),
                     );
                 }

@@ -17,6 +17,7 @@
 //! None of these waits for a running order: they read published state only.
 //!
 //! - `/api/...` and `/tak/<env>/...`: see [`api`].
+//! - `GET /openapi.json`: the admin API as an OpenAPI 3.0 document ([`openapi`]).
 //!
 //! Every request but the health probes first passes [`gate`]: its `Host` and `Origin` must
 //! name this listener, and a state-changing one must be JSON (so that no web page can drive
@@ -42,6 +43,7 @@ use crate::{net, ordering::OrderService};
 pub mod api;
 pub mod gate;
 pub mod mocks;
+pub mod openapi;
 
 /// Largest request body the admin API reads (an order, a form).
 const MAX_ADMIN_BODY: usize = crate::config::DEFAULT_MAX_REQUEST_BYTES;
@@ -138,6 +140,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
         "/health/ready" | "/health" => health(state),
         "/status" => status(state),
         "/metrics" => metrics(state).await,
+        "/openapi.json" => json_response(StatusCode::OK, &openapi::document()),
         other => json_response(
             StatusCode::NOT_FOUND,
             &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/metrics", "/resethsacache", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),

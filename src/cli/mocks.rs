@@ -24,13 +24,13 @@ pub enum MocksCommand {
     },
     /// Make one mock misbehave until `ntjp mocks reset`.
     #[command(
-        after_help = "Answers:\n  ok         as the contract says (OK, or ERROR with the validation report)\n  info       resultCode INFO with --text (valid messages)\n  error      resultCode ERROR with --text (valid messages)\n  fault      a SOAP Fault with --text as faultstring; the platform passes it through\n  http500    HTTP 500 without a SOAP body (the platform answers VP009)\n  no-answer  no answer until the platform's producer timeout (VP009)\n  reset      the connection is reset (VP009)\n\nExamples:\n  ntjp mocks set 14 --answer error --text \"Mottagande system är stängt.\"\n  ntjp mocks set LOAD-MOCKS --answer ok --delay-ms 3000"
+        after_help = "Answers:\n  ok         as the contract says (OK, or ERROR with the validation report)\n  info       resultCode INFO with --text (valid messages)\n  error      resultCode ERROR with --text (valid messages)\n  fault      a SOAP Fault with --text as faultstring; the platform passes it through\n  http500    HTTP 500 without a SOAP body (the platform answers VP009)\n  no-answer  no answer until the platform's producer timeout (VP009)\n  reset      the connection is reset (VP009)\n  accept-all OK to every readable message, invalid ones too (validates nothing)\n  no-ping    as the contract says, but PingForConfiguration is never answered\n\nExamples:\n  ntjp mocks set 14 --answer error --text \"Mottagande system är stängt.\"\n  ntjp mocks set LOAD-MOCKS --answer ok --delay-ms 3000"
     )]
     Set {
         /// The mock's logical address: a county code, LOAD-MOCKS or NTJP-MOCKS.
         address: String,
         /// What to answer.
-        #[arg(long, value_parser = ["ok", "info", "error", "fault", "http500", "no-answer", "reset"])]
+        #[arg(long, value_parser = ["ok", "info", "error", "fault", "http500", "no-answer", "reset", "accept-all", "no-ping"])]
         answer: String,
         /// resultText (info, error) or faultstring (fault).
         #[arg(long)]

@@ -1,10 +1,18 @@
 //! `ntjp verify consumer`: reads what the mock producers received from one consumer in one
 //! environment (admin API `GET /api/mocks/messages`), checks it with [`crate::verify`], prints
 //! the report, writes JUnit XML on request and exits 1 when a case failed. It sends nothing.
+//!
+//! `ntjp verify producer`: sends the contract's verification cases
+//! ([`crate::verify::producer::CASES`]) as a consumer, over mutual TLS with the consumer
+//! certificate from `endpoints.json`, through the environment's router to the producer TAK
+//! routes the address to, and PingForConfiguration straight to that producer's URL with the
+//! platform's certificate (as the platform's connection test); judges each answer with
+//! [`crate::verify::producer`], prints the report and writes JUnit XML the same way.
 
 use std::{
     path::{Path, PathBuf},
-    time::Instant,
+    sync::Arc,
+    time::{Duration, Instant},
 };
 
 use anyhow::{Context, Result, anyhow};
@@ -16,8 +24,12 @@ use super::{
     exit::{Status, WithStatus, fail},
 };
 use crate::{
-    config::Config,
-    verify::{self, Recording},
+    config::{Config, endpoints::Endpoints},
+    contract, tls,
+    verify::{
+        self, Recording,
+        producer::{Exchange, Expect, Got, ProducerReport},
+    },
     vocab::EnvName,
 };
 
@@ -56,6 +68,74 @@ pub enum VerifyCommand {
     /// for CI.
     #[command(after_help = CONSUMER_HELP)]
     Consumer(ConsumerArgs),
+    /// Verify a producer system by sending it the contract's cases through the router.
+    ///
+    /// Every request in fixtures/messages/ (valid, invalid, technically broken; built into
+    /// ntjp) goes to the logical address through the environment's router as the default
+    /// consumer, and PingForConfiguration to the producer's URL from TAK with the platform's
+    /// certificate; each answer is checked against the contract (self-declaration for
+    /// producers, Självdeklaration tjänsteproducent). Prints a report and optionally writes
+    /// JUnit XML for CI.
+    #[command(after_help = PRODUCER_HELP)]
+    Producer(ProducerArgs),
+}
+
+const PRODUCER_HELP: &str = "\
+What it checks (one JUnit test case each, by id):
+  valid-<name>       a valid request (fixtures/messages/valid/<name>.xml) is answered
+                     resultCode OK (INFO with a resultText is accepted), HTTP 200
+  invalid-<name>     a request that breaks the schema or a TKB rule is answered resultCode
+                     ERROR with a resultText, HTTP 200: not OK, and not a SOAP Fault (a logical
+                     error is no technical error)
+  technical-<name>   a request that is not well-formed or not this operation gets the
+                     producer's own SOAP Fault
+  ping               PingForConfiguration, sent to the producer's URL from TAK with the
+                     platform's certificate, is answered with a PingForConfigurationResponse
+Every answer must come within --timeout-ms, and from the producer: a platform fault (VP004
+no route, VP007 no authorisation, VP009 producer unreachable or too slow) fails the case and
+is shown. Each request is the fixture with its LogicalAddress set to --address.
+
+Exit status: 0 when every case passed, 1 when a case failed, 2 for a usage error (a missing
+certificate file), 3 when the testbed or its router could not be reached, 4 when the admin
+API refused to answer. --json prints the report as JSON instead of text.
+
+Examples:
+  ntjp verify producer --env qa --address 14
+  ntjp verify producer --env sit --address LOAD-MOCKS --junit target/verify/producer.xml
+  ntjp verify producer --env qa --address 14 --timeout-ms 5000 --state-dir /srv/ntjp
+  ntjp verify producer --env qa --address 14 --case invalid- --case ping";
+
+/// `ntjp verify producer ...`
+#[derive(Debug, Args)]
+pub struct ProducerArgs {
+    /// Environment whose router is called: sit, qa or prod.
+    #[arg(long, value_parser = env_arg)]
+    pub env: EnvName,
+    /// The logical address whose producer is verified (a county code such as 14, or
+    /// LOAD-MOCKS in SIT).
+    #[arg(long, value_name = "ADDRESS")]
+    pub address: String,
+    /// Also write the result as JUnit XML to FILE (parent directories are created).
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
+    /// The contract's producer timeout each answer is held to, in ms (VP's default, 29000;
+    /// the router answers VP009 itself past its own `router.producer_timeout_ms` or
+    /// `timeout_config`).
+    #[arg(long, value_name = "MS", default_value_t = 29_000)]
+    pub timeout_ms: u64,
+    /// Run only the case ID (repeatable); an ID ending in `-` selects every case it begins,
+    /// e.g. `--case ping`, `--case valid-exclusion`, `--case invalid-`.
+    #[arg(long = "case", value_name = "ID")]
+    pub cases: Vec<String>,
+    /// Client certificate (PEM) to call the router with. Default: the default consumer's,
+    /// from <state-dir>/endpoints.json.
+    #[arg(long, value_name = "FILE", requires = "key")]
+    pub cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, value_name = "FILE", requires = "cert")]
+    pub key: Option<PathBuf>,
+    #[command(flatten)]
+    pub target: Target,
 }
 
 /// `ntjp verify consumer ...`
@@ -141,6 +221,7 @@ fn print_report(report: &verify::Report, json: bool) -> Result<()> {
 pub async fn run(cmd: VerifyCommand) -> Result<()> {
     match cmd {
         VerifyCommand::Consumer(args) => consumer(args).await,
+        VerifyCommand::Producer(args) => producer(args).await,
     }
 }
 
@@ -191,6 +272,378 @@ pub async fn consumer(args: ConsumerArgs) -> Result<()> {
                 report.failures(),
                 report.cases.len(),
                 args.hsa_id,
+                args.env
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// `<state-dir>/endpoints.json`, which `ntjp serve` writes once it listens.
+fn endpoints(state_dir: &Path) -> Result<Endpoints> {
+    let path = state_dir.join("endpoints.json");
+    let text = std::fs::read_to_string(&path)
+        .with_context(|| {
+            format!(
+                "cannot read {}: is `ntjp serve` running with this state directory? (--state-dir DIR)",
+                path.display()
+            )
+        })
+        .status(Status::Unreachable)?;
+    serde_json::from_str(&text)
+        .with_context(|| {
+            format!(
+                "{} is not an endpoints.json this ntjp can read",
+                path.display()
+            )
+        })
+        .status(Status::Usage)
+}
+
+/// Where a case is sent: a URL's host, port, TLS and path, and the TLS client for it.
+struct Destination {
+    host: String,
+    port: u16,
+    tls: Option<Arc<rustls::ClientConfig>>,
+    path: String,
+}
+
+impl Destination {
+    fn new(url: &str, tls: Arc<rustls::ClientConfig>) -> Result<Destination> {
+        let uri: http::Uri = url
+            .parse()
+            .with_context(|| format!("{url} is not a URL"))
+            .status(Status::Usage)?;
+        let https = uri.scheme_str() != Some("http");
+        let host = uri
+            .host()
+            .with_context(|| format!("{url} names no host"))
+            .status(Status::Usage)?
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .to_string();
+        Ok(Destination {
+            port: uri.port_u16().unwrap_or(if https { 443 } else { 80 }),
+            tls: https.then_some(tls),
+            path: uri
+                .path_and_query()
+                .map_or("/".into(), |p| p.as_str().to_string()),
+            host,
+        })
+    }
+}
+
+/// The most of an answer kept for the report.
+const MAX_ANSWER_BYTES: usize = 1024 * 1024;
+
+/// Why an exchange did not give an answer, and whether nothing was reached at all.
+enum SendError {
+    /// Nothing listens there (TCP connect failed).
+    Unreachable(String),
+    /// Reached, but no complete answer.
+    Broken(String),
+}
+
+/// POSTs `body` to `to` on a connection of its own, the whole exchange within `deadline`.
+async fn post(
+    to: &Destination,
+    body: String,
+    headers: &[(&str, String)],
+    deadline: Duration,
+) -> Result<(u16, String), SendError> {
+    let exchange = async {
+        let tcp = tokio::net::TcpStream::connect((to.host.as_str(), to.port))
+            .await
+            .map_err(|e| {
+                SendError::Unreachable(format!("cannot connect to {}:{}: {e}", to.host, to.port))
+            })?;
+        match &to.tls {
+            Some(tls) => {
+                let name = rustls_pki_types::ServerName::try_from(to.host.clone())
+                    .map_err(|e| SendError::Broken(format!("{}: {e}", to.host)))?;
+                let stream = tokio_rustls::TlsConnector::from(tls.clone())
+                    .connect(name, tcp)
+                    .await
+                    .map_err(|e| {
+                        SendError::Broken(format!(
+                            "TLS handshake with {}:{} failed: {e}",
+                            to.host, to.port
+                        ))
+                    })?;
+                exchange(stream, to, body, headers).await
+            }
+            None => exchange(tcp, to, body, headers).await,
+        }
+    };
+    tokio::time::timeout(deadline, exchange)
+        .await
+        .unwrap_or_else(|_| {
+            Err(SendError::Broken(format!(
+                "no complete answer within {} ms",
+                deadline.as_millis()
+            )))
+        })
+}
+
+async fn exchange<I>(
+    io: I,
+    to: &Destination,
+    body: String,
+    headers: &[(&str, String)],
+) -> Result<(u16, String), SendError>
+where
+    I: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin + Send + 'static,
+{
+    let broken = |what: &str, e: &dyn std::fmt::Display| SendError::Broken(format!("{what}: {e}"));
+    let (mut sender, conn) =
+        hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(io))
+            .await
+            .map_err(|e| broken("HTTP handshake", &e))?;
+    let conn = tokio::spawn(conn);
+    let mut req = http::Request::post(to.path.as_str())
+        .header(http::header::HOST, format!("{}:{}", to.host, to.port))
+        .header(http::header::CONTENT_TYPE, "text/xml; charset=UTF-8");
+    for (k, v) in headers {
+        req = req.header(*k, v.as_str());
+    }
+    let req = req
+        .body(http_body_util::Full::new(bytes::Bytes::from(body)))
+        .map_err(|e| broken("request", &e))?;
+    let resp = sender
+        .send_request(req)
+        .await
+        .map_err(|e| broken("the connection broke off before the answer", &e))?;
+    let status = resp.status().as_u16();
+    let mut body = http_body_util::Limited::new(resp.into_body(), MAX_ANSWER_BYTES);
+    let mut bytes = Vec::new();
+    loop {
+        use http_body_util::BodyExt;
+        match body.frame().await {
+            None => break,
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    bytes.extend_from_slice(&data);
+                }
+            }
+            Some(Err(e)) => {
+                conn.abort();
+                return Err(broken("the answer broke off", &e));
+            }
+        }
+    }
+    conn.abort();
+    Ok((status, String::from_utf8_lossy(&bytes).into_owned()))
+}
+
+/// The route TAK has today for the contract and `address` in `env`: (producer, URL).
+async fn route_of(
+    base: &str,
+    env: EnvName,
+    address: &str,
+    today: Option<&str>,
+) -> Result<Option<(String, String)>> {
+    let url = format!("{base}/api/{env}/tak");
+    let answer = client::get(&url).await?;
+    if !answer.status.is_success() {
+        return Err(api_error("the published TAK", &url, &answer));
+    }
+    let routes = answer.json["routes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    Ok(routes.iter().find_map(|r| {
+        let valid = today.is_none_or(|t| {
+            r["validity"]["from"].as_str().is_some_and(|f| f <= t)
+                && r["validity"]["to"].as_str().is_some_and(|to| t <= to)
+        });
+        (valid
+            && r["contract"].as_str() == Some(contract::RESPONDER_NS)
+            && r["logical_address"]
+                .as_str()
+                .is_some_and(|a| a.eq_ignore_ascii_case(address)))
+        .then(|| {
+            (
+                r["producer"].as_str().unwrap_or_default().to_string(),
+                r["url"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+    }))
+}
+
+/// Runs `ntjp verify producer`.
+pub async fn producer(args: ProducerArgs) -> Result<()> {
+    let started = Instant::now();
+    let base = args.target.base();
+    let status_url = format!("{base}/status");
+    let status = client::get(&status_url).await?;
+    if !status.status.is_success() {
+        return Err(api_error("the testbed's status", &status_url, &status));
+    }
+    let env_status = &status.json["Environments"][args.env.as_str()];
+    let platform = env_status["Platform"]
+        .as_str()
+        .map(str::to_owned)
+        .unwrap_or_else(|| {
+            Config::default()
+                .environments
+                .get(args.env)
+                .platform
+                .clone()
+        });
+    let today = env_status["Today"].as_str();
+    let producer = route_of(&base, args.env, &args.address, today).await?;
+
+    let ends = endpoints(&args.target.state_dir)?;
+    let env_ends = ends
+        .environments
+        .get(args.env.as_str())
+        .with_context(|| {
+            format!(
+                "{} has no router for {}",
+                args.target.state_dir.join("endpoints.json").display(),
+                args.env
+            )
+        })
+        .status(Status::Usage)?;
+    let (cert, key) = match (&args.cert, &args.key) {
+        (Some(c), Some(k)) => (c.clone(), k.clone()),
+        _ => (
+            ends.pki.consumer_cert.clone(),
+            ends.pki.consumer_key.clone(),
+        ),
+    };
+    let consumer_tls = tls::client_config(&ends.pki.ca, Some((&cert, &key)))
+        .with_context(|| {
+            format!(
+                "cannot use the client certificate {} with key {}",
+                cert.display(),
+                key.display()
+            )
+        })
+        .status(Status::Usage)?;
+    let router_url = format!(
+        "{}/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21",
+        env_ends.router_https.trim_end_matches('/')
+    );
+    let router = Destination::new(&router_url, Arc::new(consumer_tls))?;
+    let timeout = Duration::from_millis(args.timeout_ms);
+    // Past the timeout the case has failed; the margin lets a late answer (or the router's own
+    // VP009) arrive, so the report can say what came and when.
+    let deadline = timeout + timeout.min(Duration::from_secs(5));
+    let chosen: Vec<&verify::producer::CaseSpec> = verify::producer::CASES
+        .iter()
+        .filter(|c| {
+            args.cases.is_empty()
+                || args
+                    .cases
+                    .iter()
+                    .any(|p| c.id == p || (p.ends_with('-') && c.id.starts_with(p.as_str())))
+        })
+        .collect();
+    if chosen.is_empty() {
+        let ids: Vec<&str> = verify::producer::CASES.iter().map(|c| c.id).collect();
+        return Err(fail(
+            Status::Usage,
+            anyhow!(
+                "no case id starts with {}: the cases are {}",
+                args.cases.join(" or "),
+                ids.join(", ")
+            ),
+        ));
+    }
+
+    let mut cases = Vec::new();
+    for spec in chosen {
+        let request = spec.request(&args.address);
+        let sent = Instant::now();
+        let outcome = if spec.expect == Expect::Ping {
+            match &producer {
+                Some((_, url)) => {
+                    // The platform's own client certificate for this environment, beside the CA.
+                    let pki = ends.pki.ca.parent().unwrap_or(Path::new("."));
+                    let stem = format!("platform-{}", args.env);
+                    let (pcert, pkey) = (
+                        pki.join(format!("{stem}.pem")),
+                        pki.join(format!("{stem}-key.pem")),
+                    );
+                    let platform_tls = tls::client_config(&ends.pki.ca, Some((&pcert, &pkey)))
+                        .with_context(|| {
+                            format!("cannot use the platform certificate {}", pcert.display())
+                        })
+                        .status(Status::Usage)?;
+                    let to = Destination::new(url, Arc::new(platform_tls))?;
+                    post(&to, request, &[], deadline).await
+                }
+                None => Err(SendError::Broken(format!(
+                    "TAK in {} routes {} nowhere for {} today: there is no producer URL to ping",
+                    args.env,
+                    contract::OPERATION,
+                    args.address
+                ))),
+            }
+        } else {
+            let correlation = format!("ntjp-verify-producer-{}-{}", spec.id, uuid::Uuid::new_v4());
+            let headers = [
+                ("SOAPAction", format!("\"{}\"", contract::SOAP_ACTION)),
+                ("x-skltp-correlation-id", correlation),
+            ];
+            match post(&router, request, &headers, deadline).await {
+                Err(SendError::Unreachable(e)) => {
+                    return Err(fail(
+                        Status::Unreachable,
+                        anyhow!(
+                            "the {} router ({router_url}) cannot be reached: {e}",
+                            args.env
+                        ),
+                    ));
+                }
+                other => other,
+            }
+        };
+        let got = match outcome {
+            Ok((status, body)) => Got::Answer { status, body },
+            Err(SendError::Unreachable(error) | SendError::Broken(error)) => {
+                Got::Transport { error }
+            }
+        };
+        let exchange = Exchange {
+            got,
+            elapsed: sent.elapsed(),
+        };
+        cases.push(verify::producer::judge(spec, &exchange, timeout));
+    }
+
+    let report = ProducerReport {
+        address: args.address.clone(),
+        env: args.env,
+        platform,
+        producer,
+        timeout,
+        generated_at: Utc::now(),
+        cases,
+        hostname: hostname(),
+        elapsed: started.elapsed(),
+    };
+    if args.target.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        print!("{}", report.to_text());
+    }
+    if let Some(path) = &args.junit {
+        let junit = report.to_junit()?;
+        write_junit(path, &junit).status(Status::Usage)?;
+        if !args.target.json {
+            println!("JUnit XML written to {}", path.display());
+        }
+    }
+    if !report.passed() {
+        return Err(fail(
+            Status::CheckFailed,
+            anyhow!(
+                "{} of {} verification cases failed for the producer of {} in {}",
+                report.failures(),
+                report.cases.len(),
+                args.address,
                 args.env
             ),
         ));

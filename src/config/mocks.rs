@@ -38,11 +38,17 @@ pub enum AnswerKind {
     NoAnswer,
     /// The connection is reset (TCP RST) without an answer (VP009).
     Reset,
+    /// `resultCode` OK to every readable request, invalid ones too: a producer that
+    /// validates nothing (what `ntjp verify producer`'s invalid cases catch).
+    AcceptAll,
+    /// Answers requests as the contract says but never answers PingForConfiguration (held
+    /// like `no-answer`): a producer without the ping BP21 requires.
+    NoPing,
 }
 
 impl AnswerKind {
     /// Every kind, in documentation order.
-    pub const ALL: [AnswerKind; 7] = [
+    pub const ALL: [AnswerKind; 9] = [
         AnswerKind::Ok,
         AnswerKind::Info,
         AnswerKind::Error,
@@ -50,6 +56,8 @@ impl AnswerKind {
         AnswerKind::Http500,
         AnswerKind::NoAnswer,
         AnswerKind::Reset,
+        AnswerKind::AcceptAll,
+        AnswerKind::NoPing,
     ];
 
     /// The name used in JSON, TOML and flags.
@@ -62,6 +70,8 @@ impl AnswerKind {
             AnswerKind::Http500 => "http500",
             AnswerKind::NoAnswer => "no-answer",
             AnswerKind::Reset => "reset",
+            AnswerKind::AcceptAll => "accept-all",
+            AnswerKind::NoPing => "no-ping",
         }
     }
 

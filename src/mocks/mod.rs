@@ -540,11 +540,19 @@ fn receive(mocks: &Mocks, msg: Received) -> (Behaviour, Answer) {
             };
             (b, source.to_string())
         });
-    // Ping is the platform's health check: it is never made to misbehave.
-    let behaviour = if judged.verdict == Verdict::Ping {
-        Behaviour::default()
-    } else {
-        behaviour
+    // Ping is the platform's health check: it is never made to misbehave, but by `no-ping`,
+    // which leaves it unanswered (and answers everything else as the contract says).
+    let behaviour = match (judged.verdict == Verdict::Ping, behaviour.answer) {
+        (true, AnswerKind::NoPing) => Behaviour {
+            answer: AnswerKind::NoAnswer,
+            ..Behaviour::default()
+        },
+        (true, _) => Behaviour::default(),
+        (false, AnswerKind::NoPing) => Behaviour {
+            answer: AnswerKind::Ok,
+            ..behaviour
+        },
+        (false, _) => behaviour,
     };
     let answer = apply(&address, &judged, &behaviour);
     let sniffed = judged.sniffed.as_ref();
@@ -842,6 +850,9 @@ pub fn apply(address: &str, judged: &Judged, behaviour: &Behaviour) -> Answer {
                     .unwrap_or("The message cannot be read."),
             )),
         },
+        Verdict::Invalid if behaviour.answer == AnswerKind::AcceptAll => {
+            contract_reply(ResultCode::Ok, None)
+        }
         Verdict::Invalid => contract_reply(
             ResultCode::Error,
             Some(&validate::report(
@@ -897,7 +908,11 @@ fn misbehaviour(address: &str, behaviour: &Behaviour) -> Option<Answer> {
             label: "RESET",
             reply: None,
         }),
-        AnswerKind::Ok | AnswerKind::Info | AnswerKind::Error => None,
+        AnswerKind::Ok
+        | AnswerKind::Info
+        | AnswerKind::Error
+        | AnswerKind::AcceptAll
+        | AnswerKind::NoPing => None,
     }
 }
 

@@ -8,6 +8,9 @@
 //! Pure: no IO. It does not send anything and does not judge message content itself; it trusts
 //! the mock producers' verdict (schema and TKB rules) and their answer. `ntjp verify consumer`
 //! fetches the recordings from the admin API and writes the files.
+//!
+//! [`producer`]: the other direction, a producer system's answers to the contract's
+//! verification cases, judged and reported the same way.
 
 use std::time::Duration;
 
@@ -20,6 +23,7 @@ use crate::{
     vocab::EnvName,
 };
 
+pub mod producer;
 pub mod recording;
 
 pub use recording::{Recording, Verdict};
@@ -664,7 +668,11 @@ impl Report {
             suite.add_property(Property::new(k, xml_text(&v)));
         }
         let classname = format!("ntjp.verify.consumer.{}", self.env);
-        suite.add_test_cases(self.cases.iter().map(|c| junit_case(c, &classname)));
+        suite.add_test_cases(
+            self.cases
+                .iter()
+                .map(|c| junit_case(c, &classname, Duration::ZERO)),
+        );
         let mut report = quick_junit::Report::new(xml_text(&name));
         report.set_time(self.elapsed).add_test_suite(suite);
         report.to_string()
@@ -672,7 +680,7 @@ impl Report {
 }
 
 /// One case as a JUnit `<testcase>`.
-fn junit_case(c: &Case, classname: &str) -> TestCase {
+fn junit_case(c: &Case, classname: &str, time: Duration) -> TestCase {
     let status = if c.passed {
         TestCaseStatus::success()
     } else {
@@ -689,7 +697,7 @@ fn junit_case(c: &Case, classname: &str) -> TestCase {
         failure
     };
     let mut case = TestCase::new(xml_text(&format!("{}: {}", c.id, c.title)), status);
-    case.set_classname(classname).set_time(Duration::ZERO);
+    case.set_classname(classname).set_time(time);
     if c.passed {
         let evidence = if c.evidence.is_empty() {
             String::new()

@@ -334,3 +334,43 @@ fn pip_into_target(system: &Python, target: &Path, module: &str, pip_name: &str)
         && python.imports(module))
     .then_some(python)
 }
+
+/// Makes `python`'s environment hold exactly `spec` (`name==version`), installing it with pip
+/// when another version (or none) is there. For a tool that works only with a dependency of
+/// its own time: schemathesis 3.39 calls hypothesis internals that later hypothesis releases
+/// changed. Otherwise the test fails naming the command to run.
+pub fn pip_pin(python: &Python, spec: &str) {
+    let _guard = INSTALL.lock().unwrap_or_else(|e| e.into_inner());
+    let (name, version) = spec
+        .split_once("==")
+        .unwrap_or_else(|| panic!("{spec}: a pin is name==version"));
+    let pinned = |py: &Python| {
+        py.command()
+            .args([
+                "-c",
+                &format!(
+                    "import importlib.metadata as m, sys; sys.exit(m.version({name:?}) != {version:?})"
+                ),
+            ])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if pinned(python) {
+        return;
+    }
+    let _lock = DirLock::acquire("python");
+    let mut args: Vec<&std::ffi::OsStr> = vec![spec.as_ref()];
+    if let Some(dir) = &python.pythonpath {
+        args = vec![
+            "--target".as_ref(),
+            dir.as_os_str(),
+            "--upgrade".as_ref(),
+            spec.as_ref(),
+        ];
+    }
+    assert!(
+        pip_install(python, &args) && pinned(python),
+        "this test needs Python's {spec}; installing it failed (output above); run `{} -m pip install {spec}`",
+        python.exe.display()
+    );
+}
