@@ -93,7 +93,16 @@ pub struct Config {
     pub admin_body_timeout_ms: u64,
     /// Most connections each listener holds open at once; see [`ConnectionLimits`].
     pub connection_limits: ConnectionLimits,
+    /// How many of the latest routed requests the web console's live view keeps
+    /// (`GET /api/live`), about 350 bytes each. Default 1000.
+    pub live_requests: usize,
 }
+
+/// Default of `live_requests`.
+pub const DEFAULT_LIVE_REQUESTS: usize = 1000;
+
+/// Largest `live_requests`: about 350 MB of summaries.
+pub const MAX_LIVE_REQUESTS: usize = 1_000_000;
 
 /// Default of `max_order_bytes`: 512 MiB.
 pub const DEFAULT_MAX_ORDER_BYTES: usize = 512 * 1024 * 1024;
@@ -419,6 +428,7 @@ impl Default for Config {
             admin_allowed_hosts: Vec::new(),
             admin_body_timeout_ms: 300_000,
             connection_limits: ConnectionLimits::default(),
+            live_requests: DEFAULT_LIVE_REQUESTS,
         }
     }
 }
@@ -490,6 +500,7 @@ impl Config {
             ("router.producer_timeout_ms", r.producer_timeout_ms),
             ("router.request_body_timeout_ms", r.request_body_timeout_ms),
             ("admin_body_timeout_ms", self.admin_body_timeout_ms),
+            ("live_requests", self.live_requests as u64),
             ("connection_limits.router", limits.router as u64),
             ("connection_limits.mocks", limits.mocks as u64),
             ("connection_limits.admin", limits.admin as u64),
@@ -510,6 +521,12 @@ impl Config {
                     "{key} = {value} is more than {MAX_CONNECTION_LIMIT}"
                 )));
             }
+        }
+        if self.live_requests > MAX_LIVE_REQUESTS {
+            return Err(ConfigError::Invalid(format!(
+                "live_requests = {} is more than {MAX_LIVE_REQUESTS}",
+                self.live_requests
+            )));
         }
         Ok(())
     }

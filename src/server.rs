@@ -216,6 +216,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         client_tls: client_tls.clone(),
         timeouts,
         hsa,
+        live: Arc::new(crate::live::Feed::new(config.live_requests)),
     };
     let envs = start_routers(&config, &pki, &platforms, &parts, &mut routers, &routers_rx).await?;
     // The connection tests' client reads at most a ping answer's worth of an error body.
@@ -231,7 +232,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
 
     let (admin_state, admin_addr) = start_admin(
         &config,
-        (&platforms, &parts.hsa),
+        (&platforms, &parts.hsa, &parts.live),
         &mocks,
         started,
         &mut backends,
@@ -350,6 +351,8 @@ struct RouterParts {
     timeouts: TimeoutTable,
     /// The HSA tree all routers climb, and its reset (`/resethsacache`).
     hsa: Arc<router::hsa::HsaCache>,
+    /// The recent requests of every router, for the console's live view.
+    live: Arc<crate::live::Feed>,
 }
 
 /// Binds and starts each environment's two routers (mutual TLS and plain HTTP) on its
@@ -382,7 +385,8 @@ async fn start_routers(
                 parts.timeouts.clone(),
                 platform.clock.clone(),
             )
-            .with_hsa(parts.hsa.tree().clone()),
+            .with_hsa(parts.hsa.tree().clone())
+            .with_live(parts.live.clone()),
         );
         let https_name = format!("{env} router (https)");
         let http_name = format!("{env} router (http)");
@@ -420,7 +424,11 @@ async fn start_routers(
 /// is bound.
 async fn start_admin(
     config: &Config,
-    (platforms, hsa): (&Arc<OrderService>, &Arc<router::hsa::HsaCache>),
+    (platforms, hsa, live): (
+        &Arc<OrderService>,
+        &Arc<router::hsa::HsaCache>,
+        &Arc<crate::live::Feed>,
+    ),
     mocks: &Arc<Mocks>,
     started: Instant,
     backends: &mut JoinSet<()>,
@@ -438,6 +446,7 @@ async fn start_admin(
         gate: admin::gate::Gate::new(admin_addr, &config.admin_allowed_hosts),
         body_timeout: config.admin_body_timeout(),
         max_connections: config.connection_limits.admin,
+        live: live.clone(),
     });
     backends.spawn(admin::serve(admin_listener, admin_state.clone(), stop));
     Ok((admin_state, admin_addr))
@@ -546,9 +555,10 @@ impl Testbed {
         }
         s.push_str(&format!("  mock producers  {}/<logical address>/ProcessCervixScreeningInformation/1/rivtabp21\n", e.mocks));
         s.push_str(&format!(
-            "  admin           {}/health/ready  {}/status\n\n",
+            "  admin           {}/health/ready  {}/status\n",
             e.admin, e.admin
         ));
+        s.push_str(&format!("  web console     {}/console/\n\n", e.admin));
         let sit = e
             .environments
             .get("sit")

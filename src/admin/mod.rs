@@ -16,6 +16,8 @@
 //! None of these waits for a running order: they read published state only.
 //!
 //! - `/api/...` and `/tak/<env>/...`: see [`api`].
+//! - `/` (a redirect), `/console/...` (the web console) and `/api/live...` (its live feed):
+//!   see [`crate::console`].
 //!
 //! Every request but the health probes first passes [`gate`]: its `Host` and `Origin` must
 //! name this listener, and a state-changing one must be JSON (so that no web page can drive
@@ -66,6 +68,8 @@ pub struct AdminState {
     pub body_timeout: Duration,
     /// Connections served at once (config `connection_limits.admin`).
     pub max_connections: usize,
+    /// The routers' recent requests (the console's live view, `/api/live`).
+    pub live: Arc<crate::live::Feed>,
 }
 
 impl AdminState {
@@ -111,6 +115,10 @@ pub async fn serve(listener: TcpListener, state: Arc<AdminState>, shutdown: watc
 async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
     if let Err(refused) = state.gate.check(req.method(), req.uri(), req.headers()) {
         return refused.response();
+    }
+    if let Some(resp) = crate::console::handle(req.method(), req.uri(), req.headers(), &state.live)
+    {
+        return resp;
     }
     let path = req.uri().path().to_string();
     if path.starts_with("/api/") || path.starts_with("/tak/") {

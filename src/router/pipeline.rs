@@ -101,7 +101,12 @@ pub async fn handle(
     if let Some(asked) = super::wsdl::asked(req.uri().query()) {
         return super::wsdl::answer(&asked, conn, &req, &correlation);
     }
-    match route_request(router, conn, req, &correlation).await {
+    let (routed, noted) =
+        crate::live::watched(route_request(router, conn, req, &correlation)).await;
+    router
+        .live
+        .record(router.env, &noted, live_outcome(&routed), started);
+    match routed {
         Ok(resp) => {
             tracing::info!(
                 event.action = "resp-out",
@@ -125,6 +130,14 @@ pub async fn handle(
             );
             fault_response(router, &failure.fault, &correlation, failure.close)
         }
+    }
+}
+
+/// How a request ended, for the console's live view.
+fn live_outcome(routed: &Result<Response<RespBody>, Failure>) -> crate::live::Outcome {
+    match routed {
+        Ok(resp) => crate::live::Outcome::Answered(resp.status().as_u16()),
+        Err(failure) => crate::live::Outcome::Fault(failure.fault.code().as_str()),
     }
 }
 
@@ -269,6 +282,7 @@ async fn route_body(
         .into());
     };
     log_req_in(router, conn, caller, &sniffed, contract, correlation_id);
+    crate::live::note(&caller.sender, sniffed.logical_address.as_deref(), contract);
 
     // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
     check_original_consumer(router, headers, caller)?;

@@ -328,3 +328,13 @@ fn pip_into_target(system: &Python, target: &Path, module: &str, pip_name: &str)
         && python.imports(module))
     .then_some(python)
 }
+
+/// Debian's Chromium and its WebDriver server: `(chromium, chromedriver)`, from the packages
+/// `chromium` and `chromium-driver` (installed as root, else the test fails naming the
+/// command).
+pub fn chromium() -> (PathBuf, PathBuf) {
+    (
+        tool("chromium", "chromium"),
+        tool("chromedriver", "chromium-driver"),
+    )
+}
