@@ -281,12 +281,17 @@ impl Feed {
         bump(&bucket.max_us, sec, |v| v.max(latency_us));
     }
 
-    /// The summaries after sequence number `since` (all kept when `None`), oldest first, at
-    /// most [`MAX_ANSWER`] (the newest); and the sequence number to ask after next time.
+    /// The summaries after sequence number `since` (all kept when `None`, or when `since` is
+    /// not yet given out: the testbed restarted), oldest first, at most [`MAX_ANSWER`] (the
+    /// newest); and the sequence number to ask after next time.
     pub fn since(&self, since: Option<u64>) -> (Vec<Summary>, Option<u64>) {
         let next = self.next.load(Ordering::Relaxed);
         let kept_from = next.saturating_sub(self.slots.len().min(MAX_ANSWER) as u64);
-        let from = since.map_or(kept_from, |s| s.saturating_add(1).max(kept_from));
+        // A `since` past the newest number comes from before a restart: all kept.
+        let from = match since {
+            Some(s) if s < next => (s + 1).max(kept_from),
+            _ => kept_from,
+        };
         let mut out = Vec::with_capacity(next.saturating_sub(from) as usize);
         for seq in from..next {
             let slot = *self.slots[(seq % self.slots.len() as u64) as usize]
@@ -302,7 +307,10 @@ impl Feed {
             }
             out.push(summary(seq, &slot));
         }
-        let last = out.last().map(|s| s.seq).or(since);
+        let last = out.last().map(|s| s.seq).or(match since {
+            Some(s) if s < next => Some(s),
+            _ => next.checked_sub(1),
+        });
         (out, last)
     }
 
@@ -395,6 +403,11 @@ mod tests {
         assert_eq!(last, Some(4));
         assert!(feed.since(Some(4)).0.is_empty());
         assert_eq!(feed.since(Some(4)).1, Some(4));
+        // A client from before a restart gets what is kept.
+        assert_eq!(feed.since(Some(99)).0.len(), 3);
+        let (none, last) = Feed::new(3).since(Some(99));
+        assert!(none.is_empty());
+        assert_eq!(last, None);
     }
 
     #[test]

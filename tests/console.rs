@@ -132,7 +132,7 @@ async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Valu
         // chromedriver keeps the connection open whatever the request says: read the head,
         // then as many bytes as it announces.
         let mut answer = Vec::new();
-        let mut buf = [0u8; 16 * 1024];
+        let mut buf = vec![0u8; 16 * 1024];
         let (head_len, length) = loop {
             let n = tcp.read(&mut buf).await.unwrap();
             assert!(n > 0, "{method} {path}: chromedriver closed the connection");
@@ -156,7 +156,7 @@ async fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> Valu
         let text = String::from_utf8_lossy(&answer).into_owned();
         serde_json::from_str(&rest).unwrap_or_else(|e| panic!("{method} {path}: {e}: {text}"))
     };
-    tokio::time::timeout(PATIENCE, exchange)
+    tokio::time::timeout(PATIENCE, Box::pin(exchange))
         .await
         .unwrap_or_else(|_| panic!("WebDriver {method} {path}: no answer within {PATIENCE:?}"))
 }
@@ -280,15 +280,127 @@ impl Session {
 /// A consumer the test registers and orders for.
 const CONSUMER: &str = "SE2321000016-WEBB";
 
-async fn get_json(bed: &Bed, path: &str) -> Value {
+/// One request to the admin listener as written (HTTP/1.1, the connection closed after it):
+/// the status line and headers (lower-case), and the body.
+async fn admin_raw(bed: &Bed, request: &str) -> (String, String) {
     let port = common::addr_of(&bed.testbed.endpoints().admin).port();
     let mut tcp = TcpStream::connect(("127.0.0.1", port)).await.unwrap();
-    let head = format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n");
-    tcp.write_all(head.as_bytes()).await.unwrap();
+    tcp.write_all(request.as_bytes()).await.unwrap();
     let mut answer = String::new();
-    tcp.read_to_string(&mut answer).await.unwrap();
-    let body = answer.split_once("\r\n\r\n").unwrap().1;
-    serde_json::from_str(body).unwrap()
+    tokio::time::timeout(PATIENCE, tcp.read_to_string(&mut answer))
+        .await
+        .unwrap()
+        .unwrap();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap();
+    (head.to_ascii_lowercase(), body.to_string())
+}
+
+async fn get(bed: &Bed, path: &str, extra: &str) -> (String, String) {
+    admin_raw(
+        bed,
+        &format!("GET {path} HTTP/1.1\r\nHost: 127.0.0.1\r\n{extra}Connection: close\r\n\r\n"),
+    )
+    .await
+}
+
+async fn get_json(bed: &Bed, path: &str) -> Value {
+    let (head, body) = get(bed, path, "").await;
+    assert!(head.starts_with("http/1.1 200"), "{path}: {head}\n{body}");
+    serde_json::from_str(&body).unwrap()
+}
+
+/// The console's files over plain HTTP: types, caching, the policy, the gate; and the live
+/// feed's endpoints moving by exactly the requests sent.
+#[tokio::test]
+async fn console_files_and_the_live_feed_over_http() {
+    let bed = common::start().await;
+
+    let (head, _) = get(&bed, "/", "").await;
+    assert!(head.starts_with("http/1.1 303"), "{head}");
+    assert!(head.contains("location: /console/"), "{head}");
+    for (path, kind) in [
+        ("/console/", "text/html; charset=utf-8"),
+        ("/console/app.js", "text/javascript; charset=utf-8"),
+        ("/console/style.css", "text/css; charset=utf-8"),
+        ("/console/favicon.svg", "image/svg+xml"),
+    ] {
+        let (head, body) = get(&bed, path, "").await;
+        assert!(head.starts_with("http/1.1 200"), "{path}: {head}");
+        assert!(
+            head.contains(&format!("content-type: {kind}")),
+            "{path}: {head}"
+        );
+        assert!(head.contains("cache-control: no-cache"), "{path}: {head}");
+        assert!(
+            head.contains("content-security-policy: default-src 'none'; script-src 'self'"),
+            "{path}: {head}"
+        );
+        assert!(head.contains("x-content-type-options: nosniff"), "{path}");
+        assert!(!body.is_empty(), "{path}");
+        let etag = head
+            .lines()
+            .find_map(|l| l.strip_prefix("etag: "))
+            .unwrap_or_else(|| panic!("{path}: no ETag"))
+            .to_string();
+        let (again, body) = get(&bed, path, &format!("If-None-Match: {etag}\r\n")).await;
+        assert!(again.starts_with("http/1.1 304"), "{path}: {again}");
+        assert!(body.is_empty());
+    }
+    let (head, body) = get(&bed, "/console/nothing.js", "").await;
+    assert!(head.starts_with("http/1.1 404"), "{head}");
+    assert!(body.contains("/console/nothing.js"), "{body}");
+    // The admin gate still stands in front: a page of another site gets nothing.
+    let (head, body) = admin_raw(
+        &bed,
+        "GET /console/ HTTP/1.1\r\nHost: evil.example\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    assert!(head.starts_with("http/1.1 403"), "{head}");
+    assert!(body.contains("evil.example"), "{body}");
+    let (head, _) = get(&bed, "/api/live", "Origin: http://evil.example\r\n").await;
+    assert!(head.starts_with("http/1.1 403"), "{head}");
+
+    let before = get_json(&bed, "/api/live").await;
+    assert_eq!(before["capacity"], 1000);
+    assert_eq!(before["requests"].as_array().unwrap().len(), 0);
+    let sit = bed.https_addr("sit");
+    common::assert_ok(
+        &bed.consumer()
+            .post(sit, cervix_request("14"), &[])
+            .await
+            .unwrap(),
+    );
+    bed.unauthorised()
+        .post(sit, cervix_request("01"), &[])
+        .await
+        .unwrap()
+        .vp("VP007");
+    let live = get_json(&bed, "/api/live").await;
+    let requests = live["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 2, "{live}");
+    assert_eq!(requests[0]["environment"], "sit");
+    assert_eq!(requests[0]["consumer"], "TSTNMT2321000156-KONS");
+    assert_eq!(requests[0]["address"], "14");
+    assert_eq!(requests[0]["contract"], CONTRACT);
+    assert_eq!(requests[0]["outcome"], "OK");
+    assert_eq!(requests[0]["status"], 200);
+    assert_eq!(requests[1]["consumer"], "TSTNMT2321000156-OBEH");
+    assert_eq!(requests[1]["outcome"], "VP007");
+    assert_eq!(live["last"], requests[1]["seq"]);
+    let after = get_json(&bed, &format!("/api/live?since={}", requests[0]["seq"])).await;
+    assert_eq!(after["requests"].as_array().unwrap().len(), 1, "{after}");
+    let rate = get_json(&bed, "/api/live/rate?seconds=600").await;
+    let seconds = rate["seconds"].as_array().unwrap();
+    assert_eq!(seconds.len(), 600);
+    let count: u64 = seconds.iter().map(|s| s["count"].as_u64().unwrap()).sum();
+    let faults: u64 = seconds.iter().map(|s| s["faults"].as_u64().unwrap()).sum();
+    assert_eq!((count, faults), (2, 1), "{rate}");
+    for bad in ["/api/live?since=x", "/api/live/rate?seconds=601"] {
+        let (head, body) = get(&bed, bad, "").await;
+        assert!(head.starts_with("http/1.1 400"), "{bad}: {head}");
+        assert!(body.contains("error"), "{bad}: {body}");
+    }
+    bed.stop().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -452,15 +564,58 @@ async fn the_console_in_a_real_browser() {
     assert!(row.contains(CONTRACT), "{row}");
     web.screenshot("live").await;
 
-    // The mocks' recordings, the orders and the clock, for the screenshots and a look.
+    // The mocks: a message that breaks the contract, shown with its verdict and violations;
+    // a behaviour set and reset through the page.
+    let invalid = ntjp_testbed::contract::request(
+        "14",
+        ntjp_testbed::soap::Profile::Bp21,
+        "19900101238",
+        "01",
+    );
+    bed.consumer().post(sit, invalid, &[]).await.unwrap();
     web.go(&format!("{admin}/console/#mocks")).await;
+    let judged = web
+        .until(
+            "the invalid message with its violations on the mocks page",
+            "const rows = [...document.querySelectorAll('#messages tbody tr.invalid')];
+             return rows.length === 1 && rows[0].querySelector('li') && rows[0].innerText",
+            json!([]),
+        )
+        .await;
+    assert!(judged.as_str().unwrap().contains("invalid"), "{judged}");
+    web.click("#mocks tr[data-address='01'] option[value='error']")
+        .await;
+    web.type_into("#mocks tr[data-address='01'] input[name=text]", "Testfel")
+        .await;
+    web.click("#mocks tr[data-address='01'] button.set-behaviour")
+        .await;
     web.until(
-        "the mocks' messages",
-        "return document.querySelectorAll('#messages tbody tr').length >= 3",
+        "the behaviour's answer",
+        "const a = document.getElementById('mock-answer'); return a && a.classList.contains('ok')",
+        json!([]),
+    )
+    .await;
+    let behaviour = get_json(&bed, "/api/mocks/01/behaviour").await;
+    assert_eq!(behaviour["behaviour"]["answer"], "error", "{behaviour}");
+    assert_eq!(behaviour["behaviour"]["text"], "Testfel", "{behaviour}");
+    web.js(
+        "document.getElementById('mock-messages').scrollIntoView()",
         json!([]),
     )
     .await;
     web.screenshot("mocks").await;
+    web.click("#mocks tr[data-address='01'] button.reset-behaviour")
+        .await;
+    web.until(
+        "the behaviour reset",
+        "const a = document.getElementById('mock-answer');
+         return a && a.classList.contains('ok') && a.innerText.includes('återställt')",
+        json!([]),
+    )
+    .await;
+    let behaviour = get_json(&bed, "/api/mocks/01/behaviour").await;
+    assert_eq!(behaviour["behaviour"]["answer"], "ok", "{behaviour}");
+
     web.go(&format!("{admin}/console/#orders")).await;
     web.until(
         "the orders",
@@ -526,7 +681,33 @@ async fn the_console_in_a_real_browser() {
         json!([]),
     )
     .await;
+    let today: chrono::NaiveDate = get_json(&bed, "/api/sit/clock").await["today"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    web.type_into("#clock-days", "10").await;
+    web.click("#clock-advance").await;
+    let moved = web
+        .until(
+            "the clock moved ten days",
+            "const a = document.getElementById('clock-answer');
+             return a && a.classList.contains('ok') && a.innerText",
+            json!([]),
+        )
+        .await;
+    let later = (today + chrono::Days::new(10)).to_string();
+    assert!(moved.as_str().unwrap().contains(&later), "{moved}");
+    assert_eq!(get_json(&bed, "/api/sit/clock").await["today"], later);
     web.screenshot("clock").await;
+    web.click("#clock-reset").await;
+    web.until(
+        "the clock back to real time",
+        "const n = document.getElementById('clock-now');
+         return n && n.innerText.includes('förskjutning 0 dagar')",
+        json!([]),
+    )
+    .await;
 
     web.close().await;
     drop(driver);

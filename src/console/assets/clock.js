@@ -12,9 +12,9 @@ export async function render(main, { env, showToday }) {
   if (res.ok) show(res.data);
   const move = async body => {
     const r = await send(`/api/${env}/clock`, body);
+    await showToday();
     fill(result, answerBox('clock-answer', r, d => `Klockan i ${env} visar nu ${d.today}.`));
     if (r.ok) { show(r.data); day.value = r.data.today; }
-    showToday();
   };
   fill(main, h('div', { class: 'card' },
     h('h2', {}, 'Klocka (simulated date)'),

@@ -15,7 +15,7 @@ export async function render(main) {
       h('h2', {}, 'Mockproducenter och deras beteenden (behaviours)'),
       h('p', { class: 'muted' }, `Hålls obesvarade: ${res.data.holding}, bedöms nu: ${res.data.judging}.`),
       result,
-      h('div', { class: 'scroll' }, h('table', { id: 'mocks' },
+      h('div', { class: 'scroll short' }, h('table', { id: 'mocks' },
         h('thead', {}, h('tr', {}, ['Logisk adress', 'Region', 'Mottagna', 'Tappade', 'Beteende (answer, text, delay ms)', ''].map(x => h('th', {}, x)))),
         h('tbody', {}, res.data.mocks.map(m => row(m, result, messagesBox)))))),
     messagesBox);
@@ -31,9 +31,9 @@ function row(m, result, messagesBox) {
   return h('tr', { 'data-address': m.address },
     h('td', {}, m.address), h('td', {}, m.region ?? ''), h('td', {}, m.received ?? ''), h('td', {}, m.dropped ?? ''),
     h('td', {}, answer, ' ', text, ' ', delay, ' ',
-      h('button', { class: 'secondary', onclick: async () => done(await send(`/api/mocks/${encodeURIComponent(m.address)}/behaviour`,
+      h('button', { class: 'secondary set-behaviour', onclick: async () => done(await send(`/api/mocks/${encodeURIComponent(m.address)}/behaviour`,
         { answer: answer.value, text: text.value || undefined, delay_ms: Number(delay.value) || 0 }, 'PUT'), `beteendet är ${answer.value}`) }, 'Sätt'),
-      h('button', { class: 'secondary', onclick: async () => {
+      h('button', { class: 'secondary reset-behaviour', onclick: async () => {
         const r = await send(`/api/mocks/${encodeURIComponent(m.address)}/behaviour`, undefined, 'DELETE');
         done(r, 'beteendet är återställt');
         if (r.ok) { answer.value = 'ok'; text.value = ''; delay.value = 0; }

@@ -39,7 +39,13 @@ export async function render(main, { env, refresh }) {
         h('button', { id: 'publish', class: 'secondary', onclick: async () => act(
           await send(`/api/${env}/publish`, { comment: comment.value || undefined }),
           d => `Version ${d.version} publicerad.`) }, 'Publicera (publish pending)')),
-      h('p', { class: 'muted' }, pendingRows ? `${pendingRows} genomförda, ej publicerade ändringar (pending).` : 'Inga opublicerade ändringar (nothing pending).'),
+      pendingRows
+        ? h('details', { id: 'pending' }, h('summary', {}, `${pendingRows} genomförda, ej publicerade ändringar (pending)`),
+          h('table', {}, h('tbody', {}, Object.entries(pending.data).filter(([, rows]) => Array.isArray(rows))
+            .flatMap(([table, rows]) => rows.map(row => h('tr', {},
+              h('td', {}, TABLES[table] ?? table), h('td', {}, row.change ?? ''),
+              h('td', { class: 'mono' }, JSON.stringify(row))))))))
+        : h('p', { class: 'muted' }, 'Inga opublicerade ändringar (nothing pending).'),
       result),
     h('div', { class: 'card' },
       h('table', { id: 'versions' },
