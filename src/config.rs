@@ -94,14 +94,14 @@ pub struct Config {
     /// Most connections each listener holds open at once; see [`ConnectionLimits`].
     pub connection_limits: ConnectionLimits,
     /// How many of the latest routed requests the web console's live view keeps
-    /// (`GET /api/live`), about 350 bytes each. Default 1000.
+    /// (`GET /api/live`), 312 bytes each. Default 1000.
     pub live_requests: usize,
 }
 
 /// Default of `live_requests`.
 pub const DEFAULT_LIVE_REQUESTS: usize = 1000;
 
-/// Largest `live_requests`: about 350 MB of summaries.
+/// Largest `live_requests`: 312 MB of summaries.
 pub const MAX_LIVE_REQUESTS: usize = 1_000_000;
 
 /// Default of `max_order_bytes`: 512 MiB.

@@ -12,7 +12,7 @@
 //! are copied into fixed-size inline arrays, cut at a character boundary), no formatting,
 //! one `fetch_add` for the sequence number, one uncontended slot lock (each writer takes its
 //! own slot: two writers share one only after N others, and a reader holds it for a copy)
-//! held for a copy of about 350 bytes, and three compare-and-swap loops on the current
+//! held for a copy of 312 bytes, and three compare-and-swap loops on the current
 //! second's words. The consumer, address and contract are noted when the request is sniffed
 //! ([`note`]) into a task-local of the request's future ([`watched`]), so the pipeline need
 //! not carry them to its end. It does not persist anything, nor count per consumer or
@@ -433,6 +433,13 @@ mod tests {
         let (s, _) = feed.since(None);
         assert_eq!(s[1].outcome, "VP007");
         assert_eq!(s[0].outcome, "OK");
+    }
+
+    #[test]
+    fn a_kept_summary_takes_312_bytes() {
+        // What the config's `live_requests` documents ("312 bytes each").
+        let slot = std::mem::size_of::<Mutex<Slot>>();
+        assert!(slot <= 312, "{slot} bytes");
     }
 
     #[test]

@@ -498,6 +498,31 @@ async fn the_console_in_a_real_browser() {
     assert!(accepted.contains("publicerad som version 2"), "{accepted}");
     assert!(accepted.contains("Anropsbehörigheter"), "{accepted}");
     web.screenshot("forms").await;
+    // The producer form's rules: county 14 already has its producing system (the mock).
+    for (id, value) in [
+        ("producer-producer_hsa_id", CONSUMER),
+        ("producer-county_code", "14"),
+        ("producer-url", "https://127.0.0.1:9/vp/cervix"),
+        ("producer-prestudy_case", "FS-2026-042"),
+    ] {
+        web.type_into(&format!("#{id}"), value).await;
+    }
+    web.click("#producer-form button[type=submit]").await;
+    let refused = web
+        .until(
+            "the producer form's validation message",
+            "const a = document.getElementById('producer-form-answer');
+             return a && a.classList.contains('bad') && a.innerText",
+            json!([]),
+        )
+        .await;
+    assert!(
+        refused
+            .as_str()
+            .unwrap()
+            .contains("county 14 (Västra Götalandsregionen) already has a producing system"),
+        "{refused}"
+    );
 
     web.go(&format!("{admin}/console/#tak")).await;
     web.until(

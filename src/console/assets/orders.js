@@ -34,7 +34,12 @@ async function show(env, id, box) {
     h('h2', {}, `Beställning ${o.id} i ${o.env}`),
     h('h3', {}, 'Rapport (report)'), h('pre', { class: 'result ok' }, o.report_text ?? ''),
     h('h3', {}, `Anslutningstester (connection tests: ${ct.length})`),
-    ct.length ? h('table', {}, h('tbody', {}, ct.map(t => h('tr', {}, h('td', { class: 'mono' }, JSON.stringify(t))))))
+    ct.length ? h('table', { id: 'connection-tests' },
+      h('thead', {}, h('tr', {}, ['Logisk adress', 'Adress (URL)', 'Från', 'Status', 'Detalj', 'Testad'].map(x => h('th', {}, x)))),
+      h('tbody', {}, ct.map(t => h('tr', { class: t.status === 'failed' ? 'invalid' : '' },
+        h('td', {}, t.logical_address ?? ''), h('td', { class: 'mono' }, t.url ?? ''), h('td', {}, t.from ?? ''),
+        h('td', {}, h('span', { class: `pill ${t.status === 'ok' ? 'ok' : t.status === 'failed' ? 'bad' : ''}` }, t.status ?? '')),
+        h('td', {}, t.detail ?? ''), h('td', {}, t.at ? t.at.slice(0, 19).replace('T', ' ') : 'väntar')))))
       : h('p', { class: 'muted' }, 'Inga: beställningen har inga nya producentadresser.'),
     h('details', {}, h('summary', {}, 'Beställningen som JSON'), h('pre', { class: 'mono' }, o.json ?? ''))));
 }
