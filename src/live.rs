@@ -15,7 +15,9 @@
 //! held for a copy of 312 bytes, and three compare-and-swap loops on the current
 //! second's words. The consumer, address and contract are noted when the request is sniffed
 //! ([`note`]) into a task-local of the request's future ([`watched`]), so the pipeline need
-//! not carry them to its end. It does not persist anything, nor count per consumer or
+//! not carry them to its end; the price is tokio's: each poll of the request's future swaps
+//! the note (about 270 bytes) into a thread-local and back (a few small copies, a routed request is
+//! polled a handful of times). It does not persist anything, nor count per consumer or
 //! contract (that is the metrics' job): it is a window on the last minutes.
 
 use std::{
