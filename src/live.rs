@@ -16,9 +16,9 @@
 //! second's words. The consumer, address and contract are noted when the request is sniffed
 //! ([`note`]) into a task-local of the request's future ([`watched`]), so the pipeline need
 //! not carry them to its end; the price is tokio's: each poll of the request's future swaps
-//! the note (about 270 bytes) into a thread-local and back (a few small copies, a routed request is
-//! polled a handful of times). It does not persist anything, nor count per consumer or
-//! contract (that is the metrics' job): it is a window on the last minutes.
+//! the note (about 270 bytes) into a thread-local and back (a few small copies; a routed
+//! request is polled a handful of times). It does not persist anything, nor count per
+//! consumer or contract (that is the metrics' job): it is a window on the last minutes.
 
 use std::{
     cell::RefCell,
