@@ -96,6 +96,29 @@ pub struct Config {
     /// How many of the latest routed requests the web console's live view keeps
     /// (`GET /api/live`), 312 bytes each. Default 1000.
     pub live_requests: usize,
+    /// `/metrics`' settings (TOML `[metrics]`); see [`MetricsConfig`].
+    pub metrics: MetricsConfig,
+}
+
+/// The admin listener's `/metrics` (TOML `[metrics]`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// Most distinct values each label fed by requests keeps (`contract`, `address`,
+    /// `consumer`, a mock's `address`); later values are counted as `other`, so that random
+    /// input cannot grow memory or the scrape without bound. Default 1000, at most 60000.
+    pub max_label_values: usize,
+}
+
+/// The largest `metrics.max_label_values` accepted (a label's values are numbered in 16 bits).
+pub const MAX_LABEL_VALUES: usize = 60_000;
+
+impl Default for MetricsConfig {
+    fn default() -> Self {
+        MetricsConfig {
+            max_label_values: 1000,
+        }
+    }
 }
 
 /// Default of `live_requests`.
@@ -153,6 +176,11 @@ pub struct RouterConfig {
     pub default_routing: DefaultRoutingConfig,
     /// Where lookups climb the HSA tree (VP: `hsa.lookup.*`).
     pub hsa_lookup: HsaLookupConfig,
+    /// Write message bodies into the log: the request's into `req-in`
+    /// (`http.request.body.content`), the producer's answer into `resp-in`
+    /// (`http.response.body.content`), each at most 64 KiB. Default false (VP logs payloads
+    /// only with its message loggers at DEBUG; they may hold patient data).
+    pub log_bodies: bool,
 }
 
 /// Old-style default routing (VP's `defaultrouting.*`, takdatahandler's
@@ -411,6 +439,7 @@ impl Default for RouterConfig {
             hsa_files: Vec::new(),
             default_routing: DefaultRoutingConfig::default(),
             hsa_lookup: HsaLookupConfig::default(),
+            log_bodies: false,
         }
     }
 }
@@ -429,6 +458,7 @@ impl Default for Config {
             admin_body_timeout_ms: 300_000,
             connection_limits: ConnectionLimits::default(),
             live_requests: DEFAULT_LIVE_REQUESTS,
+            metrics: MetricsConfig::default(),
         }
     }
 }
@@ -504,6 +534,10 @@ impl Config {
             ("connection_limits.router", limits.router as u64),
             ("connection_limits.mocks", limits.mocks as u64),
             ("connection_limits.admin", limits.admin as u64),
+            (
+                "metrics.max_label_values",
+                self.metrics.max_label_values as u64,
+            ),
         ] {
             if value == 0 {
                 return Err(ConfigError::Invalid(format!(
@@ -526,6 +560,12 @@ impl Config {
             return Err(ConfigError::Invalid(format!(
                 "live_requests = {} is more than {MAX_LIVE_REQUESTS}",
                 self.live_requests
+            )));
+        }
+        if self.metrics.max_label_values > MAX_LABEL_VALUES {
+            return Err(ConfigError::Invalid(format!(
+                "metrics.max_label_values = {} is more than {MAX_LABEL_VALUES}",
+                self.metrics.max_label_values
             )));
         }
         Ok(())

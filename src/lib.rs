@@ -35,6 +35,7 @@
 //! - [`cli`]: the order workflow on the command line.
 //! - [`load`]: `ntjp load`, the load generator (mutual TLS or plain HTTP, closed or open model).
 //! - [`logging`]: the log lines of `ntjp serve` and the bounded queue they leave through.
+//! - [`metrics`]: the Prometheus counters behind the admin listener's `/metrics`.
 //! - [`live`]: the recent requests and per-second rates the console's live view shows.
 //! - [`console`]: the web console's pages, embedded in the binary, served by [`admin`].
 //! - [`net`]: accept loops and HTTP/1.1 serving shared by every listener.
@@ -55,6 +56,7 @@ pub mod journal;
 pub mod live;
 pub mod load;
 pub mod logging;
+pub mod metrics;
 pub mod mocks;
 pub mod net;
 pub mod ordering;

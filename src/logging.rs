@@ -1,20 +1,22 @@
 //! Log lines of `ntjp serve`: how an event becomes a line, and how lines reach stderr.
 //!
 //! - [`TextLayer`] writes an event as tracing-subscriber's default text format does
-//!   (`2026-12-02T16:21:42.082050Z  INFO target: message key=value ...`), but straight into a
-//!   line buffer of its thread: a plain string is copied between quotes instead of being
-//!   escaped character by character through `Debug`, numbers are written digit by digit, and
-//!   no styling is painted when there are no colours. A routed request's two lines cost about a
-//!   tenth of what the default format cost. Spans are not printed (none are used).
+//!   (`2026-12-02T16:21:42.082050Z  INFO request{trace.id=...}: target: message key=value`),
+//!   but straight into a line buffer of its thread: a plain string is copied between quotes
+//!   instead of being escaped character by character through `Debug`, numbers are written
+//!   digit by digit, and no styling is painted when there are no colours (only a terminal
+//!   without `NO_COLOR` gets them). A span's fields are written once, when the span is made
+//!   or a field is recorded, and copied into each of its events' lines.
+//! - [`ecs::EcsLayer`] writes the same events as ECS JSON lines, as the real VP writes its
+//!   message log entries (`--log-format json`), in the same way: no allocation per line.
 //! - [`LogQueue`] is the writer: a bounded buffer in bytes that a thread of its own empties
 //!   to stderr in batches. Writing a line is a copy under an uncontended lock: no allocation,
 //!   no system call, no wake-up per line (the thread is woken once per batch). When stderr
 //!   cannot keep up and the buffer is full, lines are dropped and counted, never waited for.
 //!
-//! What is logged (the events, their names and fields) is the callers' business; events of
-//! disabled levels never reach this module (tracing checks the filter before building any
-//! field). The JSON format is still tracing-subscriber's. This module is the one piece to
-//! replace when the log format changes.
+//! What is logged (the events, their names and fields) is the callers' business; events and
+//! spans of disabled levels never reach this module (tracing checks the filter before building
+//! any field). This module is the one piece to replace when the log format changes.
 
 use std::{
     cell::RefCell,
@@ -31,6 +33,7 @@ use std::{
 use tracing::{
     Event, Level, Subscriber,
     field::{Field, Visit},
+    span::{Attributes, Id, Record},
 };
 use tracing_subscriber::{
     fmt::{
@@ -39,8 +42,11 @@ use tracing_subscriber::{
         time::{FormatTime, SystemTime as DefaultTime},
     },
     layer::{Context, SubscriberExt},
+    registry::LookupSpan,
     util::SubscriberInitExt,
 };
+
+pub mod ecs;
 
 /// How many bytes of log lines may wait for the log thread. When stderr does not keep up and
 /// this is full, new lines are dropped (and counted): a slow terminal or log pipe must never
@@ -52,29 +58,29 @@ pub const QUEUE_BYTES: usize = 4 * 1024 * 1024;
 pub const BATCH_INTERVAL: Duration = Duration::from_millis(20);
 
 /// Sets the process's logging up for `ntjp serve`: the level filter from `RUST_LOG` (else
-/// `info`), text or JSON lines, colours only on a terminal without `NO_COLOR`. Keep the guard
-/// until the process ends: dropping it writes what is still queued.
+/// `info`), text or ECS JSON lines, colours only in text on a terminal without `NO_COLOR`.
+/// Keep the guard until the process ends: dropping it writes what is still queued.
 pub fn init(json: bool) -> LogGuard {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let ansi = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let (queue, guard) = LogQueue::start(io::stderr(), QUEUE_BYTES);
     let registry = tracing_subscriber::registry().with(filter);
     if json {
-        registry
-            .with(
-                tracing_subscriber::fmt::layer()
-                    .json()
-                    .flatten_event(true)
-                    .with_timer(CachedTime)
-                    .with_ansi(ansi)
-                    .with_writer(queue),
-            )
-            .init();
+        registry.with(ecs::EcsLayer { queue }).init();
     } else {
+        let ansi = colours(
+            io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").is_some(),
+        );
         registry.with(TextLayer { queue, ansi }).init();
     }
     guard
+}
+
+/// Whether the text format is coloured: only on a terminal, and not when `NO_COLOR` is set
+/// (<https://no-color.org>). A file or a pipe gets plain text.
+pub fn colours(terminal: bool, no_color: bool) -> bool {
+    terminal && !no_color
 }
 
 /// The text format: tracing-subscriber's default layout, written straight into a line.
@@ -90,33 +96,72 @@ thread_local! {
     static LINE: RefCell<String> = const { RefCell::new(String::new()) };
 }
 
-impl<S: Subscriber> tracing_subscriber::Layer<S> for TextLayer {
-    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
-        // An event logged while this thread writes a line (from a Debug impl, say) goes
-        // through a buffer of its own.
-        let written = LINE.try_with(|line| match line.try_borrow_mut() {
-            Ok(mut line) => {
-                line.clear();
-                write_line(&mut line, event, self.ansi);
-                self.queue.push(line.as_bytes());
-            }
-            Err(_) => {
-                let mut own = String::new();
-                write_line(&mut own, event, self.ansi);
-                self.queue.push(own.as_bytes());
-            }
+/// Room for a request span's fields in text (about 450 bytes): one allocation, no growing.
+const SPAN_TEXT_BYTES: usize = 512;
+
+/// A span's fields as the text format writes them (`trace.id=... source.ip=...`), kept in the
+/// span's extensions from when it is made.
+struct TextSpan(String);
+
+impl<S: Subscriber + for<'a> LookupSpan<'a>> tracing_subscriber::Layer<S> for TextLayer {
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut fields = String::with_capacity(SPAN_TEXT_BYTES);
+        attrs.record(&mut Fields {
+            line: &mut fields,
+            first: true,
         });
-        if written.is_err() {
-            // The thread is ending and its buffer is gone.
-            let mut own = String::new();
-            write_line(&mut own, event, self.ansi);
-            self.queue.push(own.as_bytes());
+        span.extensions_mut().insert(TextSpan(fields));
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let Some(span) = ctx.span(id) else { return };
+        let mut extensions = span.extensions_mut();
+        if let Some(TextSpan(fields)) = extensions.get_mut::<TextSpan>() {
+            let first = fields.is_empty();
+            values.record(&mut Fields {
+                line: fields,
+                first,
+            });
         }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        with_line(&self.queue, |line| write_line(line, event, &ctx, self.ansi));
     }
 }
 
-/// Writes `event` as one line, ending in `\n`.
-fn write_line(line: &mut String, event: &Event<'_>, ansi: bool) {
+/// Runs `write` on this thread's line buffer (cleared) and queues what it wrote. An event
+/// logged while this thread writes a line (from a Debug impl, say) goes through a buffer of
+/// its own, as does one on a thread that is ending.
+fn with_line(queue: &LogQueue, write: impl Fn(&mut String)) {
+    let written = LINE.try_with(|line| match line.try_borrow_mut() {
+        Ok(mut line) => {
+            line.clear();
+            write(&mut line);
+            queue.push(line.as_bytes());
+        }
+        Err(_) => {
+            let mut own = String::new();
+            write(&mut own);
+            queue.push(own.as_bytes());
+        }
+    });
+    if written.is_err() {
+        let mut own = String::new();
+        write(&mut own);
+        queue.push(own.as_bytes());
+    }
+}
+
+/// Writes `event` as one line, ending in `\n`: its spans (outermost first, each with its
+/// fields) before the target, as the default format does.
+fn write_line<S: Subscriber + for<'a> LookupSpan<'a>>(
+    line: &mut String,
+    event: &Event<'_>,
+    ctx: &Context<'_, S>,
+    ansi: bool,
+) {
     let meta = event.metadata();
     push_timestamp(line);
     line.push(' ');
@@ -129,6 +174,20 @@ fn write_line(line: &mut String, event: &Event<'_>, ansi: bool) {
         line.push_str("\x1b[0m ");
     } else {
         line.push_str(level);
+        line.push(' ');
+    }
+    if let Some(scope) = ctx.event_scope(event) {
+        for span in scope.from_root() {
+            line.push_str(span.name());
+            if let Some(TextSpan(fields)) = span.extensions().get::<TextSpan>()
+                && !fields.is_empty()
+            {
+                line.push('{');
+                line.push_str(fields);
+                line.push('}');
+            }
+            line.push(':');
+        }
         line.push(' ');
     }
     line.push_str(meta.target());
@@ -311,16 +370,6 @@ fn needs_escape(c: char) -> bool {
     c < 0x20 || (0x7f..=0x9f).contains(&c)
 }
 
-/// The JSON format's timestamps, written like the text format's.
-#[derive(Debug, Clone, Copy, Default)]
-struct CachedTime;
-
-impl FormatTime for CachedTime {
-    fn format_time(&self, w: &mut Writer<'_>) -> fmt::Result {
-        write_timestamp(w)
-    }
-}
-
 thread_local! {
     /// The second last formatted on this thread and its `YYYY-MM-DDTHH:MM:SS`.
     static LOG_SECOND: std::cell::Cell<(u64, [u8; 19])> = const { std::cell::Cell::new((u64::MAX, [0; 19])) };
@@ -364,16 +413,6 @@ fn push_timestamp(line: &mut String) {
         None => {
             let _ = DefaultTime.format_time(&mut Writer::new(line));
         }
-    }
-}
-
-fn write_timestamp(w: &mut Writer<'_>) -> fmt::Result {
-    match timestamp()
-        .as_ref()
-        .and_then(|t| std::str::from_utf8(t).ok())
-    {
-        Some(text) => w.write_str(text),
-        None => DefaultTime.format_time(w),
     }
 }
 
@@ -623,6 +662,81 @@ mod tests {
             "{}",
             lines[1]
         );
+    }
+
+    #[test]
+    fn an_event_in_a_span_carries_its_fields_as_the_default_format_writes_them() {
+        let (text, _) = lines_of(|| {
+            let span = tracing::info_span!(
+                "request",
+                trace.id = "abc",
+                labels.senderid = tracing::field::Empty
+            );
+            span.record("labels.senderid", "SE-1");
+            tracing::info!(parent: &span, event.action = "resp-out", "resp-out");
+            tracing::info!("outside");
+        });
+        let lines: Vec<&str> = text.lines().collect();
+        assert!(
+            lines[0].ends_with(
+                "  INFO request{trace.id=\"abc\" labels.senderid=\"SE-1\"}: \
+                 ntjp_testbed::logging::tests: resp-out event.action=\"resp-out\""
+            ),
+            "{}",
+            lines[0]
+        );
+        assert!(
+            lines[1].ends_with("  INFO ntjp_testbed::logging::tests: outside"),
+            "{}",
+            lines[1]
+        );
+    }
+
+    #[test]
+    fn a_span_or_event_of_a_level_that_is_off_formats_nothing() {
+        /// Counts how often it is formatted.
+        struct Counted<'a>(&'a AtomicUsize);
+        impl fmt::Display for Counted<'_> {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                self.0.fetch_add(1, Ordering::Relaxed);
+                f.write_str("x")
+            }
+        }
+        let formatted = AtomicUsize::new(0);
+        let out = Collected::default();
+        let (queue, guard) = LogQueue::start(out.clone(), 1 << 20);
+        let subscriber = tracing_subscriber::registry()
+            .with(tracing_subscriber::filter::LevelFilter::WARN)
+            .with(TextLayer { queue, ansi: false });
+        tracing::subscriber::with_default(subscriber, || {
+            let span = tracing::info_span!(
+                "request",
+                trace.id = %Counted(&formatted),
+                labels.senderid = tracing::field::Empty
+            );
+            assert!(span.is_disabled());
+            span.record(
+                "labels.senderid",
+                tracing::field::display(Counted(&formatted)),
+            );
+            tracing::info!(parent: &span, value = %Counted(&formatted), "resp-out");
+            tracing::warn!(value = %Counted(&formatted), "shown");
+        });
+        drop(guard);
+        assert_eq!(
+            formatted.load(Ordering::Relaxed),
+            1,
+            "only the warning's value"
+        );
+        let text = String::from_utf8(out.0.lock().unwrap().clone()).unwrap();
+        assert_eq!(text.lines().count(), 1, "{text}");
+    }
+
+    #[test]
+    fn colours_only_on_a_terminal_without_no_color() {
+        assert!(colours(true, false));
+        assert!(!colours(false, false), "a file or a pipe");
+        assert!(!colours(true, true), "NO_COLOR");
     }
 
     #[test]

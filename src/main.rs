@@ -158,7 +158,8 @@ struct ServeArgs {
 enum LogFormat {
     /// Human-readable lines.
     Text,
-    /// One JSON object per line, with the platform's field names (event.action, trace.id, ...).
+    /// One ECS JSON object per line, with the platform's field names (event.action, trace.id,
+    /// labels.senderid, ...), as the real VP logs; README's "Logs" lists them.
     Json,
 }
 

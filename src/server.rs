@@ -207,9 +207,19 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let mut routers = JoinSet::new();
     let mut backends = JoinSet::new();
 
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        config.metrics.max_label_values,
+    ));
     // Mock producers first: their address goes into the orders.
-    let (mocks, mocks_base) =
-        start_mocks(&config, &pki, &server_tls, &mut backends, &backends_rx).await?;
+    let (mocks, mocks_base) = start_mocks(
+        &config,
+        &pki,
+        &server_tls,
+        &mut backends,
+        &backends_rx,
+        &metrics,
+    )
+    .await?;
     let platforms = open_orders(&config, &mocks_base).await?;
     let parts = RouterParts {
         server_tls,
@@ -217,6 +227,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         timeouts,
         hsa,
         live: Arc::new(crate::live::Feed::new(config.live_requests)),
+        metrics: metrics.clone(),
     };
     let envs = start_routers(&config, &pki, &platforms, &parts, &mut routers, &routers_rx).await?;
     // The connection tests' client reads at most a ping answer's worth of an error body.
@@ -233,7 +244,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let (admin_state, admin_addr) = start_admin(
         &config,
         (&platforms, &parts.hsa, &parts.live),
-        &mocks,
+        (&mocks, &metrics),
         started,
         &mut backends,
         backends_rx,
@@ -291,17 +302,21 @@ async fn start_mocks(
     server_tls: &Arc<rustls::ServerConfig>,
     backends: &mut JoinSet<()>,
     stop: &watch::Receiver<bool>,
+    metrics: &Arc<crate::metrics::Metrics>,
 ) -> Result<(Arc<Mocks>, String), StartError> {
     let mocks_listener = bind("mocks", config.mocks).await?;
     let mocks_addr = local_addr(&mocks_listener, "mocks", config.mocks)?;
     let mocks_base = format!("https://{}/mocks", display_addr(mocks_addr));
-    let mocks = Arc::new(Mocks::new(
-        config.mock_producers.clone(),
-        pki.platform_clients
-            .iter()
-            .map(|(env, id)| (id.hsa_id.clone(), env.to_string()))
-            .collect(),
-    ));
+    let mocks = Arc::new(
+        Mocks::new(
+            config.mock_producers.clone(),
+            pki.platform_clients
+                .iter()
+                .map(|(env, id)| (id.hsa_id.clone(), env.to_string()))
+                .collect(),
+        )
+        .with_metrics(metrics.clone()),
+    );
     backends.spawn(mocks::serve(
         mocks_listener,
         server_tls.clone(),
@@ -353,6 +368,8 @@ struct RouterParts {
     hsa: Arc<router::hsa::HsaCache>,
     /// The recent requests of every router, for the console's live view.
     live: Arc<crate::live::Feed>,
+    /// The testbed's counters (`/metrics`).
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Binds and starts each environment's two routers (mutual TLS and plain HTTP) on its
@@ -386,7 +403,8 @@ async fn start_routers(
                 platform.clock.clone(),
             )
             .with_hsa(parts.hsa.tree().clone())
-            .with_live(parts.live.clone()),
+            .with_live(parts.live.clone())
+            .with_metrics(parts.metrics.clone()),
         );
         let https_name = format!("{env} router (https)");
         let http_name = format!("{env} router (http)");
@@ -429,7 +447,7 @@ async fn start_admin(
         &Arc<router::hsa::HsaCache>,
         &Arc<crate::live::Feed>,
     ),
-    mocks: &Arc<Mocks>,
+    (mocks, metrics): (&Arc<Mocks>, &Arc<crate::metrics::Metrics>),
     started: Instant,
     backends: &mut JoinSet<()>,
     stop: watch::Receiver<bool>,
@@ -447,6 +465,7 @@ async fn start_admin(
         body_timeout: config.admin_body_timeout(),
         max_connections: config.connection_limits.admin,
         live: live.clone(),
+        metrics: metrics.clone(),
     });
     backends.spawn(admin::serve(admin_listener, admin_state.clone(), stop));
     Ok((admin_state, admin_addr))

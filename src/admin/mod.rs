@@ -6,6 +6,7 @@
 //!   published TAK snapshot, a clock that gives a day) and every listener is bound, else 503;
 //!   the body says which part is down, in the Spring Boot Actuator shape Java teams' monitors
 //!   already parse.
+//! - `GET /metrics`: every counter in the Prometheus text format (see [`crate::metrics`]).
 //! - `GET /status`: VP-like status JSON per environment (TAK version, counts, uptime,
 //!   connection tests not run yet), the HSA cache's (`HsaCacheInitialized`,
 //!   `HsaCacheResetInfo`), and whether the order service is working on a change
@@ -70,6 +71,8 @@ pub struct AdminState {
     pub max_connections: usize,
     /// The routers' recent requests (the console's live view, `/api/live`).
     pub live: Arc<crate::live::Feed>,
+    /// The testbed's counters, served at `/metrics` ([`metrics`]).
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl AdminState {
@@ -101,6 +104,7 @@ pub async fn serve(listener: TcpListener, state: Arc<AdminState>, shutdown: watc
             let state = state.clone();
             tokio::spawn(async move {
                 let _slot = slot;
+                let _open = state.metrics.connection(crate::metrics::Listener::Admin);
                 net::serve_http1(tcp, Duration::from_secs(30), watcher, move |req| {
                     let state = state.clone();
                     async move { handle(state, req).await }
@@ -141,9 +145,10 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
         "/health/live" => json_response(StatusCode::OK, &json!({"status": "UP"})),
         "/health/ready" | "/health" => health(state),
         "/status" => status(state),
+        "/metrics" => metrics(state).await,
         other => json_response(
             StatusCode::NOT_FOUND,
-            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/resethsacache", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
+            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/metrics", "/resethsacache", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
         ),
     }
 }
@@ -213,6 +218,41 @@ fn health(state: &AdminState) -> Response<Full<Bytes>> {
         },
         &json!({"status": if ready { "UP" } else { "DOWN" }, "components": components}),
     )
+}
+
+/// `/metrics`: every counter in the Prometheus text format, with each environment's TAK
+/// version and publish time and its orders' results read now. Written on a thread of its
+/// own ([`heavy`]): a scrape may hold thousands of series.
+async fn metrics(state: &AdminState) -> Response<Full<Bytes>> {
+    let facts = state
+        .platforms
+        .all()
+        .map(|p| {
+            let snapshot = p.tak.load();
+            crate::metrics::EnvFacts {
+                env: p.env,
+                tak_version: snapshot.as_deref().map(|s| s.version()),
+                tak_published: snapshot.as_deref().map(|s| s.published_at().timestamp()),
+                orders_accepted: p.orders.accepted.load(Ordering::Relaxed),
+                orders_refused: p.orders.refused.load(Ordering::Relaxed),
+            }
+        })
+        .collect();
+    let metrics = state.metrics.clone();
+    match heavy(move || metrics.encode(facts)).await {
+        Ok(text) => {
+            let mut resp = Response::new(Full::new(Bytes::from(text)));
+            resp.headers_mut().insert(
+                CONTENT_TYPE,
+                HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
+            );
+            resp
+        }
+        Err(e) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"error": format!("internal error: {e}")}),
+        ),
+    }
 }
 
 /// `/status`, in the shape of VP's status page.

@@ -53,6 +53,7 @@ use crate::{
         self, NTJP_MOCKS, ResultCode,
         validate::{self, Outcome, Violation},
     },
+    metrics::{HandshakeFailure, Listener},
     net,
     soap::{self, Profile},
     verify::{Recording, Verdict},
@@ -99,6 +100,8 @@ pub struct Mocks {
     judging_max: usize,
     /// Messages waiting for a permit right now.
     waiting: AtomicUsize,
+    /// The testbed's counters (`/metrics`): verdicts, recordings dropped, handshakes.
+    metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Counts a request while it lives: one held unanswered, or one waiting to be judged.
@@ -151,7 +154,14 @@ impl Mocks {
                 .collect(),
             config,
             holding: AtomicUsize::new(0),
+            metrics: crate::metrics::Metrics::detached(),
         }
+    }
+
+    /// The same mocks counting into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Requests the mocks are holding unanswered right now (behaviour `no-answer`).
@@ -267,15 +277,18 @@ pub async fn serve(
         let stop = stop.clone();
         tokio::spawn(async move {
             let _slot = slot;
+            let _open = mocks.metrics.connection(Listener::Mocks);
             let resetter = Resetter::for_stream(&tcp);
             let tls = match tokio::time::timeout(read_timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
+                    mocks.metrics.handshake_failed(Listener::Mocks, HandshakeFailure::of(&e));
                     tracing::info!(listener = "mocks", source.ip = %addr.ip(), error = %e, "TLS handshake refused");
                     return;
                 }
-                Err(_) => return,
+                Err(_) => return mocks.metrics.handshake_failed(Listener::Mocks, HandshakeFailure::Timeout),
             };
+            mocks.metrics.handshake_ok(Listener::Mocks);
             let platform_hsa_id = tls
                 .get_ref()
                 .1
@@ -512,6 +525,7 @@ fn receive(mocks: &Mocks, msg: Received) -> (Behaviour, Answer) {
         peer,
     } = msg;
     let judged = judge(&address, path_profile, &body, mocks);
+    mocks.metrics.mock_verdict(&address, judged.verdict);
     let personnummer = judged.personnummer.clone();
     let (behaviour, source) = personnummer
         .as_deref()
@@ -534,7 +548,7 @@ fn receive(mocks: &Mocks, msg: Received) -> (Behaviour, Answer) {
     };
     let answer = apply(&address, &judged, &behaviour);
     let sniffed = judged.sniffed.as_ref();
-    mocks.recorder.record(Recording {
+    let dropped = mocks.recorder.record(Recording {
         seq: mocks.recorder.next_seq(),
         received_at: chrono::Utc::now(),
         mock_address: address.clone(),
@@ -574,6 +588,7 @@ fn receive(mocks: &Mocks, msg: Received) -> (Behaviour, Answer) {
         body: String::from_utf8_lossy(&body).into_owned(),
         body_truncated_from: None,
     });
+    mocks.metrics.recordings_dropped(dropped);
     (behaviour, answer)
 }
 

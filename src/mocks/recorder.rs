@@ -261,13 +261,15 @@ impl Recorder {
         self.seq.fetch_add(1, Ordering::Relaxed) + 1
     }
 
-    pub(crate) fn record(&self, mut r: Recording) {
+    /// Keeps `r`; returns how many older recordings were dropped to make room.
+    pub(crate) fn record(&self, mut r: Recording) -> usize {
         r.fit(self.max_bytes);
         let bytes = r.approx_bytes();
         let address: Arc<str> = key(&r.mock_address).into();
         let recording = Arc::new(r);
         let mut logs = self.logs();
         let logs = &mut *logs;
+        let kept_before = logs.kept;
         let n = logs.next;
         logs.next += 1;
         let log = logs.by_address.entry(address.clone()).or_default();
@@ -285,6 +287,7 @@ impl Recorder {
         // The new recording fits on its own (`fit`), so this stops before reaching it.
         while logs.bytes > self.max_bytes && logs.kept > 1 && logs.drop_oldest() {}
         logs.compact();
+        kept_before + 1 - logs.kept
     }
 
     /// What the mock for `address` received, oldest first.

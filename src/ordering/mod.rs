@@ -279,6 +279,32 @@ pub struct Platform {
     /// Its clock.
     pub clock: Arc<Clock>,
     auto_publish: AtomicBool,
+    /// Orders accepted and refused since start (`/metrics`).
+    pub orders: OrderCounts,
+}
+
+/// Orders (and forms) answered through the service since start, by result.
+#[derive(Debug, Default)]
+pub struct OrderCounts {
+    /// Accepted: journaled and executed.
+    pub accepted: AtomicU64,
+    /// Refused: not a readable order, refused by TAK's validation or by a form's rules.
+    pub refused: AtomicU64,
+}
+
+impl OrderCounts {
+    /// Counts an order's answer (other errors, such as a busy or stopping service, are not
+    /// the order's result and are not counted).
+    fn count<T>(&self, answer: &Result<T, ServiceError>) {
+        let counter = match answer {
+            Ok(_) => &self.accepted,
+            Err(ServiceError::Parse(_) | ServiceError::Rejected { .. } | ServiceError::Form(_)) => {
+                &self.refused
+            }
+            Err(_) => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
 }
 
 impl Platform {
@@ -517,10 +543,13 @@ impl OrderService {
         source: OrderSource,
         publish: Option<bool>,
     ) -> Result<Arc<OrderRecord>, ServiceError> {
-        self.change(move |core, shared, gate| {
-            order(core, shared, gate, env, json, source, publish, None)
-        })
-        .await
+        let answer = self
+            .change(move |core, shared, gate| {
+                order(core, shared, gate, env, json, source, publish, None)
+            })
+            .await;
+        self.platform(env).orders.count(&answer);
+        answer
     }
 
     /// The consumer form: checks its rules, builds the real-format order and submits it, in
@@ -566,25 +595,28 @@ impl OrderService {
         publish: Option<bool>,
         prepare: impl FnOnce(&Forms, &str, &Store) -> Result<PreparedOrder, FormError> + Send + 'static,
     ) -> Result<Arc<OrderRecord>, ServiceError> {
-        self.change(move |core, shared, gate| {
-            let prepared = prepare(
-                &core.forms,
-                &shared.platform(env).name,
-                &core.env(env)?.store,
-            )?;
-            let json = prepared.json.clone();
-            order(
-                core,
-                shared,
-                gate,
-                env,
-                json,
-                source,
-                publish,
-                Some(prepared),
-            )
-        })
-        .await
+        let answer = self
+            .change(move |core, shared, gate| {
+                let prepared = prepare(
+                    &core.forms,
+                    &shared.platform(env).name,
+                    &core.env(env)?.store,
+                )?;
+                let json = prepared.json.clone();
+                order(
+                    core,
+                    shared,
+                    gate,
+                    env,
+                    json,
+                    source,
+                    publish,
+                    Some(prepared),
+                )
+            })
+            .await;
+        self.platform(env).orders.count(&answer);
+        answer
     }
 
     /// Waits until the writer has done everything handed to it so far (start-up work

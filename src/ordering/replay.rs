@@ -234,6 +234,7 @@ fn build_envs(
                 tak: Arc::new(arc_swap::ArcSwapOption::empty()),
                 clock: Arc::new(Clock::new()),
                 auto_publish: AtomicBool::new(cfg.auto_publish),
+                orders: Default::default(),
             }),
         );
         views.insert(env, ArcSwap::from_pointee(EnvView::empty()));

@@ -83,22 +83,48 @@ impl Declared {
     }
 }
 
-/// The `encoding` value of the XML declaration at the start of `start`, if any.
+/// The `encoding` value of the XML declaration at the start of `start`, if any. Only the
+/// declaration is read as text: a body that does not open with `<?xml` (after its byte order
+/// mark was looked for) is left at once; the declaration nearly every request opens with is
+/// recognised whole; for others its end is found by `memchr`, not a `str` search.
 fn declaration_encoding(start: &[u8]) -> Option<&str> {
-    let head = std::str::from_utf8(&start[..start.len().min(PREFIX_BYTES)])
-        .or_else(|e| std::str::from_utf8(&start[..e.valid_up_to()]))
-        .ok()?;
-    let (value, _) = encoding_value(head)?;
+    /// The declaration of nearly every request (SoapUI's, Java's, .NET's): UTF-8.
+    const COMMON: &[u8] = b"<?xml version=\"1.0\" encoding=\"UTF-8\"?>";
+    if start.starts_with(COMMON) {
+        return Some("UTF-8");
+    }
+    let head = &start[..start.len().min(PREFIX_BYTES)];
+    if !head.starts_with(b"<?xml") {
+        return None;
+    }
+    let end = declaration_end(head)?;
+    let declaration = std::str::from_utf8(&head[..end]).ok()?;
+    let (value, _) = declared_value(declaration)?;
     Some(value)
+}
+
+/// Where the first `?>` in `bytes` starts.
+fn declaration_end(bytes: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(b'?', bytes).find(|&i| bytes.get(i + 1) == Some(&b'>'))
 }
 
 /// The XML declaration's `encoding` value in `text` and its byte range.
 fn encoding_value(text: &str) -> Option<(&str, std::ops::Range<usize>)> {
-    let declaration = &text[..text.find("?>")?];
+    let end = declaration_end(text.as_bytes())?;
+    declared_value(&text[..end])
+}
+
+/// The `encoding` value in `declaration` (an XML declaration without its `?>`) and its range.
+fn declared_value(declaration: &str) -> Option<(&str, std::ops::Range<usize>)> {
     if !declaration.starts_with("<?xml") {
         return None;
     }
-    let after = declaration.find("encoding")? + "encoding".len();
+    // A declaration is a few dozen bytes: a plain scan, no searcher to build.
+    let after = declaration
+        .as_bytes()
+        .windows(b"encoding".len())
+        .position(|w| w == b"encoding")?
+        + "encoding".len();
     let rest = declaration[after..].trim_start();
     let rest = rest.strip_prefix('=')?.trim_start();
     let quote = rest.chars().next().filter(|q| *q == '"' || *q == '\'')?;
@@ -144,5 +170,45 @@ mod tests {
         // Declared in the header only.
         let d = Declared::of(Some("text/xml; charset=\"iso-8859-1\""), b"<a/>").unwrap();
         assert_eq!(d.content_type(), "text/xml; charset=iso-8859-1");
+    }
+
+    #[test]
+    fn declarations_are_read_past_the_common_one() {
+        let label =
+            |body: &[u8]| Declared::of(Some("text/xml; charset=UTF-8"), body).map(|d| d.label);
+        // The declaration, not the header, decides; quotes of either kind, spaces around `=`.
+        assert_eq!(
+            label(b"<?xml version='1.0' encoding = 'windows-1252' ?><a/>").as_deref(),
+            Some("windows-1252")
+        );
+        // A `?` before the declaration's end does not end it.
+        assert_eq!(
+            label(b"<?xml version=\"1.0?\" encoding=\"ISO-8859-1\"?><a/>").as_deref(),
+            Some("ISO-8859-1")
+        );
+        // `encoding` after the declaration is not the declaration's.
+        assert_eq!(
+            label(b"<?xml version=\"1.0\"?><a encoding=\"ISO-8859-1\"/>"),
+            None
+        );
+        // Not at the start: no declaration, and the header says UTF-8.
+        assert_eq!(
+            label(b" <?xml version=\"1.0\" encoding=\"ISO-8859-1\"?><a/>"),
+            None
+        );
+        // The common declaration, and one in other letters, are UTF-8.
+        assert_eq!(
+            label(b"<?xml version=\"1.0\" encoding=\"UTF-8\"?><a/>"),
+            None
+        );
+        assert_eq!(
+            label(b"<?xml version=\"1.0\" encoding=\"utf-8\"?><a/>"),
+            None
+        );
+        // A declaration that never ends within the first bytes declares nothing.
+        let mut long = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"".to_vec();
+        long.extend(std::iter::repeat_n(b' ', PREFIX_BYTES));
+        long.extend(b"?><a/>");
+        assert_eq!(label(&long), None);
     }
 }

@@ -205,7 +205,7 @@ impl ProducerClient {
             .map_err(|e| ForwardError::Connect(format!("invalid URL: {e}")))?;
         self.send_with(
             &target,
-            headers.clone(),
+            &|| headers.clone(),
             OutBody::Whole(RequestBody::from(body)),
             timeout,
         )
@@ -215,11 +215,13 @@ impl ProducerClient {
     /// [`send`](Self::send) to a parsed target, with a body that may still be arriving from
     /// the consumer. A failed connect is retried with the same request: nothing of its body has
     /// been read then. The producer's timeout runs from when the body has been sent whole (at
-    /// once for a body that was read before).
+    /// once for a body that was read before). `headers` makes the request's headers: called
+    /// once, and again only for a redelivery after a reset (keeping a copy of every request's
+    /// headers for that rare case cost more than making them).
     pub async fn send_with(
         &self,
         target: &Arc<Target>,
-        headers: HeaderMap,
+        headers: &(dyn Fn() -> HeaderMap + Sync),
         body: OutBody,
         timeout: Duration,
     ) -> Result<ProducerAnswer, ForwardError> {
@@ -227,9 +229,16 @@ impl ProducerClient {
         let upload = body.upload();
         let mut req = Request::new(body);
         *req.method_mut() = Method::POST;
-        *req.headers_mut() = headers;
+        *req.headers_mut() = headers();
         let response = self
-            .exchange(target, req, upload.as_ref(), started + timeout, timeout)
+            .exchange(
+                target,
+                req,
+                headers,
+                upload.as_ref(),
+                started + timeout,
+                timeout,
+            )
             .await?;
         let deadline = match &upload {
             None => started + timeout,
@@ -268,20 +277,17 @@ impl ProducerClient {
         &self,
         target: &Arc<Target>,
         mut req: Request<OutBody>,
+        headers: &(dyn Fn() -> HeaderMap + Sync),
         upload: Option<&(Arc<UploadState>, tokio::time::Instant)>,
         deadline: tokio::time::Instant,
         timeout: Duration,
     ) -> Result<Response<AnswerBody>, ForwardError> {
         let mut attempt = 0;
         loop {
-            // A body read whole can be sent again after a reset; a streamed one cannot.
+            // A body read whole can be sent again after a reset (its pieces are shared, not
+            // copied); a streamed one cannot.
             let replay = match req.body() {
-                OutBody::Whole(body) if attempt < self.retry_attempts => {
-                    let mut again = Request::new(OutBody::Whole(body.clone()));
-                    *again.method_mut() = req.method().clone();
-                    *again.headers_mut() = req.headers().clone();
-                    Some(again)
-                }
+                OutBody::Whole(body) if attempt < self.retry_attempts => Some(body.clone()),
                 _ => None,
             };
             let sent = match upload {
@@ -306,7 +312,13 @@ impl ProducerClient {
                     if let Some(failure) = upload.and_then(|(u, _)| u.failure()) {
                         return Err(ForwardError::Upload(failure));
                     }
-                    (io_error(&e), replay)
+                    let again = replay.map(|body| {
+                        let mut again = Request::new(OutBody::Whole(body));
+                        *again.method_mut() = Method::POST;
+                        *again.headers_mut() = headers();
+                        again
+                    });
+                    (io_error(&e), again)
                 }
             };
             // VP's redelivery: after the delay, within the deadline of the whole exchange.
@@ -754,6 +766,14 @@ pub struct Streamed {
 #[derive(Debug, thiserror::Error)]
 #[error("Timeout when waiting on response from producer: the answer had not ended.")]
 pub struct AnswerCutOff;
+
+impl Streamed {
+    /// What was read of the answer before it was passed on (the whole of a usual answer):
+    /// what `router.log_bodies` logs of it.
+    pub fn read_so_far(&self) -> impl Iterator<Item = &Bytes> {
+        self.read.iter()
+    }
+}
 
 impl Body for Streamed {
     type Data = Bytes;

@@ -17,6 +17,7 @@ use tokio::{net::TcpListener, sync::watch};
 use tokio_rustls::TlsAcceptor;
 
 use super::{ConnInfo, Router, Transport, pipeline};
+use crate::metrics::{HandshakeFailure, Listener};
 use crate::net;
 
 /// Serves mutual-TLS consumers until `shutdown` turns true, at most `max_connections` at once.
@@ -39,24 +40,44 @@ pub async fn serve_https(
         let router = router.clone();
         tokio::spawn(async move {
             let _slot = slot;
+            let listener = Listener::Https(router.env);
+            let _open = router.metrics.connection(listener);
             let timeout = router.config.client_read_timeout();
             let tls = match tokio::time::timeout(timeout, acceptor.accept(tcp)).await {
                 Ok(Ok(tls)) => tls,
                 Ok(Err(e)) => {
-                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), error = %e, "TLS handshake refused");
+                    router.metrics.handshake_failed(listener, HandshakeFailure::of(&e));
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), source.port = peer.port(), error.code = certificate_refused(&e).then_some(VP002), error.message = %e, "TLS handshake refused");
                     return;
                 }
                 Err(_) => {
-                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), "TLS handshake timed out");
+                    router.metrics.handshake_failed(listener, HandshakeFailure::Timeout);
+                    tracing::info!(event.action = "tls-handshake-failed", source.ip = %peer.ip(), source.port = peer.port(), error.message = "the client did not complete its handshake in time", "TLS handshake timed out");
                     return;
                 }
             };
+            router.metrics.handshake_ok(listener);
             let identity = identity_of(tls.get_ref().1.peer_certificates());
             let info = ConnInfo::new(peer, Transport::Https(identity), &router);
             serve_connection(tls, info, router, graceful).await;
         });
     })
     .await;
+}
+
+/// The code a handshake refused for the client's certificate is logged with (no answer is
+/// sent: VP's `needClientAuth` refuses it in the handshake too); the code VP answers a call
+/// without a usable certificate.
+const VP002: &str = "VP002";
+
+/// Whether the handshake failed for the client's certificate: none, or one the testbed does
+/// not trust (another CA, expired, not for client authentication).
+fn certificate_refused(e: &std::io::Error) -> bool {
+    matches!(
+        e.get_ref()
+            .and_then(|inner| inner.downcast_ref::<rustls::Error>()),
+        Some(rustls::Error::NoCertificatesPresented | rustls::Error::InvalidCertificate(_))
+    )
 }
 
 /// Serves plain-HTTP callers until `shutdown` turns true, at most `max_connections` at once.
@@ -82,6 +103,7 @@ pub async fn serve_http(
             let router = router.clone();
             tokio::spawn(async move {
                 let _slot = slot;
+                let _open = router.metrics.connection(Listener::Http(router.env));
                 let info = ConnInfo::new(peer, Transport::Http, &router);
                 serve_connection(tcp, info, router, graceful).await;
             });

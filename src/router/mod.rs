@@ -266,6 +266,8 @@ pub struct Router {
     pub hsa: HsaCell,
     /// The lookups' fallback rules (default routing, HSA climbs), from `config`.
     pub rules: RoutingRules,
+    /// The testbed's counters (`/metrics`); detached ones until [`Router::with_metrics`].
+    pub metrics: Arc<crate::metrics::Metrics>,
     /// Header values that never change, built once instead of per request.
     pub(crate) fixed: FixedHeaders,
     /// The recent requests the console's live view shows (shared with the admin listener).
@@ -301,6 +303,7 @@ impl Router {
             fixed,
             hsa: HsaCell::default(),
             rules,
+            metrics: crate::metrics::Metrics::detached(),
             env,
             settings,
             config,
@@ -321,6 +324,12 @@ impl Router {
     /// The same router climbing this HSA tree (default: an empty one).
     pub fn with_hsa(mut self, hsa: HsaCell) -> Self {
         self.hsa = hsa;
+        self
+    }
+
+    /// The same router counting into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<crate::metrics::Metrics>) -> Self {
+        self.metrics = metrics;
         self
     }
 }

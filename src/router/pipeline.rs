@@ -28,6 +28,7 @@ use http::{
 use http_body::Body as _;
 use http_body_util::BodyExt;
 use hyper::body::Incoming;
+use tracing::{Instrument, field::Empty};
 
 use crate::soap::{self, Profile, VpFault, fault::bounded, rivta};
 use crate::vocab::{
@@ -101,17 +102,26 @@ pub async fn handle(
     if let Some(asked) = super::wsdl::asked(req.uri().query()) {
         return super::wsdl::answer(&asked, conn, &req, &correlation);
     }
-    let (routed, noted) =
-        crate::live::watched(route_request(router, conn, req, &correlation)).await;
+    let mut seen = crate::metrics::Seen::default();
+    // Every event of the request carries the span's fields (trace.id, source.ip, the labels
+    // recorded as the request is read). A disabled span costs a check and nothing more.
+    let span = request_span(router, conn, &req, correlation_id);
+    let (routed, noted) = crate::live::watched(
+        route_request(router, conn, req, &correlation, &mut seen).instrument(span.clone()),
+    )
+    .await;
+    let fault = routed.as_ref().err().map(|f| f.fault.code());
+    router
+        .metrics
+        .request(router.env, &seen, fault, started.elapsed());
     router
         .live
         .record(router.env, &noted, live_outcome(&routed), started);
     match routed {
         Ok(resp) => {
             tracing::info!(
+                parent: &span,
                 event.action = "resp-out",
-                trace.id = %correlation_id,
-                env = %router.env,
                 http.response.status_code = resp.status().as_u16(),
                 event.duration = started.elapsed().as_nanos() as u64,
                 "resp-out"
@@ -119,13 +129,15 @@ pub async fn handle(
             resp
         }
         Err(failure) => {
+            let code = failure.fault.code().as_str();
             tracing::info!(
+                parent: &span,
                 event.action = "resp-out",
-                trace.id = %correlation_id,
-                env = %router.env,
-                labels.errorCode = failure.fault.code().as_str(),
-                error.message = failure.fault.details(),
+                http.response.status_code = StatusCode::INTERNAL_SERVER_ERROR.as_u16(),
                 event.duration = started.elapsed().as_nanos() as u64,
+                error.code = code,
+                error.message = failure.fault.details(),
+                labels.errorCode = code,
                 "resp-out"
             );
             fault_response(router, &failure.fault, &correlation, failure.close)
@@ -138,6 +150,68 @@ fn live_outcome(routed: &Result<Response<RespBody>, Failure>) -> crate::live::Ou
     match routed {
         Ok(resp) => crate::live::Outcome::Answered(resp.status().as_u16()),
         Err(failure) => crate::live::Outcome::Fault(failure.fault.code().as_str()),
+    }
+}
+
+/// The request's span (`request`): what is known of every request before it is read, and
+/// (recorded later, as VP's exchange properties are set) who sent what to whom.
+fn request_span(
+    router: &Router,
+    conn: &ConnInfo,
+    req: &Request<Incoming>,
+    correlation_id: &str,
+) -> tracing::Span {
+    tracing::info_span!(
+        "request",
+        trace.id = %correlation_id,
+        transaction.id = %TransactionId::next(),
+        service.environment = %router.env,
+        source.ip = %conn.peer_ip,
+        source.port = conn.peer.port(),
+        http.request.method = %req.method(),
+        url.full = %FullUrl { conn, req },
+        labels.senderid = Empty,
+        labels.receiverid = Empty,
+        labels.servicecontract_namespace = Empty,
+        labels.rivversion = Empty,
+        labels.wsdl_namespace = Empty,
+    )
+}
+
+/// `transaction.id`: the request's number in this process, as VP names the Camel exchange
+/// (`<process>-<sequence>`, hexadecimal). Drawn only when the span is enabled.
+struct TransactionId(u64);
+
+static TRANSACTIONS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+impl TransactionId {
+    fn next() -> Self {
+        TransactionId(TRANSACTIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+    }
+}
+
+impl std::fmt::Display for TransactionId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{:08X}-{:016X}", std::process::id(), self.0)
+    }
+}
+
+/// `url.full`: the URL the consumer called (scheme of the listener, its `Host`, path and
+/// query), written only when the span is enabled.
+struct FullUrl<'a> {
+    conn: &'a ConnInfo,
+    req: &'a Request<Incoming>,
+}
+
+impl std::fmt::Display for FullUrl<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let scheme = match self.conn.transport {
+            Transport::Https(_) => "https",
+            Transport::Http => "http",
+        };
+        let host = header_str(self.req.headers(), http::header::HOST).unwrap_or("");
+        let path = self.req.uri().path_and_query().map_or("/", |p| p.as_str());
+        write!(f, "{scheme}://{}{}", bounded(host), bounded(path))
     }
 }
 
@@ -167,12 +241,15 @@ async fn route_request(
     conn: &ConnInfo,
     req: Request<Incoming>,
     correlation: &HeaderValue,
+    seen: &mut crate::metrics::Seen,
 ) -> Result<Response<RespBody>, Failure> {
     let (parts, body) = req.into_parts();
     let headers = &parts.headers;
 
     // 1. Identity.
     let caller = identify(router, conn, headers)?;
+    router.metrics.consumer(seen, &caller.sender);
+    tracing::Span::current().record("labels.senderid", &*bounded(&caller.sender));
 
     // VP reads every request as a SOAP message sent with POST: another method is answered as
     // VP answers a body it cannot read (VP015), and its body (if any) is neither read nor
@@ -217,11 +294,11 @@ async fn route_request(
     let mut rest = rest;
     let routed = route_body(
         router,
-        conn,
         headers,
         &caller,
         (&head, &mut rest, &limits),
         correlation,
+        seen,
     )
     .await;
     match (routed, rest, charset) {
@@ -264,14 +341,12 @@ async fn in_request_encoding(
 /// still to come: it is taken when the request goes to the producer).
 async fn route_body(
     router: &Router,
-    conn: &ConnInfo,
     headers: &HeaderMap,
     caller: &Caller<'_>,
     (body, rest, limits): (&RequestBody, &mut Option<Incoming>, &BodyLimits),
     correlation: &HeaderValue,
+    seen: &mut crate::metrics::Seen,
 ) -> Result<Response<RespBody>, Failure> {
-    let correlation_id = correlation.to_str().unwrap_or_default();
-
     // 3. Sniff the header and the first body element.
     let view = sniff_view(body);
     let sniffed = soap::sniff_ref(&view).map_err(|e| VpFault::malformed(&e.to_string()))?;
@@ -281,7 +356,8 @@ async fn route_body(
         )
         .into());
     };
-    log_req_in(router, conn, caller, &sniffed, contract, correlation_id);
+    log_req_in(router, headers, &sniffed, contract, (body, rest.is_none()));
+    router.metrics.contract(seen, contract);
     crate::live::note(&caller.sender, sniffed.logical_address.as_deref(), contract);
 
     // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
@@ -293,6 +369,7 @@ async fn route_body(
         Some(r) if !r.trim().is_empty() => r,
         _ => return Err(VpFault::no_logical_address().into()),
     };
+    router.metrics.address(seen, receiver);
     let day = router.clock.today();
 
     // 6. Route; the HSA tree read like the snapshot, without a lock.
@@ -316,16 +393,11 @@ async fn route_body(
         .target(&target.url)
         .map_err(|e| VpFault::producer(&target.url, &format!("Invalid producer URL: {e}")))?;
     let to_http = producer.is_http();
-    let out_headers = producer_headers(router, headers, caller, correlation, to_http);
+    let out_headers = || producer_headers(router, headers, caller, correlation, to_http);
     let timeout = router.timeouts.for_contract(contract);
     // req-out and resp-in are debug, req-in and resp-out info: the real VP's production logging
     // (req.out and resp.in off), and each event line costs about as much as the routing itself.
-    log_req_out(
-        router,
-        correlation_id,
-        &target.url,
-        (&lookup.trace, &auth.trace),
-    );
+    log_req_out(&target.url, (&lookup.trace, &auth.trace), (headers, caller));
     // The snapshot must not be held across the producer call: a publish may swap it meanwhile.
     let url = target.url.clone();
     drop(snapshot);
@@ -334,36 +406,104 @@ async fn route_body(
         None => OutBody::Whole(body),
         Some(rest) => OutBody::Streamed(Upload::new(body, rest, limits)),
     };
-    send(
+    let sent = Instant::now();
+    let answer = send(
         router,
         &producer,
-        (out_headers, body, timeout),
+        (&out_headers, body, timeout),
         &url,
         correlation,
     )
-    .await
+    .await;
+    seen.producer_took(sent.elapsed());
+    answer
 }
 
-/// The `req-in` event: who sent what (`contract`, as sniffed) to whom.
+/// The `req-in` event: what was sent to whom (recorded on the request's span, for every
+/// later event), how large, and (`router.log_bodies`) the body's beginning.
 fn log_req_in(
     router: &Router,
-    conn: &ConnInfo,
-    caller: &Caller<'_>,
+    headers: &HeaderMap,
     sniffed: &soap::SniffedRef<'_>,
     contract: &str,
-    correlation_id: &str,
+    (body, whole): (&RequestBody, bool),
 ) {
+    let span = tracing::Span::current();
+    if span.is_disabled() && !tracing::enabled!(tracing::Level::INFO) {
+        return;
+    }
+    let rivversion = sniffed.profile.map(rivversion);
+    span.record(
+        "labels.receiverid",
+        &*bounded(sniffed.logical_address.as_deref().unwrap_or("")),
+    );
+    span.record("labels.servicecontract_namespace", &*bounded(contract));
+    if let Some(rivversion) = rivversion {
+        span.record("labels.rivversion", rivversion);
+        span.record(
+            "labels.wsdl_namespace",
+            tracing::field::display(WsdlNamespace(contract, rivversion)),
+        );
+    }
+    let header = |name: &str| header_str(headers, name).map(bounded);
+    // A larger body's rest is still to come: its size is the one declared, if any.
+    let size = match header_str(headers, CONTENT_LENGTH).map(|v| v.trim().parse::<usize>()) {
+        Some(Ok(declared)) if !whole => declared,
+        _ => body.len(),
+    };
+    let content = router
+        .config
+        .log_bodies
+        .then(|| logged_body(&body.prefix(LOGGED_BODY_BYTES), size));
     tracing::info!(
         event.action = "req-in",
-        trace.id = %correlation_id,
-        env = %router.env,
-        labels.senderid = %bounded(&caller.sender),
-        labels.receiverid = %bounded(sniffed.logical_address.as_deref().unwrap_or("")),
-        labels.servicecontract_namespace = %bounded(contract),
-        labels.rivversion = sniffed.profile.map(|p| p.tak_name()).unwrap_or(""),
-        source.ip = %conn.peer_ip,
+        http.request.body.bytes = whole.then_some(body.len() as u64),
+        http.request.body.content = content.as_deref(),
+        labels.originalServiceconsumerHsaid_in = header(ORIGINAL_CONSUMER).as_deref(),
+        labels.actingOnBehalfOfHsaid = header(ACTING_ON_BEHALF_OF).as_deref(),
+        labels.httpXForwardedProto = header("x-forwarded-proto").as_deref(),
+        labels.httpXForwardedHost = header("x-forwarded-host").as_deref(),
+        labels.httpXForwardedPort = header("x-forwarded-port").as_deref(),
         "req-in"
     );
+}
+
+/// The header VP logs as `labels.actingOnBehalfOfHsaid`.
+const ACTING_ON_BEHALF_OF: &str = "x-rivta-acting-on-behalf-of-hsaid";
+
+/// How much of a body `router.log_bodies` writes into a log line.
+const LOGGED_BODY_BYTES: usize = 64 * 1024;
+
+/// A body's beginning as logged: text (invalid UTF-8 replaced), cut at
+/// [`LOGGED_BODY_BYTES`] with the truncation marker naming the whole size.
+fn logged_body(prefix: &[u8], whole: usize) -> String {
+    let text = String::from_utf8_lossy(&prefix[..prefix.len().min(LOGGED_BODY_BYTES)]);
+    if whole <= LOGGED_BODY_BYTES {
+        return text.into_owned();
+    }
+    let marker = soap::fault::TRUNCATION_MARKER.replace("{}", &whole.to_string());
+    format!("{text}{marker}")
+}
+
+/// The profile as VP's req-in names it (`labels.rivversion`): as parsed, in lower case.
+fn rivversion(profile: Profile) -> &'static str {
+    match profile {
+        Profile::Bp20 => "rivtabp20",
+        Profile::Bp21 => "rivtabp21",
+    }
+}
+
+/// `labels.wsdl_namespace`: the contract's namespace without `Responder`, then `:` and the
+/// profile, as VP derives it (`urn:riv:...:GetCertificate:1:rivtabp20`).
+struct WsdlNamespace<'a>(&'a str, &'a str);
+
+impl std::fmt::Display for WsdlNamespace<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for part in bounded(self.0).split("Responder") {
+            f.write_str(part)?;
+        }
+        write!(f, ":{}", self.1)
+    }
 }
 
 /// Phase 6: the one valid route (none is VP004, several VP006), with a URL (else VP010).
@@ -383,22 +523,35 @@ fn one_route<'a>(
     Ok(target)
 }
 
-/// The `req-out` event: where the request goes, and the lookups' traces.
+/// The `req-out` event: where the request goes, the lookups' traces, and the original
+/// consumer sent on.
 fn log_req_out(
-    router: &Router,
-    correlation_id: &str,
     url: &str,
     (routes, authorisations): (&dyn std::fmt::Display, &dyn std::fmt::Display),
+    (headers, caller): (&HeaderMap, &Caller<'_>),
 ) {
     tracing::debug!(
         event.action = "req-out",
-        trace.id = %correlation_id,
-        env = %router.env,
         url.original = %url,
         labels.routerVagvalTrace = %routes,
         labels.routerBehorighetTrace = %authorisations,
+        labels.originalServiceconsumerHsaid =
+            original_consumer(headers, caller).and_then(|v| v.to_str().ok()),
         "req-out"
     );
+}
+
+/// The original consumer as sent to the producer (`labels.originalServiceconsumerHsaid`).
+/// The `x-rivta-original-serviceconsumer-hsaid` the producer gets: the consumer's own, if it
+/// sent one that is not blank, else the sender's HSA-id.
+fn original_consumer<'a>(
+    incoming: &'a HeaderMap,
+    caller: &'a Caller<'_>,
+) -> Option<&'a HeaderValue> {
+    incoming
+        .get(ORIGINAL_CONSUMER_H)
+        .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
+        .or(caller.sender_header.as_ref())
 }
 
 /// Phase 4: an `x-rivta-original-serviceconsumer-hsaid` from a sender not allowed to set it is
@@ -450,7 +603,11 @@ fn in_profile(
 async fn send(
     router: &Router,
     producer: &std::sync::Arc<super::pool::Target>,
-    (headers, body, timeout): (HeaderMap, OutBody, std::time::Duration),
+    (headers, body, timeout): (
+        &(dyn Fn() -> HeaderMap + Sync),
+        OutBody,
+        std::time::Duration,
+    ),
     url: &str,
     correlation: &HeaderValue,
 ) -> Result<Response<RespBody>, Failure> {
@@ -459,17 +616,35 @@ async fn send(
         .send_with(producer, headers, body, timeout)
         .await
         .map_err(|e| forward_fault(url, e))?;
-    tracing::debug!(
-        event.action = "resp-in",
-        trace.id = %correlation.to_str().unwrap_or_default(),
-        env = %router.env,
-        http.response.status_code = answer.response.status().as_u16(),
-        labels.producer_ms = answer.producer_ms as u64,
-        "resp-in"
-    );
+    log_resp_in(router, &answer);
     let (mut parts, body) = answer.response.into_parts();
     consumer_headers(&mut parts.headers, correlation, answer.producer_ms);
     Ok(Response::from_parts(parts, body))
+}
+
+/// The `resp-in` event: the producer's status and time (`event.duration`, from its
+/// `x-skltp-prt` milliseconds as VP does), and (`router.log_bodies`) the answer's beginning as
+/// read before it is passed on.
+fn log_resp_in(router: &Router, answer: &super::forward::ProducerAnswer) {
+    if !tracing::enabled!(tracing::Level::DEBUG) {
+        return;
+    }
+    let content = match (router.config.log_bodies, answer.response.body()) {
+        (true, RespBody::Whole(Some(bytes))) => Some(logged_body(bytes, bytes.len())),
+        (true, RespBody::Streamed(s)) => {
+            // At most 64 KiB and a piece are read before an answer is passed on.
+            let read: Vec<u8> = s.read_so_far().flatten().copied().collect();
+            Some(logged_body(&read, read.len()))
+        }
+        _ => None,
+    };
+    tracing::debug!(
+        event.action = "resp-in",
+        http.response.status_code = answer.response.status().as_u16(),
+        event.duration = (answer.producer_ms as u64).saturating_mul(1_000_000),
+        http.response.body.content = content.as_deref(),
+        "resp-in"
+    );
 }
 
 fn forward_fault(url: &str, e: ForwardError) -> Failure {
@@ -524,17 +699,22 @@ fn routing_history(
         return Ok(text_header(headers, ROUTING_HISTORY_H));
     }
     let own = router.settings.instance_id.as_str();
-    let history = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
+    let before = match header_str(headers, ROUTING_HISTORY_H).map(str::trim) {
         Some(h) if !h.is_empty() => {
             // Hops trimmed, compared case-sensitively: VP's `e.trim().equals(vpInstanceId)`.
             if h.split('#').any(|hop| hop.trim() == own) {
                 return Err(VpFault::routing_loop().into());
             }
-            format!("{h}#{own}")
+            h
         }
-        _ => format!("{}#{own}", caller.sender),
+        _ => caller.sender.as_ref(),
     };
-    Ok(HeaderValue::from_str(&history).ok())
+    // `before#own`, built without `format!` (every HTTPS request writes one).
+    let mut history = String::with_capacity(before.len() + 1 + own.len());
+    history.push_str(before);
+    history.push('#');
+    history.push_str(own);
+    Ok(HeaderValue::try_from(history).ok())
 }
 
 /// Whether the request carries VP's internal-call headers: a non-empty `x-vp-sender-id` and
@@ -782,11 +962,7 @@ fn producer_headers(
     if let Some(v) = &router.fixed.user_agent {
         out.insert(USER_AGENT, v.clone());
     }
-    let original = incoming
-        .get(ORIGINAL_CONSUMER_H)
-        .filter(|v| !v.as_bytes().iter().all(u8::is_ascii_whitespace))
-        .or(caller.sender_header.as_ref());
-    if let Some(v) = original {
+    if let Some(v) = original_consumer(incoming, caller) {
         out.insert(ORIGINAL_CONSUMER_H, v.clone());
     }
     if to_http || router.config.propagate_correlation_id_for_https {
