@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::vocab::EnvName;
 
+pub mod clock;
 pub mod endpoints;
 pub mod layers;
 pub mod mocks;
@@ -98,6 +99,8 @@ pub struct Config {
     pub live_requests: usize,
     /// `/metrics`' settings (TOML `[metrics]`); see [`MetricsConfig`].
     pub metrics: MetricsConfig,
+    /// The platform's time zone ("today") and where the testbed's time starts.
+    pub clock: clock::ClockConfig,
 }
 
 /// The admin listener's `/metrics` (TOML `[metrics]`).
@@ -459,6 +462,7 @@ impl Default for Config {
             connection_limits: ConnectionLimits::default(),
             live_requests: DEFAULT_LIVE_REQUESTS,
             metrics: MetricsConfig::default(),
+            clock: clock::ClockConfig::default(),
         }
     }
 }
@@ -510,6 +514,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.validate_limits()?;
         self.mock_producers.check().map_err(ConfigError::Invalid)?;
+        self.clock.check().map_err(ConfigError::Invalid)?;
         self.validate_allowed_hosts()?;
         self.validate_platforms()?;
         self.validate_listeners()

@@ -12,6 +12,10 @@ use serde::{Deserialize, Serialize};
 // ---------------------------------------------------------------------------------------------
 // Environments
 
+/// The platform's time zone, whose calendar day is "today" unless `clock.time_zone` says
+/// otherwise: the real platform runs in Swedish time.
+pub const PLATFORM_TIME_ZONE: &str = "Europe/Stockholm";
+
 /// The name of an environment, as used in URLs, flags and `endpoints.json`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]

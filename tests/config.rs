@@ -31,6 +31,7 @@ fn the_example_file_names_every_key_including_the_unset_ones() {
     // The defaults with every optional setting given, so that they have keys too.
     let mut full = Config::default();
     full.router.timeout_config = Some("t.json".into());
+    full.clock.start_at = Some("2026-03-10T23:30:00Z".into());
     for env in ntjp_testbed::vocab::EnvName::ALL {
         let e = full.environments.get_mut(env);
         e.orders_dir = Some("orders".into());

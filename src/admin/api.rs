@@ -293,7 +293,9 @@ struct Settings {
 }
 
 fn clock_json(clock: &Clock) -> Value {
-    json!({"today": clock.today(), "real_today": Clock::real_today(), "offset_days": clock.offset_days()})
+    let time = clock.time();
+    json!({"today": clock.today(), "real_today": clock.real_today(), "offset_days": clock.offset_days(),
+        "time_zone": time.zone_name(), "real_now": time.now_text()})
 }
 
 /// Dispatches `/api/...` and `/tak/...`.
@@ -701,7 +703,11 @@ fn resetcache(platforms: &Arc<OrderService>, env: EnvName) -> Result<Resp, Resp>
             let c = s.counts();
             format!(
                 "<br>Time: {}<br>Initialize TAK cache resources...<br>Init TAK cache loaded number of permissions: {}<br>Init TAK cache loaded number of virtualizations: {}<br>Init done, was successful: true",
-                chrono::Local::now().format("%Y-%m-%d %H:%M:%S"),
+                platform
+                    .clock
+                    .time()
+                    .now_local()
+                    .strftime("%Y-%m-%d %H:%M:%S"),
                 c.authorisations,
                 c.routes
             )

@@ -768,11 +768,13 @@ pub async fn clock(args: ClockArgs) -> Result<()> {
     };
     report(answer, args.target.json, |v| {
         format!(
-            "{}: today is {} ({} days from real time {}).",
+            "{}: today is {} ({} days from real time {}, in {}; now {}).",
             args.env,
             v["today"].as_str().unwrap_or(""),
             v["offset_days"],
-            v["real_today"].as_str().unwrap_or("")
+            v["real_today"].as_str().unwrap_or(""),
+            v["time_zone"].as_str().unwrap_or(""),
+            v["real_now"].as_str().unwrap_or("")
         )
     })
 }

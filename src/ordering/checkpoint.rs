@@ -52,7 +52,7 @@ use crate::{
         report::{LineKind, METADATA_KEYS, Metadata, Run, RunSection, SECTIONS, Status},
     },
     tak::{
-        Store,
+        Day, Store,
         image::{Decoder, Encoder, ImageError},
     },
     vocab::EnvName,
@@ -358,8 +358,9 @@ fn decode_tests(d: &mut Decoder<'_>) -> Result<Vec<TestGroup>, ImageError> {
     Ok(tests)
 }
 
-/// Reads the checkpoint file's bytes: `Err` says why it cannot be used.
-pub fn decode(bytes: &[u8], fingerprint: &str) -> Result<Image, String> {
+/// Reads the checkpoint file's bytes: `Err` says why it cannot be used. `real_today` (the
+/// real date in the platform's zone) bounds the clock offsets it holds.
+pub fn decode(bytes: &[u8], fingerprint: &str, real_today: Day) -> Result<Image, String> {
     let rest = bytes
         .strip_prefix(MAGIC)
         .ok_or("not a checkpoint of this format")?;
@@ -394,7 +395,7 @@ pub fn decode(bytes: &[u8], fingerprint: &str) -> Result<Image, String> {
         let offset_days = d.i64().map_err(damaged)?;
         // An offset journaled before offsets were checked: ignore the checkpoint, so the
         // replay refuses the journal entry itself, by its line and seq.
-        crate::clock::day_at(i128::from(offset_days))
+        crate::clock::day_from(real_today, i128::from(offset_days))
             .map_err(|e| format!("unusable (clock of {name}: {e})"))?;
         let auto_publish = d.bool().map_err(damaged)?;
         let store = d.store().map_err(damaged)?;
@@ -474,9 +475,9 @@ pub fn remove_leftovers(path: &Path) {
 }
 
 /// Reads the checkpoint at `path`: `Ok(None)` when there is none, `Err` why it cannot be used.
-pub fn read(path: &Path, fingerprint: &str) -> Result<Option<Image>, String> {
+pub fn read(path: &Path, fingerprint: &str, real_today: Day) -> Result<Option<Image>, String> {
     match std::fs::read(path) {
-        Ok(bytes) => decode(&bytes, fingerprint).map(Some),
+        Ok(bytes) => decode(&bytes, fingerprint, real_today).map(Some),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(format!("unreadable ({e})")),
     }

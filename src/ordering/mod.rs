@@ -692,10 +692,12 @@ impl OrderService {
             // Checked here for a precise message; apply_event checks the offset again (as it
             // does for a replayed one) before anything is journaled.
             let offset_days = match to {
-                ClockMove::Today(day) => crate::clock::offset_to(day),
+                ClockMove::Today(day) => clock.offset_to(day),
                 ClockMove::Advance(days) => {
                     let offset = i128::from(clock.offset_days()) + i128::from(days);
-                    crate::clock::day_at(offset).map(|_| i64::try_from(offset).unwrap_or_default())
+                    clock
+                        .day_at(offset)
+                        .map(|_| i64::try_from(offset).unwrap_or_default())
                 }
                 ClockMove::Reset => Ok(0),
             }

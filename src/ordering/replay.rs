@@ -30,11 +30,11 @@ use super::{
     },
 };
 use crate::{
-    clock::Clock,
+    clock::{Clock, TimeBase},
     config::Config,
     journal::{Entry, Journal, JournalError},
     orders::forms::Forms,
-    tak::Store,
+    tak::{Day, Store},
     vocab::EnvName,
 };
 
@@ -54,6 +54,9 @@ pub struct Opened {
 /// Start-up failure of the order service.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The clock's settings (`[clock]`) are unusable; names the setting and the value.
+    #[error("{0}")]
+    Clock(String),
     /// The journal is damaged (not at its tail) or unreadable.
     #[error(transparent)]
     Journal(#[from] JournalError),
@@ -108,11 +111,18 @@ impl OrderService {
         files: &dyn Fn(EnvName) -> Result<Vec<(String, String)>, OpenError>,
     ) -> Result<Opened, OpenError> {
         let fingerprint = checkpoint::fingerprint(config, mocks_base);
+        let time = Arc::new(TimeBase::from_config(&config.clock).map_err(OpenError::Clock)?);
         let mut found = match journal_path {
-            Some(p) => open_journal(p, &fingerprint)?,
+            Some(p) => open_journal(p, &fingerprint, time.today())?,
             None => Found::default(),
         };
-        let (shared, envs) = build_envs(config, mocks_base, journal_path, found.image.is_some())?;
+        let (shared, envs) = build_envs(
+            config,
+            mocks_base,
+            journal_path,
+            found.image.is_some(),
+            &time,
+        )?;
         let mut core = Core {
             checkpoints: journal_path.map(|p| Checkpoints {
                 path: checkpoint::path(p),
@@ -165,12 +175,12 @@ struct Found {
 
 /// Opens the journal at `path` from a checkpoint's entry on when there is a usable one (made
 /// by a run with the same `fingerprint`, at an entry the journal holds), else whole.
-fn open_journal(path: &Path, fingerprint: &str) -> Result<Found, OpenError> {
+fn open_journal(path: &Path, fingerprint: &str, real_today: Day) -> Result<Found, OpenError> {
     let file = checkpoint::path(path);
     checkpoint::remove_leftovers(&file);
     let mut found = Found::default();
     let mut opened = None;
-    match checkpoint::read(&file, fingerprint) {
+    match checkpoint::read(&file, fingerprint, real_today) {
         Ok(None) => {}
         Ok(Some(image)) => match Journal::open_after(path, image.seq, image.place)? {
             Some(o) => {
@@ -207,6 +217,7 @@ fn build_envs(
     mocks_base: &str,
     journal_path: Option<&Path>,
     restored: bool,
+    time: &Arc<TimeBase>,
 ) -> Result<(Arc<Shared>, BTreeMap<EnvName, EnvState>), OpenError> {
     let mut platforms = BTreeMap::new();
     let mut envs = BTreeMap::new();
@@ -232,7 +243,7 @@ fn build_envs(
                 env,
                 name: cfg.platform.clone(),
                 tak: Arc::new(arc_swap::ArcSwapOption::empty()),
-                clock: Arc::new(Clock::new()),
+                clock: Arc::new(Clock::on(time.clone())),
                 auto_publish: AtomicBool::new(cfg.auto_publish),
                 orders: Default::default(),
             }),

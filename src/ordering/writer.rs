@@ -507,7 +507,10 @@ pub(super) fn apply_event(
             apply_rollback(core, shared, event, *env, *version, at, gate)
         }
         Event::Clock { env, offset_days } => {
-            crate::clock::day_at(i128::from(*offset_days))
+            shared
+                .platform(*env)
+                .clock
+                .day_at(i128::from(*offset_days))
                 .map_err(|e| ServiceError::Invalid(format!("clock of {env}: {e}")))?;
             core.commit(gate, at, event)?;
             shared.platform(*env).clock.set_offset_days(*offset_days);
@@ -600,7 +603,9 @@ fn apply_order(
         checked.order.include.routes.len(),
         checked.order.include.authorisations.len(),
     );
-    let execution_day = checked.order.execution_day();
+    let execution_day = checked
+        .order
+        .execution_day(shared.platform(env).clock.time().zone());
     drop(checked.order);
     // The operators test producers that orders connect; the start-up files are the testbed's
     // own configuration.
@@ -684,10 +689,12 @@ fn check_order(
     // A form's generated order is news to its sender; a raw one is not.
     let shown = || form.as_ref().map(|_| json.clone());
     let store = &core.env(*env)?.store;
-    let plan = orders::validate::plan(store, &order).map_err(|errors| ServiceError::Rejected {
-        messages: errors.into_iter().collect(),
-        json: shown(),
-    })?;
+    let zone = shared.platform(*env).clock.time().zone();
+    let plan =
+        orders::validate::plan(store, &order, zone).map_err(|errors| ServiceError::Rejected {
+            messages: errors.into_iter().collect(),
+            json: shown(),
+        })?;
     // An order that leaves nothing to publish, published at once, would be an empty version.
     // With nothing to report either (`{}`, or only plain objects TAK already holds, which
     // tak-web drops silently) it is refused with tak-web's refusal to publish nothing; one

@@ -10,13 +10,18 @@
 //! Text before the first `{` and after the last `}` is ignored. This module validates nothing
 //! against TAK (see `validate`), and does no IO.
 
-use std::fmt;
+use std::{fmt, sync::LazyLock};
 
 use chrono::{DateTime, Datelike, FixedOffset, Utc};
 use serde::de::{self, Deserializer, Visitor};
 use serde::{Deserialize, Serialize, Serializer};
 
-use crate::tak::{Day, FIRST_YEAR, LAST_YEAR};
+use jiff::tz::TimeZone;
+
+use crate::{
+    tak::{Day, FIRST_YEAR, LAST_YEAR},
+    vocab::PLATFORM_TIME_ZONE,
+};
 
 /// A parse failure: the JSON is malformed, has a wrong type or unknown key, or lacks a mandatory
 /// field. The message names the field and/or the line and column (in the original text).
@@ -228,15 +233,35 @@ impl fmt::Display for RouteItem {
 }
 
 impl Order {
-    /// The execution day `F`: the calendar day of `genomforandeTidpunkt` **in UTC**.
-    ///
-    /// Real tak-web takes the day in the server's default time zone (Swedish time in
-    /// production); we use UTC so that the result does not depend on the host. An order executing
-    /// at e.g. `2025-01-01T23:30:00+0000` therefore starts on 2025-01-01 here, where a Swedish
-    /// tak-web would say 2025-01-02. `None` only if the order was built without the field.
-    pub fn execution_day(&self) -> Option<Day> {
-        self.executes_at.map(|t| t.with_timezone(&Utc).date_naive())
+    /// The execution day `F`: the calendar day of `genomforandeTidpunkt` in the platform's
+    /// time zone `zone`, as tak-web takes it in its server's zone (Swedish time): an order
+    /// executing at `2025-01-01T23:30:00+0000` starts on 2025-01-02 in Stockholm. `None` only
+    /// if the order was built without the field.
+    pub fn execution_day(&self, zone: &TimeZone) -> Option<Day> {
+        let at = self.executes_at?;
+        let utc_day = at.with_timezone(&Utc).date_naive();
+        let Ok(instant) = jiff::Timestamp::from_second(at.timestamp()) else {
+            return Some(utc_day);
+        };
+        let date = zone.to_datetime(instant).date();
+        Some(
+            Day::from_ymd_opt(
+                i32::from(date.year()),
+                u32::from(date.month().unsigned_abs()),
+                u32::from(date.day().unsigned_abs()),
+            )
+            .unwrap_or(utc_day),
+        )
     }
+}
+
+/// The platform's time zone (`Europe/Stockholm`, [`PLATFORM_TIME_ZONE`]), from the tz
+/// database built into the binary; what orders are read in unless the testbed's
+/// `clock.time_zone` names another.
+pub fn platform_zone() -> &'static TimeZone {
+    static ZONE: LazyLock<TimeZone> =
+        LazyLock::new(|| TimeZone::get(PLATFORM_TIME_ZONE).unwrap_or(TimeZone::UTC));
+    &ZONE
 }
 
 /// Parses an order. Text before the first `{` and after the last `}` is ignored, as tak-web
@@ -624,7 +649,7 @@ mod tests {
         assert_eq!(b.comment.as_deref(), Some(""));
         assert_eq!(b.executor.as_deref(), Some("test"));
         assert!(b.include.routes.is_empty() && b.exclude.authorisations.is_empty());
-        assert_eq!(b.execution_day(), "2022-12-14".parse().ok());
+        assert_eq!(b.execution_day(platform_zone()), "2022-12-14".parse().ok());
     }
 
     #[test]
@@ -692,8 +717,16 @@ mod tests {
     fn timestamps_parse_with_offset() {
         let o = parse(&MINIMAL.replace("2022-12-14T12:00:00+0000", "2022-12-14T00:30:00+0100"))
             .unwrap();
-        // 23:30 UTC the day before: F is the UTC day.
-        assert_eq!(o.execution_day(), "2022-12-13".parse().ok());
+        // 23:30 UTC the day before: F is the day in Stockholm, the UTC day in UTC.
+        assert_eq!(o.execution_day(platform_zone()), "2022-12-14".parse().ok());
+        assert_eq!(o.execution_day(&TimeZone::UTC), "2022-12-13".parse().ok());
+        let summer =
+            parse(&MINIMAL.replace("2022-12-14T12:00:00+0000", "2022-07-14T22:30:00+0000"))
+                .unwrap();
+        assert_eq!(
+            summer.execution_day(platform_zone()),
+            "2022-07-15".parse().ok()
+        );
     }
 
     #[test]

@@ -46,10 +46,12 @@ impl Rejected {
 /// for new plain objects; required fields + references incl. RIVTA profile must exist; date
 /// overlaps) and, only if everything is valid, execute (one transaction: nothing changes on
 /// error). New HSA-ids are upper-cased. The changes are pending until [`Store::publish`].
+/// Execution days are days in Swedish time ([`format::platform_zone`]).
 pub fn apply(store: &mut Store, order: &Order) -> Result<Report, Rejected> {
-    let plan = validate::plan(store, order).map_err(|errors| Rejected {
-        messages: errors.into_iter().collect(),
-    })?;
+    let plan =
+        validate::plan(store, order, format::platform_zone()).map_err(|errors| Rejected {
+            messages: errors.into_iter().collect(),
+        })?;
     let executed = execute::execute(store, order, plan);
     Ok(executed.report.render(store.catalogue()))
 }

@@ -650,7 +650,7 @@ fn the_kept_report_renders_as_it_was_made_whatever_changes_later() {
         json!({"anropsbehorigheter": [auth("SE", "KONS")], "vagval": [route("01", "P1", "https://a/ny")]}),
         json!({"vagval": [route("03", "P1", "https://a/x")]}),
     );
-    let plan = validate::plan(&store, &o).unwrap();
+    let plan = validate::plan(&store, &o, format::platform_zone()).unwrap();
     let kept = execute::execute(&mut store, &o, plan).report;
     let made = kept.render(store.catalogue());
     assert_eq!(kept.to_text(store.catalogue()), made.to_text());

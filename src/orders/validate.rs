@@ -406,8 +406,13 @@ struct Checker<'a> {
 }
 
 /// Validates `order` against `store` and returns what executing it would do, or every error of
-/// the first failing phase.
-pub(crate) fn plan(store: &Store, order: &Order) -> Result<Plan, BTreeSet<String>> {
+/// the first failing phase. `zone` is the platform's time zone, whose day of
+/// `genomforandeTidpunkt` is the execution day.
+pub(crate) fn plan(
+    store: &Store,
+    order: &Order,
+    zone: &jiff::tz::TimeZone,
+) -> Result<Plan, BTreeSet<String>> {
     let mut errors = BTreeSet::new();
 
     // Phase 1: platform.
@@ -416,7 +421,7 @@ pub(crate) fn plan(store: &Store, order: &Order) -> Result<Plan, BTreeSet<String
         return Err(errors);
     }
 
-    let Some(f) = order.execution_day() else {
+    let Some(f) = order.execution_day(zone) else {
         errors.insert("Bestallning is missing mandatory field: genomforandeTidpunkt".to_string());
         return Err(errors);
     };

@@ -445,7 +445,7 @@ fn log_req_in(
             tracing::field::display(WsdlNamespace(contract, rivversion)),
         );
     }
-    let header = |name: &str| header_str(headers, name).map(bounded);
+    let header = |name: &HeaderName| header_str(headers, name).map(bounded);
     // A larger body's rest is still to come: its size is the one declared, if any.
     let size = match header_str(headers, CONTENT_LENGTH).map(|v| v.trim().parse::<usize>()) {
         Some(Ok(declared)) if !whole => declared,
@@ -459,17 +459,22 @@ fn log_req_in(
         event.action = "req-in",
         http.request.body.bytes = whole.then_some(body.len() as u64),
         http.request.body.content = content.as_deref(),
-        labels.originalServiceconsumerHsaid_in = header(ORIGINAL_CONSUMER).as_deref(),
-        labels.actingOnBehalfOfHsaid = header(ACTING_ON_BEHALF_OF).as_deref(),
-        labels.httpXForwardedProto = header("x-forwarded-proto").as_deref(),
-        labels.httpXForwardedHost = header("x-forwarded-host").as_deref(),
-        labels.httpXForwardedPort = header("x-forwarded-port").as_deref(),
+        labels.originalServiceconsumerHsaid_in = header(&ORIGINAL_CONSUMER_H).as_deref(),
+        labels.actingOnBehalfOfHsaid = header(&ACTING_ON_BEHALF_OF_H).as_deref(),
+        labels.httpXForwardedProto = header(&FORWARDED_PROTO_H).as_deref(),
+        labels.httpXForwardedHost = header(&FORWARDED_HOST_H).as_deref(),
+        labels.httpXForwardedPort = header(&FORWARDED_PORT_H).as_deref(),
         "req-in"
     );
 }
 
-/// The header VP logs as `labels.actingOnBehalfOfHsaid`.
-const ACTING_ON_BEHALF_OF: &str = "x-rivta-acting-on-behalf-of-hsaid";
+/// The headers VP logs as `labels.actingOnBehalfOfHsaid` and `labels.httpXForwarded*`, as
+/// constants: a name given as text would be parsed again on every request.
+const ACTING_ON_BEHALF_OF_H: HeaderName =
+    HeaderName::from_static("x-rivta-acting-on-behalf-of-hsaid");
+const FORWARDED_PROTO_H: HeaderName = HeaderName::from_static("x-forwarded-proto");
+const FORWARDED_HOST_H: HeaderName = HeaderName::from_static("x-forwarded-host");
+const FORWARDED_PORT_H: HeaderName = HeaderName::from_static("x-forwarded-port");
 
 /// How much of a body `router.log_bodies` writes into a log line.
 const LOGGED_BODY_BYTES: usize = 64 * 1024;
@@ -499,10 +504,16 @@ struct WsdlNamespace<'a>(&'a str, &'a str);
 
 impl std::fmt::Display for WsdlNamespace<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        for part in bounded(self.0).split("Responder") {
-            f.write_str(part)?;
+        // memmem's searcher, not `str::split`'s two-way one built per call.
+        let contract = bounded(self.0);
+        let mut from = 0;
+        for at in memchr::memmem::find_iter(contract.as_bytes(), "Responder") {
+            f.write_str(&contract[from..at])?;
+            from = at + "Responder".len();
         }
-        write!(f, ":{}", self.1)
+        f.write_str(&contract[from..])?;
+        f.write_str(":")?;
+        f.write_str(self.1)
     }
 }
 

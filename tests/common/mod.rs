@@ -161,8 +161,10 @@ pub fn order(execution_day: chrono::NaiveDate, inkludera: &str, exkludera: &str)
     )
 }
 
+/// Today as the testbed sees it: the date in Swedish time (the default `clock.time_zone`),
+/// whatever the machine's zone.
 pub fn today() -> chrono::NaiveDate {
-    chrono::Local::now().date_naive()
+    ntjp_testbed::clock::TimeBase::default().today()
 }
 
 /// A consumer's mutual-TLS client (one connection per request, so each test controls
