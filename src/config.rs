@@ -98,6 +98,9 @@ pub struct Config {
     /// The integrator's own host names in the testbed's certificates, and extra trusted CAs;
     /// see [`pki::PkiConfig`].
     pub pki: pki::PkiConfig,
+    /// How many of the latest routed requests the web console's live view keeps
+    /// (`GET /api/live`), 312 bytes each. Default 1000.
+    pub live_requests: usize,
     /// `/metrics`' settings (TOML `[metrics]`); see [`MetricsConfig`].
     pub metrics: MetricsConfig,
     /// The platform's time zone ("today") and where the testbed's time starts.
@@ -124,6 +127,12 @@ impl Default for MetricsConfig {
         }
     }
 }
+
+/// Default of `live_requests`.
+pub const DEFAULT_LIVE_REQUESTS: usize = 1000;
+
+/// Largest `live_requests`: 312 MB of summaries.
+pub const MAX_LIVE_REQUESTS: usize = 1_000_000;
 
 /// Default of `max_order_bytes`: 512 MiB.
 pub const DEFAULT_MAX_ORDER_BYTES: usize = 512 * 1024 * 1024;
@@ -456,6 +465,7 @@ impl Default for Config {
             admin_body_timeout_ms: 300_000,
             connection_limits: ConnectionLimits::default(),
             pki: pki::PkiConfig::default(),
+            live_requests: DEFAULT_LIVE_REQUESTS,
             metrics: MetricsConfig::default(),
             clock: clock::ClockConfig::default(),
         }
@@ -531,6 +541,7 @@ impl Config {
             ("router.producer_timeout_ms", r.producer_timeout_ms),
             ("router.request_body_timeout_ms", r.request_body_timeout_ms),
             ("admin_body_timeout_ms", self.admin_body_timeout_ms),
+            ("live_requests", self.live_requests as u64),
             ("connection_limits.router", limits.router as u64),
             ("connection_limits.mocks", limits.mocks as u64),
             ("connection_limits.admin", limits.admin as u64),
@@ -555,6 +566,12 @@ impl Config {
                     "{key} = {value} is more than {MAX_CONNECTION_LIMIT}"
                 )));
             }
+        }
+        if self.live_requests > MAX_LIVE_REQUESTS {
+            return Err(ConfigError::Invalid(format!(
+                "live_requests = {} is more than {MAX_LIVE_REQUESTS}",
+                self.live_requests
+            )));
         }
         if self.metrics.max_label_values > MAX_LABEL_VALUES {
             return Err(ConfigError::Invalid(format!(

@@ -36,6 +36,8 @@
 //! - [`load`]: `ntjp load`, the load generator (mutual TLS or plain HTTP, closed or open model).
 //! - [`logging`]: the log lines of `ntjp serve` and the bounded queue they leave through.
 //! - [`metrics`]: the Prometheus counters behind the admin listener's `/metrics`.
+//! - [`live`]: the recent requests and per-second rates the console's live view shows.
+//! - [`console`]: the web console's pages, embedded in the binary, served by [`admin`].
 //! - [`net`]: accept loops and HTTP/1.1 serving shared by every listener.
 //! - [`server`]: wires environments, listeners, shutdown and `endpoints.json` together; with
 //!   `main.rs` the only place that knows every part.
@@ -48,8 +50,10 @@ pub mod admin;
 pub mod cli;
 pub mod clock;
 pub mod config;
+pub mod console;
 pub mod contract;
 pub mod journal;
+pub mod live;
 pub mod load;
 pub mod logging;
 pub mod metrics;

@@ -236,6 +236,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         client_tls: client_tls.clone(),
         timeouts,
         hsa,
+        live: Arc::new(crate::live::Feed::new(config.live_requests)),
         metrics: metrics.clone(),
     };
     let envs = start_routers(&config, &pki, &platforms, &parts, &mut routers, &routers_rx).await?;
@@ -252,7 +253,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
 
     let (admin_state, admin_addr) = start_admin(
         &config,
-        (&platforms, &parts.hsa),
+        (&platforms, &parts.hsa, &parts.live),
         (&mocks, &metrics),
         started,
         &mut backends,
@@ -375,6 +376,8 @@ struct RouterParts {
     timeouts: TimeoutTable,
     /// The HSA tree all routers climb, and its reset (`/resethsacache`).
     hsa: Arc<router::hsa::HsaCache>,
+    /// The recent requests of every router, for the console's live view.
+    live: Arc<crate::live::Feed>,
     /// The testbed's counters (`/metrics`).
     metrics: Arc<crate::metrics::Metrics>,
 }
@@ -414,6 +417,7 @@ async fn start_routers(
                 platform.clock.clone(),
             )
             .with_hsa(parts.hsa.tree().clone())
+            .with_live(parts.live.clone())
             .with_metrics(parts.metrics.clone()),
         );
         let https_name = format!("{env} router (https)");
@@ -452,7 +456,11 @@ async fn start_routers(
 /// is bound.
 async fn start_admin(
     config: &Config,
-    (platforms, hsa): (&Arc<OrderService>, &Arc<router::hsa::HsaCache>),
+    (platforms, hsa, live): (
+        &Arc<OrderService>,
+        &Arc<router::hsa::HsaCache>,
+        &Arc<crate::live::Feed>,
+    ),
     (mocks, metrics): (&Arc<Mocks>, &Arc<crate::metrics::Metrics>),
     started: Instant,
     backends: &mut JoinSet<()>,
@@ -470,6 +478,7 @@ async fn start_admin(
         gate: admin::gate::Gate::new(admin_addr, &config.admin_allowed_hosts),
         body_timeout: config.admin_body_timeout(),
         max_connections: config.connection_limits.admin,
+        live: live.clone(),
         metrics: metrics.clone(),
     });
     backends.spawn(admin::serve(admin_listener, admin_state.clone(), stop));
@@ -589,9 +598,10 @@ impl Testbed {
         }
         s.push_str(&format!("  mock producers  {}/<logical address>/ProcessCervixScreeningInformation/1/rivtabp21\n", e.mocks));
         s.push_str(&format!(
-            "  admin           {}/health/ready  {}/status\n\n",
+            "  admin           {}/health/ready  {}/status\n",
             e.admin, e.admin
         ));
+        s.push_str(&format!("  web console     {}/console/\n\n", e.admin));
         let sit = e
             .environments
             .get("sit")

@@ -24,6 +24,9 @@ const CONFORMANCE: &str =
 /// operation, the same ones on every run.
 async fn run(python: &install::Python, admin: &str, filter: &[&str], checks: &str) {
     let mut cmd = tokio::process::Command::from(python.command());
+    // Hypothesis keeps its database in `.hypothesis/` of the working directory: cargo's
+    // scratch directory, not the repository.
+    cmd.current_dir(env!("CARGO_TARGET_TMPDIR"));
     cmd.args(["-m", "schemathesis.cli", "run"])
         .arg(format!("{admin}/openapi.json"))
         .args(filter)

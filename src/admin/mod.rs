@@ -18,6 +18,8 @@
 //!
 //! - `/api/...` and `/tak/<env>/...`: see [`api`].
 //! - `GET /openapi.json`: the admin API as an OpenAPI 3.0 document ([`openapi`]).
+//! - `/` (a redirect), `/console/...` (the web console) and `/api/live...` (its live feed):
+//!   see [`crate::console`].
 //!
 //! Every request but the health probes first passes [`gate`]: its `Host` and `Origin` must
 //! name this listener, and a state-changing one must be JSON (so that no web page can drive
@@ -69,6 +71,8 @@ pub struct AdminState {
     pub body_timeout: Duration,
     /// Connections served at once (config `connection_limits.admin`).
     pub max_connections: usize,
+    /// The routers' recent requests (the console's live view, `/api/live`).
+    pub live: Arc<crate::live::Feed>,
     /// The testbed's counters, served at `/metrics` ([`metrics`]).
     pub metrics: Arc<crate::metrics::Metrics>,
 }
@@ -118,6 +122,10 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
     if let Err(refused) = state.gate.check(req.method(), req.uri(), req.headers()) {
         return refused.response();
     }
+    if let Some(resp) = crate::console::handle(req.method(), req.uri(), req.headers(), &state.live)
+    {
+        return resp;
+    }
     let path = req.uri().path().to_string();
     if path.starts_with("/api/") || path.starts_with("/tak/") {
         return api_request(&state, req).await;
@@ -143,7 +151,7 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
         "/openapi.json" => json_response(StatusCode::OK, &openapi::document()),
         other => json_response(
             StatusCode::NOT_FOUND,
-            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/metrics", "/resethsacache", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
+            &json!({"error": format!("no admin endpoint {other}"), "endpoints": ["/health/live", "/health/ready", "/status", "/metrics", "/openapi.json", "/console/", "/api/live", "/api/live/rate", "/resethsacache", "/api/<env>/orders", "/api/<env>/tak", "/api/<env>/versions", "/api/<env>/clock", "/api/systems", "/api/prestudies", "/api/mocks", "/api/mocks/<address>/messages", "/api/mocks/<address>/behaviour", "/tak/<env>/SokVagvalsInfo/v2", "/tak/<env>/GetLogicalAddresseesByServiceContract/v2"]}),
         ),
     }
 }

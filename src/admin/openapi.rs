@@ -108,6 +108,26 @@ const OPERATIONS: &[Op] = &[
     },
     Op {
         method: "get",
+        path: "/api/live",
+        summary: "The latest routed requests (the web console's live view), after sequence number `since`",
+        query: &[(
+            "since",
+            "Only requests with a higher sequence number",
+            "integer",
+        )],
+        body: Body::None,
+        answer: Answer::Json(200, "Object"),
+    },
+    Op {
+        method: "get",
+        path: "/api/live/rate",
+        summary: "Requests, faults and latency per second over the last `seconds` (at most 600)",
+        query: &[("seconds", "How many seconds back (1-600)", "integer")],
+        body: Body::None,
+        answer: Answer::Json(200, "Object"),
+    },
+    Op {
+        method: "get",
         path: "/health/ready",
         summary: "Readiness: 200 when every environment can route, else 503 naming the part that is down",
         query: &[],

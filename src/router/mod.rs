@@ -270,6 +270,8 @@ pub struct Router {
     pub metrics: Arc<crate::metrics::Metrics>,
     /// Header values that never change, built once instead of per request.
     pub(crate) fixed: FixedHeaders,
+    /// The recent requests the console's live view shows (shared with the admin listener).
+    pub live: Arc<crate::live::Feed>,
 }
 
 /// Outbound header values taken from the configuration, validated once.
@@ -309,7 +311,14 @@ impl Router {
             producers,
             timeouts,
             clock,
+            live: Arc::new(crate::live::Feed::new(1)),
         }
+    }
+
+    /// The same router recording its answers in this feed (default: one of its own).
+    pub fn with_live(mut self, live: Arc<crate::live::Feed>) -> Self {
+        self.live = live;
+        self
     }
 
     /// The same router climbing this HSA tree (default: an empty one).

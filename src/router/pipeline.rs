@@ -106,13 +106,17 @@ pub async fn handle(
     // Every event of the request carries the span's fields (trace.id, source.ip, the labels
     // recorded as the request is read). A disabled span costs a check and nothing more.
     let span = request_span(router, conn, &req, correlation_id);
-    let routed = route_request(router, conn, req, &correlation, &mut seen)
-        .instrument(span.clone())
-        .await;
+    let (routed, noted) = crate::live::watched(
+        route_request(router, conn, req, &correlation, &mut seen).instrument(span.clone()),
+    )
+    .await;
     let fault = routed.as_ref().err().map(|f| f.fault.code());
     router
         .metrics
         .request(router.env, &seen, fault, started.elapsed());
+    router
+        .live
+        .record(router.env, &noted, live_outcome(&routed), started);
     match routed {
         Ok(resp) => {
             tracing::info!(
@@ -138,6 +142,14 @@ pub async fn handle(
             );
             fault_response(router, &failure.fault, &correlation, failure.close)
         }
+    }
+}
+
+/// How a request ended, for the console's live view.
+fn live_outcome(routed: &Result<Response<RespBody>, Failure>) -> crate::live::Outcome {
+    match routed {
+        Ok(resp) => crate::live::Outcome::Answered(resp.status().as_u16()),
+        Err(failure) => crate::live::Outcome::Fault(failure.fault.code().as_str()),
     }
 }
 
@@ -346,6 +358,7 @@ async fn route_body(
     };
     log_req_in(router, headers, &sniffed, contract, (body, rest.is_none()));
     router.metrics.contract(seen, contract);
+    crate::live::note(&caller.sender, sniffed.logical_address.as_deref(), contract);
 
     // 4. x-rivta-original-serviceconsumer-hsaid from a sender that may not set it.
     check_original_consumer(router, headers, caller)?;

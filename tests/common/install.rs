@@ -374,3 +374,13 @@ pub fn pip_pin(python: &Python, spec: &str) {
         python.exe.display()
     );
 }
+
+/// Debian's Chromium and its WebDriver server: `(chromium, chromedriver)`, from the packages
+/// `chromium` and `chromium-driver` (installed as root, else the test fails naming the
+/// command).
+pub fn chromium() -> (PathBuf, PathBuf) {
+    (
+        tool("chromium", "chromium"),
+        tool("chromedriver", "chromium-driver"),
+    )
+}
