@@ -14,14 +14,12 @@
 //! own slot: two writers share one only after N others, and a reader holds it for a copy)
 //! held for a copy of 312 bytes, and three compare-and-swap loops on the current
 //! second's words. The consumer, address and contract are noted when the request is sniffed
-//! ([`note`]) into a task-local of the request's future ([`watched`]), so the pipeline need
-//! not carry them to its end; the price is tokio's: each poll of the request's future swaps
-//! the note (about 270 bytes) into a thread-local and back (a few small copies; a routed
-//! request is polled a handful of times). It does not persist anything, nor count per
+//! ([`Noted::note`]) into a `Noted` the pipeline carries beside the metrics' labels (a
+//! task-local cost a swap of it on every poll, and a copy of the whole request future per
+//! wrapper: 2,000 instructions per request by callgrind). It does not persist anything, nor count per
 //! consumer or contract (that is the metrics' job): it is a window on the last minutes.
 
 use std::{
-    cell::RefCell,
     sync::{
         Mutex,
         atomic::{AtomicU64, Ordering},
@@ -79,37 +77,25 @@ pub struct Noted {
 }
 
 impl Noted {
-    const EMPTY: Noted = Noted {
+    /// Nothing noted: a request refused before it was sniffed.
+    pub const EMPTY: Noted = Noted {
         consumer: Inline::EMPTY,
         address: Inline::EMPTY,
         contract: Inline::EMPTY,
     };
+
+    /// Notes the consumer (HSA-id), the logical address and the contract of the request.
+    pub fn note(&mut self, consumer: &str, address: Option<&str>, contract: &str) {
+        self.consumer.set(consumer);
+        self.address.set(address.unwrap_or(""));
+        self.contract.set(contract);
+    }
 }
 
-tokio::task_local! {
-    static NOTED: RefCell<Noted>;
-}
-
-/// Runs a request's future with room for [`note`]; returns its output and what was noted
-/// (all empty for a request refused before it was sniffed).
-pub async fn watched<F: Future>(f: F) -> (F::Output, Noted) {
-    NOTED
-        .scope(RefCell::new(Noted::EMPTY), async move {
-            let out = f.await;
-            (out, NOTED.with(|n| *n.borrow()))
-        })
-        .await
-}
-
-/// Notes the consumer (HSA-id), the logical address and the contract of the request being
-/// handled; outside [`watched`] it does nothing.
-pub fn note(consumer: &str, address: Option<&str>, contract: &str) {
-    let _ = NOTED.try_with(|n| {
-        let mut n = n.borrow_mut();
-        n.consumer.set(consumer);
-        n.address.set(address.unwrap_or(""));
-        n.contract.set(contract);
-    });
+impl Default for Noted {
+    fn default() -> Self {
+        Noted::EMPTY
+    }
 }
 
 /// How a request ended.
@@ -255,7 +241,7 @@ impl Feed {
         self.slots.len()
     }
 
-    /// Records one answered request: `noted` from [`watched`], `started` when it arrived.
+    /// Records one answered request: `noted` as the pipeline noted it, `started` when it arrived.
     pub fn record(&self, env: EnvName, noted: &Noted, outcome: Outcome, started: Instant) {
         let latency_us = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX);
         let at_ms = SystemTime::now()
@@ -453,11 +439,13 @@ mod tests {
         assert_eq!(t.as_str(), "ab");
     }
 
-    #[tokio::test]
-    async fn notes_only_inside_a_watched_request() {
-        note("SE0", None, "x");
-        let ((), n) = watched(async { note("SE2", Some("14"), "urn:x") }).await;
+    #[test]
+    fn a_note_keeps_what_it_was_given() {
+        let mut n = Noted::default();
+        assert_eq!(n.consumer.as_str(), "");
+        n.note("SE2", Some("14"), "urn:x");
         assert_eq!(n.consumer.as_str(), "SE2");
         assert_eq!(n.address.as_str(), "14");
+        assert_eq!(n.contract.as_str(), "urn:x");
     }
 }
