@@ -106,8 +106,8 @@ enum Command {
     /// Over mutual TLS or plain HTTP: N connections or a fixed rate, keep-alive or new
     /// connections, templated bodies; prints requests/s, latency percentiles, answers by HTTP
     /// status and VP code, and its own CPU per request.
-    #[command(after_help = load::args::AFTER_HELP)]
-    Load(load::LoadArgs),
+    #[command(after_help = load::args::AFTER_HELP, args_conflicts_with_subcommands = true)]
+    Load(Box<load::LoadArgs>),
 }
 
 #[derive(Debug, Args)]
@@ -300,7 +300,7 @@ async fn run(cli: Cli) -> Result<()> {
             &common,
         ),
         Command::Verify(cmd) => cli::verify::run(cmd).await,
-        Command::Load(args) => Ok(load::args::main(args).await?),
+        Command::Load(args) => Ok(load::args::main(*args).await?),
         Command::Config(ConfigCommand::Show {
             sources,
             json,

@@ -385,3 +385,85 @@ fn base64_decode(s: &str) -> Vec<u8> {
     }
     out
 }
+
+/// Two load generators' `--hdr` logs merged into one report (`ntjp load merge`): every answer
+/// of both is counted once, and the merged percentiles lie within the two runs' own.
+#[tokio::test]
+async fn two_generators_logs_merge_into_one_report() {
+    let bed = start().await;
+    let state = bed.dir.path().join("state");
+    let mut runs = Vec::new();
+    let mut logs = Vec::new();
+    for (name, n) in [("a.hlog", "30"), ("b.hlog", "50")] {
+        let hdr = bed.dir.path().join(name);
+        let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ntjp"))
+            .args(["load", "--state-dir"])
+            .arg(&state)
+            .args(["-n", n, "-c", "2", "--json", "--hdr"])
+            .arg(&hdr)
+            .output()
+            .await
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        runs.push(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap());
+        logs.push(hdr);
+    }
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ntjp"))
+        .args(["load", "merge", "--json"])
+        .args(&logs)
+        .output()
+        .await
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let merged: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(merged["answered"], 80, "{merged:#}");
+    assert_eq!(merged["logs"][0]["answered"], 30, "{merged:#}");
+    assert_eq!(merged["logs"][1]["answered"], 50, "{merged:#}");
+    let p99 = |v: &serde_json::Value| v["latency_us"]["p99"].as_u64().unwrap();
+    let max = |v: &serde_json::Value| v["latency_us"]["max"].as_u64().unwrap();
+    assert!(p99(&merged) > 0, "{merged:#}");
+    // The merged maximum is the larger run's maximum (the log keeps 3 significant figures).
+    let highest = max(&runs[0]).max(max(&runs[1])) as f64;
+    assert!(
+        (max(&merged) as f64 - highest).abs() <= highest * 0.002 + 1.0,
+        "{merged:#} {runs:#?}"
+    );
+    assert!(
+        merged["requests_per_s"].as_f64().unwrap() > 0.0,
+        "{merged:#}"
+    );
+
+    // The text report names each file; a file that is not a log is named with the reason.
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ntjp"))
+        .args(["load", "merge"])
+        .args(&logs)
+        .output()
+        .await
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("a.hlog: 30 answered") && text.contains("All 2 logs: 80 answered"),
+        "{text}"
+    );
+    let not_a_log = bed.dir.path().join("not-a-log.hlog");
+    std::fs::write(&not_a_log, "hello\n").unwrap();
+    let out = tokio::process::Command::new(env!("CARGO_BIN_EXE_ntjp"))
+        .args(["load", "merge"])
+        .arg(&logs[0])
+        .arg(&not_a_log)
+        .output()
+        .await
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not-a-log.hlog"), "{err}");
+    bed.stop().await;
+}

@@ -117,7 +117,46 @@ pub struct LoadArgs {
     /// Seed for personnummer and correlation ids (default: random), to repeat a run exactly.
     #[arg(long, value_name = "N")]
     pub seed: Option<u64>,
+    /// `ntjp load merge`, instead of a run.
+    #[command(subcommand)]
+    pub command: Option<LoadCommand>,
 }
+
+/// What `ntjp load` does besides a run.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum LoadCommand {
+    /// Combine the --hdr logs of several load generators into one report.
+    ///
+    /// Answers and latency percentiles of all the logs together, and the rate over the time
+    /// from the first log's start to the last one's end (machines' clocks agreeing, as NTP
+    /// keeps them); one line per log first.
+    #[command(after_help = MERGE_AFTER_HELP)]
+    Merge(MergeArgs),
+}
+
+/// `ntjp load merge`'s arguments.
+#[derive(Debug, Clone, Args)]
+pub struct MergeArgs {
+    /// The interval logs written by `ntjp load --hdr FILE`, one per load generator.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+    /// Print the report as JSON: logs [{file, intervals, answered, duration_s,
+    /// requests_per_s}], answered, duration_s, requests_per_s, latency_us {p50, p90, p99,
+    /// p99_9, max, mean}.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Text after `ntjp load merge --help`'s arguments.
+pub const MERGE_AFTER_HELP: &str = "\
+Examples:
+  ntjp load --url https://router:20000/vp/... -d 60s --hdr a.hlog     on machine A
+  ntjp load --url https://router:20000/vp/... -d 60s --hdr b.hlog     on machine B, same time
+  ntjp load merge a.hlog b.hlog                                       one report of both
+  ntjp load merge *.hlog --json
+
+Exit status 0 with the report; 2 when a file cannot be read or is not an interval log (the
+error names the file and the interval).";
 
 /// Text after `ntjp load --help`'s flags.
 pub const AFTER_HELP: &str = "\
@@ -152,6 +191,7 @@ V2-deflate histograms in base64, one line per second, timestamps in seconds sinc
 the warm-up, values in microseconds). Read it with HdrHistogram's HistogramLogProcessor
 (-i FILE -outputValueUnitRatio 1000 prints milliseconds), HistogramLogAnalyzer, the Python
 hdrhistogram package (HdrHistogram.decode per line) or Rust's hdrhistogram IntervalLogIterator.
+`ntjp load merge A.hlog B.hlog` combines the logs of several generators into one report.
 
 Exit status 0 when the run completed, whatever the answers; 1 when it could not start.";
 
@@ -453,6 +493,9 @@ impl LoadArgs {
 
 /// `ntjp load`: runs and prints the summary (text, or JSON with `--json`) on stdout.
 pub async fn main(args: LoadArgs) -> Result<(), LoadError> {
+    if let Some(LoadCommand::Merge(merge)) = args.command {
+        return merge_main(merge).await;
+    }
     let json = args.json;
     let report = super::run(args.into_config()?).await?;
     if json {
@@ -462,6 +505,26 @@ pub async fn main(args: LoadArgs) -> Result<(), LoadError> {
         );
     } else {
         print!("{}", report.summary.to_text());
+    }
+    Ok(())
+}
+
+/// `ntjp load merge`: the files are read on the blocking pool.
+async fn merge_main(args: MergeArgs) -> Result<(), LoadError> {
+    let files = args.files;
+    let merged = tokio::task::spawn_blocking(move || super::merge::merge(&files))
+        .await
+        .map_err(|e| LoadError::Flag {
+            flag: "merge",
+            message: e.to_string(),
+        })??;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&merged).unwrap_or_default()
+        );
+    } else {
+        print!("{}", merged.to_text());
     }
     Ok(())
 }

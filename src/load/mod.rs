@@ -21,6 +21,7 @@
 
 pub mod args;
 mod client;
+pub mod merge;
 mod run;
 pub mod summary;
 pub mod template;
@@ -211,6 +212,9 @@ pub enum LoadError {
         /// Why.
         source: std::io::Error,
     },
+    /// `ntjp load merge` could not read a log.
+    #[error(transparent)]
+    Merge(#[from] merge::MergeError),
 }
 
 fn flag(flag: &'static str, message: impl Into<String>) -> LoadError {
