@@ -647,14 +647,6 @@ impl Report {
     /// the evidence in `<system-out>` for each passed one. Serialising into memory fails only
     /// if quick-junit itself does.
     pub fn to_junit(&self) -> Result<String, quick_junit::SerializeError> {
-        let name = self.suite_name();
-        let mut suite = TestSuite::new(xml_text(&name));
-        suite
-            .set_timestamp(self.generated_at.fixed_offset())
-            .set_time(self.elapsed);
-        suite
-            .extra
-            .insert("hostname".into(), xml_text(&self.hostname).into());
         let mut properties = vec![
             ("consumer", self.consumer.clone()),
             ("environment", self.env.to_string()),
@@ -664,19 +656,40 @@ impl Report {
         if let Some(t) = self.since {
             properties.push(("since", t.to_rfc3339_opts(SecondsFormat::Secs, true)));
         }
-        for (k, v) in properties {
-            suite.add_property(Property::new(k, xml_text(&v)));
-        }
         let classname = format!("ntjp.verify.consumer.{}", self.env);
-        suite.add_test_cases(
+        junit_report(
+            &self.suite_name(),
+            (self.generated_at, self.elapsed, &self.hostname),
+            properties,
             self.cases
                 .iter()
                 .map(|c| junit_case(c, &classname, Duration::ZERO)),
-        );
-        let mut report = quick_junit::Report::new(xml_text(&name));
-        report.set_time(self.elapsed).add_test_suite(suite);
-        report.to_string()
+        )
     }
+}
+
+/// A verification's JUnit XML: one `<testsuite>` named `name` (its time stamp, time and
+/// host, then `properties`) holding `cases`, in `<testsuites>`.
+fn junit_report(
+    name: &str,
+    (generated_at, elapsed, hostname): (DateTime<Utc>, Duration, &str),
+    properties: Vec<(&str, String)>,
+    cases: impl IntoIterator<Item = TestCase>,
+) -> Result<String, quick_junit::SerializeError> {
+    let mut suite = TestSuite::new(xml_text(name));
+    suite
+        .set_timestamp(generated_at.fixed_offset())
+        .set_time(elapsed);
+    suite
+        .extra
+        .insert("hostname".into(), xml_text(hostname).into());
+    for (k, v) in properties {
+        suite.add_property(Property::new(k, xml_text(&v)));
+    }
+    suite.add_test_cases(cases);
+    let mut report = quick_junit::Report::new(xml_text(name));
+    report.set_time(elapsed).add_test_suite(suite);
+    report.to_string()
 }
 
 /// One case as a JUnit `<testcase>`.

@@ -15,10 +15,9 @@
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
-use quick_junit::{Property, TestSuite};
 use serde::Serialize;
 
-use super::{Case, junit_case, xml_text};
+use super::{Case, junit_case, junit_report};
 use crate::{
     contract::{self, ResultCode},
     soap::fault::parse_fault,
@@ -531,14 +530,6 @@ impl ProducerReport {
     /// JUnit XML (quick-junit), as the consumer verification's: one `<testcase>` per case
     /// with its time, a `<failure type="VerificationFailed">` for each failed one.
     pub fn to_junit(&self) -> Result<String, quick_junit::SerializeError> {
-        let name = self.suite_name();
-        let mut suite = TestSuite::new(xml_text(&name));
-        suite
-            .set_timestamp(self.generated_at.fixed_offset())
-            .set_time(self.elapsed);
-        suite
-            .extra
-            .insert("hostname".into(), xml_text(&self.hostname).into());
         let mut properties = vec![
             ("logical-address", self.address.clone()),
             ("environment", self.env.to_string()),
@@ -549,18 +540,15 @@ impl ProducerReport {
             properties.push(("producer", hsa.clone()));
             properties.push(("producer-url", url.clone()));
         }
-        for (k, v) in properties {
-            suite.add_property(Property::new(k, xml_text(&v)));
-        }
         let classname = format!("ntjp.verify.producer.{}", self.env);
-        suite.add_test_cases(
+        junit_report(
+            &self.suite_name(),
+            (self.generated_at, self.elapsed, &self.hostname),
+            properties,
             self.cases
                 .iter()
                 .map(|r| junit_case(&r.case, &classname, r.elapsed)),
-        );
-        let mut report = quick_junit::Report::new(xml_text(&name));
-        report.set_time(self.elapsed).add_test_suite(suite);
-        report.to_string()
+        )
     }
 }
 
