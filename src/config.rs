@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use crate::vocab::EnvName;
 
 pub mod clock;
+pub mod cluster;
 pub mod endpoints;
 pub mod layers;
 pub mod mocks;
@@ -105,6 +106,9 @@ pub struct Config {
     pub metrics: MetricsConfig,
     /// The platform's time zone ("today") and where the testbed's time starts.
     pub clock: clock::ClockConfig,
+    /// Running as several processes: this one's role, and where the others are (TOML
+    /// `[cluster]`); see [`cluster::ClusterConfig`].
+    pub cluster: cluster::ClusterConfig,
 }
 
 /// The admin listener's `/metrics` (TOML `[metrics]`).
@@ -357,6 +361,12 @@ pub struct EnvConfig {
     /// changes the router does not see until `POST /api/<env>/publish`, as in real TAK.
     #[serde(default = "yes")]
     pub auto_publish: bool,
+    /// A router node (`cluster.role = "router"`) reads this environment's TAK from this
+    /// `SokVagvalsInfo` v2 endpoint, e.g. a real TAK's
+    /// `http://tak-services:8080/tak-services/SokVagvalsInfo/v2`. Default: the order service's,
+    /// `<cluster.orders_url>/tak/<env>/SokVagvalsInfo/v2`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tak_url: Option<String>,
 }
 
 fn yes() -> bool {
@@ -387,6 +397,7 @@ impl EnvConfig {
             extra_rivta_profiles: Vec::new(),
             tak_export: None,
             auto_publish: true,
+            tak_url: None,
         }
     }
     /// SIT defaults: `NTJP-TEST`, HTTPS 20000, HTTP 20080.
@@ -471,6 +482,7 @@ impl Default for Config {
             live_requests: DEFAULT_LIVE_REQUESTS,
             metrics: MetricsConfig::default(),
             clock: clock::ClockConfig::default(),
+            cluster: cluster::ClusterConfig::default(),
         }
     }
 }
@@ -506,6 +518,43 @@ impl Config {
         Ok(layers::load(Some(path), [], &[])?.config)
     }
 
+    /// Where the PKI is: `pki.dir`, else `<state_dir>/pki`.
+    pub fn pki_dir(&self) -> PathBuf {
+        self.pki
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("pki"))
+    }
+
+    /// Where a router node keeps its local TAK copies: `cluster.tak_cache_dir`, else
+    /// `<state_dir>/takcache`.
+    pub fn tak_cache_dir(&self) -> PathBuf {
+        self.cluster
+            .tak_cache_dir
+            .clone()
+            .unwrap_or_else(|| self.state_dir.join("takcache"))
+    }
+
+    /// The `SokVagvalsInfo` v2 URL a router node reads `env`'s TAK from.
+    pub fn tak_url(&self, env: EnvName) -> String {
+        match &self.environments.get(env).tak_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "{}/tak/{env}/SokVagvalsInfo/v2",
+                self.cluster.orders_url.trim_end_matches('/')
+            ),
+        }
+    }
+
+    /// What `{{mocks}}` in orders stands for: `cluster.mocks_url`, else the built-in mock
+    /// producers' listener (`bound`: its address once bound).
+    pub fn mocks_base(&self, bound: SocketAddr) -> String {
+        match &self.cluster.mocks_url {
+            Some(url) => url.trim_end_matches('/').to_string(),
+            None => format!("https://localhost:{}/mocks", bound.port()),
+        }
+    }
+
     /// Sets every listener's port to 0, so the OS picks free ports (`endpoints.json` shows them).
     pub fn use_ephemeral_ports(&mut self) {
         self.admin.set_port(0);
@@ -525,6 +574,13 @@ impl Config {
         self.clock.check().map_err(ConfigError::Invalid)?;
         self.validate_allowed_hosts()?;
         self.pki.check().map_err(ConfigError::Invalid)?;
+        self.cluster.check().map_err(ConfigError::Invalid)?;
+        for env in EnvName::ALL {
+            if let Some(url) = &self.environments.get(env).tak_url {
+                cluster::check_http_url(&format!("environments.{env}.tak_url"), url)
+                    .map_err(ConfigError::Invalid)?;
+            }
+        }
         self.validate_platforms()?;
         self.validate_listeners()
     }
@@ -625,11 +681,12 @@ impl Config {
 
     /// No two listeners on the same fixed address (port 0 lets the OS choose).
     fn validate_listeners(&self) -> Result<(), ConfigError> {
-        let mut listeners = vec![
-            ("admin".to_string(), self.admin),
-            ("mocks".to_string(), self.mocks),
-        ];
-        for env in EnvName::ALL {
+        let role = self.cluster.role;
+        let mut listeners = vec![("admin".to_string(), self.admin)];
+        if role.mocks() {
+            listeners.push(("mocks".to_string(), self.mocks));
+        }
+        for env in EnvName::ALL.into_iter().filter(|e| self.cluster.routes(*e)) {
             let e = self.environments.get(env);
             listeners.push((format!("environments.{env}.https"), e.https));
             listeners.push((format!("environments.{env}.http"), e.http));

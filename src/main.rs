@@ -62,8 +62,12 @@ enum Command {
     /// --config), the mock producers and the admin listener. On first start a test CA and
     /// function certificates are created in the state directory; later starts reuse them.
     /// Prints how to call it and writes <state-dir>/endpoints.json with every URL and path.
+    ///
+    /// With --role it runs one part of a testbed split over several processes or machines,
+    /// as NTjP runs: an order service, mock producers, and router nodes that load their TAK
+    /// from the order service (docs/SCALING.md).
     #[command(
-        after_help = "Examples:\n  ntjp serve\n  ntjp serve --ephemeral-ports --state-dir /tmp/ntjp\n  ntjp serve --config ntjp.toml   (every key: ntjp.example.toml, `ntjp config show`)\n  NTJP_ROUTER__PRODUCER_TIMEOUT_MS=5000 ntjp serve\n  RUST_LOG=info,ntjp_testbed::router=debug ntjp serve --log-format json"
+        after_help = "Examples:\n  ntjp serve\n  ntjp serve --ephemeral-ports --state-dir /tmp/ntjp\n  ntjp serve --role orders --state-dir /tmp/orders   (one order service; NTJP_CLUSTER__ROUTERS='[\"http://10.0.0.5:24000\"]' names the routers it resets)\n  NTJP_ADMIN=127.0.0.1:24100 NTJP_PKI__DIR=/tmp/orders/pki ntjp serve --role router --state-dir /tmp/r1   (a router node reading TAK from http://127.0.0.1:24000)\n  ntjp serve --config ntjp.toml   (every key: ntjp.example.toml, `ntjp config show`)\n  NTJP_ROUTER__PRODUCER_TIMEOUT_MS=5000 ntjp serve\n  RUST_LOG=info,ntjp_testbed::router=debug ntjp serve --log-format json"
     )]
     Serve(ServeArgs),
     /// Submit orders to a running testbed's TAK, list them and their reports.
@@ -125,15 +129,16 @@ struct CommonArgs {
 impl CommonArgs {
     /// The layers: defaults, the file, `NTJP_*` variables, the flags.
     fn load(&self) -> Result<Layered> {
-        let flags: Vec<FlagValue> = self
-            .state_dir
-            .iter()
-            .map(|dir| FlagValue {
-                key: "state_dir",
-                value: toml::Value::String(dir.display().to_string()),
-                flag: "--state-dir",
-            })
-            .collect();
+        self.load_with(Vec::new())
+    }
+
+    /// [`CommonArgs::load`] with a command's own flags on top.
+    fn load_with(&self, mut flags: Vec<FlagValue>) -> Result<Layered> {
+        flags.extend(self.state_dir.iter().map(|dir| FlagValue {
+            key: "state_dir",
+            value: toml::Value::String(dir.display().to_string()),
+            flag: "--state-dir",
+        }));
         // Variables that are not UTF-8 cannot hold a setting's value; they are skipped.
         let env = std::env::vars_os().filter_map(|(name, value)| {
             Some((name.into_string().ok()?, value.into_string().ok()?))
@@ -152,6 +157,25 @@ struct ServeArgs {
     /// Log format on stderr (RUST_LOG filters the lines; see `ntjp --help`).
     #[arg(long, env = "NTJP_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+    /// Which part of the testbed this process runs: all (the default: everything in one
+    /// process), router (the routers of `cluster.environments`, loading TAK from
+    /// `cluster.orders_url`), orders (the order service, TAK's read API, admin API and
+    /// console; resets `cluster.routers` after each publish) or mocks (the mock producers).
+    /// Overrides `cluster.role` of the config file and NTJP_CLUSTER__ROLE.
+    #[arg(long, value_enum)]
+    role: Option<RoleArg>,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum RoleArg {
+    /// Everything in one process.
+    All,
+    /// Routers that load TAK over SokVagvalsInfo v2.
+    Router,
+    /// The order service (the single writer of TAK).
+    Orders,
+    /// The mock producers.
+    Mocks,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -318,7 +342,7 @@ fn certs_issue(
     common: &CommonArgs,
 ) -> Result<()> {
     let config = common.load()?.config;
-    let dir = config.state_dir.join("pki");
+    let dir = config.pki_dir();
     let (ca, ca_cert) = match pki::load_state_ca(&dir) {
         Err(pki::PkiError::NoCa { dir: looked_in }) if create_ca => {
             pki::ensure_state_pki(&dir)
@@ -383,26 +407,50 @@ fn config_show(sources: bool, json: bool, common: &CommonArgs) -> Result<()> {
 
 async fn serve(args: ServeArgs) -> Result<()> {
     let log_guard = ntjp_testbed::logging::init(matches!(args.log_format, LogFormat::Json));
-    let mut layered = args.common.load()?;
+    let role_flag = args.role.map(|r| FlagValue {
+        key: "cluster.role",
+        value: toml::Value::String(
+            match r {
+                RoleArg::All => "all",
+                RoleArg::Router => "router",
+                RoleArg::Orders => "orders",
+                RoleArg::Mocks => "mocks",
+            }
+            .to_string(),
+        ),
+        flag: "--role",
+    });
+    let mut layered = args.common.load_with(role_flag.into_iter().collect())?;
     if args.ephemeral_ports {
         layered.config.use_ephemeral_ports();
     }
     layered.validate()?;
-    let testbed = server::start(layered.config).await?;
-    println!("{}", testbed.banner());
-    shutdown_signal().await;
-    // An order not yet in the journal is abandoned at once; routers and the admin API finish
-    // their in-flight requests (at most net::DRAIN_TIMEOUT). A second signal does not wait.
-    tracing::info!("shutting down: finishing in-flight requests");
-    tokio::select! {
-        _ = testbed.shutdown() => {}
-        _ = shutdown_signal() => tracing::warn!("second signal: exiting without waiting"),
+    if layered.config.cluster.role == ntjp_testbed::config::cluster::Role::All {
+        let testbed = server::start(layered.config).await?;
+        println!("{}", testbed.banner());
+        until_stopped(testbed.shutdown()).await;
+    } else {
+        let node = server::start_node(layered.config).await?;
+        println!("{}", node.banner());
+        until_stopped(node.shutdown()).await;
     }
     let dropped = log_guard.finish();
     if dropped > 0 {
         eprintln!("{dropped} log lines were dropped: stderr did not keep up");
     }
     Ok(())
+}
+
+/// Waits for Ctrl-C or SIGTERM, then runs `shutdown`: an order not yet in the journal is
+/// abandoned at once; routers and the admin API finish their in-flight requests (at most
+/// net::DRAIN_TIMEOUT). A second signal does not wait.
+async fn until_stopped(shutdown: impl std::future::Future<Output = ()>) {
+    shutdown_signal().await;
+    tracing::info!("shutting down: finishing in-flight requests");
+    tokio::select! {
+        _ = shutdown => {}
+        _ = shutdown_signal() => tracing::warn!("second signal: exiting without waiting"),
+    }
 }
 
 async fn shutdown_signal() {

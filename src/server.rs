@@ -19,6 +19,11 @@ use tokio::{net::TcpListener, sync::watch, task::JoinSet};
 
 use crate::{
     admin::{self, AdminState},
+    cluster::{
+        resets::Resets,
+        takcache::{TakCache, TakSource},
+    },
+    config::cluster::Role,
     config::{
         Config, ConfigError, EnvConfig,
         endpoints::{Endpoints, EnvEndpoints, KeyStoreFile, PkiPaths},
@@ -191,27 +196,8 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let started = Instant::now();
     open_files_for(&config.connection_limits);
     let pki = load_pki(&config).await?;
-    let server_tls = tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
     // The routers accept consumers from `pki.consumer_trust` too; the mocks only the platform.
-    let router_tls = tls::server_config_trusting(
-        &pki.ca_cert,
-        &config.pki.consumer_trust,
-        &pki.platform.cert,
-        &pki.platform.key,
-    )?;
-    let client_tls = tls::client_config_trusting(
-        &pki.ca_cert,
-        &config.pki.producer_trust,
-        Some((&pki.platform.cert, &pki.platform.key)),
-    )?;
-    let timeouts = timeout_table(&config)?;
-    let hsa_files = config.router.hsa_files.clone();
-    let hsa = Arc::new(
-        tokio::task::spawn_blocking(move || router::hsa::HsaCache::load(hsa_files))
-            .await
-            .map_err(|e| StartError::Task(e.to_string()))??,
-    );
-
+    let server_tls = tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
     let (stop_routers, routers_rx) = watch::channel(false);
     let (stop_backends, backends_rx) = watch::channel(false);
     let mut routers = JoinSet::new();
@@ -220,6 +206,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let metrics = Arc::new(crate::metrics::Metrics::new(
         config.metrics.max_label_values,
     ));
+    let parts = router_parts(&config, &pki, &metrics).await?;
     // Mock producers first: their address goes into the orders.
     let (mocks, mocks_base) = start_mocks(
         &config,
@@ -231,36 +218,23 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     )
     .await?;
     let platforms = open_orders(&config, &mocks_base).await?;
-    let parts = RouterParts {
-        server_tls: router_tls,
-        client_tls: client_tls.clone(),
-        timeouts,
-        hsa,
-        live: Arc::new(crate::live::Feed::new(config.live_requests)),
-        metrics: metrics.clone(),
-    };
-    let envs = start_routers(&config, &pki, &platforms, &parts, &mut routers, &routers_rx).await?;
-    // The connection tests' client reads at most a ping answer's worth of an error body.
-    let ping_config = crate::config::RouterConfig {
-        max_request_bytes: connection_tests::PING_MAX_BYTES,
-        ..config.router.clone()
-    };
-    backends.spawn(connection_tests::run(
-        platforms.clone(),
-        ProducerClient::new(client_tls, &ping_config),
-        backends_rx.clone(),
-    ));
+    let sources: Vec<RoutedSource> = platforms
+        .all()
+        .map(|p| (p.env, p.tak.clone(), p.clock.clone()))
+        .collect();
+    let envs = start_routers(&config, &pki, &sources, &parts, &mut routers, &routers_rx).await?;
+    let resets = start_order_tasks(&config, &platforms, &parts, &mut backends, &backends_rx);
 
     let (admin_state, admin_addr) = start_admin(
         &config,
         (&platforms, &parts.hsa, &parts.live),
-        (&mocks, &metrics),
+        (Some(&mocks), &metrics, Some(resets)),
         started,
         &mut backends,
         backends_rx,
     )
     .await?;
-    let endpoints = endpoints(admin_addr, mocks_base, envs, &pki);
+    let endpoints = endpoints(Role::All, admin_addr, mocks_base, envs, &pki);
     let endpoints_file = config.state_dir.join("endpoints.json");
     write_atomically(&endpoints_file, &endpoints)?;
     admin_state.listeners_bound.store(true, Ordering::Release);
@@ -281,6 +255,316 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     })
 }
 
+/// A running node of a testbed split over several processes (`cluster.role` = `router`,
+/// `orders` or `mocks`).
+pub struct Node {
+    role: Role,
+    endpoints: Endpoints,
+    endpoints_file: PathBuf,
+    /// An order node's order service (stopped first at shutdown).
+    platforms: Option<Arc<OrderService>>,
+    stop_routers: watch::Sender<bool>,
+    routers: JoinSet<()>,
+    stop_backends: watch::Sender<bool>,
+    backends: JoinSet<()>,
+}
+
+/// How often a router node whose TAK could not be loaded at start tries again (VP loads on
+/// the first request instead; retrying in the background keeps requests from waiting on it).
+const TAK_RETRY: std::time::Duration = std::time::Duration::from_secs(5);
+
+/// Starts one node of a split testbed; returns when its listeners are bound and, on a router
+/// node, every environment's first TAK load has ended (loaded, restored from its local
+/// copy, or failed: then the node answers VP008 and tries again every [`TAK_RETRY`]).
+pub async fn start_node(config: Config) -> Result<Node, StartError> {
+    config.validate()?;
+    if config.cluster.role == Role::All {
+        return Err(StartError::Config(ConfigError::Invalid(
+            "cluster.role = \"all\" runs the whole testbed (server::start), not one node".into(),
+        )));
+    }
+    let started = Instant::now();
+    open_files_for(&config.connection_limits);
+    let pki = load_pki(&config).await?;
+    let role = config.cluster.role;
+    let (stop_routers, routers_rx) = watch::channel(false);
+    let (stop_backends, backends_rx) = watch::channel(false);
+    let mut routers = JoinSet::new();
+    let mut backends = JoinSet::new();
+    let metrics = Arc::new(crate::metrics::Metrics::new(
+        config.metrics.max_label_values,
+    ));
+    let node_state = |mocks, hsa, envs, admin_addr| crate::cluster::control::NodeState {
+        role,
+        envs,
+        hsa,
+        mocks,
+        metrics: metrics.clone(),
+        gate: admin::gate::Gate::new(admin_addr, &config.admin_allowed_hosts),
+        listeners_bound: false.into(),
+        started,
+        body_timeout: config.admin_body_timeout(),
+        max_connections: config.connection_limits.admin,
+    };
+    let (endpoints, platforms, control) = match role {
+        Role::Router => {
+            let parts = router_parts(&config, &pki, &metrics).await?;
+            let time = Arc::new(
+                crate::clock::TimeBase::from_config(&config.clock)
+                    .map_err(|e| StartError::Config(ConfigError::Invalid(e)))?,
+            );
+            let mut routed = Vec::new();
+            let mut sources = Vec::new();
+            for env in config.cluster.environments.iter().copied() {
+                let cell: TakCell = Arc::new(arc_swap::ArcSwapOption::empty());
+                let tak_url = config.tak_url(env);
+                let cache = TakCache::new(
+                    TakSource {
+                        env,
+                        url: tak_url.clone(),
+                        cache_file: config.tak_cache_dir().join(format!("{env}.xml")),
+                        platform: config.environments.get(env).platform.clone(),
+                        timeout: std::time::Duration::from_millis(
+                            config.cluster.tak_fetch_timeout_ms,
+                        ),
+                        max_bytes: config.cluster.max_tak_bytes,
+                        tls: Some(Arc::new(env_client_tls(&config, &pki, &parts, env)?)),
+                    },
+                    cell.clone(),
+                    time.clone(),
+                );
+                sources.push((
+                    env,
+                    cell.clone(),
+                    Arc::new(crate::clock::Clock::on(time.clone())),
+                ));
+                routed.push(crate::cluster::control::RoutedEnv {
+                    env,
+                    platform: config.environments.get(env).platform.clone(),
+                    tak_url,
+                    cell,
+                    cache,
+                });
+            }
+            let envs =
+                start_routers(&config, &pki, &sources, &parts, &mut routers, &routers_rx).await?;
+            // The first loads, all environments at once; then the ones that failed again and
+            // again in the background until they load.
+            let mut loads = JoinSet::new();
+            for r in &routed {
+                let cache = r.cache.clone();
+                let env = r.env;
+                loads.spawn(async move { (env, cache.refresh().await) });
+            }
+            while let Some(Ok((env, log))) = loads.join_next().await {
+                if log.success {
+                    tracing::info!(env = %env, "TAK loaded");
+                } else {
+                    tracing::warn!(env = %env, log = %log.lines.join(" | "), "TAK not loaded at start: answering VP008 until it is; trying again every {} s", TAK_RETRY.as_secs());
+                }
+            }
+            for r in &routed {
+                let (cache, mut stop) = (r.cache.clone(), backends_rx.clone());
+                backends.spawn(async move {
+                    while !cache.initialized() {
+                        tokio::select! {
+                            _ = tokio::time::sleep(TAK_RETRY) => {}
+                            _ = stop.changed() => return,
+                        }
+                        if !cache.initialized() {
+                            cache.refresh().await;
+                        }
+                    }
+                });
+            }
+            let listener = bind("admin", config.admin).await?;
+            let admin_addr = local_addr(&listener, "admin", config.admin)?;
+            let state = Arc::new(node_state(
+                None,
+                Some(parts.hsa.clone()),
+                routed,
+                admin_addr,
+            ));
+            backends.spawn(crate::cluster::control::serve(
+                listener,
+                state.clone(),
+                backends_rx.clone(),
+            ));
+            (
+                endpoints(role, admin_addr, String::new(), envs, &pki),
+                None,
+                Some(state),
+            )
+        }
+        Role::Mocks => {
+            let server_tls =
+                tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
+            let (mocks, mocks_base) = start_mocks(
+                &config,
+                &pki,
+                &server_tls,
+                &mut backends,
+                &backends_rx,
+                &metrics,
+            )
+            .await?;
+            let listener = bind("admin", config.admin).await?;
+            let admin_addr = local_addr(&listener, "admin", config.admin)?;
+            let state = Arc::new(node_state(Some(mocks), None, Vec::new(), admin_addr));
+            backends.spawn(crate::cluster::control::serve(
+                listener,
+                state.clone(),
+                backends_rx.clone(),
+            ));
+            (
+                endpoints(role, admin_addr, mocks_base, BTreeMap::new(), &pki),
+                None,
+                Some(state),
+            )
+        }
+        Role::Orders | Role::All => {
+            // (All was refused above.)
+            let mocks_base = match &config.cluster.mocks_url {
+                Some(url) => url.trim_end_matches('/').to_string(),
+                None => format!("https://{}/mocks", display_addr(config.mocks)),
+            };
+            let platforms = open_orders(&config, &mocks_base).await?;
+            let parts = router_parts(&config, &pki, &metrics).await?;
+            let resets =
+                start_order_tasks(&config, &platforms, &parts, &mut backends, &backends_rx);
+            let (admin_state, admin_addr) = start_admin(
+                &config,
+                (&platforms, &parts.hsa, &parts.live),
+                (None, &metrics, Some(resets)),
+                started,
+                &mut backends,
+                backends_rx.clone(),
+            )
+            .await?;
+            admin_state.listeners_bound.store(true, Ordering::Release);
+            (
+                endpoints(role, admin_addr, mocks_base, BTreeMap::new(), &pki),
+                Some(platforms),
+                None,
+            )
+        }
+    };
+    let endpoints_file = config.state_dir.join("endpoints.json");
+    write_atomically(&endpoints_file, &endpoints)?;
+    if let Some(state) = control {
+        state.listeners_bound.store(true, Ordering::Release);
+    }
+    tracing::info!(
+        role = %role,
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "node ready"
+    );
+    Ok(Node {
+        role,
+        endpoints,
+        endpoints_file,
+        platforms,
+        stop_routers,
+        routers,
+        stop_backends,
+        backends,
+    })
+}
+
+/// The TLS set-ups, timeouts, HSA tree and live feed a process's routers share.
+async fn router_parts(
+    config: &Config,
+    pki: &StatePki,
+    metrics: &Arc<crate::metrics::Metrics>,
+) -> Result<RouterParts, StartError> {
+    let server_tls = tls::server_config_trusting(
+        &pki.ca_cert,
+        &config.pki.consumer_trust,
+        &pki.platform.cert,
+        &pki.platform.key,
+    )?;
+    let client_tls = tls::client_config_trusting(
+        &pki.ca_cert,
+        &config.pki.producer_trust,
+        Some((&pki.platform.cert, &pki.platform.key)),
+    )?;
+    let hsa_files = config.router.hsa_files.clone();
+    let hsa = Arc::new(
+        tokio::task::spawn_blocking(move || router::hsa::HsaCache::load(hsa_files))
+            .await
+            .map_err(|e| StartError::Task(e.to_string()))??,
+    );
+    Ok(RouterParts {
+        server_tls,
+        client_tls,
+        timeouts: timeout_table(config)?,
+        hsa,
+        live: Arc::new(crate::live::Feed::new(config.live_requests)),
+        metrics: metrics.clone(),
+    })
+}
+
+impl Node {
+    /// Every base URL and certificate path (also in `endpoints.json`).
+    pub fn endpoints(&self) -> &Endpoints {
+        &self.endpoints
+    }
+
+    /// Where `endpoints.json` was written.
+    pub fn endpoints_file(&self) -> &Path {
+        &self.endpoints_file
+    }
+
+    /// What this node runs, and where, for the terminal.
+    pub fn banner(&self) -> String {
+        let e = &self.endpoints;
+        let mut s = format!("ntjp-testbed {} node is ready.\n\n", self.role);
+        match self.role {
+            Role::Router => {
+                for (name, env) in &e.environments {
+                    s.push_str(&format!(
+                        "  {name:<4} {:<10} {}  (plain HTTP, whitelisted: {})\n",
+                        env.platform, env.router_https, env.router_http
+                    ));
+                }
+                s.push_str(&format!(
+                    "  admin           {}/health/ready  {}/status  {}/resetcache\n",
+                    e.admin, e.admin, e.admin
+                ));
+            }
+            Role::Mocks => {
+                s.push_str(&format!("  mock producers  {}/<logical address>/ProcessCervixScreeningInformation/1/rivtabp21\n", e.mocks));
+                s.push_str(&format!(
+                    "  admin           {}/health/ready  {}/api/mocks/messages\n",
+                    e.admin, e.admin
+                ));
+            }
+            Role::Orders | Role::All => {
+                s.push_str(&format!(
+                    "  order service   {}/api/<env>/orders  {}/console/\n  TAK read API    {}/tak/<env>/SokVagvalsInfo/v2\n  orders point at {}\n",
+                    e.admin, e.admin, e.admin, e.mocks
+                ));
+            }
+        }
+        s.push_str(&format!(
+            "\nEverything above is in {}. Ctrl-C stops.\n",
+            self.endpoints_file.display()
+        ));
+        s
+    }
+
+    /// Stops accepting, lets in-flight requests finish, and waits for every listener.
+    pub async fn shutdown(mut self) {
+        if let Some(p) = &self.platforms {
+            p.stop();
+        }
+        let _ = self.stop_routers.send(true);
+        join_all(&mut self.routers).await;
+        let _ = self.stop_backends.send(true);
+        join_all(&mut self.backends).await;
+    }
+}
+
 /// The producers' timeouts: per contract and address from `timeout_config`, else one.
 fn timeout_table(config: &Config) -> Result<TimeoutTable, StartError> {
     let default = std::time::Duration::from_millis(config.router.producer_timeout_ms);
@@ -293,7 +577,7 @@ fn timeout_table(config: &Config) -> Result<TimeoutTable, StartError> {
 /// The test PKI in `<state-dir>/pki`, created on first start. Key generation and file IO:
 /// off the async workers.
 async fn load_pki(config: &Config) -> Result<StatePki, StartError> {
-    let pki_dir = config.state_dir.join("pki");
+    let pki_dir = config.pki_dir();
     let (dir, extra_sans) = (pki_dir.clone(), config.pki.extra_sans.clone());
     tokio::task::spawn_blocking(move || pki::ensure_state_pki_with(&dir, &extra_sans))
         .await
@@ -316,7 +600,10 @@ async fn start_mocks(
 ) -> Result<(Arc<Mocks>, String), StartError> {
     let mocks_listener = bind("mocks", config.mocks).await?;
     let mocks_addr = local_addr(&mocks_listener, "mocks", config.mocks)?;
-    let mocks_base = format!("https://{}/mocks", display_addr(mocks_addr));
+    let mocks_base = match &config.cluster.mocks_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("https://{}/mocks", display_addr(mocks_addr)),
+    };
     let mocks = Arc::new(
         Mocks::new(
             config.mock_producers.clone(),
@@ -382,39 +669,80 @@ struct RouterParts {
     metrics: Arc<crate::metrics::Metrics>,
 }
 
+/// An environment a process routes: its TAK as the router reads it, and its clock.
+type RoutedSource = (EnvName, TakCell, Arc<crate::clock::Clock>);
+
+/// The client TLS towards `env`'s producers: each environment's router presents its own
+/// platform certificate.
+fn env_client_tls(
+    config: &Config,
+    pki: &StatePki,
+    parts: &RouterParts,
+    env: EnvName,
+) -> Result<rustls::ClientConfig, StartError> {
+    Ok(match pki.platform_clients.iter().find(|(e, _)| *e == env) {
+        Some((_, id)) => tls::client_config_trusting(
+            &pki.ca_cert,
+            &config.pki.producer_trust,
+            Some((&id.cert, &id.key)),
+        )?,
+        None => parts.client_tls.clone(),
+    })
+}
+
+/// The order service's background work: the producers' connection tests, and the resets
+/// of `cluster.routers` after each publish (watching every environment's published TAK).
+fn start_order_tasks(
+    config: &Config,
+    platforms: &Arc<OrderService>,
+    parts: &RouterParts,
+    backends: &mut JoinSet<()>,
+    stop: &watch::Receiver<bool>,
+) -> Arc<Resets> {
+    // The connection tests' client reads at most a ping answer's worth of an error body.
+    let ping_config = crate::config::RouterConfig {
+        max_request_bytes: connection_tests::PING_MAX_BYTES,
+        ..config.router.clone()
+    };
+    backends.spawn(connection_tests::run(
+        platforms.clone(),
+        ProducerClient::new(parts.client_tls.clone(), &ping_config),
+        stop.clone(),
+    ));
+    let resets = Resets::new(
+        config.cluster.routers.clone(),
+        std::time::Duration::from_millis(config.cluster.reset_timeout_ms),
+    );
+    let cells = platforms.all().map(|p| (p.env, p.tak.clone())).collect();
+    backends.spawn(resets.clone().run(cells, stop.clone()));
+    resets
+}
+
 /// Binds and starts each environment's two routers (mutual TLS and plain HTTP) on its
 /// published TAK and clock; returns their addresses for `endpoints.json`.
 async fn start_routers(
     config: &Config,
     pki: &StatePki,
-    platforms: &OrderService,
+    sources: &[RoutedSource],
     parts: &RouterParts,
     routers: &mut JoinSet<()>,
     stop: &watch::Receiver<bool>,
 ) -> Result<BTreeMap<String, EnvEndpoints>, StartError> {
     let mut envs = BTreeMap::new();
-    for env in EnvName::ALL {
+    for (env, tak, clock) in sources {
+        let env = *env;
         let cfg = config.environments.get(env).clone();
-        let platform = platforms.platform(env).clone();
-        // Each environment's router presents its own platform certificate to producers.
-        let env_tls = match pki.platform_clients.iter().find(|(e, _)| *e == env) {
-            Some((_, id)) => tls::client_config_trusting(
-                &pki.ca_cert,
-                &config.pki.producer_trust,
-                Some((&id.cert, &id.key)),
-            )?,
-            None => parts.client_tls.clone(),
-        };
-        let producers = ProducerClient::new(env_tls, &config.router);
+        let producers =
+            ProducerClient::new(env_client_tls(config, pki, parts, env)?, &config.router);
         let router = Arc::new(
             Router::new(
                 env,
                 cfg.clone(),
                 config.router.clone(),
-                platform.tak.clone(),
+                tak.clone(),
                 producers,
                 parts.timeouts.clone(),
-                platform.clock.clone(),
+                clock.clone(),
             )
             .with_hsa(parts.hsa.tree().clone())
             .with_live(parts.live.clone())
@@ -461,7 +789,11 @@ async fn start_admin(
         &Arc<router::hsa::HsaCache>,
         &Arc<crate::live::Feed>,
     ),
-    (mocks, metrics): (&Arc<Mocks>, &Arc<crate::metrics::Metrics>),
+    (mocks, metrics, resets): (
+        Option<&Arc<Mocks>>,
+        &Arc<crate::metrics::Metrics>,
+        Option<Arc<Resets>>,
+    ),
     started: Instant,
     backends: &mut JoinSet<()>,
     stop: watch::Receiver<bool>,
@@ -470,7 +802,8 @@ async fn start_admin(
     let admin_addr = local_addr(&admin_listener, "admin", config.admin)?;
     let admin_state = Arc::new(AdminState {
         platforms: platforms.clone(),
-        mocks: mocks.clone(),
+        mocks: mocks.cloned(),
+        resets,
         hsa: hsa.clone(),
         listeners_bound: false.into(),
         started,
@@ -487,12 +820,14 @@ async fn start_admin(
 
 /// What `endpoints.json` holds.
 fn endpoints(
+    role: Role,
     admin_addr: SocketAddr,
     mocks_base: String,
     environments: BTreeMap<String, EnvEndpoints>,
     pki: &StatePki,
 ) -> Endpoints {
     Endpoints {
+        role: role.to_string(),
         admin: format!("http://{}", display_addr(admin_addr)),
         mocks: mocks_base,
         environments,

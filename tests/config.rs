@@ -36,7 +36,11 @@ fn the_example_file_names_every_key_including_the_unset_ones() {
         let e = full.environments.get_mut(env);
         e.orders_dir = Some("orders".into());
         e.tak_export = Some("tak.json".into());
+        e.tak_url = Some("http://tak/SokVagvalsInfo/v2".into());
     }
+    full.pki.dir = Some("pki".into());
+    full.cluster.tak_cache_dir = Some("takcache".into());
+    full.cluster.mocks_url = Some("https://mocks:25000/mocks".into());
     let documented = layers::keys(&layers::load(Some(&example()), [], &[]).unwrap().config);
     for key in layers::keys(&full) {
         if documented.contains(&key) {

@@ -35,7 +35,7 @@ use std::{
 
 use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header::CONTENT_TYPE};
-use http_body_util::Full;
+use http_body_util::{BodyExt, Full};
 use hyper::body::Incoming;
 use serde_json::{Value, json};
 use tokio::{net::TcpListener, sync::watch};
@@ -54,8 +54,12 @@ const MAX_ADMIN_BODY: usize = crate::config::DEFAULT_MAX_REQUEST_BYTES;
 pub struct AdminState {
     /// The order service of every environment.
     pub platforms: Arc<OrderService>,
-    /// The mock producers (behaviours, recordings).
-    pub mocks: Arc<crate::mocks::Mocks>,
+    /// The mock producers (behaviours, recordings); none on an order service whose mocks run
+    /// in another process (`cluster.role = "orders"`).
+    pub mocks: Option<Arc<crate::mocks::Mocks>>,
+    /// The router nodes reset after each publish (`cluster.routers`), on an order service
+    /// that has some.
+    pub resets: Option<Arc<crate::cluster::resets::Resets>>,
     /// The routers' HSA tree (`/resethsacache`, `/status`).
     pub hsa: Arc<crate::router::hsa::HsaCache>,
     /// Set once every listener is bound.
@@ -159,6 +163,15 @@ async fn handle(state: Arc<AdminState>, req: Request<Incoming>) -> Response<Full
 /// An `/api/` or `/tak/` request: its body read within its limit, then the mocks' API (on
 /// the blocking pool) or the order and TAK API.
 async fn api_request(state: &AdminState, req: Request<Incoming>) -> Response<Full<Bytes>> {
+    if req.uri().path().starts_with("/api/mocks") {
+        return match &state.mocks {
+            Some(mocks) => mocks_api(mocks.clone(), req, state.body_timeout).await,
+            None => json_response(
+                StatusCode::NOT_FOUND,
+                &json!({"error": "the mock producers run in another process (this one runs cluster.role = \"orders\"): call /api/mocks on the mocks node's admin listener (its endpoints.json)"}),
+            ),
+        };
+    }
     let (parts, body) = req.into_parts();
     // An order may be TAK-sized: it has its own limit.
     let is_order = parts.method == Method::POST && parts.uri.path().ends_with("/orders");
@@ -171,18 +184,93 @@ async fn api_request(state: &AdminState, req: Request<Incoming>) -> Response<Ful
         Ok(b) => b,
         Err(e) => return body_refused(&e),
     };
-    if parts.uri.path().starts_with("/api/mocks") {
-        // Recordings can add up to hundreds of MiB to serialise.
-        let mocks = state.mocks.clone();
-        return match heavy(move || mocks::handle(&mocks, &parts, &body)).await {
-            Ok(r) => r,
-            Err(e) => json_response(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                &json!({"error": format!("internal error: {e}")}),
-            ),
-        };
+    let answer = api::handle(&state.platforms, &parts, body).await;
+    match &state.resets {
+        Some(resets) => with_router_resets(resets, &state.platforms, &parts, answer).await,
+        None => answer,
     }
-    api::handle(&state.platforms, &parts, body).await
+}
+
+/// `/api/mocks...` of the mock producers `mocks`: the body read within its limit, the work on
+/// a thread of its own (recordings can add up to hundreds of MiB to serialise). Also served
+/// by a mocks node's admin listener (`crate::cluster::control`).
+pub(crate) async fn mocks_api(
+    mocks: Arc<crate::mocks::Mocks>,
+    req: Request<Incoming>,
+    body_timeout: Duration,
+) -> Response<Full<Bytes>> {
+    let (parts, body) = req.into_parts();
+    let body = match net::read_body(&parts.headers, body, MAX_ADMIN_BODY, body_timeout).await {
+        Ok(b) => b,
+        Err(e) => return body_refused(&e),
+    };
+    match heavy(move || mocks::handle(&mocks, &parts, &body)).await {
+        Ok(r) => r,
+        Err(e) => json_response(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            &json!({"error": format!("internal error: {e}")}),
+        ),
+    }
+}
+
+/// On an order service that resets router nodes (`cluster.routers`): `GET
+/// /api/<env>/routers` answers the latest round of resets, and a successful publish or
+/// rollback answers once its round is done, with every router's result in `routers`.
+async fn with_router_resets(
+    resets: &crate::cluster::resets::Resets,
+    platforms: &OrderService,
+    parts: &http::request::Parts,
+    answer: Response<Full<Bytes>>,
+) -> Response<Full<Bytes>> {
+    let segments: Vec<&str> = parts.uri.path().trim_end_matches('/').split('/').collect();
+    let (env, action) = match segments.as_slice() {
+        ["", "api", env, action] => match env.parse::<crate::vocab::EnvName>() {
+            Ok(e) => (e, *action),
+            Err(_) => return answer,
+        },
+        _ => return answer,
+    };
+    if action == "routers" && parts.method == Method::GET {
+        return json_response(
+            StatusCode::OK,
+            &json!({"routers": resets.routers(), "last": resets.last(env)}),
+        );
+    }
+    let published = matches!(action, "publish" | "rollback")
+        && parts.method == Method::POST
+        && answer.status() == StatusCode::OK;
+    if !published {
+        return answer;
+    }
+    let Some(version) = platforms
+        .platform(env)
+        .tak
+        .load()
+        .as_deref()
+        .map(|s| s.version())
+    else {
+        return answer;
+    };
+    let report = resets.wait_for(env, version, resets.round_time()).await;
+    let (head, body) = answer.into_parts();
+    let bytes = body
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let Ok(Value::Object(mut object)) = serde_json::from_slice::<Value>(&bytes) else {
+        return Response::from_parts(head, Full::new(bytes));
+    };
+    object.insert(
+        "routers".into(),
+        match report {
+            Some(r) => json!(r),
+            None => json!({"error": format!("the routers' resets for version {version} did not finish within {} ms", resets.round_time().as_millis())}),
+        },
+    );
+    let mut resp = json_response(head.status, &Value::Object(object));
+    *resp.headers_mut() = head.headers;
+    resp
 }
 
 /// `/health/ready`: each environment's TAK and clock, and the listeners.

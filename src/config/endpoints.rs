@@ -12,14 +12,25 @@ use serde::{Deserialize, Serialize};
 /// Everything a tool needs to call the testbed, written to `<state-dir>/endpoints.json`.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Endpoints {
+    /// The role of the process that wrote it (`all`, `router`, `orders`, `mocks`;
+    /// `cluster.role`): a router node's file lists only its environments and no mocks, an
+    /// order service's no routers.
+    #[serde(default = "role_all")]
+    pub role: String,
     /// Admin base URL (health, status).
     pub admin: String,
-    /// Base URL of the mock producers (`<mocks>/<address>/ProcessCervixScreeningInformation/1/rivtabp21`).
+    /// Base URL of the mock producers (`<mocks>/<address>/ProcessCervixScreeningInformation/1/rivtabp21`);
+    /// empty on a router node.
+    #[serde(default)]
     pub mocks: String,
     /// Per environment (`sit`, `qa`, `prod`).
     pub environments: BTreeMap<String, EnvEndpoints>,
     /// Certificates and keys.
     pub pki: PkiPaths,
+}
+
+fn role_all() -> String {
+    "all".to_string()
 }
 
 /// One environment's addresses.

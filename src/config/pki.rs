@@ -14,6 +14,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PkiConfig {
+    /// Where the test CA and every certificate live; created on first start when missing.
+    /// Nodes of one testbed that run as several processes (`cluster.role`) share one
+    /// directory (or a copy of it, e.g. a Kubernetes Secret mounted read-only): the routers,
+    /// the mock producers and the consumers must trust the same CA. Default
+    /// `<state_dir>/pki`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub dir: Option<PathBuf>,
     /// Host names and IP addresses put in the platform certificate (the routers' and the mock
     /// producers' server certificate) besides `localhost` and `127.0.0.1`, so that clients can
     /// call the testbed by a container's or a machine's name with host-name checking on, e.g.
