@@ -97,50 +97,7 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# A free TCP port below the ephemeral range (and outside the testbed's default 20000-25000).
-free_port() {
-  local p
-  while :; do
-    p=$((10000 + RANDOM % 9000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-
-wait_for_port() { # PORT WHAT
-  local i
-  for i in $(seq 1 100); do
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null && return 0
-    sleep 0.1
-  done
-  log "$2 did not listen on port $1"; return 1
-}
-
-# A process and its children (nginx: master and worker), found once.
-family() {
-  local root=$1 f rest fields list=$1
-  for f in /proc/[0-9]*/stat; do
-    rest=$(cat "$f" 2>/dev/null) || continue
-    rest=${rest##*) }
-    read -r -a fields <<<"$rest"
-    [ "${fields[1]}" = "$root" ] && list="$list ${f//[!0-9]/}"
-  done
-  echo "$list"
-}
-# utime+stime in clock ticks of these processes (/proc/<pid>/stat fields 14 and 15).
-cpu_ticks() {
-  local pid rest fields total=0
-  for pid in $1; do
-    rest=$(cat "/proc/$pid/stat" 2>/dev/null) || continue
-    rest=${rest##*) }
-    read -r -a fields <<<"$rest"
-    total=$((total + fields[11] + fields[12]))
-  done
-  echo "$total"
-}
-TICK_US=$((1000000 / $(getconf CLK_TCK)))
-
-# A number from ntjp load's --json output (keys are unique).
-jget() { grep -o "\"$2\": [0-9.]*" "$1" | head -1 | sed 's/.*: //'; }
+. benches/lib.sh   # free_port, wait_for_port, family, cpu_ticks, TICK_US, jget
 
 # --- PKI, router, order --------------------------------------------------------------------
 STATE=$WORK/state
@@ -193,32 +150,7 @@ PRODUCER_FAMILY=$(family "$PRODUCER")
 
 ADDRESS=BENCH-NGINX
 PRODUCER_URL=https://localhost:$PRODUCER_PORT/producer/ProcessCervixScreeningInformation/1/rivtabp21
-order() { # URL: a route for $ADDRESS to the producer, in Beställningsstödet's format
-  cat <<EOF
-{
-  "plattform": "NTJP-TEST",
-  "formatVersion": "1.0",
-  "version": "1",
-  "bestallningsTidpunkt": "$(date +%Y-%m-%dT%H:%M:%S+0000)",
-  "genomforandeTidpunkt": "$(date +%Y-%m-%d)T00:00:00+0000",
-  "utforare": "benches/compare-nginx.sh",
-  "kommentar": "Benchmark: the fixed-answer nginx producer of compare-nginx.sh.",
-  "inkludera": {
-    "tjanstekomponenter": [{"hsaId": "TSTNMT2321000156-BENCHPROD", "beskrivning": "nginx, fixed answer"}],
-    "logiskadresser": [{"hsaId": "$ADDRESS", "beskrivning": "The benchmark's producer"}],
-    "vagval": [{
-      "adress": "$1",
-      "logiskAdress": "$ADDRESS",
-      "tjanstekontrakt": "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1",
-      "rivtaprofil": "RIVTABP21",
-      "tjanstekomponent": "TSTNMT2321000156-BENCHPROD"
-    }]
-  },
-  "exkludera": {}
-}
-EOF
-}
-order "$PRODUCER_URL" >"$WORK/order.json"
+route_order "$PRODUCER_URL" "$ADDRESS" benches/compare-nginx.sh >"$WORK/order.json"
 "$NTJP" order apply "$WORK/order.json" --env sit --state-dir "$STATE" >"$WORK/order.out"
 
 # A second router with RUST_LOG=warn, on the same PKI (its own journal and ports).
