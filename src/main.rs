@@ -220,6 +220,23 @@ enum CertsCommand {
         #[command(flatten)]
         common: CommonArgs,
     },
+    /// Create the testbed's PKI without serving (for nodes that share it).
+    ///
+    /// Writes the CA, the platform's, the consumers' and each environment's certificates and
+    /// the PKCS#12 files to `pki.dir` (default <state-dir>/pki), as `ntjp serve` would on its
+    /// first start, and keeps what is already there. Nodes of a split testbed (`ntjp serve
+    /// --role ...`, Kubernetes) must share one PKI: create it once, then hand the directory
+    /// to every node (NTJP_PKI__DIR, or a Kubernetes Secret).
+    #[command(
+        after_help = "Examples:\n  ntjp certs init --state-dir ./pki-out   (files in ./pki-out/pki)\n  NTJP_PKI__EXTRA_SANS='[\"ntjp-router\",\"ntjp-mocks\"]' ntjp certs init --state-dir ./pki-out\n  kubectl create secret generic ntjp-pki --from-file=./pki-out/pki"
+    )]
+    Init {
+        /// Print the directory and files as JSON.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        common: CommonArgs,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -323,6 +340,7 @@ async fn run(cli: Cli) -> Result<()> {
             json,
             &common,
         ),
+        Command::Certs(CertsCommand::Init { json, common }) => certs_init(json, &common),
         Command::Verify(cmd) => cli::verify::run(cmd).await,
         Command::Load(args) => Ok(load::args::main(*args).await?),
         Command::Config(ConfigCommand::Show {
@@ -380,6 +398,37 @@ fn certs_issue(
         files.key.display(),
         files.p12.display()
     );
+    Ok(())
+}
+
+/// `ntjp certs init`: the PKI `ntjp serve` would create, in `pki.dir`.
+fn certs_init(json: bool, common: &CommonArgs) -> Result<()> {
+    let config = common.load()?.config;
+    let dir = config.pki_dir();
+    let pki = pki::ensure_state_pki_with(&dir, &config.pki.extra_sans)
+        .with_context(|| format!("test PKI in {}", dir.display()))?;
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .with_context(|| format!("reading {}", dir.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .collect();
+    files.sort();
+    if json {
+        let out = json!({"dir": dir, "ca": pki.ca_cert, "files": files});
+        println!("{}", serde_json::to_string_pretty(&out)?);
+        return Ok(());
+    }
+    println!(
+        "The testbed's PKI is in {} (CA {}), {} files:",
+        dir.display(),
+        pki::load_state_ca(&dir)
+            .ok()
+            .and_then(|(ca, _)| pki::subject_from_der(ca.cert_der()).ok())
+            .unwrap_or_default(),
+        files.len()
+    );
+    for f in &files {
+        println!("  {}", f.display());
+    }
     Ok(())
 }
 

@@ -135,6 +135,46 @@ fn a_second_start_reuses_the_pki() {
 }
 
 #[test]
+fn certs_init_creates_the_pki_a_split_testbed_shares_and_keeps_it() {
+    let state = tempfile::tempdir().unwrap();
+    let shared = state.path().join("shared-pki");
+    let init = || {
+        let out = Command::new(BIN)
+            .args(["certs", "init", "--json", "--state-dir"])
+            .arg(state.path())
+            .env("NTJP_PKI__DIR", &shared)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let first = init();
+    assert_eq!(first["dir"], shared.display().to_string());
+    let ca = std::fs::read(shared.join("ca.pem")).unwrap();
+    for f in [
+        "platform.pem",
+        "platform-key.pem",
+        "consumer.pem",
+        "consumer.p12",
+        "truststore.p12",
+    ] {
+        assert!(shared.join(f).exists(), "{f} missing: {first}");
+    }
+    // Again: nothing is replaced; the same CA.
+    let second = init();
+    assert_eq!(first["files"], second["files"]);
+    assert_eq!(std::fs::read(shared.join("ca.pem")).unwrap(), ca);
+    assert!(
+        !state.path().join("pki").exists(),
+        "pki.dir is where it goes"
+    );
+}
+
+#[test]
 fn certs_issue_writes_pem_key_and_p12_signed_by_the_state_ca() {
     let state = tempfile::tempdir().unwrap();
     let out_dir = state.path().join("out");
