@@ -208,6 +208,19 @@ for u in "$URL_LB" "$URL_DIRECT"; do
 done
 stop_haproxy
 
+# Publish to all three routers: a pending change (a second route), then POST /publish, which
+# answers once every router has reloaded; its time is the publish plus the slowest reset.
+route_order "https://localhost:$PRODUCER_PORT/producer/ProcessCervixScreeningInformation/1/rivtabp21" "$ADDRESS-2" \
+  benches/cluster-throughput.sh >"$WORK/order-2.json"
+curl -s -H 'Content-Type: application/json' -d '{"auto_publish": false}' "http://127.0.0.1:$ORDERS_ADMIN/api/sit/settings" >/dev/null
+"$NTJP" order apply "$WORK/order-2.json" --env sit --state-dir "$WORK/orders" >"$WORK/order-2.out"
+PUBLISH_S=$(curl -s -o "$WORK/publish.json" -w '%{time_total}' -H 'Content-Type: application/json' -d '{}' \
+  "http://127.0.0.1:$ORDERS_ADMIN/api/sit/publish")
+REFRESHED=$(grep -o '"refreshed": true' "$WORK/publish.json" | wc -l)
+[ "$REFRESHED" = 3 ] || { log "the publish did not reach all three routers:"; cat "$WORK/publish.json" >&2; exit 1; }
+PUBLISH_MS=$(awk -v s="$PUBLISH_S" 'BEGIN { printf "%.0f", s * 1000 }')
+log "publish reached all 3 routers in $PUBLISH_MS ms"
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 TARGETS=(lb-1 lb-2 lb-3 direct-1)
 for round in $(seq 1 "$ROUNDS"); do
@@ -260,6 +273,8 @@ FAILED=$(awk -F'\t' '$3=="failed" {s+=$4} END {print s+0}' "$RESULTS")
       "$(cell "$t" p50_ms)" "$(cell "$t" p99_ms)" "$(cell "$t" routers_cpu_us)" \
       "$( [ "$t" = direct-1 ] && echo - || cell "$t" haproxy_cpu_us)"
   done
+  echo
+  echo "A publish (\`POST /api/sit/publish\` of one new route) answered, with all three routers reloaded from the order service, in $PUBLISH_MS ms."
 } | tee "$OUT/table.md"
 cp "$RESULTS" "$OUT/results.tsv"
 [ "$FAILED" = 0 ] || { log "$FAILED requests failed"; exit 1; }

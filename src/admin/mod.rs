@@ -238,7 +238,8 @@ async fn with_router_resets(
     }
     let published = matches!(action, "publish" | "rollback")
         && parts.method == Method::POST
-        && answer.status() == StatusCode::OK;
+        && answer.status() == StatusCode::OK
+        && !resets.routers().is_empty();
     if !published {
         return answer;
     }
