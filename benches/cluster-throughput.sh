@@ -55,16 +55,7 @@ log "building the release binary"
 cargo build --release --quiet --bin ntjp
 NTJP=$REPO/target/release/ntjp
 
-WORK=$(mktemp -d /tmp/cluster-throughput.XXXXXX)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+start_work cluster-throughput
 
 wait_http_200() { # URL WHAT
   local i

@@ -86,18 +86,8 @@ if [ "$TAK_ROWS" -gt 0 ]; then cargo build --release --quiet --example journal_r
 NTJP=$REPO/target/release/ntjp
 
 # --- processes and clean-up ----------------------------------------------------------------
-WORK=$(mktemp -d /tmp/compare-nginx.XXXXXX)
-PIDS=()
-cleanup() {
-  local pid
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-. benches/lib.sh   # free_port, wait_for_port, family, cpu_ticks, TICK_US, jget
+. benches/lib.sh   # free_port, wait_for_port, family, cpu_ticks, TICK_US, jget, ep, route_order
+start_work compare-nginx
 
 # --- PKI, router, order --------------------------------------------------------------------
 STATE=$WORK/state
@@ -111,12 +101,6 @@ CONSUMER_CERT=$STATE/pki/consumer.pem
 CONSUMER_KEY=$STATE/pki/consumer-key.pem
 PLATFORM_CERT=$STATE/pki/platform.pem
 PLATFORM_KEY=$STATE/pki/platform-key.pem
-# A value from an endpoints.json: KEY of environment sit, or a top-level/pki KEY.
-ep() { # FILE KEY [sit]
-  awk -v key="\"$2\"" -v env="${3:-}" '
-    env != "" && $1 == "\"" env "\":" { inside = 1 }
-    (env == "" || inside) && $1 == key ":" { v = $2; gsub(/[",]/, "", v); print v; exit }' "$1"
-}
 ROUTER_HTTPS=$(ep "$STATE/endpoints.json" router_https sit)
 ROUTER_HTTP=$(ep "$STATE/endpoints.json" router_http sit)
 INSTANCE_ID=$(ep "$STATE/endpoints.json" instance_id sit)

@@ -52,50 +52,12 @@ NGINX=$(command -v nginx)
 
 mkdir -p "$OUT"
 OUT=$(cd "$OUT" && pwd)
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
 log() { echo "[instructions] $*" >&2; }
-
-free_port() {
-  local p
-  while :; do
-    p=$((10000 + RANDOM % 9000))
-    (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null || { echo "$p"; return; }
-  done
-}
-# A value from an endpoints.json: KEY of environment sit, or a top-level KEY.
-ep() { # FILE KEY [sit]
-  awk -v key="\"$2\"" -v env="${3:-}" '
-    env != "" && $1 == "\"" env "\":" { inside = 1 }
-    (env == "" || inside) && $1 == key ":" { v = $2; gsub(/[",]/, "", v); print v; exit }' "$1"
-}
-jget() { grep -o "\"$2\": [0-9.]*" "$1" | head -1 | sed 's/.*: //'; }
+. benches/lib.sh   # free_port, ep, jget, route_order, start_work
+start_work instructions
 
 ADDRESS=BENCH-NGINX
 CONTRACT_PATH=/clinicalprocess/logistics/cervixscreening/ProcessCervixScreeningInformation/1/rivtabp21
-order() { # URL
-  cat <<EOF
-{
-  "plattform": "NTJP-TEST", "formatVersion": "1.0", "version": "1",
-  "bestallningsTidpunkt": "$(date +%Y-%m-%dT%H:%M:%S+0000)",
-  "genomforandeTidpunkt": "$(date +%Y-%m-%d)T00:00:00+0000",
-  "utforare": "benches/instructions-per-request.sh",
-  "kommentar": "Benchmark: the fixed-answer nginx producer.",
-  "inkludera": {
-    "tjanstekomponenter": [{"hsaId": "TSTNMT2321000156-BENCHPROD", "beskrivning": "nginx, fixed answer"}],
-    "logiskadresser": [{"hsaId": "$ADDRESS", "beskrivning": "The benchmark's producer"}],
-    "vagval": [{
-      "adress": "$1", "logiskAdress": "$ADDRESS",
-      "tjanstekontrakt": "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1",
-      "rivtaprofil": "RIVTABP21", "tjanstekomponent": "TSTNMT2321000156-BENCHPROD"
-    }]
-  },
-  "exkludera": {}
-}
-EOF
-}
 
 [ -x "$LOADER" ] || { log "the load generator $LOADER is missing: cargo build --release"; exit 1; }
 LOADER=$(cd "$(dirname "$LOADER")" && pwd)/$(basename "$LOADER")
@@ -119,7 +81,7 @@ for build in "${BUILDS[@]}"; do
   port=$(free_port)
   sed -e "s|@WORK@|$WORK|g; s|@CERTS@|$certs|g; s|@CA@|$state/pki/ca.pem|g; s|@PRODUCER_PORT@|$port|g" \
     benches/nginx/producer.conf.in >"$WORK/producer-$label.conf"
-  order "https://localhost:$port/producer/ProcessCervixScreeningInformation/1/rivtabp21" >"$WORK/order-$label.json"
+  route_order "https://localhost:$port/producer/ProcessCervixScreeningInformation/1/rivtabp21" "$ADDRESS" benches/instructions-per-request.sh >"$WORK/order-$label.json"
   "$bin" order apply "$WORK/order-$label.json" --env sit --state-dir "$state" >/dev/null
   kill "$pid"; wait "$pid" 2>/dev/null || true
   rm -f "$state/endpoints.json"

@@ -44,6 +44,28 @@ cpu_ticks() {
 }
 TICK_US=$((1000000 / $(getconf CLK_TCK)))
 
+# A value from an endpoints.json: KEY of environment sit, or a top-level/pki KEY.
+ep() { # FILE KEY [sit]
+  awk -v key="\"$2\"" -v env="${3:-}" '
+    env != "" && $1 == "\"" env "\":" { inside = 1 }
+    (env == "" || inside) && $1 == key ":" { v = $2; gsub(/[",]/, "", v); print v; exit }' "$1"
+}
+
+# A scratch directory in $WORK and the processes in $PIDS (append to it), both cleaned up
+# when the script exits however it exits.
+start_work() { # NAME
+  WORK=$(mktemp -d "/tmp/$1.XXXXXX")
+  PIDS=()
+  trap cleanup_work EXIT
+  trap 'exit 130' INT TERM
+}
+cleanup_work() {
+  local pid
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  for pid in "${PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+
 # A number from ntjp load's --json output (keys are unique).
 jget() { grep -o "\"$2\": [0-9.]*" "$1" | head -1 | sed 's/.*: //'; }
 

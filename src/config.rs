@@ -546,15 +546,6 @@ impl Config {
         }
     }
 
-    /// What `{{mocks}}` in orders stands for: `cluster.mocks_url`, else the built-in mock
-    /// producers' listener (`bound`: its address once bound).
-    pub fn mocks_base(&self, bound: SocketAddr) -> String {
-        match &self.cluster.mocks_url {
-            Some(url) => url.trim_end_matches('/').to_string(),
-            None => format!("https://localhost:{}/mocks", bound.port()),
-        }
-    }
-
     /// Sets every listener's port to 0, so the OS picks free ports (`endpoints.json` shows them).
     pub fn use_ephemeral_ports(&mut self) {
         self.admin.set_port(0);

@@ -196,8 +196,6 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let started = Instant::now();
     open_files_for(&config.connection_limits);
     let pki = load_pki(&config).await?;
-    // The routers accept consumers from `pki.consumer_trust` too; the mocks only the platform.
-    let server_tls = tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
     let (stop_routers, routers_rx) = watch::channel(false);
     let (stop_backends, backends_rx) = watch::channel(false);
     let mut routers = JoinSet::new();
@@ -208,15 +206,8 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     ));
     let parts = router_parts(&config, &pki, &metrics).await?;
     // Mock producers first: their address goes into the orders.
-    let (mocks, mocks_base) = start_mocks(
-        &config,
-        &pki,
-        &server_tls,
-        &mut backends,
-        &backends_rx,
-        &metrics,
-    )
-    .await?;
+    let (mocks, mocks_base) =
+        start_mocks(&config, &pki, &mut backends, &backends_rx, &metrics).await?;
     let platforms = open_orders(&config, &mocks_base).await?;
     let sources: Vec<RoutedSource> = platforms
         .all()
@@ -397,17 +388,8 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
             )
         }
         Role::Mocks => {
-            let server_tls =
-                tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
-            let (mocks, mocks_base) = start_mocks(
-                &config,
-                &pki,
-                &server_tls,
-                &mut backends,
-                &backends_rx,
-                &metrics,
-            )
-            .await?;
+            let (mocks, mocks_base) =
+                start_mocks(&config, &pki, &mut backends, &backends_rx, &metrics).await?;
             let listener = bind("admin", config.admin).await?;
             let admin_addr = local_addr(&listener, "admin", config.admin)?;
             let state = Arc::new(node_state(Some(mocks), None, Vec::new(), admin_addr));
@@ -424,10 +406,7 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
         }
         Role::Orders | Role::All => {
             // (All was refused above.)
-            let mocks_base = match &config.cluster.mocks_url {
-                Some(url) => url.trim_end_matches('/').to_string(),
-                None => format!("https://{}/mocks", display_addr(config.mocks)),
-            };
+            let mocks_base = mocks_base(&config, config.mocks);
             let platforms = open_orders(&config, &mocks_base).await?;
             let parts = router_parts(&config, &pki, &metrics).await?;
             let resets =
@@ -593,17 +572,15 @@ async fn load_pki(config: &Config) -> Result<StatePki, StartError> {
 async fn start_mocks(
     config: &Config,
     pki: &StatePki,
-    server_tls: &Arc<rustls::ServerConfig>,
     backends: &mut JoinSet<()>,
     stop: &watch::Receiver<bool>,
     metrics: &Arc<crate::metrics::Metrics>,
 ) -> Result<(Arc<Mocks>, String), StartError> {
+    // The mocks accept the platform's certificates only (the routers also `pki.consumer_trust`).
+    let server_tls = tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)?;
     let mocks_listener = bind("mocks", config.mocks).await?;
     let mocks_addr = local_addr(&mocks_listener, "mocks", config.mocks)?;
-    let mocks_base = match &config.cluster.mocks_url {
-        Some(url) => url.trim_end_matches('/').to_string(),
-        None => format!("https://{}/mocks", display_addr(mocks_addr)),
-    };
+    let mocks_base = mocks_base(config, mocks_addr);
     let mocks = Arc::new(
         Mocks::new(
             config.mock_producers.clone(),
@@ -616,7 +593,7 @@ async fn start_mocks(
     );
     backends.spawn(mocks::serve(
         mocks_listener,
-        server_tls.clone(),
+        server_tls,
         mocks.clone(),
         config.router.client_read_timeout(),
         config.router.request_body_timeout(),
@@ -688,6 +665,15 @@ fn env_client_tls(
         )?,
         None => parts.client_tls.clone(),
     })
+}
+
+/// What `{{mocks}}` in orders stands for: `cluster.mocks_url`, else the mock producers'
+/// listener at `mocks_addr` (this process's, or on an order node the configured one).
+fn mocks_base(config: &Config, mocks_addr: SocketAddr) -> String {
+    match &config.cluster.mocks_url {
+        Some(url) => url.trim_end_matches('/').to_string(),
+        None => format!("https://{}/mocks", display_addr(mocks_addr)),
+    }
 }
 
 /// The order service's background work: the producers' connection tests, and the resets

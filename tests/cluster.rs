@@ -13,7 +13,7 @@ use ntjp_testbed::{
     server::{self, Node},
     vocab::EnvName,
 };
-use serde_json::{Value, json};
+use serde_json::Value;
 
 /// A port free right now (bound and let go), for a listener whose address another node
 /// must know before it starts.
@@ -74,20 +74,13 @@ async fn get_text(url: &str) -> String {
     }
 }
 
-/// An order that authorises `consumer` to call the contract at `SE` in SIT.
-fn authorise_order(consumer: &str) -> String {
-    order(
-        today(),
-        &json!({
-            "tjanstekomponenter": [{"hsaId": consumer, "beskrivning": "a consumer added by the test"}],
-            "logiskadresser": [{"hsaId": "SE", "beskrivning": "Nationell nivå"}],
-            "tjanstekontrakt": [{"namnrymd": CONTRACT, "beskrivning": "cervix", "majorVersion": 1}],
-            "anropsbehorigheter": [{"logiskAdress": "SE", "tjanstekontrakt": CONTRACT, "tjanstekonsument": consumer}],
-            "vagval": []
-        })
-        .to_string(),
-        &json!({"anropsbehorigheter": [], "vagval": []}).to_string(),
-    )
+/// Asserts that `client` is answered OK by the mock of county 14 through `node`'s SIT router.
+async fn assert_routed(node: &Node, client: &Client) {
+    let a = client
+        .post(sit_https(node), cervix_request("14"), &[])
+        .await
+        .unwrap();
+    assert_eq!(assert_ok(&a), "14");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -121,11 +114,7 @@ async fn routers_load_tak_from_the_order_service_and_every_publish_reaches_them(
 
     // Each router loaded SIT's TAK at start and routes the default consumer to a mock.
     for r in [&r1, &r2] {
-        let a = consumer_of(r)
-            .post(sit_https(r), cervix_request("14"), &[])
-            .await
-            .unwrap();
-        assert_eq!(assert_ok(&a), "14");
+        assert_routed(r, &consumer_of(r)).await;
     }
     let (status, s) = get_json(&format!("{r1_admin}/status")).await;
     assert_eq!(status, 200);
@@ -168,36 +157,12 @@ async fn routers_load_tak_from_the_order_service_and_every_publish_reaches_them(
             .vp("VP007");
     }
     // Publishing answers once both routers have reloaded, with each one's result.
-    let p = client::post(&format!("{admin}/api/sit/publish"), b"{}".to_vec())
-        .await
-        .unwrap();
-    assert_eq!(p.status.as_u16(), 200, "{}", p.json);
-    let routers = p.json["routers"]["routers"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{}", p.json));
-    assert_eq!(routers.len(), 2, "{}", p.json);
-    for r in routers {
-        assert_eq!(r["refreshed"], true, "{r}");
-        assert_eq!(r["detail"], "Init done, was successful: true", "{r}");
-    }
-    assert_eq!(
-        p.json["routers"]["version"], p.json["version"],
-        "{}",
-        p.json
-    );
+    let published = publish_to_routers(&admin, 2).await;
     for r in [&r1, &r2] {
-        assert_eq!(
-            assert_ok(
-                &unauthorised_of(r)
-                    .post(sit_https(r), cervix_request("14"), &[])
-                    .await
-                    .unwrap()
-            ),
-            "14"
-        );
+        assert_routed(r, &unauthorised_of(r)).await;
     }
     let (_, last) = get_json(&format!("{admin}/api/sit/routers")).await;
-    assert_eq!(last["last"]["version"], p.json["version"], "{last}");
+    assert_eq!(last["last"]["version"], published["version"], "{last}");
 
     // The order service stops: the routers keep routing from what they loaded, and a reset
     // says it reuses it.
@@ -207,15 +172,7 @@ async fn routers_load_tak_from_the_order_service_and_every_publish_reaches_them(
         reset.contains("Will continue to use already loaded TAK data"),
         "{reset}"
     );
-    assert_eq!(
-        assert_ok(
-            &unauthorised_of(&r1)
-                .post(sit_https(&r1), cervix_request("14"), &[])
-                .await
-                .unwrap()
-        ),
-        "14"
-    );
+    assert_routed(&r1, &unauthorised_of(&r1)).await;
     let (_, s) = get_json(&format!("{r1_admin}/status")).await;
     assert!(
         s["TakCacheResetInfo"]
@@ -238,15 +195,7 @@ async fn routers_load_tak_from_the_order_service_and_every_publish_reaches_them(
             .contains("Status:RESTORED_FROM_LOCAL_CACHE"),
         "{s}"
     );
-    assert_eq!(
-        assert_ok(
-            &unauthorised_of(&r1)
-                .post(sit_https(&r1), cervix_request("14"), &[])
-                .await
-                .unwrap()
-        ),
-        "14"
-    );
+    assert_routed(&r1, &unauthorised_of(&r1)).await;
 
     // A router with neither the order service nor a local copy: VP008, not ready.
     let r3 = start_node(router_config(d, "r3", free_port(), orders_port)).await;
@@ -276,15 +225,7 @@ async fn routers_load_tak_from_the_order_service_and_every_publish_reaches_them(
         async move { get_json(&url).await.0 == 200 }
     })
     .await;
-    assert_eq!(
-        assert_ok(
-            &unauthorised_of(&r3)
-                .post(sit_https(&r3), cervix_request("14"), &[])
-                .await
-                .unwrap()
-        ),
-        "14"
-    );
+    assert_routed(&r3, &unauthorised_of(&r3)).await;
     for n in [orders, r1, r2, r3, mocks] {
         n.shutdown().await;
     }

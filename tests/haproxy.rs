@@ -23,7 +23,7 @@ use common::*;
 use http::Request;
 use http_body_util::{BodyExt, Full};
 use ntjp_testbed::cli::client;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -430,31 +430,12 @@ async fn three_routers_behind_haproxy_survive_a_killed_router_and_a_stopped_orde
             .vp("VP007");
     }
     let admin = Layout::url(layout.orders_admin);
-    let order = order(
-        today(),
-        &json!({
-            "tjanstekomponenter": [{"hsaId": unauthorised_id, "beskrivning": "a consumer added by the test"}],
-            "logiskadresser": [{"hsaId": "SE", "beskrivning": "Nationell nivå"}],
-            "tjanstekontrakt": [{"namnrymd": CONTRACT, "beskrivning": "cervix", "majorVersion": 1}],
-            "anropsbehorigheter": [{"logiskAdress": "SE", "tjanstekontrakt": CONTRACT, "tjanstekonsument": unauthorised_id}],
-            "vagval": []
-        })
-        .to_string(),
-        &json!({"anropsbehorigheter": [], "vagval": []}).to_string(),
-    );
+    let order = authorise_order(&unauthorised_id);
     let a = client::post(&format!("{admin}/api/sit/orders"), order.into_bytes())
         .await
         .unwrap();
     assert!(a.status.is_success(), "{}", a.json);
-    let p = client::post(&format!("{admin}/api/sit/publish"), b"{}".to_vec())
-        .await
-        .unwrap();
-    assert_eq!(p.status.as_u16(), 200, "{}", p.json);
-    let resets = p.json["routers"]["routers"]
-        .as_array()
-        .unwrap_or_else(|| panic!("{}", p.json));
-    assert_eq!(resets.len(), 3, "{}", p.json);
-    assert!(resets.iter().all(|r| r["refreshed"] == true), "{}", p.json);
+    publish_to_routers(&admin, 3).await;
     for i in 0..3 {
         assert_eq!(
             assert_ok(

@@ -96,8 +96,28 @@ impl AdminState {
 /// Serves the admin API until `shutdown` turns true, at most `state.max_connections` at once
 /// (beyond them: 503).
 pub async fn serve(listener: TcpListener, state: Arc<AdminState>, shutdown: watch::Receiver<bool>) {
+    let (max, metrics) = (state.max_connections, state.metrics.clone());
+    serve_listener(listener, max, metrics, state, shutdown, handle).await;
+}
+
+/// An admin-style listener: plain HTTP/1.1 with keep-alive, at most `max_connections` at
+/// once (beyond them: 503 naming `connection_limits.admin`), counted as the admin listener in
+/// `/metrics`, each request answered by `handle` with `state`. Also a router or mocks node's
+/// admin listener (`crate::cluster::control`).
+pub(crate) async fn serve_listener<S, F, Fut>(
+    listener: TcpListener,
+    max_connections: usize,
+    metrics: Arc<crate::metrics::Metrics>,
+    state: Arc<S>,
+    shutdown: watch::Receiver<bool>,
+    handle: F,
+) where
+    S: Send + Sync + 'static,
+    F: Fn(Arc<S>, Request<Incoming>) -> Fut + Copy + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Response<Full<Bytes>>> + Send + 'static,
+{
     let limit = net::Limit {
-        max: state.max_connections,
+        max: max_connections,
         refusal: net::Refusal::Http503,
         setting: "connection_limits.admin",
     };
@@ -107,13 +127,12 @@ pub async fn serve(listener: TcpListener, state: Arc<AdminState>, shutdown: watc
         "admin",
         limit,
         move |tcp, _peer, watcher, slot| {
-            let state = state.clone();
+            let (state, metrics) = (state.clone(), metrics.clone());
             tokio::spawn(async move {
                 let _slot = slot;
-                let _open = state.metrics.connection(crate::metrics::Listener::Admin);
+                let _open = metrics.connection(crate::metrics::Listener::Admin);
                 net::serve_http1(tcp, Duration::from_secs(30), watcher, move |req| {
-                    let state = state.clone();
-                    async move { handle(state, req).await }
+                    handle(state.clone(), req)
                 })
                 .await;
             });
@@ -297,11 +316,20 @@ fn health(state: &AdminState) -> Response<Full<Bytes>> {
         components.insert(format!("clock.{}", e.env), clock);
     }
     let bound = state.listeners_bound.load(Ordering::Acquire);
+    health_response(components, bound, state.ready())
+}
+
+/// `/health/ready`'s answer in the Spring Boot Actuator shape: the components, the listeners
+/// (`bound`), and 200 `UP` when `ready`, else 503 `DOWN`.
+pub(crate) fn health_response(
+    mut components: serde_json::Map<String, Value>,
+    bound: bool,
+    ready: bool,
+) -> Response<Full<Bytes>> {
     components.insert(
         "listeners".into(),
         json!({"status": if bound { "UP" } else { "DOWN" }}),
     );
-    let ready = state.ready();
     json_response(
         if ready {
             StatusCode::OK

@@ -34,10 +34,9 @@ use tokio::{net::TcpListener, sync::watch};
 
 use super::takcache::TakCache;
 use crate::{
-    admin::{gate::Gate, heavy, json_response, mocks_api},
+    admin::{gate::Gate, health_response, heavy, json_response, mocks_api, serve_listener},
     config::cluster::Role,
     mocks::Mocks,
-    net,
     router::hsa::HsaCache,
     tak::TakCell,
     vocab::EnvName,
@@ -92,30 +91,8 @@ impl NodeState {
 
 /// Serves the node's admin listener until `shutdown` turns true.
 pub async fn serve(listener: TcpListener, state: Arc<NodeState>, shutdown: watch::Receiver<bool>) {
-    let limit = net::Limit {
-        max: state.max_connections,
-        setting: "connection_limits.admin",
-        refusal: net::Refusal::Http503,
-    };
-    net::accept_loop(
-        listener,
-        shutdown,
-        "admin",
-        limit,
-        move |tcp, _peer, watcher, slot| {
-            let state = state.clone();
-            tokio::spawn(async move {
-                let _slot = slot;
-                let _open = state.metrics.connection(crate::metrics::Listener::Admin);
-                net::serve_http1(tcp, Duration::from_secs(30), watcher, move |req| {
-                    let state = state.clone();
-                    async move { handle(state, req).await }
-                })
-                .await;
-            });
-        },
-    )
-    .await;
+    let (max, metrics) = (state.max_connections, state.metrics.clone());
+    serve_listener(listener, max, metrics, state, shutdown, handle).await;
 }
 
 async fn handle(state: Arc<NodeState>, req: Request<Incoming>) -> Response<Full<Bytes>> {
@@ -232,19 +209,7 @@ fn health(state: &NodeState) -> Response<Full<Bytes>> {
         );
     }
     let bound = state.listeners_bound.load(Ordering::Acquire);
-    components.insert(
-        "listeners".into(),
-        json!({"status": if bound { "UP" } else { "DOWN" }}),
-    );
-    let ready = state.ready();
-    json_response(
-        if ready {
-            StatusCode::OK
-        } else {
-            StatusCode::SERVICE_UNAVAILABLE
-        },
-        &json!({"status": if ready { "UP" } else { "DOWN" }, "components": components}),
-    )
+    health_response(components, bound, state.ready())
 }
 
 /// `/status`: VP's keys. A node routing one environment shows its `TakCacheInitialized` and

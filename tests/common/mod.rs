@@ -161,6 +161,45 @@ pub fn order(execution_day: chrono::NaiveDate, inkludera: &str, exkludera: &str)
     )
 }
 
+/// An order (real format, SIT) that authorises `consumer` to call the contract at `SE`.
+pub fn authorise_order(consumer: &str) -> String {
+    order(
+        today(),
+        &serde_json::json!({
+            "tjanstekomponenter": [{"hsaId": consumer, "beskrivning": "a consumer added by the test"}],
+            "logiskadresser": [{"hsaId": "SE", "beskrivning": "Nationell nivå"}],
+            "tjanstekontrakt": [{"namnrymd": CONTRACT, "beskrivning": "cervix", "majorVersion": 1}],
+            "anropsbehorigheter": [{"logiskAdress": "SE", "tjanstekontrakt": CONTRACT, "tjanstekonsument": consumer}],
+            "vagval": []
+        })
+        .to_string(),
+        &serde_json::json!({"anropsbehorigheter": [], "vagval": []}).to_string(),
+    )
+}
+
+/// `POST <admin>/api/sit/publish` on an order service that resets `routers` router nodes:
+/// asserts the answer names each one as refreshed, and returns it.
+pub async fn publish_to_routers(admin: &str, routers: usize) -> serde_json::Value {
+    let p = ntjp_testbed::cli::client::post(&format!("{admin}/api/sit/publish"), b"{}".to_vec())
+        .await
+        .unwrap();
+    assert_eq!(p.status.as_u16(), 200, "{}", p.json);
+    let resets = p.json["routers"]["routers"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no routers in the publish answer: {}", p.json));
+    assert_eq!(resets.len(), routers, "{}", p.json);
+    for r in resets {
+        assert_eq!(r["refreshed"], true, "{r}");
+        assert_eq!(r["detail"], "Init done, was successful: true", "{r}");
+    }
+    assert_eq!(
+        p.json["routers"]["version"], p.json["version"],
+        "{}",
+        p.json
+    );
+    p.json
+}
+
 /// Today as the testbed sees it: the date in Swedish time (the default `clock.time_zone`),
 /// whatever the machine's zone.
 pub fn today() -> chrono::NaiveDate {
