@@ -15,16 +15,6 @@ use ntjp_testbed::{
 };
 use serde_json::Value;
 
-/// A port free right now (bound and let go), for a listener whose address another node
-/// must know before it starts.
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A node's config: ephemeral ports, its own state directory, the shared PKI.
 fn node_config(dir: &Path, name: &str, role: Role) -> Config {
     let mut c = test_config(&dir.join(name));

@@ -25,14 +25,6 @@ use http_body_util::{BodyExt, Full};
 use ntjp_testbed::cli::client;
 use serde_json::Value;
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Child processes, killed when the test ends however it ends.
 struct Procs(Vec<(String, Child)>);
 

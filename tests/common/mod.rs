@@ -72,6 +72,16 @@ impl Bed {
     }
 }
 
+/// A port free right now (bound and let go), for a listener whose address another process or
+/// node must know before it starts.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 pub fn addr_of(url: &str) -> SocketAddr {
     let uri: http::Uri = url.parse().unwrap();
     let port = uri.port_u16().unwrap();
