@@ -28,6 +28,8 @@
 //! - [`mocks`]: mock producers for ProcessCervixScreeningInformation: validation, behaviours
 //!   on demand, recordings.
 //! - [`clock`]: each environment's simulated day.
+//! - [`cluster`]: the parts of a testbed run as several processes: a router node's TAK loaded
+//!   over SokVagvalsInfo as VP loads it ([`cluster::takcache`]).
 //! - [`journal`]: the durable, checksummed log of every accepted change.
 //! - [`ordering`]: the order service: per environment its TAK store, published snapshot,
 //!   clock and orders; forms, publishing, rollback, connection tests.

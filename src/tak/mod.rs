@@ -11,6 +11,8 @@
 //! stores to bytes and back for the order service's checkpoint. [`hsa`] is the HSA tree read
 //! from `hsacache.xml` files and [`rules`] VP's fallback settings (default routing, HSA
 //! climbs) that the lookups apply.
+//! [`vagvalsinfo`] reads SokVagvalsInfo's answers and VP's local TAK copy into entries and
+//! builds a router node's snapshot from them.
 //!
 //! This is a pure core: no IO, no clock reads, no HTTP; orders (Beställningsstödet JSON) live in
 //! [`crate::orders`].
@@ -29,6 +31,7 @@ pub mod store;
 #[cfg(test)]
 mod testutil;
 pub mod text;
+pub mod vagvalsinfo;
 pub mod view;
 
 pub use diff::{SnapshotDiff, diff};
