@@ -153,7 +153,7 @@ start_haproxy() { # N
   HAPROXY_PID=$!; PIDS+=("$HAPROXY_PID")
   local i up
   for i in $(seq 1 100); do
-    up=$(curl -s "http://127.0.0.1:$STATS/stats;csv" | awk -F, '$1=="routers" && $2 ~ /^r[0-9]/ && $18=="UP"' | wc -l)
+    up=$({ curl -s "http://127.0.0.1:$STATS/stats;csv" || true; } | awk -F, '$1=="routers" && $2 ~ /^r[0-9]/ && $18=="UP"' | wc -l)
     [ "$up" = "$1" ] && return 0
     sleep 0.1
   done
