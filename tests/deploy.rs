@@ -660,3 +660,33 @@ fn the_pki_script_makes_a_pki_naming_the_configmaps_hosts_and_keeps_it_on_a_seco
     );
     assert_eq!(std::fs::read(pki.join("platform.pem")).unwrap(), platform);
 }
+
+/// The README's Kubernetes section calls the router with the curl example of "Call it", with
+/// the certificates `scripts/k8s-pki.sh` made in the directory the section names.
+#[test]
+fn the_readmes_kubernetes_curl_example_is_the_call_it_example_with_the_scripts_pki() {
+    let readme = read("README.md");
+    let one_line = |block: &str| {
+        block
+            .replace("\\\n", " ")
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let curl_after = |from: usize| {
+        let start = from + readme[from..].find("curl --silent").unwrap();
+        let end = start + readme[start..].find("```").unwrap();
+        one_line(&readme[start..end])
+    };
+    let call_it = curl_after(readme.find("<!-- curl-example -->").unwrap());
+    let section = readme.find("## Kubernetes and several machines").unwrap();
+    let section_text = &readme[section..section + readme[section..].find("\n## ").unwrap()];
+    assert!(section_text.contains("bash scripts/k8s-pki.sh .ntjp-k8s-pki"));
+    assert!(section_text.contains("--from-file=.ntjp-k8s-pki"));
+    assert!(section_text.contains("kubectl apply -k deploy/kubernetes"));
+    assert!(section_text.contains("kubectl port-forward service/ntjp-router 20000:20000"));
+    assert_eq!(
+        curl_after(section),
+        call_it.replace(".ntjp/pki/", ".ntjp-k8s-pki/")
+    );
+}
