@@ -25,19 +25,6 @@ use ntjp_testbed::{
 };
 use rustls_pki_types::pem::PemObject as _;
 
-/// Issue 13's settings that the binary learns in the lead's branch (`[cluster]`, `pki.dir`).
-/// While `NTJP_CLUSTER__ROLE` is no setting, exactly these are left out of the validity check
-/// (their values are still checked below); once it is one, every variable is checked and
-/// this list is unused.
-const PENDING: [&str; 6] = [
-    "NTJP_CLUSTER__ROLE",
-    "NTJP_CLUSTER__ENVIRONMENTS",
-    "NTJP_CLUSTER__ORDERS_URL",
-    "NTJP_CLUSTER__ROUTERS",
-    "NTJP_CLUSTER__MOCKS_URL",
-    "NTJP_PKI__DIR",
-];
-
 fn read(name: &str) -> String {
     let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(name);
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
@@ -127,23 +114,16 @@ fn exposed() -> BTreeSet<u16> {
         .collect()
 }
 
-/// Loads a node's variables over the image's. Before the `[cluster]` keys exist, the pending
-/// ones are left out (and must be exactly those of [`PENDING`]).
+/// Loads a node's variables over the image's, as `serve` would, and validates them.
 fn node_config(what: &str, vars: &[(String, String)]) -> Config {
-    let cluster_known = layers::load(None, [var("NTJP_CLUSTER__ROLE", "router")], &[]).is_ok();
-    let vars: Vec<_> = vars
-        .iter()
-        .filter(|(k, _)| cluster_known || !PENDING.contains(&k.as_str()))
-        .cloned()
-        .collect();
-    let layered = layers::load(None, image_env().into_iter().chain(vars), &[])
-        .unwrap_or_else(|e| panic!("{what}: not a valid configuration: {e}"));
+    let layered = layers::load(
+        None,
+        image_env().into_iter().chain(vars.iter().cloned()),
+        &[],
+    )
+    .unwrap_or_else(|e| panic!("{what}: not a valid configuration: {e}"));
     layered.validate().unwrap_or_else(|e| panic!("{what}: {e}"));
     layered.config
-}
-
-fn var(k: &str, v: &str) -> (String, String) {
-    (k.to_string(), v.to_string())
 }
 
 fn lookup<'a>(vars: &'a [(String, String)], key: &str) -> Option<&'a str> {
@@ -305,6 +285,7 @@ fn the_kubernetes_nodes_settings_ports_and_names_agree_with_the_program_and_each
             w.component(),
             "{what}: its role and its component label"
         );
+        assert_eq!(config.cluster.role.as_str(), role, "{what}");
         roles.insert(role.to_string());
 
         // The pod declares exactly its role's listeners, each exposed by the image.
@@ -356,8 +337,8 @@ fn the_kubernetes_nodes_settings_ports_and_names_agree_with_the_program_and_each
             mounts.contains(&config.state_dir.display().to_string()),
             "{what}: {mounts:?}"
         );
-        let pki_dir = lookup(&vars, "NTJP_PKI__DIR").expect("NTJP_PKI__DIR");
-        assert!(mounts.iter().any(|m| m == pki_dir), "{what}: {mounts:?}");
+        let pki_dir = config.pki_dir().display().to_string();
+        assert!(mounts.contains(&pki_dir), "{what}: {mounts:?}");
 
         let replicas: u32 = w.value_after("spec:", "replicas").unwrap().parse().unwrap();
         match role {
@@ -483,6 +464,7 @@ fn the_compose_clusters_nodes_haproxy_and_ports_agree_with_the_program_and_each_
             continue;
         };
         let config = node_config(&format!("compose.cluster.yaml's {name}"), &vars);
+        assert_eq!(config.cluster.role.as_str(), role, "{name}");
         // What it publishes is among its listeners and the image's EXPOSE.
         for line in text
             .lines()
