@@ -24,9 +24,11 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
 
 # --- run: Debian's slim image, the binary, an unprivileged user ------------------------------
 FROM docker.io/library/debian:bookworm-slim
+# /etc/ntjp/pki: where several nodes share one PKI (compose.cluster.yaml mounts a volume there,
+# which takes the directory's owner; deploy/kubernetes a Secret).
 RUN useradd --system --uid 10001 --user-group --home-dir /var/lib/ntjp --shell /usr/sbin/nologin ntjp \
- && mkdir -p /var/lib/ntjp \
- && chown ntjp:ntjp /var/lib/ntjp
+ && mkdir -p /var/lib/ntjp /etc/ntjp/pki \
+ && chown ntjp:ntjp /var/lib/ntjp /etc/ntjp/pki
 COPY --from=build /usr/local/bin/ntjp /usr/local/bin/ntjp
 # Every listener on all interfaces of the container (the defaults are loopback only); the
 # state directory on the volume. Port numbers are the defaults, published as they are.
