@@ -286,12 +286,12 @@ impl Default for ConnectionLimits {
 pub const MAX_CONNECTION_LIMIT: usize = 1_000_000;
 
 impl ConnectionLimits {
-    /// Every listener's limit added up: 3 environments with 2 router listeners each, the
-    /// mocks and the admin listener.
-    pub fn total(&self) -> usize {
+    /// The limits of the listeners a process runs added up: `routed_envs` environments with
+    /// 2 router listeners each, the mocks if it runs them, and the admin listener.
+    pub fn total_for(&self, routed_envs: usize, mocks: bool) -> usize {
         self.router
-            .saturating_mul(2 * EnvName::ALL.len())
-            .saturating_add(self.mocks)
+            .saturating_mul(2 * routed_envs)
+            .saturating_add(if mocks { self.mocks } else { 0 })
             .saturating_add(self.admin)
     }
 }

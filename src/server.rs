@@ -160,7 +160,13 @@ const OTHER_FILES: u64 = 1024;
 /// would run out long before the connection limits), and warns when the connection limits
 /// and [`OTHER_FILES`] together still exceed it: the listeners would then run out of file
 /// descriptors (they back off and keep serving) before they reach their limits.
-fn open_files_for(limits: &crate::config::ConnectionLimits) {
+fn open_files_for(config: &Config) {
+    let limits = &config.connection_limits;
+    let routed = EnvName::ALL
+        .into_iter()
+        .filter(|e| config.cluster.routes(*e))
+        .count();
+    let total = limits.total_for(routed, config.cluster.role.mocks());
     #[cfg(target_os = "linux")]
     {
         use rustix::process::{Resource, getrlimit, setrlimit};
@@ -174,27 +180,27 @@ fn open_files_for(limits: &crate::config::ConnectionLimits) {
                 rlimit = getrlimit(Resource::Nofile);
             }
         }
-        let wanted = (limits.total() as u64).saturating_add(OTHER_FILES);
+        let wanted = (total as u64).saturating_add(OTHER_FILES);
         if let Some(open_files) = rlimit.current
             && open_files < wanted
         {
             tracing::warn!(
                 open_files,
-                connection_limits = limits.total(),
+                connection_limits = total,
                 "the connection limits add up to {} connections, more than the {open_files} open files this process may have (less {OTHER_FILES} for other use): lower connection_limits or raise `ulimit -n`",
-                limits.total()
+                total
             );
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = limits;
+    let _ = total;
 }
 
 /// Starts everything; returns when every listener is bound and every TAK is published.
 pub async fn start(config: Config) -> Result<Testbed, StartError> {
     config.validate()?;
     let started = Instant::now();
-    open_files_for(&config.connection_limits);
+    open_files_for(&config);
     let pki = load_pki(&config).await?;
     let (stop_routers, routers_rx) = watch::channel(false);
     let (stop_backends, backends_rx) = watch::channel(false);
@@ -275,7 +281,7 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
         )));
     }
     let started = Instant::now();
-    open_files_for(&config.connection_limits);
+    open_files_for(&config);
     let pki = load_pki(&config).await?;
     let role = config.cluster.role;
     let (stop_routers, routers_rx) = watch::channel(false);

@@ -156,7 +156,28 @@ fn ensure_leaf(
         check_issued_by(&existing.cert_der, ca, &cert, ca_path)?;
         let missing = missing_sans(&existing.cert_der, &request.subject_alt_names, &cert)?;
         if !missing.is_empty() {
-            ca.issue(&request)?.write(dir, stem)?;
+            ca.issue(&request)?.write(dir, stem).map_err(|e| match e {
+                // A PKI mounted read-only (a Kubernetes Secret) cannot be amended here.
+                PkiError::Io { source, .. }
+                    if matches!(
+                        source.kind(),
+                        std::io::ErrorKind::ReadOnlyFilesystem
+                            | std::io::ErrorKind::PermissionDenied
+                    ) =>
+                {
+                    PkiError::File {
+                        path: cert.clone(),
+                        reason: format!(
+                            "lacks the host names {} that pki.extra_sans names, and cannot be \
+                                 reissued here ({source}): make the PKI again with those names \
+                                 (`ntjp certs init` with the same pki.extra_sans, e.g. \
+                                 scripts/k8s-pki.sh) and hand it to every node",
+                            missing.join(", ")
+                        ),
+                    }
+                }
+                other => other,
+            })?;
             tracing::info!(
                 certificate = %cert.display(),
                 added = %missing.join(", "),
