@@ -185,13 +185,12 @@ impl Json<'_> {
         } else if name == "error" {
             self.line.push_str("error.message");
             Key::Other
+        } else if name.starts_with("labels.") {
+            escape_into(self.line, name);
+            Key::Label
         } else if name.contains('.') {
             escape_into(self.line, name);
-            if name.starts_with("labels.") {
-                Key::Label
-            } else {
-                Key::Other
-            }
+            Key::Other
         } else {
             self.line.push_str("labels.");
             escape_into(self.line, name);
@@ -347,7 +346,7 @@ fn categories(action: &str) -> &'static str {
 /// (C0, DEL, C1) as `\n`, `\r`, `\t` or `\u00XX`. Text that needs none of it (nearly all) is
 /// copied as it is.
 fn escape_into(line: &mut String, text: &str) {
-    if plain(text.as_bytes(), |b| b == b'"' || b == b'\\') {
+    if plain(text.as_bytes(), true) {
         line.push_str(text);
         return;
     }
