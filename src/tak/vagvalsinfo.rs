@@ -11,14 +11,16 @@
 //! qualified (as in SOAP answers) or not (as in `persistentCache`). Dates are xs:dateTime as
 //! tak-services writes them (`2013-05-24T00:00:00.000`), with or without a zone (`Z`,
 //! `+01:00`); only the date counts, as TAK's validity is whole days (VP compares instants;
-//! tak-services writes local midnight, so the two agree for TAK's own rows). `filterInfo`
+//! tak-services writes local midnight, so the two agree for TAK's own rows; a row ending at
+//! 14:25 is valid that whole day here). Texts are taken as written, untrimmed, as JAXB takes
+//! them (ids and dates excepted). `filterInfo`
 //! (an authorisation's filters) and any element we do not know are skipped: we have no
 //! filters, and VP's takcache does not use them either. A SOAP Fault is an error carrying its
 //! faultstring; every other error names the element, the entry (`virtualiseringsInfo[3]`,
 //! 1-based) and, for unreadable XML, the byte position.
 //!
-//! [`build_snapshot`] makes the catalogue rows, linear in the entries (hash maps for the
-//! shared rows): one RIVTA profile per `rivProfil`, one contract per `tjansteKontrakt` (major
+//! [`build_snapshot`] makes the catalogue rows in time linear in the entries (hash maps for the
+//! shared rows; sorting the answer's ids is the one O(n log n) step): one RIVTA profile per `rivProfil`, one contract per `tjansteKontrakt` (major
 //! version from the namespace's last `:N`, else 0; minor 0), one logical address per
 //! `receiverId`, one consumer component per `senderId`, and, since SokVagvalsInfo names no
 //! producer, one synthetic producer component ([`SOURCE_PRODUCER`]) owning one call address
