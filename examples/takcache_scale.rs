@@ -9,7 +9,8 @@
 //! A TAK built by orders of 100,000 rows is published; its SokVagvalsInfo answers are written
 //! (`tak::readapi`, as the order service serves them), then read back (`tak::vagvalsinfo`),
 //! built into a snapshot, written as the local copy and read back: CPU time for each step, the
-//! answers' and the copy's size, and a check that the loaded snapshot answers lookups as the
+//! answers' and the copy's size, the heap the entries and the snapshot take, and a
+//! check that the loaded snapshot answers lookups as the
 //! published one does.
 use ntjp_testbed::orders::{self, bulk::BulkOrder};
 use ntjp_testbed::tak::readapi::{TakRequest, respond};
@@ -17,6 +18,42 @@ use ntjp_testbed::tak::vagvalsinfo::{
     build_snapshot, parse_authorisations, parse_cache_file, parse_routes, write_cache_file,
 };
 use ntjp_testbed::tak::{Snapshot, Store};
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+/// The system allocator, counting the bytes in use (as `publish_history` does): resident
+/// memory would mostly show the pages the TAK's orders freed being reused.
+struct Counting;
+
+static LIVE: AtomicUsize = AtomicUsize::new(0);
+
+// SAFETY: every call is passed to the system allocator unchanged; only a counter is added.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
+        // SAFETY: the caller's layout, as `GlobalAlloc::alloc` requires.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: `ptr` came from `alloc` with this layout.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        LIVE.fetch_add(new_size, Ordering::Relaxed);
+        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
+        // SAFETY: as `GlobalAlloc::realloc` requires, passed on.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn heap() -> usize {
+    LIVE.load(Ordering::Relaxed)
+}
 
 const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
 
@@ -76,20 +113,29 @@ fn main() {
         auths_xml.len() as f64 / 1e6
     );
 
+    let before = heap();
     let t = cpu_ms();
     let routes = parse_routes(routes_xml.as_bytes()).expect("routes parse");
     let parse_r = ms(t);
     let t = cpu_ms();
     let auths = parse_authorisations(auths_xml.as_bytes()).expect("authorisations parse");
     let parse_a = ms(t);
-    drop((routes_xml, auths_xml));
+    let parsed = heap();
     let t = cpu_ms();
     let loaded = build_snapshot(&routes, &auths, "NTJP-TEST", 1, chrono::Utc::now(), "bench");
     let build = ms(t);
+    let built = heap();
+    drop((routes_xml, auths_xml));
     println!(
         "  parse {parse_r:.0} ms + {parse_a:.0} ms, build {build:.0} ms ({} routes, {} authorisations)",
         loaded.counts().routes,
         loaded.counts().authorisations
+    );
+    let per_row = |bytes: usize| bytes as f64 / (2 * m) as f64;
+    println!(
+        "  heap: entries {:.0} bytes per row, snapshot (sharing their texts) +{:.0} bytes per row",
+        per_row(parsed.saturating_sub(before)),
+        per_row(built.saturating_sub(parsed))
     );
 
     let t = cpu_ms();

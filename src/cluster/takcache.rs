@@ -54,6 +54,9 @@ use crate::vocab::EnvName;
 /// The `User-Agent` VP's takcache sends (`takcache.header.user.agent`'s default).
 pub const USER_AGENT: &str = "SKLTP VP/3.1";
 
+/// The `Content-Type` of VP's `/resetcache` answer (sic, with the semicolon).
+pub const RESET_CONTENT_TYPE: &str = "text/html;";
+
 /// How much of a non-200 answer is quoted in the reason.
 const QUOTED_BYTES: usize = 200;
 
@@ -134,8 +137,8 @@ pub struct RefreshLog {
 }
 
 impl RefreshLog {
-    /// The body of `/resetcache`'s answer as VP writes it (`Content-Type: text/html;`): each
-    /// line preceded by `<br>`.
+    /// The body of `/resetcache`'s answer as VP writes it (HTTP 200, [`RESET_CONTENT_TYPE`]):
+    /// each line preceded by `<br>`.
     pub fn html(&self) -> String {
         let mut out = String::new();
         for line in &self.lines {
