@@ -251,6 +251,7 @@ const EMPTY: u8 = 1;
 const OVERSIZED: u8 = 2;
 const SILENT: u8 = 3;
 const FAULT: u8 = 4;
+const UNAVAILABLE: u8 = 5;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "fixtures", "tak", name]
@@ -341,6 +342,10 @@ async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
             tokio::time::sleep(Duration::from_secs(30)).await;
             return;
         }
+        UNAVAILABLE => (
+            "503 Service Unavailable",
+            format!("<html><body>{}</body></html>", "Down for maintenance. ".repeat(20)).into_bytes(),
+        ),
         _ => (
             "500 Internal Server Error",
             b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>Database unavailable</faultstring></soap:Fault></soap:Body></soap:Envelope>".to_vec(),
@@ -451,6 +456,17 @@ async fn a_reset_that_gets_nothing_usable_keeps_the_loaded_tak_and_says_why() {
         why,
         format!(
             "hamtaAllaVirtualiseringar from {url}: HTTP 500 Internal Server Error, SOAP Fault: Database unavailable"
+        )
+    );
+
+    mode.store(UNAVAILABLE, Ordering::SeqCst);
+    let why = keeps(&c.refresh().await);
+    let quoted = format!("<html><body>{}", "Down for maintenance. ".repeat(20));
+    assert_eq!(
+        why,
+        format!(
+            "hamtaAllaVirtualiseringar from {url}: HTTP 503 Service Unavailable: {:?}",
+            &quoted[..200]
         )
     );
 

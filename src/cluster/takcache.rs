@@ -165,8 +165,9 @@ pub struct TakCache {
     cell: TakCell,
     /// The testbed's clock and zone (the log's `Time:`, `/status`'s `Date:`).
     time: Arc<TimeBase>,
-    /// This machine's name (the log's `Host:`), read once.
-    host: String,
+    /// This machine's name (the log's `Host:`), read once, by the first refresh, off the
+    /// async workers.
+    host: tokio::sync::OnceCell<String>,
     /// The last refresh; written by a refresh, read by `/status` (never by a request).
     last: Mutex<Option<LastRefresh>>,
     /// The version the next loaded snapshot gets; held only by a refresh.
@@ -185,7 +186,7 @@ impl TakCache {
             source,
             cell,
             time,
-            host: host_name(),
+            host: tokio::sync::OnceCell::new(),
             last: Mutex::new(None),
             next_version: Mutex::new(1),
             refreshing: tokio::sync::Mutex::new(()),
@@ -255,8 +256,16 @@ impl TakCache {
         let _one_at_a_time = self.refreshing.lock().await;
         let now = self.time.now_local();
         let file = self.source.cache_file.display().to_string();
+        let host = self
+            .host
+            .get_or_init(|| async {
+                tokio::task::spawn_blocking(host_name)
+                    .await
+                    .unwrap_or_else(|_| "UNKNOWN".to_string())
+            })
+            .await;
         let mut lines = vec![
-            format!("Host: {}", self.host),
+            format!("Host: {host}"),
             format!("Time: {}", now.strftime("%Y-%m-%d %H:%M:%S")),
             MSG_INITIALIZE.to_string(),
         ];
