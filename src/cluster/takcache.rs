@@ -125,7 +125,9 @@ impl std::fmt::Display for RefreshStatus {
     }
 }
 
-/// One refresh's log (takcache's `TakCacheLog`).
+/// One refresh's log (takcache's `TakCacheLog`). Its `Time:` is the refresh's, in the
+/// testbed's zone (takcache writes the time its cache object was made, on every refresh: a
+/// quirk not copied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshLog {
     /// The lines, in VP's words (plus `Reason for failure: ...` lines).
@@ -158,7 +160,9 @@ struct LastRefresh {
     authorisations: usize,
 }
 
-/// One environment's TAK as a router node loads it.
+/// One environment's TAK as a router node loads it. A loaded snapshot's version counts this
+/// node's loads (1, 2, ...; SokVagvalsInfo does not tell TAK's own version), its comment says
+/// where it came from (the URL or the local copy).
 pub struct TakCache {
     source: TakSource,
     /// The snapshot the router reads.
