@@ -23,7 +23,7 @@ use ntjp_testbed::{
     vocab::EnvName,
 };
 use tokio::{
-    io::{AsyncReadExt, AsyncWriteExt},
+    io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt},
     net::TcpListener,
 };
 
@@ -251,6 +251,7 @@ const EMPTY: u8 = 1;
 const OVERSIZED: u8 = 2;
 const SILENT: u8 = 3;
 const FAULT: u8 = 4;
+const UNAVAILABLE: u8 = 5;
 
 fn fixture(name: &str) -> Vec<u8> {
     let path: PathBuf = [env!("CARGO_MANIFEST_DIR"), "fixtures", "tak", name]
@@ -259,84 +260,110 @@ fn fixture(name: &str) -> Vec<u8> {
     std::fs::read(path).unwrap()
 }
 
-/// A small HTTP/1.1 server standing in for an external TAK service: one request per
-/// connection, answered as `mode` says; every request's head and body are kept.
-async fn stand_in(mode: Arc<AtomicU8>) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
+/// A small HTTP/1.1 server (over TLS with `tls`) standing in for an external TAK service: one
+/// request per connection, answered as `mode` says; every request's head and body are kept.
+async fn stand_in(
+    mode: Arc<AtomicU8>,
+    tls: Option<Arc<rustls::ServerConfig>>,
+) -> (SocketAddr, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let requests = seen.clone();
     tokio::spawn(async move {
         loop {
-            let Ok((mut tcp, _)) = listener.accept().await else {
+            let Ok((tcp, _)) = listener.accept().await else {
                 return;
             };
-            let (mode, requests) = (mode.clone(), requests.clone());
+            let (mode, requests, tls) = (mode.clone(), requests.clone(), tls.clone());
             tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 4096];
-                let request = loop {
-                    let n = tcp.read(&mut chunk).await.unwrap_or(0);
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let text = String::from_utf8_lossy(&buf).into_owned();
-                    if let Some(end) = text.find("\r\n\r\n") {
-                        let length = text[..end]
-                            .lines()
-                            .find_map(|l| {
-                                l.to_ascii_lowercase()
-                                    .strip_prefix("content-length:")
-                                    .map(|v| v.trim().parse::<usize>().unwrap())
-                            })
-                            .unwrap_or(0);
-                        if buf.len() >= end + 4 + length {
-                            break text;
+                match tls {
+                    Some(config) => {
+                        if let Ok(stream) =
+                            tokio_rustls::TlsAcceptor::from(config).accept(tcp).await
+                        {
+                            answer(stream, &mode, &requests).await;
                         }
                     }
-                };
-                requests.lock().unwrap().push(request.clone());
-                let routes = request.contains("hamtaAllaVirtualiseringar");
-                let (status, body) = match mode.load(Ordering::SeqCst) {
-                    RECORDED if routes => ("200 OK", fixture("hamtaAllaVirtualiseringarResponse.xml")),
-                    RECORDED => ("200 OK", fixture("hamtaAllaAnropsBehorigheterResponse.xml")),
-                    EMPTY => (
-                        "200 OK",
-                        b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><ns2:hamtaAllaVirtualiseringarResponse xmlns:ns2=\"urn:skl:tp:vagvalsinfo:v2\"/></soap:Body></soap:Envelope>".to_vec(),
-                    ),
-                    OVERSIZED => {
-                        // No Content-Length: the size shows only as the body arrives.
-                        let head = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n";
-                        let _ = tcp.write_all(head.as_bytes()).await;
-                        let _ = tcp.write_all(&vec![b' '; 100 * 1024]).await;
-                        return;
-                    }
-                    SILENT => {
-                        tokio::time::sleep(Duration::from_secs(30)).await;
-                        return;
-                    }
-                    _ => (
-                        "500 Internal Server Error",
-                        b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>Database unavailable</faultstring></soap:Fault></soap:Body></soap:Envelope>".to_vec(),
-                    ),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = tcp.write_all(head.as_bytes()).await;
-                let _ = tcp.write_all(&body).await;
+                    None => answer(tcp, &mode, &requests).await,
+                }
             });
         }
     });
     (addr, seen)
 }
 
+/// Reads one request and answers it as `mode` says.
+async fn answer<S: AsyncRead + AsyncWrite + Unpin>(
+    mut stream: S,
+    mode: &AtomicU8,
+    requests: &Mutex<Vec<String>>,
+) {
+    let mut buf = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let request = loop {
+        let n = stream.read(&mut chunk).await.unwrap_or(0);
+        if n == 0 {
+            return;
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        let text = String::from_utf8_lossy(&buf).into_owned();
+        if let Some(end) = text.find("\r\n\r\n") {
+            let length = text[..end]
+                .lines()
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse::<usize>().unwrap())
+                })
+                .unwrap_or(0);
+            if buf.len() >= end + 4 + length {
+                break text;
+            }
+        }
+    };
+    requests.lock().unwrap().push(request.clone());
+    let routes = request.contains("hamtaAllaVirtualiseringar");
+    let (status, body) = match mode.load(Ordering::SeqCst) {
+        RECORDED if routes => ("200 OK", fixture("hamtaAllaVirtualiseringarResponse.xml")),
+        RECORDED => ("200 OK", fixture("hamtaAllaAnropsBehorigheterResponse.xml")),
+        EMPTY => (
+            "200 OK",
+            b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><ns2:hamtaAllaVirtualiseringarResponse xmlns:ns2=\"urn:skl:tp:vagvalsinfo:v2\"/></soap:Body></soap:Envelope>".to_vec(),
+        ),
+        OVERSIZED => {
+            // No Content-Length: the size shows only as the body arrives.
+            let head = "HTTP/1.1 200 OK\r\nContent-Type: text/xml\r\nConnection: close\r\n\r\n";
+            let _ = stream.write_all(head.as_bytes()).await;
+            let _ = stream.write_all(&vec![b' '; 100 * 1024]).await;
+            return;
+        }
+        SILENT => {
+            tokio::time::sleep(Duration::from_secs(30)).await;
+            return;
+        }
+        UNAVAILABLE => (
+            "503 Service Unavailable",
+            format!("<html><body>{}</body></html>", "Down for maintenance. ".repeat(20)).into_bytes(),
+        ),
+        _ => (
+            "500 Internal Server Error",
+            b"<soap:Envelope xmlns:soap=\"http://schemas.xmlsoap.org/soap/envelope/\"><soap:Body><soap:Fault><faultcode>soap:Server</faultcode><faultstring>Database unavailable</faultstring></soap:Fault></soap:Body></soap:Envelope>".to_vec(),
+        ),
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Type: text/xml;charset=UTF-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let _ = stream.write_all(head.as_bytes()).await;
+    let _ = stream.write_all(&body).await;
+    let _ = stream.shutdown().await;
+}
+
 #[tokio::test]
 async fn a_reset_that_gets_nothing_usable_keeps_the_loaded_tak_and_says_why() {
     let mode = Arc::new(AtomicU8::new(RECORDED));
-    let (addr, requests) = stand_in(mode.clone()).await;
+    let (addr, requests) = stand_in(mode.clone(), None).await;
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("sit.xml");
     let url = format!("http://{addr}/tak-services/SokVagvalsInfo/v2");
@@ -432,6 +459,17 @@ async fn a_reset_that_gets_nothing_usable_keeps_the_loaded_tak_and_says_why() {
         )
     );
 
+    mode.store(UNAVAILABLE, Ordering::SeqCst);
+    let why = keeps(&c.refresh().await);
+    let quoted = format!("<html><body>{}", "Down for maintenance. ".repeat(20));
+    assert_eq!(
+        why,
+        format!(
+            "hamtaAllaVirtualiseringar from {url}: HTTP 503 Service Unavailable: {:?}",
+            &quoted[..200]
+        )
+    );
+
     mode.store(SILENT, Ordering::SeqCst);
     let why = keeps(&c.refresh().await);
     assert_eq!(
@@ -450,4 +488,50 @@ async fn a_reset_that_gets_nothing_usable_keeps_the_loaded_tak_and_says_why() {
     );
     assert!(!Arc::ptr_eq(&first, &loaded(&c)));
     assert_eq!(loaded(&c).version(), first.version() + 2);
+}
+
+#[tokio::test]
+async fn loads_over_https_with_the_platform_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = ntjp_testbed::pki::ensure_state_pki(&dir.path().join("pki")).unwrap();
+    let server =
+        ntjp_testbed::tls::server_config(&pki.ca_cert, &pki.platform.cert, &pki.platform.key)
+            .unwrap();
+    let (addr, _) = stand_in(Arc::new(AtomicU8::new(RECORDED)), Some(server)).await;
+    let url = format!(
+        "https://localhost:{}/tak-services/SokVagvalsInfo/v2",
+        addr.port()
+    );
+    let file = dir.path().join("sit.xml");
+    let client = ntjp_testbed::tls::client_config(
+        &pki.ca_cert,
+        Some((&pki.platform.cert, &pki.platform.key)),
+    )
+    .unwrap();
+    let mut https = source(&url, &file, 10_000, 1 << 20);
+    https.tls = Some(Arc::new(client));
+    let c = TakCache::new(https, TakCell::default(), Arc::new(TimeBase::default()));
+    let log = c.refresh().await;
+    assert_eq!(log.status, RefreshStatus::RefreshOk, "{:#?}", log.lines);
+    assert_eq!(loaded(&c).counts().routes, 3);
+
+    // An https URL without a TLS configuration fails, saying so.
+    let none = TakCache::new(
+        source(&url, &file, 10_000, 1 << 20),
+        TakCell::default(),
+        Arc::new(TimeBase::default()),
+    );
+    let log = none.refresh().await;
+    assert_eq!(
+        log.status,
+        RefreshStatus::RestoredFromLocalCache,
+        "{:#?}",
+        log.lines
+    );
+    assert_eq!(
+        reason(&log.lines),
+        format!(
+            "hamtaAllaVirtualiseringar from {url}: an https URL, but no TLS client configuration"
+        )
+    );
 }

@@ -54,6 +54,9 @@ use crate::vocab::EnvName;
 /// The `User-Agent` VP's takcache sends (`takcache.header.user.agent`'s default).
 pub const USER_AGENT: &str = "SKLTP VP/3.1";
 
+/// The `Content-Type` of VP's `/resetcache` answer (sic, with the semicolon).
+pub const RESET_CONTENT_TYPE: &str = "text/html;";
+
 /// How much of a non-200 answer is quoted in the reason.
 const QUOTED_BYTES: usize = 200;
 
@@ -122,7 +125,9 @@ impl std::fmt::Display for RefreshStatus {
     }
 }
 
-/// One refresh's log (takcache's `TakCacheLog`).
+/// One refresh's log (takcache's `TakCacheLog`). Its `Time:` is the refresh's, in the
+/// testbed's zone (takcache writes the time its cache object was made, on every refresh: a
+/// quirk not copied).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefreshLog {
     /// The lines, in VP's words (plus `Reason for failure: ...` lines).
@@ -134,8 +139,8 @@ pub struct RefreshLog {
 }
 
 impl RefreshLog {
-    /// The body of `/resetcache`'s answer as VP writes it (`Content-Type: text/html;`): each
-    /// line preceded by `<br>`.
+    /// The body of `/resetcache`'s answer as VP writes it (HTTP 200, [`RESET_CONTENT_TYPE`]):
+    /// each line preceded by `<br>`.
     pub fn html(&self) -> String {
         let mut out = String::new();
         for line in &self.lines {
@@ -155,15 +160,18 @@ struct LastRefresh {
     authorisations: usize,
 }
 
-/// One environment's TAK as a router node loads it.
+/// One environment's TAK as a router node loads it. A loaded snapshot's version counts this
+/// node's loads (1, 2, ...; SokVagvalsInfo does not tell TAK's own version), its comment says
+/// where it came from (the URL or the local copy).
 pub struct TakCache {
     source: TakSource,
     /// The snapshot the router reads.
     cell: TakCell,
     /// The testbed's clock and zone (the log's `Time:`, `/status`'s `Date:`).
     time: Arc<TimeBase>,
-    /// This machine's name (the log's `Host:`), read once.
-    host: String,
+    /// This machine's name (the log's `Host:`), read once, by the first refresh, off the
+    /// async workers.
+    host: tokio::sync::OnceCell<String>,
     /// The last refresh; written by a refresh, read by `/status` (never by a request).
     last: Mutex<Option<LastRefresh>>,
     /// The version the next loaded snapshot gets; held only by a refresh.
@@ -182,7 +190,7 @@ impl TakCache {
             source,
             cell,
             time,
-            host: host_name(),
+            host: tokio::sync::OnceCell::new(),
             last: Mutex::new(None),
             next_version: Mutex::new(1),
             refreshing: tokio::sync::Mutex::new(()),
@@ -252,8 +260,16 @@ impl TakCache {
         let _one_at_a_time = self.refreshing.lock().await;
         let now = self.time.now_local();
         let file = self.source.cache_file.display().to_string();
+        let host = self
+            .host
+            .get_or_init(|| async {
+                tokio::task::spawn_blocking(host_name)
+                    .await
+                    .unwrap_or_else(|_| "UNKNOWN".to_string())
+            })
+            .await;
         let mut lines = vec![
-            format!("Host: {}", self.host),
+            format!("Host: {host}"),
             format!("Time: {}", now.strftime("%Y-%m-%d %H:%M:%S")),
             MSG_INITIALIZE.to_string(),
         ];

@@ -11,14 +11,16 @@
 //! qualified (as in SOAP answers) or not (as in `persistentCache`). Dates are xs:dateTime as
 //! tak-services writes them (`2013-05-24T00:00:00.000`), with or without a zone (`Z`,
 //! `+01:00`); only the date counts, as TAK's validity is whole days (VP compares instants;
-//! tak-services writes local midnight, so the two agree for TAK's own rows). `filterInfo`
+//! tak-services writes local midnight, so the two agree for TAK's own rows; a row ending at
+//! 14:25 is valid that whole day here). Texts are taken as written, untrimmed, as JAXB takes
+//! them (ids and dates excepted). `filterInfo`
 //! (an authorisation's filters) and any element we do not know are skipped: we have no
 //! filters, and VP's takcache does not use them either. A SOAP Fault is an error carrying its
 //! faultstring; every other error names the element, the entry (`virtualiseringsInfo[3]`,
 //! 1-based) and, for unreadable XML, the byte position.
 //!
-//! [`build_snapshot`] makes the catalogue rows, linear in the entries (hash maps for the
-//! shared rows): one RIVTA profile per `rivProfil`, one contract per `tjansteKontrakt` (major
+//! [`build_snapshot`] makes the catalogue rows in time linear in the entries (hash maps for the
+//! shared rows; sorting the answer's ids is the one O(n log n) step): one RIVTA profile per `rivProfil`, one contract per `tjansteKontrakt` (major
 //! version from the namespace's last `:N`, else 0; minor 0), one logical address per
 //! `receiverId`, one consumer component per `senderId`, and, since SokVagvalsInfo names no
 //! producer, one synthetic producer component ([`SOURCE_PRODUCER`]) owning one call address
@@ -29,7 +31,7 @@
 //! fields in `ns2`), streamed into any `Write`; dates as local midnight (a time of day in the
 //! answer is not kept). No IO of its own, no clock reads: the caller fetches, times and stores.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::io::{self, Write};
 
 use chrono::{DateTime, NaiveDate, Utc};
@@ -50,21 +52,23 @@ use crate::vocab::{SOAP11_NS, SOAP12_NS};
 /// `virtualiseringsInfo` carries the call address and profile but not the producer.
 pub const SOURCE_PRODUCER: &str = "SokVagvalsInfo";
 
-/// A route (vägval) as `virtualiseringsInfo` carries it.
+/// A route (vägval) as `virtualiseringsInfo` carries it. Equal texts of one document share
+/// one allocation (a contract namespace repeated a million times is held once), which the
+/// built snapshot shares too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RouteInfo {
     /// `virtualiseringsInfoId` (TAK's row id as text; empty when absent).
     pub id: String,
     /// `receiverId`: the logical address.
-    pub logical_address: String,
+    pub logical_address: Text,
     /// `rivProfil`.
-    pub profile: String,
+    pub profile: Text,
     /// `tjansteKontrakt`: the contract's namespace.
-    pub contract: String,
+    pub contract: Text,
     /// `fromTidpunkt` .. `tomTidpunkt`, as days.
     pub validity: Validity,
     /// `adress`: the producer URL (may be empty: the router answers VP010).
-    pub url: String,
+    pub url: Text,
 }
 
 /// An authorisation (anropsbehörighet) as `anropsBehorighetsInfo` carries it.
@@ -73,11 +77,11 @@ pub struct AuthorisationInfo {
     /// `anropsBehorighetsInfoId` (empty when absent).
     pub id: String,
     /// `receiverId`: the logical address.
-    pub logical_address: String,
+    pub logical_address: Text,
     /// `senderId`: the consumer's HSA-id.
-    pub consumer: String,
+    pub consumer: Text,
     /// `tjansteKontrakt`.
-    pub contract: String,
+    pub contract: Text,
     /// `fromTidpunkt` .. `tomTidpunkt`, as days.
     pub validity: Validity,
 }
@@ -215,6 +219,8 @@ struct Walk<'a> {
     /// Entries read so far per kind, for naming the current one.
     routes: usize,
     authorisations: usize,
+    /// The texts read so far, each once.
+    texts: HashSet<Text>,
 }
 
 impl<'a> Walk<'a> {
@@ -290,6 +296,7 @@ fn parse(bytes: &[u8], expect: Expect, out: &mut CacheContents) -> Result<(), Va
         reader,
         routes: 0,
         authorisations: 0,
+        texts: HashSet::new(),
     };
     // The root element.
     let (ns, root) = loop {
@@ -464,8 +471,10 @@ fn entries(
         };
         let entry = Entry { kind, index };
         match kind {
-            Kind::Route => out.routes.push(fields.route(entry)?),
-            Kind::Authorisation => out.authorisations.push(fields.authorisation(entry)?),
+            Kind::Route => out.routes.push(fields.route(entry, &mut walk.texts)?),
+            Kind::Authorisation => out
+                .authorisations
+                .push(fields.authorisation(entry, &mut walk.texts)?),
         }
     }
 }
@@ -542,6 +551,16 @@ fn entry_fields(walk: &mut Walk<'_>, kind: Kind, index: usize) -> Result<Fields,
     }
 }
 
+/// The shared copy of `text`.
+fn intern(texts: &mut HashSet<Text>, text: String) -> Text {
+    if let Some(t) = texts.get(text.as_str()) {
+        return t.clone();
+    }
+    let t = Text::from(text);
+    texts.insert(t.clone());
+    t
+}
+
 impl Fields {
     fn required(v: Option<String>, entry: Entry, field: &str) -> Result<String, VagvalsinfoError> {
         v.ok_or_else(|| invalid(format!("{entry}: no {field}")))
@@ -564,24 +583,47 @@ impl Fields {
         ))
     }
 
-    fn route(self, entry: Entry) -> Result<RouteInfo, VagvalsinfoError> {
+    /// The id, trimmed (a number for [`row_ids`]); empty when absent.
+    fn id(id: Option<String>) -> String {
+        let id = id.unwrap_or_default();
+        if id.trim().len() == id.len() {
+            id
+        } else {
+            id.trim().to_string()
+        }
+    }
+
+    fn route(self, entry: Entry, texts: &mut HashSet<Text>) -> Result<RouteInfo, VagvalsinfoError> {
+        let logical_address = Self::required(self.receiver, entry, "receiverId")?;
+        let profile = Self::required(self.profile, entry, "rivProfil")?;
+        let contract = Self::required(self.contract, entry, "tjansteKontrakt")?;
+        let validity = Self::validity(self.from, self.to, entry)?;
+        let url = Self::required(self.url, entry, "adress")?;
         Ok(RouteInfo {
-            id: self.id.unwrap_or_default().trim().to_string(),
-            logical_address: Self::required(self.receiver, entry, "receiverId")?,
-            profile: Self::required(self.profile, entry, "rivProfil")?,
-            contract: Self::required(self.contract, entry, "tjansteKontrakt")?,
-            validity: Self::validity(self.from, self.to, entry)?,
-            url: Self::required(self.url, entry, "adress")?,
+            id: Self::id(self.id),
+            logical_address: intern(texts, logical_address),
+            profile: intern(texts, profile),
+            contract: intern(texts, contract),
+            validity,
+            url: intern(texts, url),
         })
     }
 
-    fn authorisation(self, entry: Entry) -> Result<AuthorisationInfo, VagvalsinfoError> {
+    fn authorisation(
+        self,
+        entry: Entry,
+        texts: &mut HashSet<Text>,
+    ) -> Result<AuthorisationInfo, VagvalsinfoError> {
+        let logical_address = Self::required(self.receiver, entry, "receiverId")?;
+        let consumer = Self::required(self.sender, entry, "senderId")?;
+        let contract = Self::required(self.contract, entry, "tjansteKontrakt")?;
+        let validity = Self::validity(self.from, self.to, entry)?;
         Ok(AuthorisationInfo {
-            id: self.id.unwrap_or_default().trim().to_string(),
-            logical_address: Self::required(self.receiver, entry, "receiverId")?,
-            consumer: Self::required(self.sender, entry, "senderId")?,
-            contract: Self::required(self.contract, entry, "tjansteKontrakt")?,
-            validity: Self::validity(self.from, self.to, entry)?,
+            id: Self::id(self.id),
+            logical_address: intern(texts, logical_address),
+            consumer: intern(texts, consumer),
+            contract: intern(texts, contract),
+            validity,
         })
     }
 }
@@ -647,8 +689,8 @@ fn row_ids<'a>(ids: impl ExactSizeIterator<Item = &'a str>) -> Vec<(Id, usize)> 
     (0..n).map(|i| (i as Id + 1, i)).collect()
 }
 
-/// Interns texts into the rows of one table: the first time a text is seen it gets the next
-/// id.
+/// Makes the rows of one table from texts: the first time a text is seen it gets the next id
+/// (its row shares the entry's allocation).
 struct Interner<'a, T> {
     ids: HashMap<&'a str, Id>,
     rows: Vec<Row<T>>,
@@ -664,13 +706,13 @@ impl<'a, T> Interner<'a, T> {
         }
     }
 
-    fn id(&mut self, key: &'a str, make: impl FnOnce(&'a str) -> T) -> Id {
-        if let Some(id) = self.ids.get(key) {
+    fn id(&mut self, key: &'a Text, make: impl FnOnce(&Text) -> T) -> Id {
+        if let Some(id) = self.ids.get(key.as_str()) {
             return *id;
         }
         let id = self.rows.len() as Id + 1;
         self.rows.push(published(id, self.version, make(key)));
-        self.ids.insert(key, id);
+        self.ids.insert(key.as_str(), id);
         id
     }
 }
@@ -704,18 +746,19 @@ pub fn build_snapshot(
     origin: &str,
 ) -> Snapshot {
     let empty = Text::from("");
+    let source_producer = Text::from(SOURCE_PRODUCER);
     let mut profiles: Interner<'_, RivtaProfile> = Interner::new(version);
     let mut contracts: Interner<'_, ServiceContract> = Interner::new(version);
     let mut addresses: Interner<'_, LogicalAddress> = Interner::new(version);
     let mut components: Interner<'_, ServiceComponent> = Interner::new(version);
-    let producer = components.id(SOURCE_PRODUCER, |hsa| ServiceComponent {
-        hsa_id: hsa.into(),
+    let producer = components.id(&source_producer, |hsa| ServiceComponent {
+        hsa_id: hsa.clone(),
         description:
             "The producer of every call address read from SokVagvalsInfo v2, which names none"
                 .into(),
     });
-    let address = |hsa: &str| LogicalAddress {
-        hsa_id: hsa.into(),
+    let address = |hsa: &Text| LogicalAddress {
+        hsa_id: hsa.clone(),
         description: empty.clone(),
     };
 
@@ -725,7 +768,7 @@ pub fn build_snapshot(
     for (id, i) in row_ids(routes.iter().map(|r| r.id.as_str())) {
         let r = &routes[i];
         let profile = profiles.id(&r.profile, |name| RivtaProfile {
-            name: name.into(),
+            name: name.clone(),
             description: empty.clone(),
         });
         let call_address = *calls.entry((r.url.as_str(), profile)).or_insert_with(|| {
@@ -736,7 +779,7 @@ pub fn build_snapshot(
                 CallAddress {
                     producer,
                     profile,
-                    url: r.url.as_str().into(),
+                    url: r.url.clone(),
                 },
             ));
             id
@@ -754,7 +797,7 @@ pub fn build_snapshot(
         let a = &authorisations[i];
         let item = Authorisation {
             consumer: components.id(&a.consumer, |hsa| ServiceComponent {
-                hsa_id: hsa.into(),
+                hsa_id: hsa.clone(),
                 description: empty.clone(),
             }),
             contract: contracts.id(&a.contract, |ns| new_contract(ns, &empty)),
@@ -775,9 +818,9 @@ pub fn build_snapshot(
     Snapshot::build(version, platform, at, "takcache", origin, &cat)
 }
 
-fn new_contract(ns: &str, empty: &Text) -> ServiceContract {
+fn new_contract(ns: &Text, empty: &Text) -> ServiceContract {
     ServiceContract {
-        namespace: ns.into(),
+        namespace: ns.clone(),
         description: empty.clone(),
         major_version: major_version(ns),
         minor_version: 0,
