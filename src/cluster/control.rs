@@ -192,7 +192,7 @@ async fn resetcache(state: &NodeState, query: Option<&str>) -> Response<Full<Byt
     for e in envs {
         body.push_str(&e.cache.refresh().await.html());
     }
-    text(StatusCode::OK, "text/html;", body)
+    text(StatusCode::OK, super::takcache::RESET_CONTENT_TYPE, body)
 }
 
 /// `/health/ready`: every environment's TAK, and the listeners, in the Actuator shape.
