@@ -2,7 +2,7 @@
 # Instructions per routed request, counted by valgrind's callgrind, for one or more builds of
 # `ntjp` side by side:
 #
-#   bash benches/instructions-per-request.sh [--requests N] [--out DIR] [--loader BIN] LABEL=BINARY ...
+#   bash benches/instructions-per-request.sh [--requests N] [--out DIR] [--loader BIN] [--auth-cert] LABEL=BINARY ...
 #   e.g. bash benches/instructions-per-request.sh before=/tmp/ntjp-old after=target/release/ntjp
 #
 # Why: CPU time per request (benches/compare-nginx.sh) needs a quiet machine and still moves by
@@ -18,7 +18,9 @@
 # connection, from `ntjp load` of --loader, default target/release/ntjp), off, and dumped. The figure is the
 # process's instructions (all threads: TLS, hyper, the pipeline, the pool, the log thread)
 # divided by the requests answered. The dumps stay in --out for `callgrind_annotate
-# --inclusive=yes`, to see which functions the difference is in.
+# --inclusive=yes`, to see which functions the difference is in. --auth-cert calls the plain-HTTP
+# listener with the consumer's certificate in x-vp-auth-cert instead, as a TLS-terminating load
+# balancer does (benches/cluster-throughput.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 REPO=$PWD
@@ -27,13 +29,15 @@ REQUESTS=3000
 WARMUP=300
 OUT=target/instructions
 LOADER=target/release/ntjp
+AUTH_CERT=0
 BUILDS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --requests) REQUESTS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
     --loader) LOADER=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    --auth-cert) AUTH_CERT=1; shift ;;
+    -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *=*) BUILDS+=("$1"); shift ;;
     *) echo "unknown argument '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -98,7 +102,12 @@ for build in "${BUILDS[@]}"; do
   [ -s "$state/endpoints.json" ] || { log "$label did not start under valgrind:"; tail -5 "$WORK/$label.log" >&2; exit 1; }
   url=$(ep "$state/endpoints.json" router_https sit)$CONTRACT_PATH
   load=("$LOADER" load --cacert "$state/pki/ca.pem" --cert "$state/pki/consumer.pem"
-        --key "$state/pki/consumer-key.pem" --tls13 --tls-group x25519 -q --addresses "$ADDRESS" --url "$url" -c 1)
+        --key "$state/pki/consumer-key.pem" --tls13 --tls-group x25519 -q --addresses "$ADDRESS" -c 1)
+  if [ "$AUTH_CERT" = 1 ]; then
+    load+=(--url "$(ep "$state/endpoints.json" router_http sit)$CONTRACT_PATH" --http --auth-cert)
+  else
+    load+=(--url "$url")
+  fi
   "${load[@]}" -n "$WARMUP" --json >"$WORK/warm-$label.json"
   [ "$(jget "$WORK/warm-$label.json" 200)" = "$WARMUP" ] || { log "$label: the warm-up did not answer 200:"; cat "$WORK/warm-$label.json" >&2; exit 1; }
   callgrind_control -i on "$router" >/dev/null

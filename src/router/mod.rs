@@ -17,6 +17,7 @@
 //! The router reads TAK only through an atomically swapped [`crate::tak::Snapshot`]
 //! ([`TakCell`]): no lock is taken per request. It never imports the mock producers; it only knows URLs from TAK.
 
+pub mod auth_cert;
 pub mod charset;
 pub mod forward;
 pub mod hsa;
@@ -272,6 +273,8 @@ pub struct Router {
     pub(crate) fixed: FixedHeaders,
     /// The recent requests the console's live view shows (shared with the admin listener).
     pub live: Arc<crate::live::Feed>,
+    /// HSA-ids of the certificates a load balancer passed in `x-vp-auth-cert`, each parsed once.
+    pub auth_certs: auth_cert::AuthCertCache,
 }
 
 /// Outbound header values taken from the configuration, validated once.
@@ -300,6 +303,7 @@ impl Router {
         };
         let rules = routing_rules(&config);
         Router {
+            auth_certs: auth_cert::AuthCertCache::default(),
             fixed,
             hsa: HsaCell::default(),
             rules,

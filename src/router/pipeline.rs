@@ -838,24 +838,27 @@ fn identify_http<'a>(
             routing_history: None,
         });
     }
-    let sender = sender_from_cert_header(headers)?;
+    let Some(value) = headers.get(AUTH_CERT_H) else {
+        return Err(VpFault::no_certificate_in_header(AUTH_CERT).into());
+    };
+    // The same certificate comes again and again from a load balancer: parsed once.
+    let (sender, sender_header) = router
+        .auth_certs
+        .sender(value, || sender_from_cert_header(value))?;
     Ok(Caller {
-        sender_header: HeaderValue::from_str(&sender).ok(),
-        sender: Cow::Owned(sender),
+        sender_header,
+        sender: Cow::Owned(sender.to_string()),
         internal: false,
         routing_history: None,
     })
 }
 
 /// The consumer's HSA-id from the certificate in `x-vp-auth-cert`, with VP's VP002 for each
-/// way that fails: no header; a value that is neither PEM (both markers) nor base64 DER
+/// way that fails (no header: the caller's): a value that is neither PEM (both markers) nor base64 DER
 /// starting with `MII`; one that does not parse; a certificate without serialNumber.
-fn sender_from_cert_header(headers: &HeaderMap) -> Result<String, Failure> {
+fn sender_from_cert_header(value: &HeaderValue) -> Result<String, Failure> {
     const BEGIN: &str = "-----BEGIN CERTIFICATE-----";
     const END: &str = "-----END CERTIFICATE-----";
-    let Some(value) = headers.get(AUTH_CERT_H) else {
-        return Err(VpFault::no_certificate_in_header(AUTH_CERT).into());
-    };
     let Ok(cert) = value.to_str() else {
         return Err(VpFault::unknown_certificate_type_in_header(AUTH_CERT).into());
     };
