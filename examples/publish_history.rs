@@ -15,8 +15,6 @@
 //! printed after 10, 100 and N publishes, with the versions held and how many of them whole.
 //! Before issue 9 every version kept a full snapshot; now the latest two do and older ones
 //! are kept as the rows their publish changed.
-use std::alloc::{GlobalAlloc, Layout, System};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use chrono::{Days, NaiveDate};
 use ntjp_testbed::orders::{self, bulk::BulkOrder};
@@ -25,33 +23,8 @@ use ntjp_testbed::tak::Store;
 mod common;
 use common::rss_kib;
 
-/// The system allocator, counting the bytes in use.
-struct Counting;
-
-static LIVE: AtomicUsize = AtomicUsize::new(0);
-
-// SAFETY: every call is passed to the system allocator unchanged; only a counter is added.
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
-        LIVE.fetch_add(layout.size(), Ordering::Relaxed);
-        // SAFETY: the caller's layout, as `GlobalAlloc::alloc` requires.
-        unsafe { System.alloc(layout) }
-    }
-    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: `ptr` came from `alloc` with this layout.
-        unsafe { System.dealloc(ptr, layout) }
-    }
-    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        LIVE.fetch_add(new_size, Ordering::Relaxed);
-        LIVE.fetch_sub(layout.size(), Ordering::Relaxed);
-        // SAFETY: as `GlobalAlloc::realloc` requires, passed on.
-        unsafe { System.realloc(ptr, layout, new_size) }
-    }
-}
-
-#[global_allocator]
-static ALLOCATOR: Counting = Counting;
+#[path = "common/counting.rs"]
+mod counting;
 
 const MOCKS: &str = "https://127.0.0.1:25000/mocks";
 const ROUTE_25: &str = r#"{"adress": "{{mocks}}/25/ProcessCervixScreeningInformation/1/rivtabp21", "logiskAdress": "25", "tjanstekontrakt": "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1", "rivtaprofil": "RIVTABP21", "tjanstekomponent": "TSTNMT2321000156-MOCK25"}"#;
@@ -117,7 +90,7 @@ fn main() {
     }
     let at = chrono::Utc::now();
     store.publish("ntjp serve", "Beställningar vid start", at);
-    let start = LIVE.load(Ordering::Relaxed);
+    let start = counting::heap();
     println!(
         "SIT's TAK: {} routes, {} authorisations; heap in use {:.1} KiB",
         store.catalogue().routes.len(),
@@ -139,7 +112,7 @@ fn main() {
         }
         store.publish("bench", "publish_history", at);
         if i == 10 || i == 100 || i == n {
-            let live = LIVE.load(Ordering::Relaxed);
+            let live = counting::heap();
             if i == 10 {
                 at_10 = live;
             }
@@ -152,7 +125,7 @@ fn main() {
             );
         }
     }
-    let live = LIVE.load(Ordering::Relaxed);
+    let live = counting::heap();
     // The oldest version, rebuilt through every diff (what `GET /tak/export?version=1` does).
     let t = std::time::Instant::now();
     let oldest = store.snapshot(1).expect("version 1 is in the history");

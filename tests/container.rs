@@ -18,29 +18,6 @@ fn read(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// The Dockerfile's instructions with their continuation lines joined, comments left out.
-fn instructions(dockerfile: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for line in dockerfile.lines() {
-        let line = line.trim();
-        if line.starts_with('#') || (line.is_empty() && current.is_empty()) {
-            continue;
-        }
-        match line.strip_suffix('\\') {
-            Some(part) => {
-                current.push_str(part);
-                current.push(' ');
-            }
-            None => {
-                current.push_str(line);
-                out.push(std::mem::take(&mut current));
-            }
-        }
-    }
-    out
-}
-
 /// The arguments of the last stage's instruction `name` (the runtime image).
 fn last(instructions: &[String], name: &str) -> String {
     instructions
@@ -78,7 +55,7 @@ fn exposed(instructions: &[String]) -> BTreeSet<u16> {
 
 #[test]
 fn the_images_settings_open_every_exposed_port_on_all_interfaces_with_state_on_the_volume() {
-    let docker = instructions(&read("Dockerfile"));
+    let docker = dockerfile_instructions(&read("Dockerfile"));
     let env = image_env(&docker);
     assert!(!env.is_empty());
     let config = layers::load(None, env.clone(), &[])
@@ -138,7 +115,7 @@ fn the_images_settings_open_every_exposed_port_on_all_interfaces_with_state_on_t
 /// started with the image's settings (ports chosen by the OS, state in a temp dir).
 #[tokio::test]
 async fn the_images_healthcheck_passes_against_a_testbed_configured_like_the_image() {
-    let docker = instructions(&read("Dockerfile"));
+    let docker = dockerfile_instructions(&read("Dockerfile"));
     let env = image_env(&docker);
     let image = layers::load(None, env, &[]).unwrap().config;
     let bed = start_with(move |c, _| {

@@ -14,6 +14,8 @@
 //! Dockerfile: each check asserts it found what it looks for, so a file written differently
 //! fails rather than passes unchecked.
 
+mod common;
+
 use std::{
     collections::{BTreeMap, BTreeSet},
     path::PathBuf,
@@ -60,28 +62,9 @@ fn ntjp_vars(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// The Dockerfile's instructions with their continuation lines joined, comments left out
-/// (as `tests/container.rs` reads it).
+/// The Dockerfile's instructions with their continuation lines joined, comments left out.
 fn instructions() -> Vec<String> {
-    let mut out = Vec::new();
-    let mut current = String::new();
-    for line in read("Dockerfile").lines() {
-        let line = line.trim();
-        if line.starts_with('#') || (line.is_empty() && current.is_empty()) {
-            continue;
-        }
-        match line.strip_suffix('\\') {
-            Some(part) => {
-                current.push_str(part);
-                current.push(' ');
-            }
-            None => {
-                current.push_str(line);
-                out.push(std::mem::take(&mut current));
-            }
-        }
-    }
-    out
+    common::dockerfile_instructions(&read("Dockerfile"))
 }
 
 /// The runtime image's `ENV` (the base every node's variables lie over).
