@@ -18,22 +18,7 @@ use ntjp_testbed::orders::{self, bulk::BulkOrder};
 use ntjp_testbed::tak::{Snapshot, Store};
 
 mod common;
-use common::rss_kib;
-
-const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
-
-fn order(rows: usize, first: usize) -> BulkOrder<'static> {
-    BulkOrder {
-        platform: "NTJP-TEST",
-        rows,
-        first,
-        contract: CONTRACT,
-        producer: "SE2321000016-PROD",
-        url: "https://127.0.0.1:20443/vp/cervix",
-        consumer: "SE2321000016-KONS",
-        executes_at: "2025-01-01T00:00:00+0000",
-    }
-}
+use common::{CONTRACT, bulk_order as order, rss_kib};
 
 fn ms(t: Instant) -> f64 {
     t.elapsed().as_secs_f64() * 1000.0

@@ -12,7 +12,7 @@
 //! answers' and the copy's size, the heap the entries and the snapshot take, and a
 //! check that the loaded snapshot answers lookups as the
 //! published one does.
-use ntjp_testbed::orders::{self, bulk::BulkOrder};
+use ntjp_testbed::orders;
 use ntjp_testbed::tak::readapi::{TakRequest, respond};
 use ntjp_testbed::tak::vagvalsinfo::{
     build_snapshot, parse_authorisations, parse_cache_file, parse_routes, write_cache_file,
@@ -23,7 +23,8 @@ use ntjp_testbed::tak::{Snapshot, Store};
 mod counting;
 use counting::heap;
 
-const CONTRACT: &str = "urn:riv:clinicalprocess:logistics:cervixscreening:ProcessCervixScreeningInformationResponder:1";
+mod common;
+use common::{CONTRACT, bulk_order};
 
 /// This thread's CPU time in ms (utime + stime from /proc, 100 ticks a second): wall time
 /// means little on a shared machine.
@@ -50,16 +51,7 @@ fn published(m: usize) -> std::sync::Arc<Snapshot> {
     let mut first = 1;
     while first <= m {
         let rows = chunk.min(m + 1 - first);
-        let order = BulkOrder {
-            platform: "NTJP-TEST",
-            rows,
-            first,
-            contract: CONTRACT,
-            producer: "SE2321000016-PROD",
-            url: "https://127.0.0.1:20443/vp/cervix",
-            consumer: "SE2321000016-KONS",
-            executes_at: "2025-01-01T00:00:00+0000",
-        };
+        let order = bulk_order(rows, first);
         let parsed = orders::parse(&order.json()).expect("generated order parses");
         orders::apply(&mut store, &parsed).expect("generated order is valid");
         first += rows;
