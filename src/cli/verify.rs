@@ -208,13 +208,34 @@ fn write_junit(path: &Path, xml: &str) -> Result<()> {
 }
 
 /// Prints the report, as text or (`--json`) as JSON.
-fn print_report(report: &verify::Report, json: bool) -> Result<()> {
-    if json {
-        println!("{}", serde_json::to_string_pretty(report)?);
-    } else {
-        print!("{}", report.to_text());
+/// A verification report as the CLI hands it out: printed as text or JSON, written as JUnit
+/// XML when asked, and an exit status of "check failed" naming how many cases failed.
+struct Outcome {
+    json: String,
+    text: String,
+    junit: String,
+    /// What failed, when something did.
+    failed: Option<String>,
+}
+
+impl Outcome {
+    fn deliver(self, json: bool, junit: Option<&Path>) -> Result<()> {
+        if json {
+            println!("{}", self.json);
+        } else {
+            print!("{}", self.text);
+        }
+        if let Some(path) = junit {
+            write_junit(path, &self.junit).status(Status::Usage)?;
+            if !json {
+                println!("JUnit XML written to {}", path.display());
+            }
+        }
+        match self.failed {
+            Some(why) => Err(fail(Status::CheckFailed, anyhow!(why))),
+            None => Ok(()),
+        }
     }
-    Ok(())
 }
 
 /// Runs `ntjp verify ...`.
@@ -256,27 +277,21 @@ pub async fn consumer(args: ConsumerArgs) -> Result<()> {
     report.since = args.since;
     report.hostname = hostname();
     report.elapsed = started.elapsed();
-    print_report(&report, args.target.json)?;
-    if let Some(path) = &args.junit {
-        let junit = report.to_junit()?;
-        write_junit(path, &junit).status(Status::Usage)?;
-        if !args.target.json {
-            println!("JUnit XML written to {}", path.display());
-        }
-    }
-    if !report.passed() {
-        return Err(fail(
-            Status::CheckFailed,
-            anyhow!(
+    let outcome = Outcome {
+        json: serde_json::to_string_pretty(&report)?,
+        text: report.to_text(),
+        junit: report.to_junit()?,
+        failed: (!report.passed()).then(|| {
+            format!(
                 "{} of {} verification cases failed for {} in {}",
                 report.failures(),
                 report.cases.len(),
                 args.hsa_id,
                 args.env
-            ),
-        ));
-    }
-    Ok(())
+            )
+        }),
+    };
+    outcome.deliver(args.target.json, args.junit.as_deref())
 }
 
 /// `<state-dir>/endpoints.json`, which `ntjp serve` writes once it listens.
@@ -624,31 +639,21 @@ pub async fn producer(args: ProducerArgs) -> Result<()> {
         hostname: hostname(),
         elapsed: started.elapsed(),
     };
-    if args.target.json {
-        println!("{}", serde_json::to_string_pretty(&report)?);
-    } else {
-        print!("{}", report.to_text());
-    }
-    if let Some(path) = &args.junit {
-        let junit = report.to_junit()?;
-        write_junit(path, &junit).status(Status::Usage)?;
-        if !args.target.json {
-            println!("JUnit XML written to {}", path.display());
-        }
-    }
-    if !report.passed() {
-        return Err(fail(
-            Status::CheckFailed,
-            anyhow!(
+    let outcome = Outcome {
+        json: serde_json::to_string_pretty(&report)?,
+        text: report.to_text(),
+        junit: report.to_junit()?,
+        failed: (!report.passed()).then(|| {
+            format!(
                 "{} of {} verification cases failed for the producer of {} in {}",
                 report.failures(),
                 report.cases.len(),
                 args.address,
                 args.env
-            ),
-        ));
-    }
-    Ok(())
+            )
+        }),
+    };
+    outcome.deliver(args.target.json, args.junit.as_deref())
 }
 
 #[cfg(test)]
