@@ -14,6 +14,8 @@ use std::{
 };
 
 use base64::Engine as _;
+
+use super::summary::Latency;
 use hdrhistogram::{
     Histogram,
     serialization::{
@@ -52,17 +54,6 @@ pub struct LogSummary {
     /// From its first interval's start to its last one's end.
     pub duration_s: f64,
     pub requests_per_s: f64,
-}
-
-/// Latency of the answered requests, in microseconds.
-#[derive(Debug, Serialize)]
-pub struct Latency {
-    pub p50: u64,
-    pub p90: u64,
-    pub p99: u64,
-    pub p99_9: u64,
-    pub max: u64,
-    pub mean: f64,
 }
 
 /// The merged report (`--json` prints it as it is).
@@ -120,14 +111,7 @@ pub fn merge(paths: &[PathBuf]) -> Result<Merged, MergeError> {
         answered: all.len(),
         duration_s: duration,
         requests_per_s: rate(all.len(), duration),
-        latency_us: Latency {
-            p50: all.value_at_quantile(0.50),
-            p90: all.value_at_quantile(0.90),
-            p99: all.value_at_quantile(0.99),
-            p99_9: all.value_at_quantile(0.999),
-            max: all.max(),
-            mean: all.mean(),
-        },
+        latency_us: Latency::of(&all),
     })
 }
 
