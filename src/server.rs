@@ -95,13 +95,46 @@ pub struct Testbed {
     mocks: Arc<Mocks>,
     pki: StatePki,
     platforms: Arc<OrderService>,
-    /// Stops the routers (consumers' side) first, so in-flight requests can still reach
-    /// the mocks.
+    tasks: Tasks,
+}
+
+/// A process's listeners and background tasks, in the two groups shutdown stops one after
+/// the other.
+struct Tasks {
+    /// The routers (consumers' side), stopped first so that in-flight requests can still
+    /// reach the mocks.
     stop_routers: watch::Sender<bool>,
     routers: JoinSet<()>,
-    /// Then the mock producers and the admin listener.
+    /// Then the mock producers, the admin listener and the background work.
     stop_backends: watch::Sender<bool>,
     backends: JoinSet<()>,
+}
+
+impl Tasks {
+    fn new() -> Tasks {
+        Tasks {
+            stop_routers: watch::channel(false).0,
+            routers: JoinSet::new(),
+            stop_backends: watch::channel(false).0,
+            backends: JoinSet::new(),
+        }
+    }
+
+    /// What the routers' tasks and the others' watch for shutdown.
+    fn stop_signals(&self) -> (watch::Receiver<bool>, watch::Receiver<bool>) {
+        (
+            self.stop_routers.subscribe(),
+            self.stop_backends.subscribe(),
+        )
+    }
+
+    /// Stops the routers and waits for them, then the rest.
+    async fn stop(mut self) {
+        let _ = self.stop_routers.send(true);
+        join_all(&mut self.routers).await;
+        let _ = self.stop_backends.send(true);
+        join_all(&mut self.backends).await;
+    }
 }
 
 async fn bind(what: &str, addr: SocketAddr) -> Result<TcpListener, StartError> {
@@ -202,10 +235,8 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let started = Instant::now();
     open_files_for(&config);
     let pki = load_pki(&config).await?;
-    let (stop_routers, routers_rx) = watch::channel(false);
-    let (stop_backends, backends_rx) = watch::channel(false);
-    let mut routers = JoinSet::new();
-    let mut backends = JoinSet::new();
+    let mut tasks = Tasks::new();
+    let (routers_rx, backends_rx) = tasks.stop_signals();
 
     let metrics = Arc::new(crate::metrics::Metrics::new(
         config.metrics.max_label_values,
@@ -213,21 +244,35 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
     let parts = router_parts(&config, &pki, &metrics).await?;
     // Mock producers first: their address goes into the orders.
     let (mocks, mocks_base) =
-        start_mocks(&config, &pki, &mut backends, &backends_rx, &metrics).await?;
+        start_mocks(&config, &pki, &mut tasks.backends, &backends_rx, &metrics).await?;
     let platforms = open_orders(&config, &mocks_base).await?;
     let sources: Vec<RoutedSource> = platforms
         .all()
         .map(|p| (p.env, p.tak.clone(), p.clock.clone()))
         .collect();
-    let envs = start_routers(&config, &pki, &sources, &parts, &mut routers, &routers_rx).await?;
-    let resets = start_order_tasks(&config, &platforms, &parts, &mut backends, &backends_rx);
+    let envs = start_routers(
+        &config,
+        &pki,
+        &sources,
+        &parts,
+        &mut tasks.routers,
+        &routers_rx,
+    )
+    .await?;
+    let resets = start_order_tasks(
+        &config,
+        &platforms,
+        &parts,
+        &mut tasks.backends,
+        &backends_rx,
+    );
 
     let (admin_state, admin_addr) = start_admin(
         &config,
         (&platforms, &parts.hsa, &parts.live),
         (Some(&mocks), &metrics, Some(resets)),
         started,
-        &mut backends,
+        &mut tasks.backends,
         backends_rx,
     )
     .await?;
@@ -245,10 +290,7 @@ pub async fn start(config: Config) -> Result<Testbed, StartError> {
         mocks,
         pki,
         platforms,
-        stop_routers,
-        routers,
-        stop_backends,
-        backends,
+        tasks,
     })
 }
 
@@ -260,10 +302,7 @@ pub struct Node {
     endpoints_file: PathBuf,
     /// An order node's order service (stopped first at shutdown).
     platforms: Option<Arc<OrderService>>,
-    stop_routers: watch::Sender<bool>,
-    routers: JoinSet<()>,
-    stop_backends: watch::Sender<bool>,
-    backends: JoinSet<()>,
+    tasks: Tasks,
 }
 
 /// How often a router node whose TAK could not be loaded at start tries again (VP loads on
@@ -284,10 +323,8 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
     open_files_for(&config);
     let pki = load_pki(&config).await?;
     let role = config.cluster.role;
-    let (stop_routers, routers_rx) = watch::channel(false);
-    let (stop_backends, backends_rx) = watch::channel(false);
-    let mut routers = JoinSet::new();
-    let mut backends = JoinSet::new();
+    let mut tasks = Tasks::new();
+    let (routers_rx, backends_rx) = tasks.stop_signals();
     let metrics = Arc::new(crate::metrics::Metrics::new(
         config.metrics.max_label_values,
     ));
@@ -343,8 +380,15 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
                     cache,
                 });
             }
-            let envs =
-                start_routers(&config, &pki, &sources, &parts, &mut routers, &routers_rx).await?;
+            let envs = start_routers(
+                &config,
+                &pki,
+                &sources,
+                &parts,
+                &mut tasks.routers,
+                &routers_rx,
+            )
+            .await?;
             // The first loads, all environments at once; then the ones that failed again and
             // again in the background until they load.
             let mut loads = JoinSet::new();
@@ -362,7 +406,7 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
             }
             for r in &routed {
                 let (cache, mut stop) = (r.cache.clone(), backends_rx.clone());
-                backends.spawn(async move {
+                tasks.backends.spawn(async move {
                     while !cache.initialized() {
                         tokio::select! {
                             _ = tokio::time::sleep(TAK_RETRY) => {}
@@ -382,7 +426,7 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
                 routed,
                 admin_addr,
             ));
-            backends.spawn(crate::cluster::control::serve(
+            tasks.backends.spawn(crate::cluster::control::serve(
                 listener,
                 state.clone(),
                 backends_rx.clone(),
@@ -395,11 +439,11 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
         }
         Role::Mocks => {
             let (mocks, mocks_base) =
-                start_mocks(&config, &pki, &mut backends, &backends_rx, &metrics).await?;
+                start_mocks(&config, &pki, &mut tasks.backends, &backends_rx, &metrics).await?;
             let listener = bind("admin", config.admin).await?;
             let admin_addr = local_addr(&listener, "admin", config.admin)?;
             let state = Arc::new(node_state(Some(mocks), None, Vec::new(), admin_addr));
-            backends.spawn(crate::cluster::control::serve(
+            tasks.backends.spawn(crate::cluster::control::serve(
                 listener,
                 state.clone(),
                 backends_rx.clone(),
@@ -415,14 +459,19 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
             let mocks_base = mocks_base(&config, config.mocks);
             let platforms = open_orders(&config, &mocks_base).await?;
             let parts = router_parts(&config, &pki, &metrics).await?;
-            let resets =
-                start_order_tasks(&config, &platforms, &parts, &mut backends, &backends_rx);
+            let resets = start_order_tasks(
+                &config,
+                &platforms,
+                &parts,
+                &mut tasks.backends,
+                &backends_rx,
+            );
             let (admin_state, admin_addr) = start_admin(
                 &config,
                 (&platforms, &parts.hsa, &parts.live),
                 (None, &metrics, Some(resets)),
                 started,
-                &mut backends,
+                &mut tasks.backends,
                 backends_rx.clone(),
             )
             .await?;
@@ -449,10 +498,7 @@ pub async fn start_node(config: Config) -> Result<Node, StartError> {
         endpoints,
         endpoints_file,
         platforms,
-        stop_routers,
-        routers,
-        stop_backends,
-        backends,
+        tasks,
     })
 }
 
@@ -539,14 +585,11 @@ impl Node {
     }
 
     /// Stops accepting, lets in-flight requests finish, and waits for every listener.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         if let Some(p) = &self.platforms {
             p.stop();
         }
-        let _ = self.stop_routers.send(true);
-        join_all(&mut self.routers).await;
-        let _ = self.stop_backends.send(true);
-        join_all(&mut self.backends).await;
+        self.tasks.stop().await;
     }
 }
 
@@ -964,12 +1007,9 @@ impl Testbed {
 
     /// Stops accepting, lets in-flight requests finish, and waits for every listener. A
     /// change to TAK not yet journaled is abandoned; one being journaled is finished.
-    pub async fn shutdown(mut self) {
+    pub async fn shutdown(self) {
         self.platforms.stop();
-        let _ = self.stop_routers.send(true);
-        join_all(&mut self.routers).await;
-        let _ = self.stop_backends.send(true);
-        join_all(&mut self.backends).await;
+        self.tasks.stop().await;
     }
 }
 
