@@ -240,6 +240,14 @@ async fn a_router_node_refuses_what_is_not_its_own() {
         reset.contains("Init done, was successful: false"),
         "{reset}"
     );
+    // Its counters, in the Prometheus text format.
+    let m = client::get(&format!("{admin}/metrics")).await.unwrap();
+    assert_eq!(m.status.as_u16(), 200);
+    assert!(
+        m.json.as_str().is_some_and(|t| t.contains("# TYPE ntjp_")),
+        "{}",
+        m.json
+    );
     // No order API on a router node.
     let a = client::get(&format!("{admin}/api/sit/orders"))
         .await

@@ -253,11 +253,7 @@ fn version_summary(s: &Entry) -> Value {
 }
 
 fn text(status: StatusCode, content_type: &'static str, body: String) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from(body)));
-    *r.status_mut() = status;
-    r.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    r
+    super::text_response(status, content_type, body)
 }
 
 /// A request for the clock of an environment.

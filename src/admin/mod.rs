@@ -358,21 +358,35 @@ async fn metrics(state: &AdminState) -> Response<Full<Bytes>> {
             }
         })
         .collect();
-    let metrics = state.metrics.clone();
+    metrics_response(state.metrics.clone(), facts).await
+}
+
+/// `/metrics`' answer: `metrics` with `facts` in the Prometheus text format, written on a
+/// thread of its own ([`heavy`]). Also a node's (`crate::cluster::control`).
+pub(crate) async fn metrics_response(
+    metrics: Arc<crate::metrics::Metrics>,
+    facts: Vec<crate::metrics::EnvFacts>,
+) -> Response<Full<Bytes>> {
     match heavy(move || metrics.encode(facts)).await {
-        Ok(text) => {
-            let mut resp = Response::new(Full::new(Bytes::from(text)));
-            resp.headers_mut().insert(
-                CONTENT_TYPE,
-                HeaderValue::from_static(crate::metrics::CONTENT_TYPE),
-            );
-            resp
-        }
+        Ok(body) => text_response(StatusCode::OK, crate::metrics::CONTENT_TYPE, body),
         Err(e) => json_response(
             StatusCode::INTERNAL_SERVER_ERROR,
             &json!({"error": format!("internal error: {e}")}),
         ),
     }
+}
+
+/// A text answer with its status and content type.
+pub(crate) fn text_response(
+    status: StatusCode,
+    content_type: &'static str,
+    body: String,
+) -> Response<Full<Bytes>> {
+    let mut resp = Response::new(Full::new(Bytes::from(body)));
+    *resp.status_mut() = status;
+    resp.headers_mut()
+        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
+    resp
 }
 
 /// `/status`, in the shape of VP's status page.

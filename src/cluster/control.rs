@@ -26,7 +26,7 @@ use std::{
 };
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header::CONTENT_TYPE};
+use http::{Method, Request, Response, StatusCode};
 use http_body_util::Full;
 use hyper::body::Incoming;
 use serde_json::{Map, Value, json};
@@ -34,7 +34,10 @@ use tokio::{net::TcpListener, sync::watch};
 
 use super::takcache::TakCache;
 use crate::{
-    admin::{gate::Gate, health_response, heavy, json_response, mocks_api, serve_listener},
+    admin::{
+        gate::Gate, health_response, json_response, metrics_response, mocks_api, serve_listener,
+        text_response,
+    },
     config::cluster::Role,
     mocks::Mocks,
     router::hsa::HsaCache,
@@ -113,7 +116,7 @@ async fn handle(state: Arc<NodeState>, req: Request<Incoming>) -> Response<Full<
         && get_or_post
         && let Some(hsa) = &state.hsa
     {
-        return text(
+        return text_response(
             StatusCode::OK,
             "text/plain; charset=UTF-8",
             hsa.reset().await,
@@ -153,14 +156,6 @@ async fn handle(state: Arc<NodeState>, req: Request<Incoming>) -> Response<Full<
     }
 }
 
-fn text(status: StatusCode, content_type: &'static str, body: String) -> Response<Full<Bytes>> {
-    let mut resp = Response::new(Full::new(Bytes::from(body)));
-    *resp.status_mut() = status;
-    resp.headers_mut()
-        .insert(CONTENT_TYPE, HeaderValue::from_static(content_type));
-    resp
-}
-
 /// `/resetcache[?env=<env>]`: VP's answer (`text/html;`), the environments' logs one after
 /// the other.
 async fn resetcache(state: &NodeState, query: Option<&str>) -> Response<Full<Bytes>> {
@@ -175,7 +170,7 @@ async fn resetcache(state: &NodeState, query: Option<&str>) -> Response<Full<Byt
                 Some(e) => vec![e],
                 None => {
                     let served: Vec<&str> = state.envs.iter().map(|e| e.env.as_str()).collect();
-                    return text(
+                    return text_response(
                         StatusCode::NOT_FOUND,
                         "text/plain; charset=UTF-8",
                         format!(
@@ -185,14 +180,16 @@ async fn resetcache(state: &NodeState, query: Option<&str>) -> Response<Full<Byt
                     );
                 }
             },
-            Err(e) => return text(StatusCode::BAD_REQUEST, "text/plain; charset=UTF-8", e),
+            Err(e) => {
+                return text_response(StatusCode::BAD_REQUEST, "text/plain; charset=UTF-8", e);
+            }
         },
     };
     let mut body = String::new();
     for e in envs {
         body.push_str(&e.cache.refresh().await.html());
     }
-    text(StatusCode::OK, super::takcache::RESET_CONTENT_TYPE, body)
+    text_response(StatusCode::OK, super::takcache::RESET_CONTENT_TYPE, body)
 }
 
 /// `/health/ready`: every environment's TAK, and the listeners, in the Actuator shape.
@@ -300,12 +297,5 @@ async fn metrics(state: &NodeState) -> Response<Full<Bytes>> {
             }
         })
         .collect();
-    let metrics = state.metrics.clone();
-    match heavy(move || metrics.encode(facts)).await {
-        Ok(body) => text(StatusCode::OK, crate::metrics::CONTENT_TYPE, body),
-        Err(e) => json_response(
-            StatusCode::INTERNAL_SERVER_ERROR,
-            &json!({"error": format!("internal error: {e}")}),
-        ),
-    }
+    metrics_response(state.metrics.clone(), facts).await
 }
